@@ -1,0 +1,70 @@
+//! The HTTP API of spec §1–§11: parses requests into domain values, calls the store, answers JSON.
+//! No SQL here. Each resource module exposes `router()`; they are merged in one place below.
+
+mod auth;
+mod dlq;
+pub mod error;
+mod keys;
+mod messages;
+mod publish;
+mod request;
+mod view;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::Router;
+
+use crate::clock::Clock;
+use crate::domain::options::Limits;
+use crate::keys::KeyRing;
+use crate::store::Store;
+use crate::worker::dispatcher::Wake;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Clock,
+    pub keys: Arc<KeyRing>,
+    pub wake: Arc<Wake>,
+    pub token: Arc<str>,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+    /// Messages due sooner than this wake the dispatcher at once; later ones are found by its timer.
+    pub wake_horizon_ms: i64,
+}
+
+pub fn router(state: AppState) -> Router {
+    let v2 = Router::new()
+        .merge(publish::router())
+        .merge(messages::router())
+        .merge(dlq::router())
+        .merge(keys::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .merge(v2)
+        .route(
+            "/health",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::MethodNotAllowed(request.method().to_string())
+}

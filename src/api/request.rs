@@ -1,0 +1,238 @@
+//! Reading request parts the SDKs send in more than one shape: bodies under a size limit, repeated or
+//! comma-separated query parameters, and filters given in the query or in a JSON body (spec §1.6, §4.3, §9).
+
+use axum::body::Body;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use crate::store::{Filter, Order};
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(error) => {
+            let too_large =
+                std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                    .any(|e| e.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                Err(ApiError::PayloadTooLarge(limit))
+            } else {
+                Err(ApiError::BadRequest(
+                    "could not read the request body".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// Query parameters in order, percent-decoded, repeated keys kept.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(raw: Option<&str>) -> Query {
+        Query(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn first(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`; each value may also hold a comma-separated list (`label=a,b`).
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every value of `key`, not split on commas (URLs may contain them).
+    fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Refuses keys outside `allowed`, so a misspelt filter never widens a bulk operation to everything.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            Some((key, _)) => Err(ApiError::BadRequest(format!(
+                "unknown query parameter {key:?}; expected one of: {}",
+                allowed.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.first(key)
+            .map(|v| {
+                v.trim().parse::<i64>().map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "query parameter {key} must be an integer, got {v:?}"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// The filters of spec §4.3 and §9.1.
+    pub fn filter(&self) -> Result<Filter, ApiError> {
+        let response_status = self
+            .list("responseStatus")
+            .iter()
+            .map(|s| {
+                s.parse::<i32>().map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "responseStatus must be an HTTP status, got {s:?}"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let mut caller_ip = self.list("callerIp");
+        caller_ip.extend(self.list("callerIP"));
+        let mut message_ids = self.list("messageIds");
+        message_ids.extend(self.list("messageId"));
+        Ok(Filter {
+            message_ids,
+            dlq_ids: self.list("dlqIds"),
+            url: self.all("url"),
+            host: self.list("host"),
+            path: self.all("path"),
+            topic_name: self.list("topicName"),
+            queue_name: self.list("queueName"),
+            schedule_id: self.list("scheduleId"),
+            caller_ip,
+            label: self.list("label"),
+            flow_control_key: self.list("flowControlKey"),
+            response_status,
+            from_date: self.int("fromDate")?,
+            to_date: self.int("toDate")?,
+        })
+    }
+
+    pub fn order(&self) -> Result<Order, ApiError> {
+        match self.first("order") {
+            None | Some("earliestFirst") => Ok(Order::EarliestFirst),
+            Some("latestFirst") => Ok(Order::LatestFirst),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "order must be earliestFirst or latestFirst, got {other:?}"
+            ))),
+        }
+    }
+
+    /// `count`, defaulting to `default` and refused above `max` or below 1.
+    pub fn count(&self, default: i64, max: i64) -> Result<i64, ApiError> {
+        match self.int("count")? {
+            None => Ok(default),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::BadRequest(format!(
+                "count must be between 1 and {max}, got {n}"
+            ))),
+        }
+    }
+}
+
+/// The JSON-body style of bulk requests (Python `cancel_many`, `delete_many`, older docs).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkBody {
+    #[serde(default)]
+    pub message_ids: Vec<String>,
+    #[serde(default)]
+    pub dlq_ids: Vec<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub topic_name: Option<String>,
+    #[serde(default)]
+    pub queue_name: Option<String>,
+    #[serde(default)]
+    pub schedule_id: Option<String>,
+    #[serde(default, rename = "callerIP", alias = "callerIp")]
+    pub caller_ip: Option<String>,
+    #[serde(default)]
+    pub from_date: Option<i64>,
+    #[serde(default)]
+    pub to_date: Option<i64>,
+}
+
+impl BulkBody {
+    /// Parses a JSON body if there is one; an empty body means "no body".
+    pub fn parse(bytes: &[u8]) -> Result<Option<BulkBody>, ApiError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    }
+
+    pub fn into_filter(self) -> Filter {
+        Filter {
+            message_ids: self.message_ids,
+            dlq_ids: self.dlq_ids,
+            url: self.url.into_iter().collect(),
+            topic_name: self.topic_name.into_iter().collect(),
+            queue_name: self.queue_name.into_iter().collect(),
+            schedule_id: self.schedule_id.into_iter().collect(),
+            caller_ip: self.caller_ip.into_iter().collect(),
+            from_date: self.from_date,
+            to_date: self.to_date,
+            ..Filter::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_repeated_and_comma_separated_values() {
+        let q = Query::parse(Some(
+            "label=a&label=b,c&url=https%3A%2F%2Fx%2Fy%2Cz&fromDate=5&messageIds=m1",
+        ));
+        let f = q.filter().unwrap();
+        assert_eq!(f.label, vec!["a", "b", "c"]);
+        assert_eq!(f.url, vec!["https://x/y,z"]);
+        assert_eq!(f.from_date, Some(5));
+        assert_eq!(f.message_ids, vec!["m1"]);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_numbers() {
+        assert!(Query::parse(Some("labels=a")).only(&["label"]).is_err());
+        assert!(Query::parse(Some("fromDate=yesterday")).filter().is_err());
+        assert!(Query::parse(Some("count=0")).count(100, 100).is_err());
+        assert_eq!(Query::parse(None).count(100, 100).unwrap(), 100);
+    }
+
+    #[test]
+    fn bulk_bodies_are_optional_but_must_be_valid() {
+        assert!(BulkBody::parse(b"").unwrap().is_none());
+        let body = BulkBody::parse(br#"{"messageIds":["a","b"]}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(body.into_filter().message_ids, vec!["a", "b"]);
+        assert!(BulkBody::parse(b"{nope").is_err());
+        assert!(BulkBody::parse(br#"{"mesageIds":["a"]}"#).is_err());
+    }
+}

@@ -1,0 +1,89 @@
+//! JSON shapes of spec §4.1 (Message) and §9.7 (DlqMessage). Absent optional fields are omitted, never null.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::domain::headers;
+use crate::domain::message::labels_from_column;
+use crate::store::{DlqRow, MessageRow};
+
+fn put_opt(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        map.insert(key.into(), json!(v));
+    }
+}
+
+/// `body` when it is UTF-8, `bodyBase64` otherwise; nothing when empty.
+fn put_body(map: &mut Map<String, Value>, text_key: &str, base64_key: &str, body: &[u8]) {
+    if body.is_empty() {
+        return;
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => map.insert(text_key.into(), json!(text)),
+        Err(_) => map.insert(base64_key.into(), json!(STANDARD.encode(body))),
+    };
+}
+
+pub fn message(m: &MessageRow) -> Value {
+    Value::Object(message_fields(m))
+}
+
+fn message_fields(m: &MessageRow) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("messageId".into(), json!(m.id));
+    map.insert("url".into(), json!(m.url));
+    map.insert("method".into(), json!(m.method));
+    let header = headers::from_json(&m.header);
+    if !header.is_empty() {
+        map.insert("header".into(), json!(header));
+    }
+    put_body(&mut map, "body", "bodyBase64", &m.body);
+    map.insert("maxRetries".into(), json!(m.max_retries));
+    map.insert("notBefore".into(), json!(m.not_before));
+    map.insert("createdAt".into(), json!(m.created_at));
+    put_opt(&mut map, "callerIP", &m.caller_ip);
+    put_opt(&mut map, "topicName", &m.topic_name);
+    put_opt(&mut map, "endpointName", &m.endpoint_name);
+    put_opt(&mut map, "queueName", &m.queue_name);
+    put_opt(&mut map, "scheduleId", &m.schedule_id);
+    put_opt(&mut map, "flowControlKey", &m.flow_control_key);
+    put_opt(&mut map, "retryDelayExpression", &m.retry_delay_expression);
+    if let Some(ms) = m.timeout_ms {
+        map.insert("timeout".into(), json!(ms));
+    }
+    let labels = labels_from_column(m.labels.as_deref());
+    if let Some(first) = labels.first() {
+        map.insert("label".into(), json!(first));
+        map.insert("labels".into(), json!(labels));
+    }
+    // Beyond QStash, which forgets finished messages: the state, and when the next attempt is due.
+    let state = m.state();
+    map.insert(
+        "state".into(),
+        json!(state.qstash_name(m.attempt, m.cancel_requested)),
+    );
+    map.insert("retried".into(), json!((m.attempt - 1).max(0)));
+    if state == crate::domain::state::MessageState::Pending {
+        map.insert("nextDeliveryTime".into(), json!(m.due_at));
+    }
+    map
+}
+
+pub fn dlq_message(d: &DlqRow) -> Value {
+    let mut map = message_fields(&d.message);
+    map.insert("dlqId".into(), json!(d.dlq_id));
+    map.insert("responseStatus".into(), json!(d.response_status));
+    let response_header = headers::from_json(d.response_header.as_deref().unwrap_or("{}"));
+    if !response_header.is_empty() {
+        map.insert("responseHeader".into(), json!(response_header));
+    }
+    put_body(
+        &mut map,
+        "responseBody",
+        "responseBodyBase64",
+        d.response_body.as_deref().unwrap_or_default(),
+    );
+    put_opt(&mut map, "error", &d.dlq_error);
+    Value::Object(map)
+}

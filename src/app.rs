@@ -1,0 +1,160 @@
+//! Builds everything from a `Config`, binds the listener (port 0 in tests), runs until the shutdown token
+//! fires, then drains in order: stop accepting requests, stop claiming, finish deliveries (bounded), close.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::store::{Store, StoreError};
+use crate::worker::deliver::Deliverer;
+use crate::worker::dispatcher::{DispatchConfig, Dispatcher, Wake};
+use crate::worker::maintenance::{Maintenance, MaintenanceConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    dispatcher: Arc<Dispatcher>,
+    maintenance: Arc<Maintenance>,
+    shutdown: CancellationToken,
+    run_workers: bool,
+}
+
+impl App {
+    /// Connects and migrates the database, loads the signing keys and binds the listener.
+    pub async fn build(config: Config) -> Result<App, AppError> {
+        let store = Store::connect(&config.database_url, config.database_connections).await?;
+        store.migrate().await?;
+        let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
+        let wake = Arc::new(Wake::default());
+        let deliverer = Deliverer::new(
+            keys.clone(),
+            config.delivery_timeout,
+            config.dlq_response_bytes,
+        );
+        let dispatcher = Arc::new(Dispatcher::new(
+            store.clone(),
+            config.clock.clone(),
+            deliverer,
+            DispatchConfig {
+                lease: config.lease,
+                claim_batch: config.claim_batch,
+                max_in_flight: config.max_in_flight,
+                poll_interval: config.poll_interval,
+                shutdown_timeout: config.shutdown_timeout,
+            },
+            wake.clone(),
+        ));
+        let maintenance = Arc::new(Maintenance {
+            store: store.clone(),
+            clock: config.clock.clone(),
+            keys: keys.clone(),
+            wake: wake.clone(),
+            config: MaintenanceConfig {
+                rescue_every: (config.lease / 2).min(std::time::Duration::from_secs(5)),
+                message_retention: config.message_retention,
+                dlq_retention: config.dlq_retention,
+            },
+        });
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| AppError::Bind {
+                    addr: config.listen.clone(),
+                    source,
+                })?;
+        let state = AppState {
+            store,
+            clock: config.clock.clone(),
+            keys,
+            wake,
+            token: config.token.as_str().into(),
+            limits: config.limits,
+            max_body_bytes: config.max_body_bytes,
+            wake_horizon_ms: config.poll_interval.as_millis() as i64,
+        };
+        Ok(App {
+            listener,
+            state,
+            dispatcher,
+            maintenance,
+            shutdown: CancellationToken::new(),
+            run_workers: config.run_workers,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn store(&self) -> Store {
+        self.state.store.clone()
+    }
+
+    pub fn signing_keys(&self) -> crate::domain::signing::SigningKeys {
+        self.state.keys.get()
+    }
+
+    /// The engine, for tests that step it with `run_once`.
+    pub fn dispatcher(&self) -> Arc<Dispatcher> {
+        self.dispatcher.clone()
+    }
+
+    pub fn maintenance(&self) -> Arc<Maintenance> {
+        self.maintenance.clone()
+    }
+
+    /// Cancel it to shut the app down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        let workers_stop = CancellationToken::new();
+        let mut workers = Vec::new();
+        if self.run_workers {
+            // Recover what a previous process left leased before taking new work.
+            if let Err(error) = self.maintenance.rescue_once().await {
+                tracing::error!(%error, "initial lease rescue failed");
+            }
+            workers.push(tokio::spawn(
+                self.dispatcher.clone().run(workers_stop.clone()),
+            ));
+            workers.push(tokio::spawn(
+                self.maintenance.clone().run(workers_stop.clone()),
+            ));
+        }
+        let store = self.state.store.clone();
+        let router = api::router(self.state);
+        let shutdown = self.shutdown.clone();
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+        workers_stop.cancel();
+        for worker in workers {
+            let _ = worker.await;
+        }
+        store.close().await;
+        served
+    }
+}

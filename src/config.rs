@@ -1,0 +1,289 @@
+//! Command line and configuration. Every flag has an environment variable; `--help` shows both.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::clock::Clock;
+use crate::domain::duration::parse_duration;
+use crate::domain::options::Limits;
+use crate::domain::signing::SigningKeys;
+
+/// The public credentials of Upstash's local dev server (spec §17): the JS SDK in dev mode finds a server
+/// on port 8080 that accepts this token and signs with these keys, so `postdate dev` uses them by default.
+pub const DEV_TOKEN: &str =
+    "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
+pub const DEV_CURRENT_SIGNING_KEY: &str = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r";
+pub const DEV_NEXT_SIGNING_KEY: &str = "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs";
+
+const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+const DEFAULT_RETRIES: i32 = 3;
+const DEFAULT_MAX_RETRIES: i32 = 20;
+const DEFAULT_MAX_DELAY: &str = "365d";
+const DEFAULT_DELIVERY_TIMEOUT: &str = "15m";
+const DEFAULT_DLQ_RESPONSE_BYTES: usize = 64 * 1024;
+const DEFAULT_LEASE: &str = "30s";
+const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+const DEFAULT_POLL_INTERVAL: &str = "500ms";
+const DEFAULT_MESSAGE_RETENTION: &str = "3d";
+const DEFAULT_DLQ_RETENTION: &str = "14d";
+const DEFAULT_SHUTDOWN_TIMEOUT: &str = "10s";
+const DEFAULT_DATABASE_CONNECTIONS: u32 = 16;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postdate",
+    version,
+    about = "Self-hosted, QStash-compatible delayed and scheduled HTTP delivery"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Local development: an embedded SQLite file, the public Upstash dev credentials, 127.0.0.1:8080.
+    Dev {
+        /// Address to listen on.
+        #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Database URL; a SQLite file under the working directory by default.
+        #[arg(
+            long,
+            env = "DATABASE_URL",
+            default_value = "sqlite://.postdate/dev.db"
+        )]
+        database_url: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Production: Postgres (or a SQLite file); QSTASH_TOKEN is required.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "POSTDATE_LISTEN", default_value = "0.0.0.0:8080")]
+        listen: String,
+        /// Database URL: postgres://… or sqlite://…
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Applies database migrations and exits (dev and serve also migrate on start).
+    Migrate {
+        /// Database URL: postgres://… or sqlite://…
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Settings shared by `dev` and `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// Bearer token clients must send (`serve` refuses to start without one; `dev` defaults to the public
+    /// Upstash dev token).
+    #[arg(long, env = "QSTASH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Current signing key; with the next key, overrides the keys stored in the database.
+    #[arg(
+        long,
+        env = "QSTASH_CURRENT_SIGNING_KEY",
+        hide_env_values = true,
+        requires = "next_signing_key"
+    )]
+    pub current_signing_key: Option<String>,
+    /// Next signing key (receivers fall back to it).
+    #[arg(
+        long,
+        env = "QSTASH_NEXT_SIGNING_KEY",
+        hide_env_values = true,
+        requires = "current_signing_key"
+    )]
+    pub next_signing_key: Option<String>,
+    /// Largest accepted request body, in bytes (larger requests get 413).
+    #[arg(long, env = "POSTDATE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Retries when a message does not set Upstash-Retries.
+    #[arg(long, env = "POSTDATE_DEFAULT_RETRIES", default_value_t = DEFAULT_RETRIES)]
+    pub default_retries: i32,
+    /// Upstash-Retries values above this are capped to it.
+    #[arg(long, env = "POSTDATE_MAX_RETRIES", default_value_t = DEFAULT_MAX_RETRIES)]
+    pub max_retries: i32,
+    /// Longest accepted Upstash-Delay / Upstash-Not-Before distance.
+    #[arg(long, env = "POSTDATE_MAX_DELAY", default_value = DEFAULT_MAX_DELAY, value_parser = duration)]
+    pub max_delay: Duration,
+    /// Per-attempt HTTP timeout when a message sets none; also the cap on Upstash-Timeout.
+    #[arg(long, env = "POSTDATE_DELIVERY_TIMEOUT", default_value = DEFAULT_DELIVERY_TIMEOUT, value_parser = duration)]
+    pub delivery_timeout: Duration,
+    /// Bytes of a failed response body kept in the DLQ entry.
+    #[arg(long, env = "POSTDATE_DLQ_RESPONSE_BYTES", default_value_t = DEFAULT_DLQ_RESPONSE_BYTES)]
+    pub dlq_response_bytes: usize,
+    /// Lease on a claimed message; a crashed instance's deliveries are retried after it expires.
+    #[arg(long, env = "POSTDATE_LEASE", default_value = DEFAULT_LEASE, value_parser = duration)]
+    pub lease: Duration,
+    /// Deliveries in flight at once, per instance.
+    #[arg(long, env = "POSTDATE_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
+    /// Longest time between looks at the database for messages accepted by other instances.
+    #[arg(long, env = "POSTDATE_POLL_INTERVAL", default_value = DEFAULT_POLL_INTERVAL, value_parser = duration)]
+    pub poll_interval: Duration,
+    /// How long finished (delivered, failed, canceled) messages stay readable.
+    #[arg(long, env = "POSTDATE_MESSAGE_RETENTION", default_value = DEFAULT_MESSAGE_RETENTION, value_parser = duration)]
+    pub message_retention: Duration,
+    /// How long DLQ entries are kept.
+    #[arg(long, env = "POSTDATE_DLQ_RETENTION", default_value = DEFAULT_DLQ_RETENTION, value_parser = duration)]
+    pub dlq_retention: Duration,
+    /// Time deliveries in flight get to finish on shutdown.
+    #[arg(long, env = "POSTDATE_SHUTDOWN_TIMEOUT", default_value = DEFAULT_SHUTDOWN_TIMEOUT, value_parser = duration)]
+    pub shutdown_timeout: Duration,
+    /// Largest database connection pool (Postgres).
+    #[arg(long, env = "POSTDATE_DATABASE_CONNECTIONS", default_value_t = DEFAULT_DATABASE_CONNECTIONS)]
+    pub database_connections: u32,
+}
+
+/// Everything `App::build` needs, resolved from the command line or written by tests.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub token: String,
+    /// Keys from configuration; `None` means generate once and keep them in the database.
+    pub signing_keys: Option<SigningKeys>,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+    pub delivery_timeout: Duration,
+    pub dlq_response_bytes: usize,
+    pub lease: Duration,
+    pub max_in_flight: usize,
+    pub claim_batch: usize,
+    pub poll_interval: Duration,
+    pub message_retention: Duration,
+    pub dlq_retention: Duration,
+    pub shutdown_timeout: Duration,
+    pub database_connections: u32,
+    pub clock: Clock,
+    /// Tests that drive the engine step by step turn the background loops off.
+    pub run_workers: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("QSTASH_TOKEN is not set: `postdate serve` needs the token clients will send (set QSTASH_TOKEN or --token)")]
+    MissingToken,
+    #[error("the token must not be empty")]
+    EmptyToken,
+}
+
+impl Config {
+    pub fn from_args(
+        listen: String,
+        database_url: String,
+        engine: EngineArgs,
+        dev: bool,
+    ) -> Result<Config, ConfigError> {
+        let token = match (engine.token.clone(), dev) {
+            (Some(token), _) => token,
+            (None, true) => DEV_TOKEN.to_string(),
+            (None, false) => return Err(ConfigError::MissingToken),
+        };
+        if token.trim().is_empty() {
+            return Err(ConfigError::EmptyToken);
+        }
+        let signing_keys = match (
+            engine.current_signing_key.clone(),
+            engine.next_signing_key.clone(),
+            dev,
+        ) {
+            (Some(current), Some(next), _) => Some(SigningKeys { current, next }),
+            (_, _, true) => Some(SigningKeys {
+                current: DEV_CURRENT_SIGNING_KEY.into(),
+                next: DEV_NEXT_SIGNING_KEY.into(),
+            }),
+            _ => None,
+        };
+        let mut config = Config::defaults(listen, database_url, token);
+        config.signing_keys = signing_keys;
+        config.apply(&engine);
+        Ok(config)
+    }
+
+    /// The defaults of the command line, with the given address, database and token.
+    pub fn defaults(listen: String, database_url: String, token: String) -> Config {
+        let engine = EngineArgs::default();
+        let mut config = Config {
+            listen,
+            database_url,
+            token,
+            signing_keys: None,
+            limits: Limits {
+                default_retries: 0,
+                max_retries: 0,
+                max_delay_ms: 0,
+                max_timeout_ms: 0,
+            },
+            max_body_bytes: 0,
+            delivery_timeout: Duration::ZERO,
+            dlq_response_bytes: 0,
+            lease: Duration::ZERO,
+            max_in_flight: 0,
+            claim_batch: 100,
+            poll_interval: Duration::ZERO,
+            message_retention: Duration::ZERO,
+            dlq_retention: Duration::ZERO,
+            shutdown_timeout: Duration::ZERO,
+            database_connections: 0,
+            clock: Clock::System,
+            run_workers: true,
+        };
+        config.apply(&engine);
+        config
+    }
+
+    fn apply(&mut self, e: &EngineArgs) {
+        self.limits = Limits {
+            default_retries: e.default_retries.clamp(0, e.max_retries.max(0)),
+            max_retries: e.max_retries.max(0),
+            max_delay_ms: e.max_delay.as_millis() as i64,
+            max_timeout_ms: e.delivery_timeout.as_millis().max(1) as i64,
+        };
+        self.max_body_bytes = e.max_body_bytes;
+        self.delivery_timeout = e.delivery_timeout;
+        self.dlq_response_bytes = e.dlq_response_bytes;
+        self.lease = e.lease.max(Duration::from_millis(300));
+        self.max_in_flight = e.max_in_flight.max(1);
+        self.poll_interval = e.poll_interval.max(Duration::from_millis(1));
+        self.message_retention = e.message_retention;
+        self.dlq_retention = e.dlq_retention;
+        self.shutdown_timeout = e.shutdown_timeout;
+        self.database_connections = e.database_connections.max(2);
+    }
+}
+
+impl Default for EngineArgs {
+    /// The flags' defaults, without reading the process arguments or environment (tests build configs).
+    fn default() -> EngineArgs {
+        let d = |s: &str| parse_duration(s).expect("default durations parse");
+        EngineArgs {
+            token: None,
+            current_signing_key: None,
+            next_signing_key: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            default_retries: DEFAULT_RETRIES,
+            max_retries: DEFAULT_MAX_RETRIES,
+            max_delay: d(DEFAULT_MAX_DELAY),
+            delivery_timeout: d(DEFAULT_DELIVERY_TIMEOUT),
+            dlq_response_bytes: DEFAULT_DLQ_RESPONSE_BYTES,
+            lease: d(DEFAULT_LEASE),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            poll_interval: d(DEFAULT_POLL_INTERVAL),
+            message_retention: d(DEFAULT_MESSAGE_RETENTION),
+            dlq_retention: d(DEFAULT_DLQ_RETENTION),
+            shutdown_timeout: d(DEFAULT_SHUTDOWN_TIMEOUT),
+            database_connections: DEFAULT_DATABASE_CONNECTIONS,
+        }
+    }
+}

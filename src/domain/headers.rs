@@ -1,0 +1,62 @@
+//! Header maps as QStash shows them: `{"Canonical-Name": ["value", ...]}` (spec §0.2).
+
+use std::collections::BTreeMap;
+
+/// Header name in canonical MIME casing → values, in a stable order.
+pub type HeaderMap = BTreeMap<String, Vec<String>>;
+
+/// Go's canonical MIME casing: `x-trace-id` → `X-Trace-Id`.
+pub fn canonical_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        });
+        upper = c == '-';
+    }
+    out
+}
+
+/// Collects an HTTP header map (e.g. a destination's response) into our JSON shape; values that are not
+/// text are shown lossily rather than dropped.
+pub fn from_http(headers: &http::HeaderMap) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.entry(canonical_name(name.as_str()))
+            .or_default()
+            .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    }
+    map
+}
+
+pub fn to_json(map: &HeaderMap) -> String {
+    serde_json::to_string(map).expect("a map of strings always serialises")
+}
+
+/// Reads a stored header map; the store only ever holds what `to_json` wrote.
+pub fn from_json(text: &str) -> HeaderMap {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonicalises_like_go() {
+        assert_eq!(canonical_name("test-header"), "Test-Header");
+        assert_eq!(canonical_name("CONTENT-TYPE"), "Content-Type");
+        assert_eq!(canonical_name("x-b3-traceid"), "X-B3-Traceid");
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let mut map = HeaderMap::new();
+        map.insert("X-A".into(), vec!["1".into(), "2".into()]);
+        assert_eq!(from_json(&to_json(&map)), map);
+        assert_eq!(to_json(&map), r#"{"X-A":["1","2"]}"#);
+    }
+}

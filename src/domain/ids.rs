@@ -1,0 +1,68 @@
+//! Typed, URL-path-safe identifiers (`msg_…`, `sig_…`, `jwt_…`, DLQ ids that sort by time).
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+fn random_alphanumeric(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// A new message id, `msg_` + 26 random alphanumerics (about 154 bits).
+pub fn new_message_id() -> String {
+    format!("msg_{}", random_alphanumeric(26))
+}
+
+/// A new signing key, `sig_` + 28 alphanumerics: 32 bytes, which pyjwt accepts without warning (spec §11.1).
+pub fn new_signing_key() -> String {
+    format!("sig_{}", random_alphanumeric(28))
+}
+
+/// A JWT id for one signature.
+pub fn new_jwt_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("jwt_{hex}")
+}
+
+/// A DLQ id: the 13-digit millisecond time, then random characters, so that ordering by id orders by time
+/// (the cursor of `GET /v2/dlq` is simply the last id) and ids from several instances never collide.
+pub fn new_dlq_id(now_ms: i64) -> String {
+    format!("{now_ms:013}-{}", random_alphanumeric(10))
+}
+
+/// Ids and names that come back to us in paths must stay path-safe (spec §0.2).
+pub fn is_path_safe(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 256
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dlq_ids_sort_by_time() {
+        let a = new_dlq_id(999_999_999_999);
+        let b = new_dlq_id(1_700_000_000_000);
+        assert!(a < b);
+        assert!(a.starts_with("0999999999999-"));
+    }
+
+    #[test]
+    fn generated_ids_are_path_safe_and_distinct() {
+        let ids: Vec<_> = (0..100).map(|_| new_message_id()).collect();
+        assert!(ids
+            .iter()
+            .all(|id| is_path_safe(id) && id.starts_with("msg_")));
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), 100);
+        assert_eq!(new_signing_key().len(), 32);
+    }
+}

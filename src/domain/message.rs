@@ -1,0 +1,83 @@
+//! A message as the engine stores it: what to send, where, and with which retry policy.
+
+use super::destination::DestinationUrl;
+use super::headers::HeaderMap;
+use super::ids::new_message_id;
+use super::options::{InvalidOption, Limits, MessageOptions};
+
+/// A message about to be stored. Built only through [`NewMessage::build`], so every stored message has
+/// passed option parsing and limits.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: String,
+    pub url: DestinationUrl,
+    pub method: String,
+    pub header: HeaderMap,
+    pub body: Vec<u8>,
+    pub max_retries: i32,
+    pub timeout_ms: Option<i64>,
+    /// Earliest delivery time (Unix ms); also the first due time.
+    pub not_before: i64,
+    pub created_at: i64,
+    pub caller_ip: Option<String>,
+    pub labels: Vec<String>,
+}
+
+impl NewMessage {
+    pub fn build(
+        url: DestinationUrl,
+        options: &MessageOptions,
+        body: Vec<u8>,
+        caller_ip: Option<String>,
+        now_ms: i64,
+        limits: &Limits,
+    ) -> Result<Self, InvalidOption> {
+        Ok(NewMessage {
+            id: new_message_id(),
+            not_before: options.first_due_ms(now_ms, limits)?,
+            url,
+            method: options.method.clone().unwrap_or_else(|| "POST".into()),
+            header: options.delivery_headers(),
+            body,
+            max_retries: options.retries.unwrap_or(limits.default_retries),
+            timeout_ms: options.timeout_ms,
+            created_at: now_ms,
+            caller_ip,
+            labels: options.labels.clone(),
+        })
+    }
+
+    /// `,a,b,` so a single label is matched with one substring search in either database.
+    pub fn labels_column(&self) -> Option<String> {
+        labels_column(&self.labels)
+    }
+}
+
+pub fn labels_column(labels: &[String]) -> Option<String> {
+    (!labels.is_empty()).then(|| format!(",{},", labels.join(",")))
+}
+
+/// Inverse of [`labels_column`].
+pub fn labels_from_column(column: Option<&str>) -> Vec<String> {
+    column
+        .unwrap_or_default()
+        .split(',')
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip_through_their_column() {
+        let labels = vec!["a".to_string(), "b.c".to_string()];
+        let column = labels_column(&labels);
+        assert_eq!(column.as_deref(), Some(",a,b.c,"));
+        assert_eq!(labels_from_column(column.as_deref()), labels);
+        assert_eq!(labels_column(&[]), None);
+        assert!(labels_from_column(None).is_empty());
+    }
+}

@@ -1,0 +1,11 @@
+//! Pure domain values: ids, durations, destinations, message options, retry policy, signing. No I/O.
+
+pub mod destination;
+pub mod duration;
+pub mod headers;
+pub mod ids;
+pub mod message;
+pub mod options;
+pub mod retry;
+pub mod signing;
+pub mod state;

@@ -1,0 +1,289 @@
+//! Message options from the `Upstash-*` request headers (spec §2), parsed once at the edge.
+
+use super::duration::parse_duration;
+use super::headers::{canonical_name, HeaderMap};
+
+/// Bounds a deployment puts on what publishers may ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Retries when `Upstash-Retries` is absent (QStash: 3).
+    pub default_retries: i32,
+    /// Larger `Upstash-Retries` values are capped to this, as QStash caps them to the plan maximum.
+    pub max_retries: i32,
+    /// Delays (or not-before times) further out are rejected with 400.
+    pub max_delay_ms: i64,
+    /// Larger `Upstash-Timeout` values are capped to this.
+    pub max_timeout_ms: i64,
+}
+
+/// The options a request set. `None` means "not given", so DLQ-retry overrides can tell absent from set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageOptions {
+    pub method: Option<String>,
+    pub delay_ms: Option<i64>,
+    /// `Upstash-Not-Before`, converted to Unix ms.
+    pub not_before_ms: Option<i64>,
+    pub retries: Option<i32>,
+    pub timeout_ms: Option<i64>,
+    pub content_type: Option<String>,
+    /// `Upstash-Forward-*` headers with the prefix removed, canonical names.
+    pub forward: HeaderMap,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {header} header: {reason}")]
+pub struct InvalidOption {
+    pub header: String,
+    pub reason: String,
+}
+
+fn invalid(header: &str, reason: impl Into<String>) -> InvalidOption {
+    InvalidOption {
+        header: header.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Headers a sender may not forward: they describe the hop, not the message, and would break the request.
+const NOT_FORWARDABLE: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "content-length",
+    "host",
+];
+
+const FORWARD_PREFIX: &str = "upstash-forward-";
+
+impl MessageOptions {
+    /// Reads every option header. Unknown `Upstash-*` headers (telemetry, features to come) are ignored.
+    pub fn from_headers(headers: &http::HeaderMap, limits: &Limits) -> Result<Self, InvalidOption> {
+        let mut options = MessageOptions::default();
+        for (name, value) in headers {
+            let name = name.as_str();
+            let text = || {
+                value.to_str().map(str::trim).map_err(|_| {
+                    invalid(&canonical_name(name), "the value is not visible ASCII text")
+                })
+            };
+            match name {
+                "upstash-method" => options.method = Some(parse_method(text()?)?),
+                "upstash-delay" => {
+                    let delay = parse_duration(text()?)
+                        .map_err(|e| invalid("Upstash-Delay", e.to_string()))?;
+                    options.delay_ms = Some(millis(delay));
+                }
+                "upstash-not-before" => {
+                    let secs: i64 = text()?.parse().ok().filter(|s| *s >= 0).ok_or_else(|| {
+                        invalid(
+                            "Upstash-Not-Before",
+                            "expected Unix time in seconds, e.g. 1767225600",
+                        )
+                    })?;
+                    options.not_before_ms = Some(secs.saturating_mul(1000));
+                }
+                "upstash-retries" => {
+                    let retries: i64 =
+                        text()?.parse().ok().filter(|r| *r >= 0).ok_or_else(|| {
+                            invalid(
+                                "Upstash-Retries",
+                                "expected a whole number of retries, 0 or more",
+                            )
+                        })?;
+                    options.retries = Some(retries.min(i64::from(limits.max_retries)) as i32);
+                }
+                "upstash-timeout" => {
+                    let timeout = parse_duration(text()?)
+                        .map_err(|e| invalid("Upstash-Timeout", e.to_string()))?;
+                    let ms = millis(timeout);
+                    if ms < 1 {
+                        return Err(invalid("Upstash-Timeout", "must be at least 1ms"));
+                    }
+                    options.timeout_ms = Some(ms.min(limits.max_timeout_ms));
+                }
+                "upstash-label" => {
+                    options.labels = parse_labels(text()?)?;
+                }
+                "content-type" => options.content_type = Some(text()?.to_string()),
+                _ => {
+                    if let Some(forwarded) = name.strip_prefix(FORWARD_PREFIX) {
+                        if forwarded.is_empty() || NOT_FORWARDABLE.contains(&forwarded) {
+                            return Err(invalid(
+                                &canonical_name(name),
+                                format!("{forwarded:?} cannot be forwarded to a destination"),
+                            ));
+                        }
+                        options
+                            .forward
+                            .entry(canonical_name(forwarded))
+                            .or_default()
+                            .push(text()?.to_string());
+                    }
+                }
+            }
+        }
+        if let (Some(delay), None) = (options.delay_ms, options.not_before_ms) {
+            if delay > limits.max_delay_ms {
+                return Err(invalid(
+                    "Upstash-Delay",
+                    "the delay is longer than this server allows",
+                ));
+            }
+        }
+        Ok(options)
+    }
+
+    /// Headers the destination receives: `Content-Type`, then the forwarded ones (which win on a clash, as
+    /// the Python SDK forwards `content-type` explicitly).
+    pub fn delivery_headers(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        if let Some(ct) = &self.content_type {
+            map.insert("Content-Type".into(), vec![ct.clone()]);
+        }
+        for (name, values) in &self.forward {
+            map.insert(name.clone(), values.clone());
+        }
+        map
+    }
+
+    /// When the first attempt is due: not-before overrides delay (spec §2). Rejects times beyond the limit.
+    pub fn first_due_ms(&self, now_ms: i64, limits: &Limits) -> Result<i64, InvalidOption> {
+        match (self.not_before_ms, self.delay_ms) {
+            (Some(at), _) if at - now_ms > limits.max_delay_ms => Err(invalid(
+                "Upstash-Not-Before",
+                "the time is further in the future than this server allows",
+            )),
+            (Some(at), _) => Ok(at.max(now_ms)),
+            (None, Some(delay)) => Ok(now_ms + delay),
+            (None, None) => Ok(now_ms),
+        }
+    }
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn parse_method(value: &str) -> Result<String, InvalidOption> {
+    let upper = value.to_ascii_uppercase();
+    match upper.as_str() {
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => Ok(upper),
+        _ => Err(invalid(
+            "Upstash-Method",
+            format!("{value:?} is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"),
+        )),
+    }
+}
+
+fn parse_labels(value: &str) -> Result<Vec<String>, InvalidOption> {
+    let labels: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if labels.iter().any(|l| !super::ids::is_path_safe(l)) {
+        return Err(invalid(
+            "Upstash-Label",
+            "labels may hold only letters, digits, '-', '_' and '.' (up to 256 characters)",
+        ));
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        default_retries: 3,
+        max_retries: 20,
+        max_delay_ms: 7 * 86_400_000,
+        max_timeout_ms: 3_600_000,
+    };
+
+    fn parse(pairs: &[(&'static str, &str)]) -> Result<MessageOptions, InvalidOption> {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, v.parse().unwrap());
+        }
+        MessageOptions::from_headers(&map, &LIMITS)
+    }
+
+    #[test]
+    fn reads_every_option() {
+        let o = parse(&[
+            ("upstash-method", "put"),
+            ("upstash-delay", "30s"),
+            ("upstash-retries", "2"),
+            ("upstash-timeout", "1.5s"),
+            ("content-type", "application/json"),
+            ("upstash-forward-x-trace", "abc"),
+            ("upstash-forward-x-trace", "def"),
+            ("upstash-label", "billing, nightly"),
+            ("upstash-telemetry-sdk", "upstash-qstash-js@2.12.0"),
+            ("user-agent", "not forwarded"),
+        ])
+        .unwrap();
+        assert_eq!(o.method.as_deref(), Some("PUT"));
+        assert_eq!(o.delay_ms, Some(30_000));
+        assert_eq!(o.retries, Some(2));
+        assert_eq!(o.timeout_ms, Some(1_500));
+        assert_eq!(o.labels, vec!["billing", "nightly"]);
+        let delivered = o.delivery_headers();
+        assert_eq!(delivered["X-Trace"], vec!["abc", "def"]);
+        assert_eq!(delivered["Content-Type"], vec!["application/json"]);
+        assert_eq!(delivered.len(), 2);
+    }
+
+    #[test]
+    fn not_before_overrides_delay_and_caps_apply() {
+        let o = parse(&[
+            ("upstash-delay", "1h"),
+            ("upstash-not-before", "1700000100"),
+        ])
+        .unwrap();
+        assert_eq!(
+            o.first_due_ms(1_700_000_000_000, &LIMITS).unwrap(),
+            1_700_000_100_000
+        );
+        let past = parse(&[("upstash-not-before", "1")]).unwrap();
+        assert_eq!(past.first_due_ms(5_000, &LIMITS).unwrap(), 5_000);
+        let capped = parse(&[("upstash-retries", "1000"), ("upstash-timeout", "3d")]).unwrap();
+        assert_eq!(capped.retries, Some(20));
+        assert_eq!(capped.timeout_ms, Some(3_600_000));
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_header() {
+        let cases: [(&'static str, &str, &str); 9] = [
+            ("upstash-delay", "soon", "Upstash-Delay"),
+            ("upstash-delay", "8d", "Upstash-Delay"),
+            ("upstash-not-before", "tomorrow", "Upstash-Not-Before"),
+            ("upstash-retries", "-1", "Upstash-Retries"),
+            ("upstash-retries", "three", "Upstash-Retries"),
+            ("upstash-timeout", "0s", "Upstash-Timeout"),
+            ("upstash-method", "FETCH", "Upstash-Method"),
+            (
+                "upstash-forward-content-length",
+                "5",
+                "Upstash-Forward-Content-Length",
+            ),
+            ("upstash-label", "a b", "Upstash-Label"),
+        ];
+        for (name, value, header) in cases {
+            let err = parse(&[(name, value)]).unwrap_err();
+            assert_eq!(err.header, header, "{name}: {value}");
+        }
+        let far = parse(&[("upstash-not-before", "99999999999")]).unwrap();
+        assert_eq!(
+            far.first_due_ms(0, &LIMITS).unwrap_err().header,
+            "Upstash-Not-Before"
+        );
+    }
+}

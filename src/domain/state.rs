@@ -1,0 +1,135 @@
+//! Message states and the one table of allowed transitions. Each transition has one owner:
+//!
+//! | from          | to            | owner                                   |
+//! |---------------|---------------|-----------------------------------------|
+//! | (new)         | pending       | api: publish, DLQ retry                  |
+//! | pending       | in_progress   | dispatcher: claim (lease + attempt + 1)  |
+//! | in_progress   | delivered     | dispatcher: complete (2xx)               |
+//! | in_progress   | pending       | dispatcher: complete (retry later)       |
+//! | in_progress   | failed        | dispatcher: complete (retries exhausted) |
+//! | in_progress   | canceled      | dispatcher: complete (cancel requested)  |
+//! | in_progress   | pending       | rescuer: lease expired (worker died)     |
+//! | pending       | canceled      | api: cancel                              |
+//! | finished      | (deleted)     | cleaner: retention                       |
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageState {
+    Pending,
+    InProgress,
+    Delivered,
+    Failed,
+    Canceled,
+}
+
+impl MessageState {
+    pub const ALL: [MessageState; 5] = [
+        MessageState::Pending,
+        MessageState::InProgress,
+        MessageState::Delivered,
+        MessageState::Failed,
+        MessageState::Canceled,
+    ];
+
+    /// The spelling stored in the `state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::InProgress => "in_progress",
+            MessageState::Delivered => "delivered",
+            MessageState::Failed => "failed",
+            MessageState::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            MessageState::Delivered | MessageState::Failed | MessageState::Canceled
+        )
+    }
+
+    /// Whether the engine ever moves a message from `self` to `to`.
+    pub fn can_become(self, to: MessageState) -> bool {
+        use MessageState::*;
+        matches!(
+            (self, to),
+            (Pending, InProgress)
+                | (Pending, Canceled)
+                | (InProgress, Delivered)
+                | (InProgress, Pending)
+                | (InProgress, Failed)
+                | (InProgress, Canceled)
+        )
+    }
+
+    /// The QStash log state name (spec §10.3) for a message in this state.
+    pub fn qstash_name(self, attempt: i32, cancel_requested: bool) -> &'static str {
+        match self {
+            MessageState::Pending if attempt == 0 => "CREATED",
+            MessageState::Pending => "RETRY",
+            MessageState::InProgress if cancel_requested => "CANCEL_REQUESTED",
+            MessageState::InProgress => "ACTIVE",
+            MessageState::Delivered => "DELIVERED",
+            MessageState::Failed => "FAILED",
+            MessageState::Canceled => "CANCELED",
+        }
+    }
+}
+
+impl fmt::Display for MessageState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageState::*;
+    use super::*;
+
+    #[test]
+    fn finished_states_are_terminal() {
+        for from in MessageState::ALL.into_iter().filter(|s| s.is_finished()) {
+            for to in MessageState::ALL {
+                assert!(!from.can_become(to), "{from} must not become {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_documented_transitions_are_allowed() {
+        let allowed: Vec<_> = MessageState::ALL
+            .into_iter()
+            .flat_map(|from| MessageState::ALL.into_iter().map(move |to| (from, to)))
+            .filter(|(from, to)| from.can_become(*to))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Pending, InProgress),
+                (Pending, Canceled),
+                (InProgress, Pending),
+                (InProgress, Delivered),
+                (InProgress, Failed),
+                (InProgress, Canceled),
+            ]
+        );
+    }
+
+    #[test]
+    fn names_match_the_python_sdk_enum() {
+        assert_eq!(Pending.qstash_name(0, false), "CREATED");
+        assert_eq!(Pending.qstash_name(2, false), "RETRY");
+        assert_eq!(InProgress.qstash_name(1, true), "CANCEL_REQUESTED");
+        assert_eq!(Canceled.qstash_name(1, false), "CANCELED");
+        for s in MessageState::ALL {
+            assert_eq!(MessageState::parse(s.as_str()), Some(s));
+        }
+    }
+}

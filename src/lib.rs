@@ -1,0 +1,10 @@
+//! Postdate: a self-hosted, QStash-compatible service that delivers HTTP requests later.
+
+pub mod api;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod keys;
+pub mod store;
+pub mod worker;

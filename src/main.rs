@@ -1,0 +1,114 @@
+//! The `postdate` binary: parses the command line and runs the app until SIGTERM or ctrl-c.
+
+use clap::Parser;
+use postdate::app::App;
+use postdate::config::{Cli, Command, Config};
+use postdate::store::Store;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    match run(Cli::parse().command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("postdate: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    let (config, dev) = match command {
+        Command::Migrate { database_url } => {
+            let store = Store::connect(&database_url, 2)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.migrate().await.map_err(|e| e.to_string())?;
+            println!(
+                "migrations applied to the {} database",
+                store.backend_name()
+            );
+            return Ok(());
+        }
+        Command::Dev {
+            listen,
+            database_url,
+            engine,
+        } => (Config::from_args(listen, database_url, engine, true), true),
+        Command::Serve {
+            listen,
+            database_url,
+            engine,
+        } => (
+            Config::from_args(listen, database_url, engine, false),
+            false,
+        ),
+    };
+    let config = config.map_err(|e| e.to_string())?;
+    let token = config.token.clone();
+    let database = redact_password(&config.database_url);
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
+    let url = public_url(app.local_addr());
+    tracing::info!(%url, %database, "postdate is listening");
+    if dev {
+        let keys = app.signing_keys();
+        // Dev mode prints ready-to-paste settings (these are the public dev credentials unless overridden).
+        println!(
+            "\nPostdate dev server on {url} (database {database}). Paste into your app's .env:\n"
+        );
+        println!("QSTASH_URL={url}");
+        println!("QSTASH_TOKEN={token}");
+        println!("QSTASH_CURRENT_SIGNING_KEY={}", keys.current);
+        println!("QSTASH_NEXT_SIGNING_KEY={}\n", keys.next);
+    }
+    tokio::spawn(shutdown_on_signal(app.shutdown_token()));
+    app.run().await.map_err(|e| e.to_string())
+}
+
+/// The address clients should use: a wildcard listen address is reachable as localhost.
+fn public_url(addr: std::net::SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
+/// Database URLs may carry a password; never log it.
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing deliveries in flight");
+    token.cancel();
+}

@@ -1,0 +1,78 @@
+//! Builds the WHERE clause of bulk operations from a [`Filter`], for either database.
+
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::model::Filter;
+
+/// The database-specific spelling of "`haystack` contains `needle`": `strpos` in Postgres, `instr` in SQLite.
+pub(super) struct Dialect {
+    pub contains_fn: &'static str,
+}
+
+/// Appends ` and …` conditions for every non-empty field. Message columns are read from alias `m`, DLQ
+/// columns from alias `d`; `date_column` is the time the date bounds apply to.
+pub(super) fn push_filter<'a, DB>(
+    qb: &mut QueryBuilder<'a, DB>,
+    filter: &Filter,
+    date_column: &str,
+    dialect: &Dialect,
+) where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    i32: Encode<'a, DB> + Type<DB>,
+{
+    let text_fields: [(&str, &Vec<String>); 10] = [
+        ("m.id", &filter.message_ids),
+        ("d.dlq_id", &filter.dlq_ids),
+        ("m.url", &filter.url),
+        ("m.url_host", &filter.host),
+        ("m.url_path", &filter.path),
+        ("m.topic_name", &filter.topic_name),
+        ("m.queue_name", &filter.queue_name),
+        ("m.schedule_id", &filter.schedule_id),
+        ("m.caller_ip", &filter.caller_ip),
+        ("m.flow_control_key", &filter.flow_control_key),
+    ];
+    for (column, values) in text_fields.iter().filter(|(_, v)| !v.is_empty()) {
+        push_in(qb, column, values.iter().cloned());
+    }
+    if !filter.response_status.is_empty() {
+        push_in(
+            qb,
+            "d.response_status",
+            filter.response_status.iter().copied(),
+        );
+    }
+    if !filter.label.is_empty() {
+        qb.push(" and (");
+        for (i, label) in filter.label.iter().enumerate() {
+            if i > 0 {
+                qb.push(" or ");
+            }
+            qb.push(format!("{}(coalesce(m.labels, ''), ", dialect.contains_fn));
+            qb.push_bind(format!(",{label},"));
+            qb.push(") > 0");
+        }
+        qb.push(")");
+    }
+    if let Some(from) = filter.from_date {
+        qb.push(format!(" and {date_column} >= ")).push_bind(from);
+    }
+    if let Some(to) = filter.to_date {
+        qb.push(format!(" and {date_column} <= ")).push_bind(to);
+    }
+}
+
+fn push_in<'a, DB, T>(qb: &mut QueryBuilder<'a, DB>, column: &str, values: impl Iterator<Item = T>)
+where
+    DB: Database,
+    T: 'a + Encode<'a, DB> + Type<DB>,
+{
+    qb.push(format!(" and {column} in ("));
+    let mut separated = qb.separated(", ");
+    for value in values {
+        separated.push_bind(value);
+    }
+    separated.push_unseparated(")");
+}

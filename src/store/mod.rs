@@ -1,0 +1,179 @@
+//! The only place with SQL. `Store` is a closed enum over two backends that implement the same
+//! crate-private `Backend` trait, so the compiler keeps Postgres and SQLite in step. One operation, one
+//! name: `message_claim_due` is the SQL constant, the trait method and the conformance test.
+
+mod filter;
+pub mod model;
+mod postgres;
+mod sqlite;
+
+use crate::domain::message::NewMessage;
+use crate::domain::signing::SigningKeys;
+pub use model::*;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL: expected postgres://… or sqlite://…")]
+    UnsupportedUrl,
+}
+
+/// Every store operation. Times are bound from the caller's clock.
+#[allow(async_fn_in_trait)] // crate-private and only used through the closed `Store` enum
+pub(crate) trait Backend {
+    async fn migrate(&self) -> Result<()>;
+
+    async fn message_insert(&self, messages: &[NewMessage]) -> Result<()>;
+    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>>;
+    /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt.
+    async fn message_claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>>;
+    /// The earliest due time of any pending message.
+    async fn message_next_due_at(&self) -> Result<Option<i64>>;
+    /// Keeps leases of attempts still in flight alive; returns how many were extended.
+    async fn message_extend_leases(
+        &self,
+        claims: &[(String, i32)],
+        lease_until: i64,
+    ) -> Result<u64>;
+    /// Writes the end of attempts back, guarded by (id, attempt, in_progress); returns rows changed.
+    async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64>;
+    /// Makes messages whose lease expired (their worker died) due again; returns how many.
+    async fn message_rescue_expired(&self, now: i64) -> Result<u64>;
+    async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult>;
+    async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64>;
+    /// Retention: deletes up to `limit` messages finished before `before` that no DLQ entry holds.
+    async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
+
+    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>>;
+    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>>;
+    async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64>;
+    /// Atomically turns each entry into its new message and removes the entry; an entry already gone
+    /// (deleted or retried concurrently) is skipped. Returns the ids of the new messages.
+    async fn dlq_retry(&self, entries: &[(String, NewMessage)]) -> Result<Vec<String>>;
+    /// Retention: deletes up to `limit` DLQ entries created before `before`.
+    async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64>;
+
+    async fn signing_keys_get(&self) -> Result<Option<SigningKeys>>;
+    /// Stores `keys` unless keys are stored already; returns the stored keys.
+    async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys>;
+    /// Next becomes current, `new_next` becomes next.
+    async fn signing_keys_rotate(&self, new_next: &str) -> Result<SigningKeys>;
+}
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Postgres(postgres::PgStore),
+    Sqlite(sqlite::SqliteStore),
+}
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        impl Store {
+            $(
+                pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
+                    match self {
+                        Store::Postgres(s) => s.$name($($arg),*).await,
+                        Store::Sqlite(s) => s.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+delegate! {
+    migrate() -> ();
+    message_insert(messages: &[NewMessage]) -> ();
+    message_get(id: &str) -> Option<MessageRow>;
+    message_claim_due(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
+    message_next_due_at() -> Option<i64>;
+    message_extend_leases(claims: &[(String, i32)], lease_until: i64) -> u64;
+    message_complete(now: i64, completions: &[Completion]) -> u64;
+    message_rescue_expired(now: i64) -> u64;
+    message_cancel(now: i64, id: &str) -> CancelResult;
+    message_cancel_many(now: i64, filter: &Filter) -> u64;
+    message_delete_finished(before: i64, limit: i64) -> u64;
+    dlq_list(page: &DlqPage) -> Vec<DlqRow>;
+    dlq_get(dlq_id: &str) -> Option<DlqRow>;
+    dlq_delete(dlq_ids: &[String]) -> u64;
+    dlq_retry(entries: &[(String, NewMessage)]) -> Vec<String>;
+    dlq_delete_expired(before: i64, limit: i64) -> u64;
+    signing_keys_get() -> Option<SigningKeys>;
+    signing_keys_init(keys: &SigningKeys) -> SigningKeys;
+    signing_keys_rotate(new_next: &str) -> SigningKeys;
+}
+
+impl Store {
+    /// Connects to `postgres://…` or `sqlite://…` (a SQLite file and its folder are created if missing).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(
+                postgres::PgStore::connect(url, max_connections).await?,
+            ))
+        } else if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(sqlite::SqliteStore::connect(url).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Postgres(_) => "postgres",
+            Store::Sqlite(_) => "sqlite",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Postgres(s) => s.close().await,
+            Store::Sqlite(s) => s.close().await,
+        }
+    }
+}
+
+/// Reads the state `message_cancel` returned for a message it changed.
+fn cancel_result(new_state: &str) -> CancelResult {
+    if new_state == "in_progress" {
+        CancelResult::CancelRequested
+    } else {
+        CancelResult::Canceled
+    }
+}
+
+/// Why `message_cancel` changed nothing, from the message's current state.
+fn not_cancelable(state: Option<&str>) -> CancelResult {
+    match state.and_then(crate::domain::state::MessageState::parse) {
+        Some(state) => CancelResult::AlreadyFinished(state),
+        None => CancelResult::NotFound,
+    }
+}
+
+/// Cursor, order and limit of a DLQ page; the cursor is the last id of the previous page.
+fn push_dlq_page<'a, DB>(qb: &mut sqlx::QueryBuilder<'a, DB>, page: &DlqPage)
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let (after, direction) = match page.order {
+        Order::EarliestFirst => (">", "asc"),
+        Order::LatestFirst => ("<", "desc"),
+    };
+    if let Some(cursor) = &page.cursor {
+        qb.push(format!(" and d.dlq_id {after} "))
+            .push_bind(cursor.clone());
+    }
+    qb.push(format!(" order by d.dlq_id {direction} limit "))
+        .push_bind(page.count);
+}

@@ -1,0 +1,135 @@
+//! Rows and inputs the store exchanges with the rest of the crate. Both backends decode the same rows.
+
+use crate::domain::headers::HeaderMap;
+use crate::domain::state::MessageState;
+
+/// One `messages` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub state: String,
+    pub attempt: i32,
+    pub max_retries: i32,
+    pub due_at: i64,
+    pub lease_until: Option<i64>,
+    pub cancel_requested: bool,
+    pub url: String,
+    pub url_host: String,
+    pub url_path: String,
+    pub method: String,
+    pub header: String,
+    pub body: Vec<u8>,
+    pub timeout_ms: Option<i64>,
+    pub retry_delay_expression: Option<String>,
+    pub not_before: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    pub caller_ip: Option<String>,
+    pub labels: Option<String>,
+    pub topic_name: Option<String>,
+    pub endpoint_name: Option<String>,
+    pub queue_name: Option<String>,
+    pub schedule_id: Option<String>,
+    pub flow_control_key: Option<String>,
+}
+
+impl MessageRow {
+    pub fn state(&self) -> MessageState {
+        // The column is only ever written from MessageState::as_str.
+        MessageState::parse(&self.state).unwrap_or(MessageState::Pending)
+    }
+}
+
+/// A DLQ entry joined with its message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DlqRow {
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub dlq_id: String,
+    pub response_status: i32,
+    pub response_header: Option<String>,
+    pub response_body: Option<Vec<u8>>,
+    pub dlq_error: Option<String>,
+    pub dlq_created_at: i64,
+}
+
+/// The last response of a finally failed message, kept in its DLQ entry.
+#[derive(Debug, Clone)]
+pub struct DlqEntry {
+    pub dlq_id: String,
+    /// 0 when there was no HTTP response.
+    pub response_status: i32,
+    pub response_header: HeaderMap,
+    pub response_body: Vec<u8>,
+    /// Why there was no response (connection refused, timeout), when there was none.
+    pub error: Option<String>,
+}
+
+/// The end of one attempt, written back with a guarded update (`id` and `attempt` must still match).
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub id: String,
+    pub attempt: i32,
+    pub kind: CompletionKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CompletionKind {
+    Delivered,
+    Retry { due_at: i64 },
+    Failed(DlqEntry),
+}
+
+/// Filters shared by bulk cancel and the DLQ (spec §4.3, §9.1): OR within a field, AND across fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub message_ids: Vec<String>,
+    pub dlq_ids: Vec<String>,
+    pub url: Vec<String>,
+    pub host: Vec<String>,
+    pub path: Vec<String>,
+    pub topic_name: Vec<String>,
+    pub queue_name: Vec<String>,
+    pub schedule_id: Vec<String>,
+    pub caller_ip: Vec<String>,
+    pub label: Vec<String>,
+    pub flow_control_key: Vec<String>,
+    pub response_status: Vec<i32>,
+    /// Inclusive bounds, Unix ms.
+    pub from_date: Option<i64>,
+    pub to_date: Option<i64>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    #[default]
+    EarliestFirst,
+    LatestFirst,
+}
+
+/// One page of DLQ entries: those matching `filter`, after `cursor` in `order`, at most `count`.
+#[derive(Debug, Clone, Default)]
+pub struct DlqPage {
+    pub filter: Filter,
+    pub cursor: Option<String>,
+    pub order: Order,
+    pub count: i64,
+}
+
+/// What a cancel request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelResult {
+    /// Pending: it will never be delivered.
+    Canceled,
+    /// In flight: it may still be delivered, but it will not be retried.
+    CancelRequested,
+    NotFound,
+    AlreadyFinished(MessageState),
+}

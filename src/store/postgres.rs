@@ -1,0 +1,478 @@
+//! Postgres backend. Claims use `for update skip locked`, so several instances share one database; batch
+//! writes bind arrays and `unnest` them, one round trip per batch. States are literals in hot queries so
+//! cached plans keep using the partial indexes.
+
+use sqlx::postgres::{PgConnectOptions, PgExecutor, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, QueryBuilder};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::filter::{push_filter, Dialect};
+use super::model::*;
+use super::{Backend, Result};
+use crate::domain::headers;
+use crate::domain::message::NewMessage;
+use crate::domain::signing::SigningKeys;
+
+const DIALECT: Dialect = Dialect {
+    contains_fn: "strpos",
+};
+
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)?
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+const MESSAGE_INSERT: &str = "
+-- message_insert: store accepted messages, one row per element of the bound arrays
+insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
+                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels)
+select id, 'pending', 0, max_retries, not_before, url, url_host, url_path, method, header, body,
+       timeout_ms, not_before, created_at, created_at, caller_ip, labels
+from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
+            $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[])
+     as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
+          caller_ip, labels)";
+
+const MESSAGE_GET: &str = "
+-- message_get: one message by id, whatever its state
+select * from messages where id = $1";
+
+const MESSAGE_CLAIM_DUE: &str = "
+-- message_claim_due: lease the earliest due messages and bump their attempt; skip rows other instances hold
+update messages m
+set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, updated_at = $1
+from (select id from messages
+      where state = 'pending' and due_at <= $1
+      order by due_at
+      limit $3
+      for update skip locked) due
+where m.id = due.id
+returning m.*";
+
+const MESSAGE_NEXT_DUE_AT: &str = "
+-- message_next_due_at: when the earliest pending message is due
+select min(due_at) from messages where state = 'pending'";
+
+const MESSAGE_EXTEND_LEASES: &str = "
+-- message_extend_leases: keep the leases of attempts still in flight
+update messages m set lease_until = $1
+from unnest($2::text[], $3::int[]) as c(id, attempt)
+where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
+
+const MESSAGE_COMPLETE_DELIVERED: &str = "
+-- message_complete (delivered): finish attempts that got a 2xx
+update messages m set state = 'delivered', lease_until = null, finished_at = $1, updated_at = $1
+from unnest($2::text[], $3::int[]) as c(id, attempt)
+where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
+
+const MESSAGE_COMPLETE_RETRY: &str = "
+-- message_complete (retry): make failed attempts due again, unless a cancel was requested meanwhile
+update messages m
+set state = case when m.cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when m.cancel_requested then $1 end,
+    due_at = c.due_at, lease_until = null, updated_at = $1
+from unnest($2::text[], $3::int[], $4::bigint[]) as c(id, attempt, due_at)
+where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
+
+const MESSAGE_COMPLETE_FAILED: &str = "
+-- message_complete (failed): finish attempts that exhausted their retries and dead-letter them
+with failed as (
+    update messages m
+    set state = case when m.cancel_requested then 'canceled' else 'failed' end,
+        lease_until = null, finished_at = $1, updated_at = $1
+    from unnest($2::text[], $3::int[]) as c(id, attempt)
+    where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+    returning m.id, m.state
+)
+insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
+select e.dlq_id, e.message_id, e.response_status, e.response_header, e.response_body, e.error, $1
+from failed
+join unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[])
+     as e(message_id, dlq_id, response_status, response_header, response_body, error)
+  on e.message_id = failed.id
+where failed.state = 'failed'";
+
+const MESSAGE_RESCUE_EXPIRED: &str = "
+-- message_rescue_expired: messages whose worker died while holding the lease become due again
+update messages
+set state = case when cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when cancel_requested then $1 end,
+    due_at = $1, lease_until = null, updated_at = $1
+where state = 'in_progress' and lease_until < $1";
+
+const MESSAGE_CANCEL: &str = "
+-- message_cancel: cancel a pending message, or flag one in flight so it is not retried
+update messages
+set state = case when state = 'pending' then 'canceled' else state end,
+    cancel_requested = (state = 'in_progress'),
+    finished_at = case when state = 'pending' then $2 else finished_at end,
+    updated_at = $2
+where id = $1 and state in ('pending', 'in_progress')
+returning state";
+
+const MESSAGE_STATE: &str = "
+-- message_state: the state of one message
+select state from messages where id = $1";
+
+const MESSAGE_DELETE_FINISHED: &str = "
+-- message_delete_finished: retention for finished messages no DLQ entry holds
+delete from messages where id in (
+    select id from messages m
+    where finished_at < $1 and not exists (select 1 from dlq d where d.message_id = m.id)
+    limit $2)";
+
+const DLQ_SELECT: &str = "
+-- dlq_list / dlq_get: DLQ entries joined with their message
+select m.*, d.dlq_id, d.response_status, d.response_header, d.response_body, d.error as dlq_error,
+       d.created_at as dlq_created_at
+from dlq d join messages m on m.id = d.message_id
+where true";
+
+const DLQ_DELETE: &str = "
+-- dlq_delete: remove entries by id
+delete from dlq where dlq_id = any($1)";
+
+const DLQ_DELETE_ONE: &str = "
+-- dlq_retry (take): remove one entry, if it is still there
+delete from dlq where dlq_id = $1";
+
+const DLQ_DELETE_EXPIRED: &str = "
+-- dlq_delete_expired: DLQ retention
+delete from dlq where dlq_id in (select dlq_id from dlq where created_at < $1 limit $2)";
+
+const SIGNING_KEYS_GET: &str = "
+-- signing_keys_get: the stored key pair
+select current, next from signing_keys where id = 1";
+
+const SIGNING_KEYS_INIT: &str = "
+-- signing_keys_init: store the first key pair unless one is stored already
+insert into signing_keys (id, current, next) values (1, $1, $2) on conflict (id) do nothing";
+
+const SIGNING_KEYS_ROTATE: &str = "
+-- signing_keys_rotate: next becomes current, a fresh key becomes next
+update signing_keys set current = next, next = $1 where id = 1 returning current, next";
+
+fn ids_and_attempts<'a>(
+    completions: impl Iterator<Item = &'a Completion>,
+) -> (Vec<String>, Vec<i32>) {
+    completions.map(|c| (c.id.clone(), c.attempt)).unzip()
+}
+
+async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessage]) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&NewMessage) -> String| messages.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(MESSAGE_INSERT)
+        .bind(col(|m| m.id.clone()))
+        .bind(messages.iter().map(|m| m.max_retries).collect::<Vec<_>>())
+        .bind(col(|m| m.url.as_str().to_string()))
+        .bind(col(|m| m.url.host().to_string()))
+        .bind(col(|m| m.url.path().to_string()))
+        .bind(col(|m| m.method.clone()))
+        .bind(col(|m| headers::to_json(&m.header)))
+        .bind(
+            messages
+                .iter()
+                .map(|m| m.body.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(messages.iter().map(|m| m.timeout_ms).collect::<Vec<_>>())
+        .bind(messages.iter().map(|m| m.not_before).collect::<Vec<_>>())
+        .bind(messages.iter().map(|m| m.created_at).collect::<Vec<_>>())
+        .bind(
+            messages
+                .iter()
+                .map(|m| m.caller_ip.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            messages
+                .iter()
+                .map(|m| m.labels_column())
+                .collect::<Vec<_>>(),
+        )
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+impl Backend for PgStore {
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn message_insert(&self, messages: &[NewMessage]) -> Result<()> {
+        insert_messages(&self.pool, messages).await
+    }
+
+    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {
+        Ok(sqlx::query_as(MESSAGE_GET)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn message_claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn message_next_due_at(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn message_extend_leases(
+        &self,
+        claims: &[(String, i32)],
+        lease_until: i64,
+    ) -> Result<u64> {
+        let (ids, attempts): (Vec<String>, Vec<i32>) = claims.iter().cloned().unzip();
+        let done = sqlx::query(MESSAGE_EXTEND_LEASES)
+            .bind(lease_until)
+            .bind(ids)
+            .bind(attempts)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64> {
+        let mut changed = 0;
+        let delivered: Vec<_> = completions
+            .iter()
+            .filter(|c| matches!(c.kind, CompletionKind::Delivered))
+            .collect();
+        if !delivered.is_empty() {
+            let (ids, attempts) = ids_and_attempts(delivered.into_iter());
+            let done = sqlx::query(MESSAGE_COMPLETE_DELIVERED)
+                .bind(now)
+                .bind(ids)
+                .bind(attempts)
+                .execute(&self.pool)
+                .await?;
+            changed += done.rows_affected();
+        }
+        let retries: Vec<(&Completion, i64)> = completions
+            .iter()
+            .filter_map(|c| match c.kind {
+                CompletionKind::Retry { due_at } => Some((c, due_at)),
+                _ => None,
+            })
+            .collect();
+        if !retries.is_empty() {
+            let (ids, attempts) = ids_and_attempts(retries.iter().map(|(c, _)| *c));
+            let due: Vec<i64> = retries.iter().map(|(_, due)| *due).collect();
+            let done = sqlx::query(MESSAGE_COMPLETE_RETRY)
+                .bind(now)
+                .bind(ids)
+                .bind(attempts)
+                .bind(due)
+                .execute(&self.pool)
+                .await?;
+            changed += done.rows_affected();
+        }
+        let failed: Vec<(&Completion, &DlqEntry)> = completions
+            .iter()
+            .filter_map(|c| match &c.kind {
+                CompletionKind::Failed(entry) => Some((c, entry)),
+                _ => None,
+            })
+            .collect();
+        if !failed.is_empty() {
+            let (ids, attempts) = ids_and_attempts(failed.iter().map(|(c, _)| *c));
+            let done = sqlx::query(MESSAGE_COMPLETE_FAILED)
+                .bind(now)
+                .bind(ids)
+                .bind(attempts)
+                .bind(
+                    failed
+                        .iter()
+                        .map(|(_, e)| e.dlq_id.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    failed
+                        .iter()
+                        .map(|(_, e)| e.response_status)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    failed
+                        .iter()
+                        .map(|(_, e)| headers::to_json(&e.response_header))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    failed
+                        .iter()
+                        .map(|(_, e)| e.response_body.as_slice())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    failed
+                        .iter()
+                        .map(|(_, e)| e.error.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .execute(&self.pool)
+                .await?;
+            changed += done.rows_affected();
+        }
+        Ok(changed)
+    }
+
+    async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
+        let done = sqlx::query(MESSAGE_RESCUE_EXPIRED)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
+        let new_state: Option<String> = sqlx::query_scalar(MESSAGE_CANCEL)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(state) = new_state {
+            return Ok(super::cancel_result(&state));
+        }
+        let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(super::not_cancelable(state.as_deref()))
+    }
+
+    async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
+        let mut qb = QueryBuilder::new(
+            "-- message_cancel_many: cancel every pending match, flag every match in flight\n",
+        );
+        qb.push("update messages m set state = case when m.state = 'pending' then 'canceled' else m.state end, ");
+        qb.push("cancel_requested = (m.state = 'in_progress'), finished_at = case when m.state = 'pending' then ");
+        qb.push_bind(now);
+        qb.push(" else m.finished_at end, updated_at = ");
+        qb.push_bind(now);
+        qb.push(" where m.state in ('pending', 'in_progress')");
+        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(MESSAGE_DELETE_FINISHED)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>> {
+        let mut qb = QueryBuilder::new(DLQ_SELECT);
+        push_filter(&mut qb, &page.filter, "d.created_at", &DIALECT);
+        super::push_dlq_page(&mut qb, page);
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>> {
+        let mut qb = QueryBuilder::new(DLQ_SELECT);
+        qb.push(" and d.dlq_id = ").push_bind(dlq_id);
+        Ok(qb.build_query_as().fetch_optional(&self.pool).await?)
+    }
+
+    async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
+        let done = sqlx::query(DLQ_DELETE)
+            .bind(dlq_ids)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn dlq_retry(&self, entries: &[(String, NewMessage)]) -> Result<Vec<String>> {
+        let mut tx = self.pool.begin().await?;
+        let mut retried = Vec::new();
+        for (dlq_id, message) in entries {
+            let taken = sqlx::query(DLQ_DELETE_ONE)
+                .bind(dlq_id)
+                .execute(&mut *tx)
+                .await?;
+            if taken.rows_affected() == 1 {
+                retried.push(message.clone());
+            }
+        }
+        let ids = retried.iter().map(|m| m.id.clone()).collect();
+        insert_messages(&mut *tx, &retried).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(DLQ_DELETE_EXPIRED)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {
+        let row: Option<(String, String)> = sqlx::query_as(SIGNING_KEYS_GET)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(current, next)| SigningKeys { current, next }))
+    }
+
+    async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys> {
+        sqlx::query(SIGNING_KEYS_INIT)
+            .bind(&keys.current)
+            .bind(&keys.next)
+            .execute(&self.pool)
+            .await?;
+        Ok(self
+            .signing_keys_get()
+            .await?
+            .unwrap_or_else(|| keys.clone()))
+    }
+
+    async fn signing_keys_rotate(&self, new_next: &str) -> Result<SigningKeys> {
+        let (current, next): (String, String) = sqlx::query_as(SIGNING_KEYS_ROTATE)
+            .bind(new_next)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(SigningKeys { current, next })
+    }
+}

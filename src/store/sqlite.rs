@@ -1,0 +1,445 @@
+//! SQLite backend for `postdate dev` and single-node use. SQLite has one writer, so every write goes through
+//! a one-connection pool (writes queue in the pool instead of failing with SQLITE_BUSY), batches run in one
+//! `BEGIN IMMEDIATE` transaction, and reads use a separate pool that WAL lets run beside the writer.
+//! Placeholders are `?1…` (`$1` would be a named parameter here).
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, SqliteConnection};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::filter::{push_filter, Dialect};
+use super::model::*;
+use super::{Backend, Result};
+use crate::domain::headers;
+use crate::domain::message::NewMessage;
+use crate::domain::signing::SigningKeys;
+
+const DIALECT: Dialect = Dialect {
+    contains_fn: "instr",
+};
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        // WAL with synchronous=NORMAL: a committed write survives a crash of the process (kill -9); only a
+        // power loss can take the last commits, which is the usual trade for a development database.
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(dir) = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+const MESSAGE_INSERT: &str = "
+-- message_insert: store one accepted message
+insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
+                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels)
+values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13)";
+
+const MESSAGE_GET: &str = "
+-- message_get: one message by id, whatever its state
+select * from messages where id = ?1";
+
+const MESSAGE_CLAIM_DUE: &str = "
+-- message_claim_due: lease the earliest due messages and bump their attempt (one writer: no locks needed)
+update messages
+set state = 'in_progress', attempt = attempt + 1, lease_until = ?2, updated_at = ?1
+where id in (select id from messages
+             where state = 'pending' and due_at <= ?1
+             order by due_at
+             limit ?3)
+returning *";
+
+const MESSAGE_NEXT_DUE_AT: &str = "
+-- message_next_due_at: when the earliest pending message is due
+select min(due_at) from messages where state = 'pending'";
+
+const MESSAGE_EXTEND_LEASE: &str = "
+-- message_extend_leases: keep the lease of one attempt still in flight
+update messages set lease_until = ?1 where id = ?2 and attempt = ?3 and state = 'in_progress'";
+
+const MESSAGE_COMPLETE_DELIVERED: &str = "
+-- message_complete (delivered): finish an attempt that got a 2xx
+update messages set state = 'delivered', lease_until = null, finished_at = ?1, updated_at = ?1
+where id = ?2 and attempt = ?3 and state = 'in_progress'";
+
+const MESSAGE_COMPLETE_RETRY: &str = "
+-- message_complete (retry): make a failed attempt due again, unless a cancel was requested meanwhile
+update messages
+set state = case when cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when cancel_requested then ?1 end,
+    due_at = ?4, lease_until = null, updated_at = ?1
+where id = ?2 and attempt = ?3 and state = 'in_progress'";
+
+const MESSAGE_COMPLETE_FAILED: &str = "
+-- message_complete (failed): finish an attempt that exhausted its retries
+update messages
+set state = case when cancel_requested then 'canceled' else 'failed' end,
+    lease_until = null, finished_at = ?1, updated_at = ?1
+where id = ?2 and attempt = ?3 and state = 'in_progress'
+returning state";
+
+const DLQ_INSERT: &str = "
+-- message_complete (failed): dead-letter the message with its last response
+insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
+values (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+const MESSAGE_RESCUE_EXPIRED: &str = "
+-- message_rescue_expired: messages whose worker died while holding the lease become due again
+update messages
+set state = case when cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when cancel_requested then ?1 end,
+    due_at = ?1, lease_until = null, updated_at = ?1
+where state = 'in_progress' and lease_until < ?1";
+
+const MESSAGE_CANCEL: &str = "
+-- message_cancel: cancel a pending message, or flag one in flight so it is not retried
+update messages
+set state = case when state = 'pending' then 'canceled' else state end,
+    cancel_requested = (state = 'in_progress'),
+    finished_at = case when state = 'pending' then ?2 else finished_at end,
+    updated_at = ?2
+where id = ?1 and state in ('pending', 'in_progress')
+returning state";
+
+const MESSAGE_STATE: &str = "
+-- message_state: the state of one message
+select state from messages where id = ?1";
+
+const MESSAGE_DELETE_FINISHED: &str = "
+-- message_delete_finished: retention for finished messages no DLQ entry holds
+delete from messages where id in (
+    select id from messages m
+    where finished_at < ?1 and not exists (select 1 from dlq d where d.message_id = m.id)
+    limit ?2)";
+
+const DLQ_SELECT: &str = "
+-- dlq_list / dlq_get: DLQ entries joined with their message
+select m.*, d.dlq_id, d.response_status, d.response_header, d.response_body, d.error as dlq_error,
+       d.created_at as dlq_created_at
+from dlq d join messages m on m.id = d.message_id
+where true";
+
+const DLQ_DELETE_ONE: &str = "
+-- dlq_delete / dlq_retry (take): remove one entry, if it is still there
+delete from dlq where dlq_id = ?1";
+
+const DLQ_DELETE_EXPIRED: &str = "
+-- dlq_delete_expired: DLQ retention
+delete from dlq where dlq_id in (select dlq_id from dlq where created_at < ?1 limit ?2)";
+
+const SIGNING_KEYS_GET: &str = "
+-- signing_keys_get: the stored key pair
+select current, next from signing_keys where id = 1";
+
+const SIGNING_KEYS_INIT: &str = "
+-- signing_keys_init: store the first key pair unless one is stored already
+insert into signing_keys (id, current, next) values (1, ?1, ?2) on conflict (id) do nothing";
+
+const SIGNING_KEYS_ROTATE: &str = "
+-- signing_keys_rotate: next becomes current, a fresh key becomes next
+update signing_keys set current = next, next = ?1 where id = 1 returning current, next";
+
+async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -> Result<()> {
+    for m in messages {
+        sqlx::query(MESSAGE_INSERT)
+            .bind(&m.id)
+            .bind(m.max_retries)
+            .bind(m.not_before)
+            .bind(m.url.as_str())
+            .bind(m.url.host())
+            .bind(m.url.path())
+            .bind(&m.method)
+            .bind(headers::to_json(&m.header))
+            .bind(m.body.as_slice())
+            .bind(m.timeout_ms)
+            .bind(m.created_at)
+            .bind(&m.caller_ip)
+            .bind(m.labels_column())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+impl Backend for SqliteStore {
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn message_insert(&self, messages: &[NewMessage]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {
+        Ok(sqlx::query_as(MESSAGE_GET)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn message_claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?)
+    }
+
+    async fn message_next_due_at(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn message_extend_leases(
+        &self,
+        claims: &[(String, i32)],
+        lease_until: i64,
+    ) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut extended = 0;
+        for (id, attempt) in claims {
+            let done = sqlx::query(MESSAGE_EXTEND_LEASE)
+                .bind(lease_until)
+                .bind(id)
+                .bind(attempt)
+                .execute(&mut *tx)
+                .await?;
+            extended += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(extended)
+    }
+
+    async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut changed = 0;
+        for c in completions {
+            match &c.kind {
+                CompletionKind::Delivered => {
+                    let done = sqlx::query(MESSAGE_COMPLETE_DELIVERED)
+                        .bind(now)
+                        .bind(&c.id)
+                        .bind(c.attempt)
+                        .execute(&mut *tx)
+                        .await?;
+                    changed += done.rows_affected();
+                }
+                CompletionKind::Retry { due_at } => {
+                    let done = sqlx::query(MESSAGE_COMPLETE_RETRY)
+                        .bind(now)
+                        .bind(&c.id)
+                        .bind(c.attempt)
+                        .bind(due_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    changed += done.rows_affected();
+                }
+                CompletionKind::Failed(entry) => {
+                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
+                        .bind(now)
+                        .bind(&c.id)
+                        .bind(c.attempt)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    changed += u64::from(state.is_some());
+                    if state.as_deref() == Some("failed") {
+                        sqlx::query(DLQ_INSERT)
+                            .bind(&entry.dlq_id)
+                            .bind(&c.id)
+                            .bind(entry.response_status)
+                            .bind(headers::to_json(&entry.response_header))
+                            .bind(entry.response_body.as_slice())
+                            .bind(&entry.error)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
+        let done = sqlx::query(MESSAGE_RESCUE_EXPIRED)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
+        let new_state: Option<String> = sqlx::query_scalar(MESSAGE_CANCEL)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.writer)
+            .await?;
+        if let Some(state) = new_state {
+            return Ok(super::cancel_result(&state));
+        }
+        let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(super::not_cancelable(state.as_deref()))
+    }
+
+    async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
+        // SQLite's UPDATE takes no table alias, so the filter's `m.` columns read from a subquery.
+        let mut qb = QueryBuilder::new(
+            "-- message_cancel_many: cancel every pending match, flag every match in flight\n",
+        );
+        qb.push("update messages set state = case when state = 'pending' then 'canceled' else state end, ");
+        qb.push("cancel_requested = (state = 'in_progress'), finished_at = case when state = 'pending' then ");
+        qb.push_bind(now);
+        qb.push(" else finished_at end, updated_at = ");
+        qb.push_bind(now);
+        qb.push(
+            " where id in (select m.id from messages m where m.state in ('pending', 'in_progress')",
+        );
+        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+        qb.push(")");
+        Ok(qb.build().execute(&self.writer).await?.rows_affected())
+    }
+
+    async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(MESSAGE_DELETE_FINISHED)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>> {
+        let mut qb = QueryBuilder::new(DLQ_SELECT);
+        push_filter(&mut qb, &page.filter, "d.created_at", &DIALECT);
+        super::push_dlq_page(&mut qb, page);
+        Ok(qb.build_query_as().fetch_all(&self.reader).await?)
+    }
+
+    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>> {
+        let mut qb = QueryBuilder::new(DLQ_SELECT);
+        qb.push(" and d.dlq_id = ").push_bind(dlq_id);
+        Ok(qb.build_query_as().fetch_optional(&self.reader).await?)
+    }
+
+    async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut deleted = 0;
+        for id in dlq_ids {
+            deleted += sqlx::query(DLQ_DELETE_ONE)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn dlq_retry(&self, entries: &[(String, NewMessage)]) -> Result<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        let mut retried = Vec::new();
+        for (dlq_id, message) in entries {
+            let taken = sqlx::query(DLQ_DELETE_ONE)
+                .bind(dlq_id)
+                .execute(&mut *tx)
+                .await?;
+            if taken.rows_affected() == 1 {
+                insert_messages(&mut tx, std::slice::from_ref(message)).await?;
+                retried.push(message.id.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(retried)
+    }
+
+    async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(DLQ_DELETE_EXPIRED)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {
+        let row: Option<(String, String)> = sqlx::query_as(SIGNING_KEYS_GET)
+            .fetch_optional(&self.writer)
+            .await?;
+        Ok(row.map(|(current, next)| SigningKeys { current, next }))
+    }
+
+    async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys> {
+        sqlx::query(SIGNING_KEYS_INIT)
+            .bind(&keys.current)
+            .bind(&keys.next)
+            .execute(&self.writer)
+            .await?;
+        Ok(self
+            .signing_keys_get()
+            .await?
+            .unwrap_or_else(|| keys.clone()))
+    }
+
+    async fn signing_keys_rotate(&self, new_next: &str) -> Result<SigningKeys> {
+        let (current, next): (String, String) = sqlx::query_as(SIGNING_KEYS_ROTATE)
+            .bind(new_next)
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(SigningKeys { current, next })
+    }
+}

@@ -1,0 +1,215 @@
+//! One delivery attempt: the signed outbound request of spec §12.1, and its result classified (§12.2–12.4).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+
+use crate::domain::headers::{self, HeaderMap};
+use crate::domain::ids::{new_dlq_id, new_jwt_id};
+use crate::domain::retry::{classify, AttemptResult, Outcome};
+use crate::domain::signing::sign;
+use crate::keys::KeyRing;
+use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
+
+pub struct Deliverer {
+    http: reqwest::Client,
+    keys: Arc<KeyRing>,
+    default_timeout: Duration,
+    /// Response bodies kept for the DLQ are truncated to this many bytes.
+    response_body_limit: usize,
+}
+
+/// What came back, with the response body already truncated.
+struct Response {
+    result: AttemptResult,
+    body: Vec<u8>,
+    error: Option<String>,
+}
+
+impl Deliverer {
+    pub fn new(keys: Arc<KeyRing>, default_timeout: Duration, response_body_limit: usize) -> Self {
+        let http = reqwest::Client::builder()
+            // A redirect is the destination's answer, not an instruction to send the body elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .expect("the HTTP client configuration is valid");
+        Deliverer {
+            http,
+            keys,
+            default_timeout,
+            response_body_limit,
+        }
+    }
+
+    /// Sends one attempt of a claimed message and returns how to complete it.
+    pub async fn attempt(&self, message: &MessageRow, now_ms: impl Fn() -> i64) -> Completion {
+        let response = self.send(message).await;
+        let now = now_ms();
+        let kind = match classify(&response.result, message.attempt, message.max_retries, now) {
+            Outcome::Delivered => CompletionKind::Delivered,
+            Outcome::Retry { at } => CompletionKind::Retry { due_at: at },
+            Outcome::Failed => CompletionKind::Failed(DlqEntry {
+                dlq_id: new_dlq_id(now),
+                response_status: response.result.status.map_or(0, i32::from),
+                response_header: headers::from_http(&response.result.headers),
+                response_body: response.body,
+                error: response.error,
+            }),
+        };
+        match (&kind, response.result.status) {
+            (CompletionKind::Delivered, _) => {}
+            (_, Some(status)) => {
+                tracing::info!(message_id = %message.id, attempt = message.attempt, status, "delivery attempt failed")
+            }
+            (_, None) => {
+                tracing::info!(message_id = %message.id, attempt = message.attempt, "delivery attempt got no response")
+            }
+        }
+        Completion {
+            id: message.id.clone(),
+            attempt: message.attempt,
+            kind,
+        }
+    }
+
+    async fn send(&self, message: &MessageRow) -> Response {
+        let request = match self.build_request(message) {
+            Ok(request) => request,
+            Err(error) => return no_response(error),
+        };
+        let response = match self.http.execute(request).await {
+            Ok(response) => response,
+            Err(error) => return no_response(describe(&error)),
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let (body, error) = self.read_truncated(response).await;
+        Response {
+            result: AttemptResult {
+                status: Some(status),
+                headers,
+            },
+            body,
+            error,
+        }
+    }
+
+    fn build_request(&self, message: &MessageRow) -> Result<reqwest::Request, String> {
+        let method =
+            reqwest::Method::from_bytes(message.method.as_bytes()).map_err(|e| e.to_string())?;
+        let url = reqwest::Url::parse(&message.url)
+            .map_err(|e| format!("invalid destination URL: {e}"))?;
+        let timeout = message
+            .timeout_ms
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map_or(self.default_timeout, Duration::from_millis);
+        let mut request = self
+            .http
+            .request(method, url)
+            .timeout(timeout)
+            .body(message.body.clone())
+            .build()
+            .map_err(|e| describe(&e))?;
+        let out = request.headers_mut();
+        append_all(out, &headers::from_json(&message.header));
+        // The token is checked against the receiver's real clock, so it is issued from the system clock
+        // (never the engine's test clock), and never in the future: Python receivers allow no skew.
+        let iat = crate::clock::system_now_ms().div_euclid(1000);
+        let signature = sign(
+            &self.keys.get().current,
+            &message.url,
+            &message.body,
+            iat,
+            &new_jwt_id(),
+        );
+        let ours: [(&str, Option<String>); 6] = [
+            ("user-agent", Some("Upstash-QStash".into())),
+            ("upstash-signature", Some(signature)),
+            ("upstash-message-id", Some(message.id.clone())),
+            (
+                "upstash-retried",
+                Some((message.attempt - 1).max(0).to_string()),
+            ),
+            ("upstash-caller-ip", message.caller_ip.clone()),
+            ("upstash-schedule-id", message.schedule_id.clone()),
+        ];
+        let topic = [("upstash-topic-name", message.topic_name.clone())];
+        for (name, value) in ours.into_iter().chain(topic) {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                out.insert(HeaderName::from_static(name), value);
+            }
+        }
+        Ok(request)
+    }
+
+    /// Reads at most `response_body_limit` bytes; the rest is not waited for.
+    async fn read_truncated(&self, mut response: reqwest::Response) -> (Vec<u8>, Option<String>) {
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(None) => break,
+                Ok(Some(chunk)) => {
+                    let room = self.response_body_limit.saturating_sub(body.len());
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if body.len() >= self.response_body_limit {
+                        break;
+                    }
+                }
+                Err(e) => return (body, Some(describe(&e))),
+            }
+        }
+        (body, None)
+    }
+}
+
+fn append_all(out: &mut http::HeaderMap, map: &HeaderMap) {
+    for (name, values) in map {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for value in values {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                out.append(name.clone(), value);
+            }
+        }
+    }
+}
+
+fn no_response(error: String) -> Response {
+    Response {
+        result: AttemptResult {
+            status: None,
+            headers: http::HeaderMap::new(),
+        },
+        body: Vec::new(),
+        error: Some(error),
+    }
+}
+
+/// A short reason without the URL (URLs may carry credentials in their query).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "failed while reading the response"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}

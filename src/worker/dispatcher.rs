@@ -1,0 +1,259 @@
+//! The dispatcher owns claim → deliver → complete. Claims are short statements that set a lease; deliveries
+//! run outside any transaction, at most `max_in_flight` at once; completions are written back in batches by
+//! one completer task. Leases of deliveries still running are extended, so a crash is recovered within one
+//! lease however long a destination takes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::deliver::Deliverer;
+use crate::clock::Clock;
+use crate::store::{Completion, CompletionKind, MessageRow, Store};
+
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchConfig {
+    pub lease: Duration,
+    pub claim_batch: usize,
+    pub max_in_flight: usize,
+    /// Longest sleep without looking at the database: the backstop for messages other instances accept.
+    pub poll_interval: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+/// Wakes the dispatcher when a message becomes due sooner than it planned to look.
+#[derive(Debug, Default)]
+pub struct Wake(Notify);
+
+impl Wake {
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct Dispatcher {
+    store: Store,
+    clock: Clock,
+    deliverer: Deliverer,
+    config: DispatchConfig,
+    wake: Arc<Wake>,
+    /// (id → attempt) of deliveries running now, for lease extension.
+    in_flight: Mutex<HashMap<String, i32>>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        deliverer: Deliverer,
+        config: DispatchConfig,
+        wake: Arc<Wake>,
+    ) -> Self {
+        Dispatcher {
+            store,
+            clock,
+            deliverer,
+            config,
+            wake,
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// One step for tests and tools: claims what is due now, delivers it all, completes it. Returns how
+    /// many attempts were made.
+    pub async fn run_once(&self) -> crate::store::Result<usize> {
+        let claimed = self.claim(self.config.claim_batch).await?;
+        let attempts = claimed
+            .iter()
+            .map(|m| self.deliverer.attempt(m, || self.clock.now_ms()));
+        let completions = futures_util::future::join_all(attempts).await;
+        self.store
+            .message_complete(self.clock.now_ms(), &completions)
+            .await?;
+        Ok(completions.len())
+    }
+
+    async fn claim(&self, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
+        let now = self.clock.now_ms();
+        let lease_until = now + self.config.lease.as_millis() as i64;
+        self.store
+            .message_claim_due(now, lease_until, limit as i64)
+            .await
+    }
+
+    /// Runs until `shutdown` fires, then stops claiming, lets deliveries in flight finish within the
+    /// shutdown timeout and writes their completions. Anything still running after that keeps its lease
+    /// and is recovered when the lease expires.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let (completions, receiver) = mpsc::channel::<Completion>(self.config.max_in_flight * 2);
+        let completer = tokio::spawn(self.clone().complete_batches(receiver));
+        let lease_keeper_stop = CancellationToken::new();
+        let lease_keeper = tokio::spawn(self.clone().keep_leases(lease_keeper_stop.clone()));
+        let deliveries = TaskTracker::new();
+        let permits = Arc::new(Semaphore::new(self.config.max_in_flight));
+
+        while !shutdown.is_cancelled() {
+            let room = permits.available_permits().min(self.config.claim_batch);
+            if room == 0 {
+                // Every slot is busy: wait for one to free up.
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    permit = permits.clone().acquire_owned() => drop(permit),
+                }
+                continue;
+            }
+            let claimed = match self.claim(room).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(%error, "claiming due messages failed; retrying in 1s");
+                    self.sleep_or_wake(Duration::from_secs(1), &shutdown).await;
+                    continue;
+                }
+            };
+            let full = claimed.len() == room;
+            for message in claimed {
+                let permit = permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                self.in_flight_insert(&message);
+                let this = self.clone();
+                let completions = completions.clone();
+                deliveries.spawn(async move {
+                    let completion = this
+                        .deliverer
+                        .attempt(&message, || this.clock.now_ms())
+                        .await;
+                    this.in_flight_remove(&message.id);
+                    // The completer only stops after this sender is dropped, so this cannot fail.
+                    let _ = completions.send(completion).await;
+                    drop(permit);
+                });
+            }
+            if !full {
+                let pause = self.pause_until_next_due().await;
+                self.sleep_or_wake(pause, &shutdown).await;
+            }
+        }
+
+        deliveries.close();
+        if tokio::time::timeout(self.config.shutdown_timeout, deliveries.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "deliveries still running at shutdown keep their lease and will be retried"
+            );
+        }
+        drop(completions);
+        let _ = completer.await;
+        lease_keeper_stop.cancel();
+        let _ = lease_keeper.await;
+    }
+
+    /// How long to sleep: until the next due message, at most one poll interval.
+    async fn pause_until_next_due(&self) -> Duration {
+        let poll = self.config.poll_interval;
+        match self.store.message_next_due_at().await {
+            Ok(Some(due)) => {
+                let wait = (due - self.clock.now_ms()).max(0) as u64;
+                poll.min(Duration::from_millis(wait))
+            }
+            Ok(None) => poll,
+            Err(error) => {
+                tracing::error!(%error, "reading the next due time failed");
+                poll
+            }
+        }
+    }
+
+    async fn sleep_or_wake(&self, pause: Duration, shutdown: &CancellationToken) {
+        if pause.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = self.wake.0.notified() => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+
+    /// Writes completions in batches: whatever has arrived since the last write goes in one call.
+    async fn complete_batches(self: Arc<Self>, mut receiver: mpsc::Receiver<Completion>) {
+        let mut batch = Vec::with_capacity(256);
+        while receiver.recv_many(&mut batch, 512).await > 0 {
+            let retries = batch
+                .iter()
+                .any(|c| matches!(c.kind, CompletionKind::Retry { .. }));
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match self
+                    .store
+                    .message_complete(self.clock.now_ms(), &batch)
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(error) => {
+                        // Never drop a completion: until it is written the message stays leased, and if
+                        // we die meanwhile it is delivered again after the lease (at-least-once).
+                        tracing::error!(%error, "writing completions failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            batch.clear();
+            if retries {
+                // A retry may now be the earliest due message.
+                self.wake.notify();
+            }
+        }
+    }
+
+    /// Extends the leases of running deliveries every third of a lease.
+    async fn keep_leases(self: Arc<Self>, stop: CancellationToken) {
+        let every = self.config.lease / 3;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            let claims: Vec<(String, i32)> = {
+                let map = self
+                    .in_flight
+                    .lock()
+                    .expect("in-flight lock is never poisoned");
+                map.iter()
+                    .map(|(id, attempt)| (id.clone(), *attempt))
+                    .collect()
+            };
+            if claims.is_empty() {
+                continue;
+            }
+            let until = self.clock.now_ms() + self.config.lease.as_millis() as i64;
+            if let Err(error) = self.store.message_extend_leases(&claims, until).await {
+                tracing::error!(%error, "extending leases failed");
+            }
+        }
+    }
+
+    fn in_flight_insert(&self, message: &MessageRow) {
+        let mut map = self
+            .in_flight
+            .lock()
+            .expect("in-flight lock is never poisoned");
+        map.insert(message.id.clone(), message.attempt);
+    }
+
+    fn in_flight_remove(&self, id: &str) {
+        self.in_flight
+            .lock()
+            .expect("in-flight lock is never poisoned")
+            .remove(id);
+    }
+}

@@ -1,0 +1,116 @@
+//! The maintenance loop: rescues messages whose lease expired (their worker died), picks up key rotations
+//! made by other instances, and deletes what retention no longer keeps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::dispatcher::Wake;
+use crate::clock::Clock;
+use crate::keys::KeyRing;
+use crate::store::Store;
+
+/// Rows deleted per retention statement, so one sweep never holds long locks.
+const RETENTION_BATCH: i64 = 1_000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct MaintenanceConfig {
+    pub rescue_every: Duration,
+    pub message_retention: Duration,
+    pub dlq_retention: Duration,
+}
+
+pub struct Maintenance {
+    pub store: Store,
+    pub clock: Clock,
+    pub keys: Arc<KeyRing>,
+    pub wake: Arc<Wake>,
+    pub config: MaintenanceConfig,
+}
+
+impl Maintenance {
+    /// Makes expired leases due again; wakes the dispatcher when it found any.
+    pub async fn rescue_once(&self) -> crate::store::Result<u64> {
+        let rescued = self
+            .store
+            .message_rescue_expired(self.clock.now_ms())
+            .await?;
+        if rescued > 0 {
+            tracing::warn!(
+                rescued,
+                "recovered messages whose worker stopped during delivery"
+            );
+            self.wake.notify();
+        }
+        Ok(rescued)
+    }
+
+    /// Deletes finished messages and DLQ entries older than their retention. Returns rows deleted.
+    pub async fn clean_once(&self) -> crate::store::Result<u64> {
+        let now = self.clock.now_ms();
+        let mut deleted = 0;
+        loop {
+            let n = self
+                .store
+                .dlq_delete_expired(
+                    now - self.config.dlq_retention.as_millis() as i64,
+                    RETENTION_BATCH,
+                )
+                .await?;
+            deleted += n;
+            if n < RETENTION_BATCH as u64 {
+                break;
+            }
+        }
+        loop {
+            let n = self
+                .store
+                .message_delete_finished(
+                    now - self.config.message_retention.as_millis() as i64,
+                    RETENTION_BATCH,
+                )
+                .await?;
+            deleted += n;
+            if n < RETENTION_BATCH as u64 {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut ticks: u64 = 0;
+        let clean_every = (Duration::from_secs(60).as_millis()
+            / self.config.rescue_every.as_millis().max(1))
+        .max(1) as u64;
+        let refresh_every = (Duration::from_secs(10).as_millis()
+            / self.config.rescue_every.as_millis().max(1))
+        .max(1) as u64;
+        loop {
+            if let Err(error) = self.rescue_once().await {
+                tracing::error!(%error, "lease rescue failed");
+            }
+            if ticks % refresh_every == 0 {
+                if let Err(error) = self.keys.refresh(&self.store).await {
+                    tracing::error!(%error, "refreshing signing keys failed");
+                }
+            }
+            if ticks % clean_every == 0 {
+                match self.clean_once().await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(
+                        deleted,
+                        "retention removed finished messages and DLQ entries"
+                    ),
+                    Err(error) => tracing::error!(%error, "retention sweep failed"),
+                }
+            }
+            ticks += 1;
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.config.rescue_every) => {}
+            }
+        }
+    }
+}

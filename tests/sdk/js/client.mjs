@@ -1,0 +1,135 @@
+// Drives the OFFICIAL @upstash/qstash Client against a running postdate server.
+//
+// stdin:  {"baseUrl": "...", "token": "...", "calls": [{"op": "<name>", "args": {...}}]}
+// stdout: one JSON array, one element per call, in order:
+//         {"ok": true, "result": <json>} or {"ok": false, "error": "<message>", "status": <int or null>}
+// Exit status: 0, unless the input itself is malformed (then 2, with a message on stderr).
+//
+// Ops (args are camelCase; the same names as client.py):
+//   publish        {url | urlGroup, body?, headers?, delay?, notBefore?, retries?, method?, timeout?,
+//                   contentType?, callback?, failureCallback?, deduplicationId?,
+//                   contentBasedDeduplication?, label?, retryDelay?, flowControl?}
+//   publishJSON    same as publish, with body any JSON value
+//   messageGet     {messageId}
+//   messageCancel  {messageId}
+//   messageCancelMany {messageIds}
+//   messageCancelAll  {}
+//   dlqList        {cursor?, count?, filter?}
+//   dlqGet         {dlqId}            (not in the JS SDK: always ok:false)
+//   dlqDelete      {dlqId}
+//   dlqDeleteMany  {dlqIds}
+//   dlqRetry       {dlqIds}
+//   keysGet / keysRotate {}           (not in the JS SDK: always ok:false)
+//
+// Used by postdate's Rust integration tests (see POSTDATE_SDK_NODE in scripts/test).
+
+// Never let the SDK switch to dev mode or region-specific credentials from the environment.
+for (const name of Object.keys(process.env)) {
+  if (name === "QSTASH_DEV" || name === "QSTASH_DEV_PORT" || name === "QSTASH_REGION" || name === "QSTASH_URL" || name === "QSTASH_TOKEN") {
+    delete process.env[name];
+  }
+}
+
+const { Client, QstashError } = await import("@upstash/qstash");
+
+function fail(message) {
+  process.stderr.write(`client.mjs: ${message}\n`);
+  process.exit(2);
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function errorMessage(error) {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+class NotInSdk extends Error {}
+
+// Drop undefined values so the SDK sees exactly the options the test gave.
+function defined(object) {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
+}
+
+function publishRequest(args) {
+  const headers = { ...(args.headers ?? {}) };
+  // The JS SDK has no contentType option: Content-Type travels as a plain (unprefixed) header.
+  if (args.contentType !== undefined) headers["Content-Type"] = args.contentType;
+  return defined({
+    url: args.url,
+    urlGroup: args.urlGroup,
+    body: args.body,
+    headers: Object.keys(headers).length > 0 ? headers : undefined,
+    delay: args.delay,
+    notBefore: args.notBefore,
+    retries: args.retries,
+    method: args.method,
+    timeout: args.timeout,
+    callback: args.callback,
+    failureCallback: args.failureCallback,
+    deduplicationId: args.deduplicationId,
+    contentBasedDeduplication: args.contentBasedDeduplication,
+    label: args.label,
+    retryDelay: args.retryDelay,
+    flowControl: args.flowControl,
+  });
+}
+
+const ops = {
+  publish: (client, args) => client.publish(publishRequest(args)),
+  publishJSON: (client, args) => client.publishJSON(publishRequest(args)),
+  messageGet: (client, args) => client.messages.get(args.messageId),
+  messageCancel: (client, args) => client.messages.cancel(args.messageId),
+  messageCancelMany: (client, args) => client.messages.cancel(args.messageIds),
+  messageCancelAll: (client) => client.messages.cancel({ all: true }),
+  dlqList: (client, args) => client.dlq.listMessages(defined({ cursor: args.cursor, count: args.count, filter: args.filter })),
+  dlqGet: () => {
+    throw new NotInSdk("not in JS SDK");
+  },
+  dlqDelete: (client, args) => client.dlq.delete(args.dlqId),
+  dlqDeleteMany: (client, args) => client.dlq.deleteMany({ dlqIds: args.dlqIds }),
+  dlqRetry: (client, args) => client.dlq.retry({ dlqIds: args.dlqIds }),
+  keysGet: () => {
+    throw new NotInSdk("not in JS SDK");
+  },
+  keysRotate: () => {
+    throw new NotInSdk("not in JS SDK");
+  },
+};
+
+let input;
+try {
+  input = JSON.parse(await readStdin());
+} catch (error) {
+  fail(`stdin is not valid JSON: ${errorMessage(error)}`);
+}
+if (input === null || typeof input !== "object" || Array.isArray(input)) fail("stdin must be a JSON object");
+const { baseUrl, token, calls } = input;
+if (typeof baseUrl !== "string" || typeof token !== "string") fail("baseUrl and token must be strings");
+if (!Array.isArray(calls)) fail("calls must be an array");
+calls.forEach((call, i) => {
+  if (call === null || typeof call !== "object") fail(`calls[${i}] must be an object`);
+  if (typeof call.op !== "string") fail(`calls[${i}].op must be a string`);
+  if (!Object.hasOwn(ops, call.op)) fail(`calls[${i}].op: unknown op ${JSON.stringify(call.op)}`);
+  if (call.args !== undefined && (call.args === null || typeof call.args !== "object")) fail(`calls[${i}].args must be an object`);
+});
+
+// retry: false so a refused connection fails at once instead of after ~5 backed-off attempts.
+const client = new Client({ baseUrl, token, retry: false, devMode: false });
+
+const results = [];
+for (const call of calls) {
+  try {
+    const result = await ops[call.op](client, call.args ?? {});
+    results.push({ ok: true, result: result === undefined ? null : result });
+  } catch (error) {
+    const status = error instanceof QstashError && typeof error.status === "number" ? error.status : null;
+    results.push({ ok: false, error: errorMessage(error), status });
+  }
+}
+
+process.stdout.write(JSON.stringify(results) + "\n");

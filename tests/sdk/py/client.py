@@ -1,0 +1,217 @@
+"""Drive the OFFICIAL qstash (Python) client against a running postdate server.
+
+stdin:  {"baseUrl": "...", "token": "...", "calls": [{"op": "<name>", "args": {...}}]}
+stdout: one JSON array, one element per call, in order:
+        {"ok": true, "result": <json>} or {"ok": false, "error": "<message>", "status": <int or null>}
+Exit status: 0, unless the input itself is malformed (then 2, with a message on stderr).
+
+Ops (args are camelCase; the same names as client.mjs):
+  publish           {url | urlGroup, body?, headers?, delay?, notBefore?, retries?, method?, timeout?,
+                     contentType?, callback?, failureCallback?, deduplicationId?,
+                     contentBasedDeduplication?, label?, retryDelay?, flowControl?}
+  publishJSON       same as publish, with body any JSON value
+  messageGet        {messageId}
+  messageCancel     {messageId}
+  messageCancelMany {messageIds}
+  messageCancelAll  {}
+  dlqList           {cursor?, count?, filter?}   (filter keys as in the JS SDK, mapped to DlqFilter)
+  dlqGet            {dlqId}
+  dlqDelete         {dlqId}
+  dlqDeleteMany     {dlqIds}
+  dlqRetry          {dlqIds}                     (not in the Python SDK 3.4.0: always ok:false)
+  keysGet / keysRotate {}
+
+Results are the SDK's return values: dataclasses become objects with the SDK's
+snake_case field names, enums become their values.
+
+Used by postdate's Rust integration tests (see POSTDATE_SDK_PYTHON in scripts/test).
+"""
+
+import dataclasses
+import enum
+import json
+import os
+import re
+import sys
+
+# The client falls back to QSTASH_URL when base_url is empty; never let the environment steer it.
+for _name in ("QSTASH_URL", "QSTASH_TOKEN", "QSTASH_DEV", "QSTASH_REGION"):
+    os.environ.pop(_name, None)
+
+from qstash import QStash  # noqa: E402
+from qstash.errors import (  # noqa: E402
+    DailyMessageLimitExceededError,
+    QStashError,
+    RateLimitExceededError,
+)
+
+
+class NotInSdk(Exception):
+    pass
+
+
+def fail(message):
+    sys.stderr.write(f"client.py: {message}\n")
+    sys.exit(2)
+
+
+def to_json(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return to_json(value.value)
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return vars(value) if hasattr(value, "__dict__") else str(value)
+
+
+def without_none(**kwargs):
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def publish_kwargs(args, body):
+    return without_none(
+        url=args.get("url"),
+        url_group=args.get("urlGroup"),
+        body=body,
+        headers=args.get("headers"),
+        delay=args.get("delay"),
+        not_before=args.get("notBefore"),
+        retries=args.get("retries"),
+        method=args.get("method"),
+        timeout=args.get("timeout"),
+        callback=args.get("callback"),
+        failure_callback=args.get("failureCallback"),
+        deduplication_id=args.get("deduplicationId"),
+        content_based_deduplication=args.get("contentBasedDeduplication"),
+        label=args.get("label"),
+        retry_delay=args.get("retryDelay"),
+        flow_control=args.get("flowControl"),
+    )
+
+
+def op_publish(client, args):
+    kwargs = publish_kwargs(args, args.get("body"))
+    if args.get("contentType") is not None:
+        kwargs["content_type"] = args["contentType"]
+    return client.message.publish(**kwargs)
+
+
+def op_publish_json(client, args):
+    # publish_json always serializes body (None becomes "null"), like JSON.stringify in JS.
+    kwargs = publish_kwargs(args, None)
+    kwargs["body"] = args.get("body")
+    return client.message.publish_json(**kwargs)
+
+
+# JS-style DLQ filter keys -> qstash.dlq.DlqFilter keys.
+DLQ_FILTER_KEYS = {
+    "messageId": "message_id",
+    "url": "url",
+    "urlGroup": "url_group",
+    "queueName": "queue",
+    "scheduleId": "schedule_id",
+    "fromDate": "from_time",
+    "toDate": "to_time",
+    "responseStatus": "response_status",
+    "callerIp": "caller_ip",
+    "label": "label",
+}
+
+
+def op_dlq_list(client, args):
+    kwargs = without_none(cursor=args.get("cursor"), count=args.get("count"))
+    raw_filter = args.get("filter")
+    if raw_filter is not None:
+        unknown = sorted(set(raw_filter) - set(DLQ_FILTER_KEYS))
+        if unknown:
+            raise NotInSdk(f"DLQ filter keys not in Python SDK: {', '.join(unknown)}")
+        kwargs["filter"] = {DLQ_FILTER_KEYS[k]: v for k, v in raw_filter.items()}
+    return client.dlq.list(**kwargs)
+
+
+def not_in_sdk(_client, _args):
+    raise NotInSdk("not in Python SDK")
+
+
+OPS = {
+    "publish": op_publish,
+    "publishJSON": op_publish_json,
+    "messageGet": lambda c, a: c.message.get(a["messageId"]),
+    "messageCancel": lambda c, a: c.message.cancel(a["messageId"]),
+    "messageCancelMany": lambda c, a: c.message.cancel_many(a["messageIds"]),
+    "messageCancelAll": lambda c, a: c.message.cancel_all(),
+    "dlqList": op_dlq_list,
+    "dlqGet": lambda c, a: c.dlq.get(a["dlqId"]),
+    "dlqDelete": lambda c, a: c.dlq.delete(a["dlqId"]),
+    "dlqDeleteMany": lambda c, a: c.dlq.delete_many(a["dlqIds"]),
+    # qstash 3.4.0's DlqApi has get/list/delete/delete_many only.
+    "dlqRetry": not_in_sdk,
+    "keysGet": lambda c, a: c.signing_key.get(),
+    "keysRotate": lambda c, a: c.signing_key.rotate(),
+}
+
+STATUS_RE = re.compile(r"Request failed with status: (\d+)")
+
+
+def error_status(error):
+    if isinstance(error, (RateLimitExceededError, DailyMessageLimitExceededError)):
+        return 429
+    if isinstance(error, QStashError):
+        match = STATUS_RE.search(str(error))
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def error_message(error):
+    text = str(error)
+    if isinstance(error, KeyError):
+        text = f"missing key {text}"
+    return text if text else type(error).__name__
+
+
+def main():
+    try:
+        data = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        fail(f"stdin is not valid JSON: {e}")
+    if not isinstance(data, dict):
+        fail("stdin must be a JSON object")
+    base_url = data.get("baseUrl")
+    token = data.get("token")
+    calls = data.get("calls")
+    if not isinstance(base_url, str) or not isinstance(token, str):
+        fail("baseUrl and token must be strings")
+    if not isinstance(calls, list):
+        fail("calls must be an array")
+    for i, call in enumerate(calls):
+        if not isinstance(call, dict):
+            fail(f"calls[{i}] must be an object")
+        if call.get("op") not in OPS:
+            fail(f"calls[{i}].op: unknown op {json.dumps(call.get('op'))}")
+        if call.get("args") is not None and not isinstance(call.get("args"), dict):
+            fail(f"calls[{i}].args must be an object")
+
+    # retry=False so a refused connection fails at once instead of after ~5 backed-off attempts.
+    client = QStash(token, base_url=base_url, retry=False)
+
+    results = []
+    for call in calls:
+        try:
+            result = OPS[call["op"]](client, call.get("args") or {})
+            results.append({"ok": True, "result": to_json(result)})
+        except Exception as e:  # noqa: BLE001 - every failure is a call result
+            results.append({"ok": False, "error": error_message(e), "status": error_status(e)})
+
+    sys.stdout.write(json.dumps(results) + "\n")
+
+
+if __name__ == "__main__":
+    main()
