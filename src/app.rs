@@ -20,10 +20,7 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    Bind { addr: String, source: std::io::Error },
 }
 
 pub struct App {
@@ -42,11 +39,7 @@ impl App {
         store.migrate().await?;
         let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
         let wake = Arc::new(Wake::default());
-        let deliverer = Deliverer::new(
-            keys.clone(),
-            config.delivery_timeout,
-            config.dlq_response_bytes,
-        );
+        let deliverer = Deliverer::new(keys.clone(), config.delivery_timeout, config.dlq_response_bytes);
         let dispatcher = Arc::new(Dispatcher::new(
             store.clone(),
             config.clock.clone(),
@@ -71,13 +64,12 @@ impl App {
                 dlq_retention: config.dlq_retention,
             },
         });
-        let listener =
-            TcpListener::bind(&config.listen)
-                .await
-                .map_err(|source| AppError::Bind {
-                    addr: config.listen.clone(),
-                    source,
-                })?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|source| AppError::Bind {
+                addr: config.listen.clone(),
+                source,
+            })?;
         let state = AppState {
             store,
             clock: config.clock.clone(),
@@ -99,9 +91,7 @@ impl App {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn store(&self) -> Store {
@@ -134,12 +124,8 @@ impl App {
             if let Err(error) = self.maintenance.rescue_once().await {
                 tracing::error!(%error, "initial lease rescue failed");
             }
-            workers.push(tokio::spawn(
-                self.dispatcher.clone().run(workers_stop.clone()),
-            ));
-            workers.push(tokio::spawn(
-                self.maintenance.clone().run(workers_stop.clone()),
-            ));
+            workers.push(tokio::spawn(self.dispatcher.clone().run(workers_stop.clone())));
+            workers.push(tokio::spawn(self.maintenance.clone().run(workers_stop.clone())));
         }
         let store = self.state.store.clone();
         let router = api::router(self.state);

@@ -11,8 +11,7 @@ use crate::domain::signing::SigningKeys;
 
 /// The public credentials of Upstash's local dev server (spec §17): the JS SDK in dev mode finds a server
 /// on port 8080 that accepts this token and signs with these keys, so `postdate dev` uses them by default.
-pub const DEV_TOKEN: &str =
-    "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
+pub const DEV_TOKEN: &str = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
 pub const DEV_CURRENT_SIGNING_KEY: &str = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r";
 pub const DEV_NEXT_SIGNING_KEY: &str = "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs";
 
@@ -49,11 +48,7 @@ pub enum Command {
         #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
         /// Database URL; a SQLite file under the working directory by default.
-        #[arg(
-            long,
-            env = "DATABASE_URL",
-            default_value = "sqlite://.postdate/dev.db"
-        )]
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://.postdate/dev.db")]
         database_url: String,
         #[command(flatten)]
         engine: EngineArgs,
@@ -172,7 +167,9 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("QSTASH_TOKEN is not set: `postdate serve` needs the token clients will send (set QSTASH_TOKEN or --token)")]
+    #[error(
+        "QSTASH_TOKEN is not set: `postdate serve` needs the token clients will send (set QSTASH_TOKEN or --token)"
+    )]
     MissingToken,
     #[error("the token must not be empty")]
     EmptyToken,
@@ -193,11 +190,7 @@ impl Config {
         if token.trim().is_empty() {
             return Err(ConfigError::EmptyToken);
         }
-        let signing_keys = match (
-            engine.current_signing_key.clone(),
-            engine.next_signing_key.clone(),
-            dev,
-        ) {
+        let signing_keys = match (engine.current_signing_key.clone(), engine.next_signing_key.clone(), dev) {
             (Some(current), Some(next), _) => Some(SigningKeys { current, next }),
             (_, _, true) => Some(SigningKeys {
                 current: DEV_CURRENT_SIGNING_KEY.into(),

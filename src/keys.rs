@@ -41,10 +41,7 @@ impl KeyRing {
     }
 
     pub fn get(&self) -> SigningKeys {
-        self.keys
-            .read()
-            .expect("key lock is never poisoned")
-            .clone()
+        self.keys.read().expect("key lock is never poisoned").clone()
     }
 
     /// Picks up a rotation made by another instance.

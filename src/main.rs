@@ -10,8 +10,7 @@ use tokio_util::sync::CancellationToken;
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     match run(Cli::parse().command).await {
@@ -26,14 +25,9 @@ async fn main() -> std::process::ExitCode {
 async fn run(command: Command) -> Result<(), String> {
     let (config, dev) = match command {
         Command::Migrate { database_url } => {
-            let store = Store::connect(&database_url, 2)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = Store::connect(&database_url, 2).await.map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;
-            println!(
-                "migrations applied to the {} database",
-                store.backend_name()
-            );
+            println!("migrations applied to the {} database", store.backend_name());
             return Ok(());
         }
         Command::Dev {
@@ -45,10 +39,7 @@ async fn run(command: Command) -> Result<(), String> {
             listen,
             database_url,
             engine,
-        } => (
-            Config::from_args(listen, database_url, engine, false),
-            false,
-        ),
+        } => (Config::from_args(listen, database_url, engine, false), false),
     };
     let config = config.map_err(|e| e.to_string())?;
     let token = config.token.clone();
@@ -59,9 +50,7 @@ async fn run(command: Command) -> Result<(), String> {
     if dev {
         let keys = app.signing_keys();
         // Dev mode prints ready-to-paste settings (these are the public dev credentials unless overridden).
-        println!(
-            "\nPostdate dev server on {url} (database {database}). Paste into your app's .env:\n"
-        );
+        println!("\nPostdate dev server on {url} (database {database}). Paste into your app's .env:\n");
         println!("QSTASH_URL={url}");
         println!("QSTASH_TOKEN={token}");
         println!("QSTASH_CURRENT_SIGNING_KEY={}", keys.current);

@@ -1,14 +1,14 @@
 //! The dead-letter queue (spec §9): list, get, delete, bulk delete, retry one and in bulk, in every
 //! request style the SDKs send. A retried entry becomes a new message and leaves the DLQ atomically.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, Query};
+use super::request::{read_body, BulkBody, PathId, Query};
 use super::{view, AppState};
 use crate::domain::destination::DestinationUrl;
 use crate::domain::headers;
@@ -59,19 +59,14 @@ async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqRow>, Option<Stri
         .await?;
     let more = rows.len() as i64 > count;
     rows.truncate(count as usize);
-    let cursor = more
-        .then(|| rows.last().map(|r| r.dlq_id.clone()))
-        .flatten();
+    let cursor = more.then(|| rows.last().map(|r| r.dlq_id.clone())).flatten();
     Ok((rows, cursor))
 }
 
 fn page_from_query(query: &Query, filter: Filter) -> Result<DlqPage, ApiError> {
     Ok(DlqPage {
         filter,
-        cursor: query
-            .first("cursor")
-            .filter(|c| !c.is_empty())
-            .map(str::to_string),
+        cursor: query.first("cursor").filter(|c| !c.is_empty()).map(str::to_string),
         order: query.order()?,
         count: query.count(DEFAULT_COUNT, MAX_COUNT)?,
     })
@@ -85,17 +80,14 @@ fn with_cursor(mut body: Value, cursor: Option<String>) -> Json<Value> {
 }
 
 async fn list(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
-    let query = Query::parse(request.uri().query());
+    let query = Query::parse(request.uri().query())?;
     query.only(PAGE_KEYS)?;
     let (rows, cursor) = page(&app, page_from_query(&query, query.filter()?)?).await?;
     let messages: Vec<Value> = rows.iter().map(view::dlq_message).collect();
     Ok(with_cursor(json!({ "messages": messages }), cursor))
 }
 
-async fn get_one(
-    State(app): State<AppState>,
-    Path(dlq_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<Value>, ApiError> {
     match app.store.dlq_get(&dlq_id).await? {
         Some(row) => Ok(Json(view::dlq_message(&row))),
         None => Err(not_found(&dlq_id)),
@@ -106,10 +98,7 @@ fn not_found(dlq_id: &str) -> ApiError {
     ApiError::NotFound(format!("DLQ entry {dlq_id:?} not found"))
 }
 
-async fn delete_one(
-    State(app): State<AppState>,
-    Path(dlq_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn delete_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<Value>, ApiError> {
     match app.store.dlq_delete(std::slice::from_ref(&dlq_id)).await? {
         0 => Err(not_found(&dlq_id)),
         n => Ok(Json(json!({ "deleted": n }))),
@@ -117,15 +106,12 @@ async fn delete_one(
 }
 
 /// The entries a bulk request names: `dlqIds` (query or JSON body), else one page of the filters.
-async fn select(
-    app: &AppState,
-    request: Request,
-) -> Result<(Vec<DlqRow>, Option<String>, http::HeaderMap), ApiError> {
+async fn select(app: &AppState, request: Request) -> Result<(Vec<DlqRow>, Option<String>, http::HeaderMap), ApiError> {
     let (parts, body) = request.into_parts();
-    let query = Query::parse(parts.uri.query());
+    let query = Query::parse(parts.uri.query())?;
     query.only(PAGE_KEYS)?;
     let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
-    let filter = match body {
+    let page_spec = match body {
         Some(body) => {
             let filter = body.into_filter();
             let only_ids = Filter {
@@ -133,46 +119,44 @@ async fn select(
                 ..filter.clone()
             }
             .is_empty();
-            if filter.dlq_ids.is_empty() || !only_ids {
+            if !only_ids || query.has_filters() {
                 return Err(ApiError::BadRequest(
-                    "a JSON body must be {\"dlqIds\": [...]}".into(),
+                    "a JSON body must be {\"dlqIds\": [...]} and come without query filters".into(),
                 ));
             }
-            filter
+            named(filter.dlq_ids)
         }
-        None => query.filter()?,
+        None if query.has("dlqIds") => named(query.list("dlqIds")),
+        None => page_from_query(&query, query.filter()?)?,
     };
-    let page_spec = if filter.dlq_ids.is_empty() {
-        page_from_query(&query, filter)?
-    } else {
-        // Named entries: all of them, whatever `count` says.
-        DlqPage {
-            count: filter.dlq_ids.len() as i64,
-            filter: Filter {
-                dlq_ids: filter.dlq_ids,
-                ..Filter::default()
-            },
-            ..DlqPage::default()
-        }
-    };
+    if page_spec.count == 0 {
+        // An explicit but empty id list selects nothing; it never widens to every entry.
+        return Ok((Vec::new(), None, parts.headers));
+    }
     let (rows, cursor) = page(app, page_spec).await?;
     Ok((rows, cursor, parts.headers))
 }
 
-async fn delete_many(
-    State(app): State<AppState>,
-    request: Request,
-) -> Result<Json<Value>, ApiError> {
+/// Exactly the named entries, whatever `count` says.
+fn named(dlq_ids: Vec<String>) -> DlqPage {
+    DlqPage {
+        count: dlq_ids.len() as i64,
+        filter: Filter {
+            dlq_ids,
+            ..Filter::default()
+        },
+        ..DlqPage::default()
+    }
+}
+
+async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let (rows, cursor, _) = select(&app, request).await?;
     let ids: Vec<String> = rows.into_iter().map(|r| r.dlq_id).collect();
     let deleted = app.store.dlq_delete(&ids).await?;
     Ok(with_cursor(json!({ "deleted": deleted }), cursor))
 }
 
-async fn retry_many(
-    State(app): State<AppState>,
-    request: Request,
-) -> Result<Json<Value>, ApiError> {
+async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let (rows, cursor, headers) = select(&app, request).await?;
     let ids = retry(&app, &rows, &headers).await?;
     let responses: Vec<Value> = ids.iter().map(|id| json!({ "messageId": id })).collect();
@@ -181,29 +165,18 @@ async fn retry_many(
 
 async fn retry_one(
     State(app): State<AppState>,
-    Path(dlq_id): Path<String>,
+    PathId(dlq_id): PathId,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let row = app
-        .store
-        .dlq_get(&dlq_id)
-        .await?
-        .ok_or_else(|| not_found(&dlq_id))?;
-    match retry(&app, std::slice::from_ref(&row), request.headers())
-        .await?
-        .pop()
-    {
+    let row = app.store.dlq_get(&dlq_id).await?.ok_or_else(|| not_found(&dlq_id))?;
+    match retry(&app, std::slice::from_ref(&row), request.headers()).await?.pop() {
         Some(id) => Ok((StatusCode::CREATED, Json(json!({ "messageId": id })))),
         None => Err(not_found(&dlq_id)),
     }
 }
 
 /// Re-publishes entries as new messages with any `Upstash-*` overrides from the request (spec §9.5).
-async fn retry(
-    app: &AppState,
-    rows: &[DlqRow],
-    headers: &http::HeaderMap,
-) -> Result<Vec<String>, ApiError> {
+async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
     let now = app.clock.now_ms();
     let entries = rows
@@ -218,12 +191,7 @@ async fn retry(
 }
 
 /// The failed message again, as a new message: same destination, body and settings, unless overridden.
-fn republish(
-    row: &DlqRow,
-    overrides: &MessageOptions,
-    now: i64,
-    app: &AppState,
-) -> Result<NewMessage, ApiError> {
+fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState) -> Result<NewMessage, ApiError> {
     let m = &row.message;
     let url = DestinationUrl::parse(&m.url)?;
     let mut header = headers::from_json(&m.header);
@@ -242,14 +210,7 @@ fn republish(
         },
         ..overrides.clone()
     };
-    let mut message = NewMessage::build(
-        url,
-        &stored,
-        m.body.clone(),
-        m.caller_ip.clone(),
-        now,
-        &app.limits,
-    )?;
+    let mut message = NewMessage::build(url, &stored, m.body.clone(), m.caller_ip.clone(), now, &app.limits)?;
     message.header = header;
     Ok(message)
 }

@@ -27,9 +27,7 @@ async fn get_keys(State(app): State<AppState>) -> Json<Value> {
 async fn rotate_keys(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     match app.keys.rotate(&app.store).await {
         Ok(keys) => Ok(keys_json(&keys)),
-        Err(RotateError::Configured) => {
-            Err(ApiError::BadRequest(RotateError::Configured.to_string()))
-        }
+        Err(RotateError::Configured) => Err(ApiError::BadRequest(RotateError::Configured.to_string())),
         Err(RotateError::Store(e)) => Err(e.into()),
     }
 }

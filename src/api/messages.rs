@@ -1,12 +1,12 @@
 //! `GET /v2/messages/{id}`, `DELETE /v2/messages/{id}` and bulk cancel `DELETE /v2/messages` (spec §4).
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, Query};
+use super::request::{read_body, BulkBody, PathId, Query};
 use super::{view, AppState};
 use crate::store::CancelResult;
 
@@ -17,24 +17,16 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Any message, pending or finished, until retention removes it (QStash forgets finished ones at once).
-async fn get_message(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn get_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {
     match app.store.message_get(&id).await? {
         Some(message) => Ok(Json(view::message(&message))),
         None => Err(ApiError::NotFound(format!("message {id:?} not found"))),
     }
 }
 
-async fn cancel_message(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {
     match app.store.message_cancel(app.clock.now_ms(), &id).await? {
-        CancelResult::Canceled | CancelResult::CancelRequested => {
-            Ok(Json(json!({ "cancelled": 1 })))
-        }
+        CancelResult::Canceled | CancelResult::CancelRequested => Ok(Json(json!({ "cancelled": 1 }))),
         CancelResult::NotFound => Err(ApiError::NotFound(format!("message {id:?} not found"))),
         CancelResult::AlreadyFinished(state) => Err(ApiError::NotFound(format!(
             "message {id:?} is already {state} and cannot be canceled"
@@ -61,17 +53,14 @@ const CANCEL_KEYS: &[&str] = &[
 
 /// Three request styles (spec §4.3): query (JS), JSON body (Python `cancel_many`), or neither (cancel all).
 /// `count` is accepted and ignored: the whole operation finishes in this call, as JS 2.12 documents.
-async fn cancel_messages(
-    State(app): State<AppState>,
-    request: Request,
-) -> Result<Json<Value>, ApiError> {
+async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let (parts, body) = request.into_parts();
-    let query = Query::parse(parts.uri.query());
+    let query = Query::parse(parts.uri.query())?;
     query.only(CANCEL_KEYS)?;
     let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
+    let names_ids = query.has("messageIds") || body.as_ref().is_some_and(BulkBody::names_ids);
     let filter = match body {
-        Some(body) if !query.is_empty() && query.first("count").is_none() => {
-            let _ = body;
+        Some(_) if query.has_filters() => {
             return Err(ApiError::BadRequest(
                 "give the filter either in the query or in the JSON body, not both".into(),
             ));
@@ -79,6 +68,10 @@ async fn cancel_messages(
         Some(body) => body.into_filter(),
         None => query.filter()?,
     };
+    // An explicit but empty id list selects nothing; it never widens to "cancel everything".
+    if names_ids && filter.message_ids.is_empty() {
+        return Ok(Json(json!({ "cancelled": 0 })));
+    }
     if !filter.dlq_ids.is_empty() || !filter.response_status.is_empty() {
         return Err(ApiError::BadRequest(
             "dlqIds and responseStatus apply to the DLQ, not to messages".into(),
@@ -93,9 +86,6 @@ async fn cancel_messages(
             ..Default::default()
         }
     };
-    let cancelled = app
-        .store
-        .message_cancel_many(app.clock.now_ms(), &filter)
-        .await?;
+    let cancelled = app.store.message_cancel_many(app.clock.now_ms(), &filter).await?;
     Ok(Json(json!({ "cancelled": cancelled })))
 }

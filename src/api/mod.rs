@@ -42,10 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::router())
         .merge(dlq::router())
         .merge(keys::router())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ));
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(v2)
         .route(
@@ -58,11 +55,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::NotFound(format!(
-        "no route for {} {}",
-        request.method(),
-        request.uri().path()
-    ))
+    ApiError::NotFound(format!("no route for {} {}", request.method(), request.uri().path()))
 }
 
 async fn method_not_allowed(request: Request) -> ApiError {

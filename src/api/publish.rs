@@ -22,21 +22,14 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Parses everything before storing anything: a bad header or destination changes nothing.
-async fn publish(
-    State(app): State<AppState>,
-    request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn publish(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (parts, body) = request.into_parts();
     // The raw request target, not a decoded path: the destination keeps its `//`, escapes and query.
     let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     let url = match destination {
         Destination::Url(url) => url,
-        Destination::UrlGroup(name) => {
-            return Err(ApiError::NotFound(format!(
-                "URL group {name:?} does not exist"
-            )))
-        }
+        Destination::UrlGroup(name) => return Err(ApiError::NotFound(format!("URL group {name:?} does not exist"))),
     };
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     let body = read_body(body, app.max_body_bytes).await?;
@@ -46,9 +39,7 @@ async fn publish(
         .map(|ConnectInfo(addr)| addr.ip().to_string());
     let now = app.clock.now_ms();
     let message = NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?;
-    app.store
-        .message_insert(std::slice::from_ref(&message))
-        .await?;
+    app.store.message_insert(std::slice::from_ref(&message)).await?;
     if message.not_before <= now + app.wake_horizon_ms {
         app.wake.notify();
     }

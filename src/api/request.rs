@@ -12,15 +12,12 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => Ok(bytes.to_vec()),
         Err(error) => {
-            let too_large =
-                std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-                    .any(|e| e.is::<http_body_util::LengthLimitError>());
+            let too_large = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
             if too_large {
                 Err(ApiError::PayloadTooLarge(limit))
             } else {
-                Err(ApiError::BadRequest(
-                    "could not read the request body".into(),
-                ))
+                Err(ApiError::BadRequest("could not read the request body".into()))
             }
         }
     }
@@ -30,23 +27,32 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
-    pub fn parse(raw: Option<&str>) -> Query {
-        Query(
-            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+    /// Refuses NUL characters, which no id or filter value can hold (Postgres text cannot store them).
+    pub fn parse(raw: Option<&str>) -> Result<Query, ApiError> {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(ApiError::BadRequest(
+                "query parameters must not contain NUL characters".into(),
+            ));
+        }
+        Ok(Query(pairs))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    pub fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    /// Whether anything but paging parameters was given.
+    pub fn has_filters(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(k, _)| !matches!(k.as_str(), "count" | "cursor" | "order"))
     }
 
     pub fn first(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Every value of `key`; each value may also hold a comma-separated list (`label=a,b`).
@@ -84,11 +90,9 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         self.first(key)
             .map(|v| {
-                v.trim().parse::<i64>().map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "query parameter {key} must be an integer, got {v:?}"
-                    ))
-                })
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::BadRequest(format!("query parameter {key} must be an integer, got {v:?}")))
             })
             .transpose()
     }
@@ -99,11 +103,8 @@ impl Query {
             .list("responseStatus")
             .iter()
             .map(|s| {
-                s.parse::<i32>().map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "responseStatus must be an HTTP status, got {s:?}"
-                    ))
-                })
+                s.parse::<i32>()
+                    .map_err(|_| ApiError::BadRequest(format!("responseStatus must be an HTTP status, got {s:?}")))
             })
             .collect::<Result<_, _>>()?;
         let mut caller_ip = self.list("callerIp");
@@ -155,9 +156,9 @@ impl Query {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkBody {
     #[serde(default)]
-    pub message_ids: Vec<String>,
+    pub message_ids: Option<Vec<String>>,
     #[serde(default)]
-    pub dlq_ids: Vec<String>,
+    pub dlq_ids: Option<Vec<String>>,
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
@@ -180,15 +181,25 @@ impl BulkBody {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
+        if bytes.contains(&0) || String::from_utf8_lossy(bytes).contains("\\u0000") {
+            return Err(ApiError::BadRequest(
+                "the JSON body must not contain NUL characters".into(),
+            ));
+        }
         serde_json::from_slice(bytes)
             .map(Some)
             .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
     }
 
+    /// Whether the body names messages or DLQ entries (possibly none of them).
+    pub fn names_ids(&self) -> bool {
+        self.message_ids.is_some() || self.dlq_ids.is_some()
+    }
+
     pub fn into_filter(self) -> Filter {
         Filter {
-            message_ids: self.message_ids,
-            dlq_ids: self.dlq_ids,
+            message_ids: self.message_ids.unwrap_or_default(),
+            dlq_ids: self.dlq_ids.unwrap_or_default(),
             url: self.url.into_iter().collect(),
             topic_name: self.topic_name.into_iter().collect(),
             queue_name: self.queue_name.into_iter().collect(),
@@ -201,6 +212,26 @@ impl BulkBody {
     }
 }
 
+/// An id from the path (message id, DLQ id), percent-decoded once. Ids we issue are path-safe, so any other
+/// text cannot name anything: it gets the same JSON 404 as an unknown id.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let id = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| id)
+            .unwrap_or_default();
+        if crate::domain::ids::is_path_safe(&id) {
+            Ok(PathId(id))
+        } else {
+            Err(ApiError::NotFound(format!("{id:?} is not a known id")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,7 +240,8 @@ mod tests {
     fn reads_repeated_and_comma_separated_values() {
         let q = Query::parse(Some(
             "label=a&label=b,c&url=https%3A%2F%2Fx%2Fy%2Cz&fromDate=5&messageIds=m1",
-        ));
+        ))
+        .unwrap();
         let f = q.filter().unwrap();
         assert_eq!(f.label, vec!["a", "b", "c"]);
         assert_eq!(f.url, vec!["https://x/y,z"]);
@@ -219,18 +251,17 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys_and_bad_numbers() {
-        assert!(Query::parse(Some("labels=a")).only(&["label"]).is_err());
-        assert!(Query::parse(Some("fromDate=yesterday")).filter().is_err());
-        assert!(Query::parse(Some("count=0")).count(100, 100).is_err());
-        assert_eq!(Query::parse(None).count(100, 100).unwrap(), 100);
+        assert!(Query::parse(Some("labels=a")).unwrap().only(&["label"]).is_err());
+        assert!(Query::parse(Some("url=a%00b")).is_err());
+        assert!(Query::parse(Some("fromDate=yesterday")).unwrap().filter().is_err());
+        assert!(Query::parse(Some("count=0")).unwrap().count(100, 100).is_err());
+        assert_eq!(Query::parse(None).unwrap().count(100, 100).unwrap(), 100);
     }
 
     #[test]
     fn bulk_bodies_are_optional_but_must_be_valid() {
         assert!(BulkBody::parse(b"").unwrap().is_none());
-        let body = BulkBody::parse(br#"{"messageIds":["a","b"]}"#)
-            .unwrap()
-            .unwrap();
+        let body = BulkBody::parse(br#"{"messageIds":["a","b"]}"#).unwrap().unwrap();
         assert_eq!(body.into_filter().message_ids, vec!["a", "b"]);
         assert!(BulkBody::parse(b"{nope").is_err());
         assert!(BulkBody::parse(br#"{"mesageIds":["a"]}"#).is_err());

@@ -59,10 +59,7 @@ fn message_fields(m: &MessageRow) -> Map<String, Value> {
     }
     // Beyond QStash, which forgets finished messages: the state, and when the next attempt is due.
     let state = m.state();
-    map.insert(
-        "state".into(),
-        json!(state.qstash_name(m.attempt, m.cancel_requested)),
-    );
+    map.insert("state".into(), json!(state.qstash_name(m.attempt, m.cancel_requested)));
     map.insert("retried".into(), json!((m.attempt - 1).max(0)));
     if state == crate::domain::state::MessageState::Pending {
         map.insert("nextDeliveryTime".into(), json!(m.due_at));

@@ -21,12 +21,9 @@ pub struct DestinationUrl {
 
 impl DestinationUrl {
     pub fn parse(raw: &str) -> Result<Self, DestinationError> {
-        let parsed =
-            url::Url::parse(raw).map_err(|e| DestinationError::InvalidUrl(e.to_string()))?;
+        let parsed = url::Url::parse(raw).map_err(|e| DestinationError::InvalidUrl(e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(DestinationError::UnsupportedScheme(
-                parsed.scheme().to_string(),
-            ));
+            return Err(DestinationError::UnsupportedScheme(parsed.scheme().to_string()));
         }
         let host = parsed
             .host_str()
@@ -53,7 +50,9 @@ impl DestinationUrl {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DestinationError {
-    #[error("destination is missing: append a URL or URL-group name to the path, e.g. /v2/publish/https://example.com/hook")]
+    #[error(
+        "destination is missing: append a URL or URL-group name to the path, e.g. /v2/publish/https://example.com/hook"
+    )]
     Missing,
     #[error("destination scheme {0:?} is not supported: use http:// or https://")]
     UnsupportedScheme(String),
@@ -93,11 +92,7 @@ impl Destination {
             return DestinationUrl::parse(&target).map(Destination::Url);
         }
         if let Some((scheme, _)) = target.split_once(':') {
-            if !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            {
+            if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
                 return Err(DestinationError::UnsupportedScheme(scheme.to_string()));
             }
         }
@@ -135,10 +130,7 @@ mod tests {
     #[test]
     fn repairs_collapsed_slashes_and_encoded_schemes() {
         assert_eq!(url("https:/example.com/a", None), "https://example.com/a");
-        assert_eq!(
-            url("https%3A%2F%2Fexample.com%2Fa", None),
-            "https://example.com/a"
-        );
+        assert_eq!(url("https%3A%2F%2Fexample.com%2Fa", None), "https://example.com/a");
     }
 
     #[test]

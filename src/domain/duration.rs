@@ -60,11 +60,7 @@ fn scaled(number: &str, unit_nanos: u128) -> Option<u128> {
     if whole.len() > 20 || fraction.len() > 18 {
         return None;
     }
-    let whole: u128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
+    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
     let mut nanos = whole.checked_mul(unit_nanos)?;
     if !fraction.is_empty() {
         let digits: u128 = fraction.parse().ok()?;
@@ -104,9 +100,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage_and_overflow() {
-        for bad in [
-            "", "s", "10x", "-5s", "1..5s", "5 s", "abc", "1e3s", ".s", "10sm",
-        ] {
+        for bad in ["", "s", "10x", "-5s", "1..5s", "5 s", "abc", "1e3s", ".s", "10sm"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse_duration("99999999999999999999999999d").is_err());

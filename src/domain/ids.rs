@@ -58,9 +58,7 @@ mod tests {
     #[test]
     fn generated_ids_are_path_safe_and_distinct() {
         let ids: Vec<_> = (0..100).map(|_| new_message_id()).collect();
-        assert!(ids
-            .iter()
-            .all(|id| is_path_safe(id) && id.starts_with("msg_")));
+        assert!(ids.iter().all(|id| is_path_safe(id) && id.starts_with("msg_")));
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), 100);
         assert_eq!(new_signing_key().len(), 32);

@@ -67,39 +67,32 @@ impl MessageOptions {
         for (name, value) in headers {
             let name = name.as_str();
             let text = || {
-                value.to_str().map(str::trim).map_err(|_| {
-                    invalid(&canonical_name(name), "the value is not visible ASCII text")
-                })
+                value
+                    .to_str()
+                    .map(str::trim)
+                    .map_err(|_| invalid(&canonical_name(name), "the value is not visible ASCII text"))
             };
             match name {
                 "upstash-method" => options.method = Some(parse_method(text()?)?),
                 "upstash-delay" => {
-                    let delay = parse_duration(text()?)
-                        .map_err(|e| invalid("Upstash-Delay", e.to_string()))?;
+                    let delay = parse_duration(text()?).map_err(|e| invalid("Upstash-Delay", e.to_string()))?;
                     options.delay_ms = Some(millis(delay));
                 }
                 "upstash-not-before" => {
                     let secs: i64 = text()?.parse().ok().filter(|s| *s >= 0).ok_or_else(|| {
-                        invalid(
-                            "Upstash-Not-Before",
-                            "expected Unix time in seconds, e.g. 1767225600",
-                        )
+                        invalid("Upstash-Not-Before", "expected Unix time in seconds, e.g. 1767225600")
                     })?;
                     options.not_before_ms = Some(secs.saturating_mul(1000));
                 }
                 "upstash-retries" => {
                     let retries: i64 =
                         text()?.parse().ok().filter(|r| *r >= 0).ok_or_else(|| {
-                            invalid(
-                                "Upstash-Retries",
-                                "expected a whole number of retries, 0 or more",
-                            )
+                            invalid("Upstash-Retries", "expected a whole number of retries, 0 or more")
                         })?;
                     options.retries = Some(retries.min(i64::from(limits.max_retries)) as i32);
                 }
                 "upstash-timeout" => {
-                    let timeout = parse_duration(text()?)
-                        .map_err(|e| invalid("Upstash-Timeout", e.to_string()))?;
+                    let timeout = parse_duration(text()?).map_err(|e| invalid("Upstash-Timeout", e.to_string()))?;
                     let ms = millis(timeout);
                     if ms < 1 {
                         return Err(invalid("Upstash-Timeout", "must be at least 1ms"));
@@ -129,10 +122,7 @@ impl MessageOptions {
         }
         if let (Some(delay), None) = (options.delay_ms, options.not_before_ms) {
             if delay > limits.max_delay_ms {
-                return Err(invalid(
-                    "Upstash-Delay",
-                    "the delay is longer than this server allows",
-                ));
+                return Err(invalid("Upstash-Delay", "the delay is longer than this server allows"));
             }
         }
         Ok(options)
@@ -243,15 +233,8 @@ mod tests {
 
     #[test]
     fn not_before_overrides_delay_and_caps_apply() {
-        let o = parse(&[
-            ("upstash-delay", "1h"),
-            ("upstash-not-before", "1700000100"),
-        ])
-        .unwrap();
-        assert_eq!(
-            o.first_due_ms(1_700_000_000_000, &LIMITS).unwrap(),
-            1_700_000_100_000
-        );
+        let o = parse(&[("upstash-delay", "1h"), ("upstash-not-before", "1700000100")]).unwrap();
+        assert_eq!(o.first_due_ms(1_700_000_000_000, &LIMITS).unwrap(), 1_700_000_100_000);
         let past = parse(&[("upstash-not-before", "1")]).unwrap();
         assert_eq!(past.first_due_ms(5_000, &LIMITS).unwrap(), 5_000);
         let capped = parse(&[("upstash-retries", "1000"), ("upstash-timeout", "3d")]).unwrap();
@@ -269,11 +252,7 @@ mod tests {
             ("upstash-retries", "three", "Upstash-Retries"),
             ("upstash-timeout", "0s", "Upstash-Timeout"),
             ("upstash-method", "FETCH", "Upstash-Method"),
-            (
-                "upstash-forward-content-length",
-                "5",
-                "Upstash-Forward-Content-Length",
-            ),
+            ("upstash-forward-content-length", "5", "Upstash-Forward-Content-Length"),
             ("upstash-label", "a b", "Upstash-Label"),
         ];
         for (name, value, header) in cases {
@@ -281,9 +260,6 @@ mod tests {
             assert_eq!(err.header, header, "{name}: {value}");
         }
         let far = parse(&[("upstash-not-before", "99999999999")]).unwrap();
-        assert_eq!(
-            far.first_due_ms(0, &LIMITS).unwrap_err().header,
-            "Upstash-Not-Before"
-        );
+        assert_eq!(far.first_due_ms(0, &LIMITS).unwrap_err().header, "Upstash-Not-Before");
     }
 }

@@ -29,16 +29,13 @@ pub fn classify(result: &AttemptResult, attempt: i32, max_retries: i32, now_ms: 
     if result.status.is_some_and(|s| (200..300).contains(&s)) {
         return Outcome::Delivered;
     }
-    if result.status == Some(489)
-        && header_is(&result.headers, "upstash-nonretryable-error", "true")
-    {
+    if result.status == Some(489) && header_is(&result.headers, "upstash-nonretryable-error", "true") {
         return Outcome::Failed;
     }
     if attempt > max_retries {
         return Outcome::Failed;
     }
-    let delay = server_directed_delay_ms(&result.headers, now_ms)
-        .unwrap_or_else(|| default_backoff_ms(attempt));
+    let delay = server_directed_delay_ms(&result.headers, now_ms).unwrap_or_else(|| default_backoff_ms(attempt));
     Outcome::Retry { at: now_ms + delay }
 }
 
@@ -97,10 +94,7 @@ mod tests {
         for (k, v) in headers {
             map.insert(*k, v.parse().unwrap());
         }
-        AttemptResult {
-            status,
-            headers: map,
-        }
+        AttemptResult { status, headers: map }
     }
 
     #[test]
@@ -150,20 +144,14 @@ mod tests {
         let r = result(Some(489), &[("upstash-nonretryable-error", "true")]);
         assert_eq!(classify(&r, 1, 5, 0), Outcome::Failed);
         let plain_489 = result(Some(489), &[]);
-        assert!(matches!(
-            classify(&plain_489, 1, 5, 0),
-            Outcome::Retry { .. }
-        ));
+        assert!(matches!(classify(&plain_489, 1, 5, 0), Outcome::Retry { .. }));
     }
 
     #[test]
     fn the_destination_can_direct_the_next_retry() {
         let now = 1_700_000_000_000;
         let at = |h: &[(&'static str, &str)]| classify(&result(Some(429), h), 1, 3, now);
-        assert_eq!(
-            at(&[("retry-after", "7")]),
-            Outcome::Retry { at: now + 7_000 }
-        );
+        assert_eq!(at(&[("retry-after", "7")]), Outcome::Retry { at: now + 7_000 });
         assert_eq!(at(&[("retry-after", "0")]), Outcome::Retry { at: now });
         assert_eq!(
             at(&[("x-ratelimit-reset", "6m5s")]),

@@ -58,8 +58,7 @@ pub fn body_hash(body: &[u8]) -> String {
 }
 
 fn hs256(key: &str, input: &str) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(input.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
@@ -98,18 +97,14 @@ mod tests {
     fn tokens_carry_all_seven_claims_and_the_url_safe_empty_body_hash() {
         let token = sign("sig_k", "https://x.test/a?b=1", b"", 1_700_000_000, "jwt_1");
         let payload = token.split('.').nth(1).unwrap();
-        let claims: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert_eq!(claims["iss"], "Upstash");
         assert_eq!(claims["sub"], "https://x.test/a?b=1");
         assert_eq!(claims["iat"], 1_700_000_000);
         assert_eq!(claims["exp"], 1_700_000_300);
         assert_eq!(claims["nbf"], 0);
         assert_eq!(claims["jti"], "jwt_1");
-        assert_eq!(
-            claims["body"],
-            "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="
-        );
+        assert_eq!(claims["body"], "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=");
     }
 
     #[test]

@@ -11,12 +11,8 @@ pub(super) struct Dialect {
 
 /// Appends ` and …` conditions for every non-empty field. Message columns are read from alias `m`, DLQ
 /// columns from alias `d`; `date_column` is the time the date bounds apply to.
-pub(super) fn push_filter<'a, DB>(
-    qb: &mut QueryBuilder<'a, DB>,
-    filter: &Filter,
-    date_column: &str,
-    dialect: &Dialect,
-) where
+pub(super) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &Filter, date_column: &str, dialect: &Dialect)
+where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
@@ -38,11 +34,7 @@ pub(super) fn push_filter<'a, DB>(
         push_in(qb, column, values.iter().cloned());
     }
     if !filter.response_status.is_empty() {
-        push_in(
-            qb,
-            "d.response_status",
-            filter.response_status.iter().copied(),
-        );
+        push_in(qb, "d.response_status", filter.response_status.iter().copied());
     }
     if !filter.label.is_empty() {
         qb.push(" and (");

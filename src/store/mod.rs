@@ -31,20 +31,11 @@ pub(crate) trait Backend {
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()>;
     async fn message_get(&self, id: &str) -> Result<Option<MessageRow>>;
     /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt.
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<MessageRow>>;
+    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
     /// The earliest due time of any pending message.
     async fn message_next_due_at(&self) -> Result<Option<i64>>;
     /// Keeps leases of attempts still in flight alive; returns how many were extended.
-    async fn message_extend_leases(
-        &self,
-        claims: &[(String, i32)],
-        lease_until: i64,
-    ) -> Result<u64>;
+    async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64>;
     /// Writes the end of attempts back, guarded by (id, attempt, in_progress); returns rows changed.
     async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64>;
     /// Makes messages whose lease expired (their worker died) due again; returns how many.
@@ -117,9 +108,7 @@ impl Store {
     /// Connects to `postgres://…` or `sqlite://…` (a SQLite file and its folder are created if missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(
-                postgres::PgStore::connect(url, max_connections).await?,
-            ))
+            Ok(Store::Postgres(postgres::PgStore::connect(url, max_connections).await?))
         } else if url.starts_with("sqlite:") {
             Ok(Store::Sqlite(sqlite::SqliteStore::connect(url).await?))
         } else {
@@ -171,8 +160,7 @@ where
         Order::LatestFirst => ("<", "desc"),
     };
     if let Some(cursor) = &page.cursor {
-        qb.push(format!(" and d.dlq_id {after} "))
-            .push_bind(cursor.clone());
+        qb.push(format!(" and d.dlq_id {after} ")).push_bind(cursor.clone());
     }
     qb.push(format!(" order by d.dlq_id {direction} limit "))
         .push_bind(page.count);

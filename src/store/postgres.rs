@@ -14,9 +14,7 @@ use crate::domain::headers;
 use crate::domain::message::NewMessage;
 use crate::domain::signing::SigningKeys;
 
-const DIALECT: Dialect = Dialect {
-    contains_fn: "strpos",
-};
+const DIALECT: Dialect = Dialect { contains_fn: "strpos" };
 
 #[derive(Clone, Debug)]
 pub struct PgStore {
@@ -101,14 +99,16 @@ with failed as (
     from unnest($2::text[], $3::int[]) as c(id, attempt)
     where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
     returning m.id, m.state
+), dead as (
+    insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
+    select e.dlq_id, e.message_id, e.response_status, e.response_header, e.response_body, e.error, $1
+    from failed
+    join unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[])
+         as e(message_id, dlq_id, response_status, response_header, response_body, error)
+      on e.message_id = failed.id
+    where failed.state = 'failed'
 )
-insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
-select e.dlq_id, e.message_id, e.response_status, e.response_header, e.response_body, e.error, $1
-from failed
-join unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[])
-     as e(message_id, dlq_id, response_status, response_header, response_body, error)
-  on e.message_id = failed.id
-where failed.state = 'failed'";
+select count(*) from failed";
 
 const MESSAGE_RESCUE_EXPIRED: &str = "
 -- message_rescue_expired: messages whose worker died while holding the lease become due again
@@ -170,9 +170,7 @@ const SIGNING_KEYS_ROTATE: &str = "
 -- signing_keys_rotate: next becomes current, a fresh key becomes next
 update signing_keys set current = next, next = $1 where id = 1 returning current, next";
 
-fn ids_and_attempts<'a>(
-    completions: impl Iterator<Item = &'a Completion>,
-) -> (Vec<String>, Vec<i32>) {
+fn ids_and_attempts<'a>(completions: impl Iterator<Item = &'a Completion>) -> (Vec<String>, Vec<i32>) {
     completions.map(|c| (c.id.clone(), c.attempt)).unzip()
 }
 
@@ -189,27 +187,12 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
         .bind(col(|m| m.url.path().to_string()))
         .bind(col(|m| m.method.clone()))
         .bind(col(|m| headers::to_json(&m.header)))
-        .bind(
-            messages
-                .iter()
-                .map(|m| m.body.as_slice())
-                .collect::<Vec<_>>(),
-        )
+        .bind(messages.iter().map(|m| m.body.as_slice()).collect::<Vec<_>>())
         .bind(messages.iter().map(|m| m.timeout_ms).collect::<Vec<_>>())
         .bind(messages.iter().map(|m| m.not_before).collect::<Vec<_>>())
         .bind(messages.iter().map(|m| m.created_at).collect::<Vec<_>>())
-        .bind(
-            messages
-                .iter()
-                .map(|m| m.caller_ip.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            messages
-                .iter()
-                .map(|m| m.labels_column())
-                .collect::<Vec<_>>(),
-        )
+        .bind(messages.iter().map(|m| m.caller_ip.clone()).collect::<Vec<_>>())
+        .bind(messages.iter().map(|m| m.labels_column()).collect::<Vec<_>>())
         .execute(executor)
         .await?;
     Ok(())
@@ -217,9 +200,7 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
 
 impl Backend for PgStore {
     async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
         Ok(())
     }
 
@@ -228,18 +209,10 @@ impl Backend for PgStore {
     }
 
     async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {
-        Ok(sqlx::query_as(MESSAGE_GET)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(MESSAGE_GET).bind(id).fetch_optional(&self.pool).await?)
     }
 
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<MessageRow>> {
+    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
         Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
             .bind(now)
             .bind(lease_until)
@@ -249,16 +222,10 @@ impl Backend for PgStore {
     }
 
     async fn message_next_due_at(&self) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT).fetch_one(&self.pool).await?)
     }
 
-    async fn message_extend_leases(
-        &self,
-        claims: &[(String, i32)],
-        lease_until: i64,
-    ) -> Result<u64> {
+    async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64> {
         let (ids, attempts): (Vec<String>, Vec<i32>) = claims.iter().cloned().unzip();
         let done = sqlx::query(MESSAGE_EXTEND_LEASES)
             .bind(lease_until)
@@ -313,22 +280,12 @@ impl Backend for PgStore {
             .collect();
         if !failed.is_empty() {
             let (ids, attempts) = ids_and_attempts(failed.iter().map(|(c, _)| *c));
-            let done = sqlx::query(MESSAGE_COMPLETE_FAILED)
+            let finished: i64 = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
                 .bind(now)
                 .bind(ids)
                 .bind(attempts)
-                .bind(
-                    failed
-                        .iter()
-                        .map(|(_, e)| e.dlq_id.clone())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    failed
-                        .iter()
-                        .map(|(_, e)| e.response_status)
-                        .collect::<Vec<_>>(),
-                )
+                .bind(failed.iter().map(|(_, e)| e.dlq_id.clone()).collect::<Vec<_>>())
+                .bind(failed.iter().map(|(_, e)| e.response_status).collect::<Vec<_>>())
                 .bind(
                     failed
                         .iter()
@@ -341,15 +298,10 @@ impl Backend for PgStore {
                         .map(|(_, e)| e.response_body.as_slice())
                         .collect::<Vec<_>>(),
                 )
-                .bind(
-                    failed
-                        .iter()
-                        .map(|(_, e)| e.error.clone())
-                        .collect::<Vec<_>>(),
-                )
-                .execute(&self.pool)
+                .bind(failed.iter().map(|(_, e)| e.error.clone()).collect::<Vec<_>>())
+                .fetch_one(&self.pool)
                 .await?;
-            changed += done.rows_affected();
+            changed += finished as u64;
         }
         Ok(changed)
     }
@@ -379,9 +331,8 @@ impl Backend for PgStore {
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
-        let mut qb = QueryBuilder::new(
-            "-- message_cancel_many: cancel every pending match, flag every match in flight\n",
-        );
+        let mut qb =
+            QueryBuilder::new("-- message_cancel_many: cancel every pending match, flag every match in flight\n");
         qb.push("update messages m set state = case when m.state = 'pending' then 'canceled' else m.state end, ");
         qb.push("cancel_requested = (m.state = 'in_progress'), finished_at = case when m.state = 'pending' then ");
         qb.push_bind(now);
@@ -415,10 +366,7 @@ impl Backend for PgStore {
     }
 
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
-        let done = sqlx::query(DLQ_DELETE)
-            .bind(dlq_ids)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(DLQ_DELETE).bind(dlq_ids).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
@@ -426,10 +374,7 @@ impl Backend for PgStore {
         let mut tx = self.pool.begin().await?;
         let mut retried = Vec::new();
         for (dlq_id, message) in entries {
-            let taken = sqlx::query(DLQ_DELETE_ONE)
-                .bind(dlq_id)
-                .execute(&mut *tx)
-                .await?;
+            let taken = sqlx::query(DLQ_DELETE_ONE).bind(dlq_id).execute(&mut *tx).await?;
             if taken.rows_affected() == 1 {
                 retried.push(message.clone());
             }
@@ -450,9 +395,7 @@ impl Backend for PgStore {
     }
 
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {
-        let row: Option<(String, String)> = sqlx::query_as(SIGNING_KEYS_GET)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(String, String)> = sqlx::query_as(SIGNING_KEYS_GET).fetch_optional(&self.pool).await?;
         Ok(row.map(|(current, next)| SigningKeys { current, next }))
     }
 
@@ -462,10 +405,7 @@ impl Backend for PgStore {
             .bind(&keys.next)
             .execute(&self.pool)
             .await?;
-        Ok(self
-            .signing_keys_get()
-            .await?
-            .unwrap_or_else(|| keys.clone()))
+        Ok(self.signing_keys_get().await?.unwrap_or_else(|| keys.clone()))
     }
 
     async fn signing_keys_rotate(&self, new_next: &str) -> Result<SigningKeys> {

@@ -3,9 +3,7 @@
 //! `BEGIN IMMEDIATE` transaction, and reads use a separate pool that WAL lets run beside the writer.
 //! Placeholders are `?1…` (`$1` would be a named parameter here).
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, SqliteConnection};
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,9 +15,7 @@ use crate::domain::headers;
 use crate::domain::message::NewMessage;
 use crate::domain::signing::SigningKeys;
 
-const DIALECT: Dialect = Dialect {
-    contains_fn: "instr",
-};
+const DIALECT: Dialect = Dialect { contains_fn: "instr" };
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -37,11 +33,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
         }
         let writer = SqlitePoolOptions::new()
@@ -201,9 +193,7 @@ impl SqliteStore {
 
 impl Backend for SqliteStore {
     async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.writer)
-            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
         Ok(())
     }
 
@@ -221,12 +211,7 @@ impl Backend for SqliteStore {
             .await?)
     }
 
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<MessageRow>> {
+    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
         Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
             .bind(now)
             .bind(lease_until)
@@ -236,16 +221,10 @@ impl Backend for SqliteStore {
     }
 
     async fn message_next_due_at(&self) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
-            .fetch_one(&self.reader)
-            .await?)
+        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT).fetch_one(&self.reader).await?)
     }
 
-    async fn message_extend_leases(
-        &self,
-        claims: &[(String, i32)],
-        lease_until: i64,
-    ) -> Result<u64> {
+    async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let mut extended = 0;
         for (id, attempt) in claims {
@@ -338,17 +317,14 @@ impl Backend for SqliteStore {
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
         // SQLite's UPDATE takes no table alias, so the filter's `m.` columns read from a subquery.
-        let mut qb = QueryBuilder::new(
-            "-- message_cancel_many: cancel every pending match, flag every match in flight\n",
-        );
+        let mut qb =
+            QueryBuilder::new("-- message_cancel_many: cancel every pending match, flag every match in flight\n");
         qb.push("update messages set state = case when state = 'pending' then 'canceled' else state end, ");
         qb.push("cancel_requested = (state = 'in_progress'), finished_at = case when state = 'pending' then ");
         qb.push_bind(now);
         qb.push(" else finished_at end, updated_at = ");
         qb.push_bind(now);
-        qb.push(
-            " where id in (select m.id from messages m where m.state in ('pending', 'in_progress')",
-        );
+        qb.push(" where id in (select m.id from messages m where m.state in ('pending', 'in_progress')");
         push_filter(&mut qb, filter, "m.created_at", &DIALECT);
         qb.push(")");
         Ok(qb.build().execute(&self.writer).await?.rows_affected())
@@ -394,10 +370,7 @@ impl Backend for SqliteStore {
         let mut tx = self.begin_write().await?;
         let mut retried = Vec::new();
         for (dlq_id, message) in entries {
-            let taken = sqlx::query(DLQ_DELETE_ONE)
-                .bind(dlq_id)
-                .execute(&mut *tx)
-                .await?;
+            let taken = sqlx::query(DLQ_DELETE_ONE).bind(dlq_id).execute(&mut *tx).await?;
             if taken.rows_affected() == 1 {
                 insert_messages(&mut tx, std::slice::from_ref(message)).await?;
                 retried.push(message.id.clone());
@@ -417,9 +390,7 @@ impl Backend for SqliteStore {
     }
 
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {
-        let row: Option<(String, String)> = sqlx::query_as(SIGNING_KEYS_GET)
-            .fetch_optional(&self.writer)
-            .await?;
+        let row: Option<(String, String)> = sqlx::query_as(SIGNING_KEYS_GET).fetch_optional(&self.writer).await?;
         Ok(row.map(|(current, next)| SigningKeys { current, next }))
     }
 
@@ -429,10 +400,7 @@ impl Backend for SqliteStore {
             .bind(&keys.next)
             .execute(&self.writer)
             .await?;
-        Ok(self
-            .signing_keys_get()
-            .await?
-            .unwrap_or_else(|| keys.clone()))
+        Ok(self.signing_keys_get().await?.unwrap_or_else(|| keys.clone()))
     }
 
     async fn signing_keys_rotate(&self, new_next: &str) -> Result<SigningKeys> {

@@ -99,10 +99,8 @@ impl Deliverer {
     }
 
     fn build_request(&self, message: &MessageRow) -> Result<reqwest::Request, String> {
-        let method =
-            reqwest::Method::from_bytes(message.method.as_bytes()).map_err(|e| e.to_string())?;
-        let url = reqwest::Url::parse(&message.url)
-            .map_err(|e| format!("invalid destination URL: {e}"))?;
+        let method = reqwest::Method::from_bytes(message.method.as_bytes()).map_err(|e| e.to_string())?;
+        let url = reqwest::Url::parse(&message.url).map_err(|e| format!("invalid destination URL: {e}"))?;
         let timeout = message
             .timeout_ms
             .and_then(|ms| u64::try_from(ms).ok())
@@ -130,10 +128,7 @@ impl Deliverer {
             ("user-agent", Some("Upstash-QStash".into())),
             ("upstash-signature", Some(signature)),
             ("upstash-message-id", Some(message.id.clone())),
-            (
-                "upstash-retried",
-                Some((message.attempt - 1).max(0).to_string()),
-            ),
+            ("upstash-retried", Some((message.attempt - 1).max(0).to_string())),
             ("upstash-caller-ip", message.caller_ip.clone()),
             ("upstash-schedule-id", message.schedule_id.clone()),
         ];

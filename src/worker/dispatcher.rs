@@ -46,13 +46,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(
-        store: Store,
-        clock: Clock,
-        deliverer: Deliverer,
-        config: DispatchConfig,
-        wake: Arc<Wake>,
-    ) -> Self {
+    pub fn new(store: Store, clock: Clock, deliverer: Deliverer, config: DispatchConfig, wake: Arc<Wake>) -> Self {
         Dispatcher {
             store,
             clock,
@@ -71,18 +65,14 @@ impl Dispatcher {
             .iter()
             .map(|m| self.deliverer.attempt(m, || self.clock.now_ms()));
         let completions = futures_util::future::join_all(attempts).await;
-        self.store
-            .message_complete(self.clock.now_ms(), &completions)
-            .await?;
+        self.store.message_complete(self.clock.now_ms(), &completions).await?;
         Ok(completions.len())
     }
 
     async fn claim(&self, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
         let now = self.clock.now_ms();
         let lease_until = now + self.config.lease.as_millis() as i64;
-        self.store
-            .message_claim_due(now, lease_until, limit as i64)
-            .await
+        self.store.message_claim_due(now, lease_until, limit as i64).await
     }
 
     /// Runs until `shutdown` fires, then stops claiming, lets deliveries in flight finish within the
@@ -90,7 +80,8 @@ impl Dispatcher {
     /// and is recovered when the lease expires.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let (completions, receiver) = mpsc::channel::<Completion>(self.config.max_in_flight * 2);
-        let completer = tokio::spawn(self.clone().complete_batches(receiver));
+        let completer_finish = CancellationToken::new();
+        let completer = tokio::spawn(self.clone().complete_batches(receiver, completer_finish.clone()));
         let lease_keeper_stop = CancellationToken::new();
         let lease_keeper = tokio::spawn(self.clone().keep_leases(lease_keeper_stop.clone()));
         let deliveries = TaskTracker::new();
@@ -125,10 +116,7 @@ impl Dispatcher {
                 let this = self.clone();
                 let completions = completions.clone();
                 deliveries.spawn(async move {
-                    let completion = this
-                        .deliverer
-                        .attempt(&message, || this.clock.now_ms())
-                        .await;
+                    let completion = this.deliverer.attempt(&message, || this.clock.now_ms()).await;
                     this.in_flight_remove(&message.id);
                     // The completer only stops after this sender is dropped, so this cannot fail.
                     let _ = completions.send(completion).await;
@@ -146,11 +134,10 @@ impl Dispatcher {
             .await
             .is_err()
         {
-            tracing::warn!(
-                "deliveries still running at shutdown keep their lease and will be retried"
-            );
+            tracing::warn!("deliveries still running at shutdown keep their lease and will be retried");
         }
         drop(completions);
+        completer_finish.cancel();
         let _ = completer.await;
         lease_keeper_stop.cancel();
         let _ = lease_keeper.await;
@@ -183,20 +170,31 @@ impl Dispatcher {
         }
     }
 
-    /// Writes completions in batches: whatever has arrived since the last write goes in one call.
-    async fn complete_batches(self: Arc<Self>, mut receiver: mpsc::Receiver<Completion>) {
+    /// Writes completions in batches: whatever has arrived since the last write goes in one call. When
+    /// `finish` fires it writes what has arrived and stops; deliveries still running then keep their lease.
+    async fn complete_batches(self: Arc<Self>, mut receiver: mpsc::Receiver<Completion>, finish: CancellationToken) {
         let mut batch = Vec::with_capacity(256);
-        while receiver.recv_many(&mut batch, 512).await > 0 {
-            let retries = batch
-                .iter()
-                .any(|c| matches!(c.kind, CompletionKind::Retry { .. }));
+        let mut closed = false;
+        loop {
+            let received = if closed {
+                receiver.recv_many(&mut batch, 512).await
+            } else {
+                tokio::select! {
+                    n = receiver.recv_many(&mut batch, 512) => n,
+                    _ = finish.cancelled() => {
+                        receiver.close();
+                        closed = true;
+                        continue;
+                    }
+                }
+            };
+            if received == 0 {
+                break;
+            }
+            let retries = batch.iter().any(|c| matches!(c.kind, CompletionKind::Retry { .. }));
             let mut backoff = Duration::from_millis(100);
             loop {
-                match self
-                    .store
-                    .message_complete(self.clock.now_ms(), &batch)
-                    .await
-                {
+                match self.store.message_complete(self.clock.now_ms(), &batch).await {
                     Ok(_) => break,
                     Err(error) => {
                         // Never drop a completion: until it is written the message stays leased, and if
@@ -224,13 +222,8 @@ impl Dispatcher {
                 _ = tokio::time::sleep(every) => {}
             }
             let claims: Vec<(String, i32)> = {
-                let map = self
-                    .in_flight
-                    .lock()
-                    .expect("in-flight lock is never poisoned");
-                map.iter()
-                    .map(|(id, attempt)| (id.clone(), *attempt))
-                    .collect()
+                let map = self.in_flight.lock().expect("in-flight lock is never poisoned");
+                map.iter().map(|(id, attempt)| (id.clone(), *attempt)).collect()
             };
             if claims.is_empty() {
                 continue;
@@ -243,10 +236,7 @@ impl Dispatcher {
     }
 
     fn in_flight_insert(&self, message: &MessageRow) {
-        let mut map = self
-            .in_flight
-            .lock()
-            .expect("in-flight lock is never poisoned");
+        let mut map = self.in_flight.lock().expect("in-flight lock is never poisoned");
         map.insert(message.id.clone(), message.attempt);
     }
 

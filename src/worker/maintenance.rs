@@ -32,15 +32,9 @@ pub struct Maintenance {
 impl Maintenance {
     /// Makes expired leases due again; wakes the dispatcher when it found any.
     pub async fn rescue_once(&self) -> crate::store::Result<u64> {
-        let rescued = self
-            .store
-            .message_rescue_expired(self.clock.now_ms())
-            .await?;
+        let rescued = self.store.message_rescue_expired(self.clock.now_ms()).await?;
         if rescued > 0 {
-            tracing::warn!(
-                rescued,
-                "recovered messages whose worker stopped during delivery"
-            );
+            tracing::warn!(rescued, "recovered messages whose worker stopped during delivery");
             self.wake.notify();
         }
         Ok(rescued)
@@ -53,10 +47,7 @@ impl Maintenance {
         loop {
             let n = self
                 .store
-                .dlq_delete_expired(
-                    now - self.config.dlq_retention.as_millis() as i64,
-                    RETENTION_BATCH,
-                )
+                .dlq_delete_expired(now - self.config.dlq_retention.as_millis() as i64, RETENTION_BATCH)
                 .await?;
             deleted += n;
             if n < RETENTION_BATCH as u64 {
@@ -66,10 +57,7 @@ impl Maintenance {
         loop {
             let n = self
                 .store
-                .message_delete_finished(
-                    now - self.config.message_retention.as_millis() as i64,
-                    RETENTION_BATCH,
-                )
+                .message_delete_finished(now - self.config.message_retention.as_millis() as i64, RETENTION_BATCH)
                 .await?;
             deleted += n;
             if n < RETENTION_BATCH as u64 {
@@ -81,12 +69,10 @@ impl Maintenance {
 
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut ticks: u64 = 0;
-        let clean_every = (Duration::from_secs(60).as_millis()
-            / self.config.rescue_every.as_millis().max(1))
-        .max(1) as u64;
-        let refresh_every = (Duration::from_secs(10).as_millis()
-            / self.config.rescue_every.as_millis().max(1))
-        .max(1) as u64;
+        let clean_every =
+            (Duration::from_secs(60).as_millis() / self.config.rescue_every.as_millis().max(1)).max(1) as u64;
+        let refresh_every =
+            (Duration::from_secs(10).as_millis() / self.config.rescue_every.as_millis().max(1)).max(1) as u64;
         loop {
             if let Err(error) = self.rescue_once().await {
                 tracing::error!(%error, "lease rescue failed");
@@ -99,10 +85,7 @@ impl Maintenance {
             if ticks % clean_every == 0 {
                 match self.clean_once().await {
                     Ok(0) => {}
-                    Ok(deleted) => tracing::info!(
-                        deleted,
-                        "retention removed finished messages and DLQ entries"
-                    ),
+                    Ok(deleted) => tracing::info!(deleted, "retention removed finished messages and DLQ entries"),
                     Err(error) => tracing::error!(%error, "retention sweep failed"),
                 }
             }

@@ -1,0 +1,14 @@
+//! Black-box integration tests: the real app on port 0, a fresh database per test, on SQLite and Postgres.
+
+mod common;
+
+mod bad_input;
+mod crash;
+mod delivery;
+mod dlq_api;
+mod messages_api;
+mod multi_instance;
+mod retries;
+mod sdk;
+mod shutdown;
+mod store_conformance;

@@ -1,0 +1,455 @@
+//! The store conformance suite: every store operation, the same assertions on both backends.
+
+use std::collections::HashSet;
+
+use postdate::domain::destination::DestinationUrl;
+use postdate::domain::headers::HeaderMap;
+use postdate::domain::message::NewMessage;
+use postdate::domain::options::{Limits, MessageOptions};
+use postdate::domain::signing::SigningKeys;
+use postdate::store::{CancelResult, Completion, CompletionKind, DlqEntry, DlqPage, Filter, Order, Store};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestDb, T0};
+
+backend_tests!(
+    message_insert_and_get_round_trip_every_field,
+    message_claim_due_takes_the_earliest_due_first_up_to_the_limit,
+    concurrent_claimers_never_share_a_row,
+    message_complete_is_guarded_by_attempt_and_state,
+    message_rescue_expired_and_extend_leases,
+    message_cancel_and_cancel_many,
+    failed_completion_dead_letters_unless_cancel_was_requested,
+    dlq_list_pages_and_dlq_retry_takes_each_entry_once,
+    retention_deletes_old_finished_messages_but_not_dlq_held_ones,
+    signing_keys_init_once_and_rotate,
+);
+
+const LIMITS: Limits = Limits {
+    default_retries: 3,
+    max_retries: 20,
+    max_delay_ms: i64::MAX / 4,
+    max_timeout_ms: 3_600_000,
+};
+const LEASE: i64 = 30_000;
+
+fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
+    let options = MessageOptions {
+        not_before_ms: Some(due),
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        ..MessageOptions::default()
+    };
+    NewMessage::build(
+        DestinationUrl::parse(url).unwrap(),
+        &options,
+        b"body".to_vec(),
+        None,
+        T0,
+        &LIMITS,
+    )
+    .unwrap()
+}
+
+async fn store(backend: Backend) -> (TestDb, Store) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    (db, store)
+}
+
+fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
+    Completion {
+        id: id.into(),
+        attempt,
+        kind,
+    }
+}
+
+fn dlq_entry(dlq_id: &str) -> DlqEntry {
+    DlqEntry {
+        dlq_id: dlq_id.into(),
+        response_status: 500,
+        response_header: HeaderMap::from([("X-A".to_string(), vec!["1".to_string()])]),
+        response_body: b"boom".to_vec(),
+        error: None,
+    }
+}
+
+async fn message_insert_and_get_round_trip_every_field(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let mut m = message("https://example.com/a/b?c=d", T0 + 5, &["x", "y"]);
+    m.header = HeaderMap::from([("Content-Type".to_string(), vec!["text/plain".to_string()])]);
+    m.body = vec![0, 159, 146, 150];
+    m.timeout_ms = Some(1500);
+    m.caller_ip = Some("10.0.0.1".into());
+    store.message_insert(std::slice::from_ref(&m)).await.unwrap();
+    let row = store.message_get(&m.id).await.unwrap().unwrap();
+    assert_eq!(row.state, "pending");
+    assert_eq!(
+        (row.attempt, row.max_retries, row.due_at, row.not_before),
+        (0, 3, T0 + 5, T0 + 5)
+    );
+    assert_eq!((row.url_host.as_str(), row.url_path.as_str()), ("example.com", "/a/b"));
+    assert_eq!(row.body, vec![0, 159, 146, 150]);
+    assert_eq!(row.header, r#"{"Content-Type":["text/plain"]}"#);
+    assert_eq!(row.labels.as_deref(), Some(",x,y,"));
+    assert_eq!(row.timeout_ms, Some(1500));
+    assert_eq!(row.caller_ip.as_deref(), Some("10.0.0.1"));
+    assert!(store.message_get("msg_missing").await.unwrap().is_none());
+    store.message_insert(&[]).await.unwrap();
+}
+
+async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let batch: Vec<_> = [30, 10, 20, 1_000]
+        .iter()
+        .map(|d| message("https://e.test/", T0 + d, &[]))
+        .collect();
+    store.message_insert(&batch).await.unwrap();
+    assert_eq!(store.message_next_due_at().await.unwrap(), Some(T0 + 10));
+    let claimed = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 2).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(
+        ids,
+        [batch[1].id.clone(), batch[2].id.clone()],
+        "earliest due first, at most the limit"
+    );
+    assert!(claimed
+        .iter()
+        .all(|m| m.state == "in_progress" && m.attempt == 1 && m.lease_until == Some(T0 + 100 + LEASE)));
+    let rest = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 10).await.unwrap();
+    assert_eq!(rest.len(), 1, "the future message is not claimed");
+    assert_eq!(rest[0].id, batch[0].id);
+    assert_eq!(store.message_next_due_at().await.unwrap(), Some(T0 + 1_000));
+}
+
+async fn concurrent_claimers_never_share_a_row(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let batch: Vec<_> = (0..200).map(|i| message("https://e.test/", T0 + i, &[])).collect();
+    store.message_insert(&batch).await.unwrap();
+    let claimer = |store: Store| async move {
+        let mut mine = Vec::new();
+        loop {
+            let claimed = store.message_claim_due(T0 + 1_000, T0 + LEASE, 9).await.unwrap();
+            if claimed.is_empty() {
+                return mine;
+            }
+            mine.extend(claimed.into_iter().map(|m| m.id));
+        }
+    };
+    let handles: Vec<_> = (0..4).map(|_| tokio::spawn(claimer(store.clone()))).collect();
+    let mut all = Vec::new();
+    for handle in handles {
+        all.extend(handle.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 200, "every row claimed");
+    assert_eq!(distinct.len(), 200, "no row claimed twice");
+}
+
+async fn message_complete_is_guarded_by_attempt_and_state(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let m = message("https://e.test/", T0, &[]);
+    store.message_insert(std::slice::from_ref(&m)).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    let stale = completion(&m.id, 0, CompletionKind::Delivered);
+    assert_eq!(
+        store.message_complete(T0 + 1, &[stale]).await.unwrap(),
+        0,
+        "a stale attempt changes nothing"
+    );
+    let retry = completion(&m.id, 1, CompletionKind::Retry { due_at: T0 + 500 });
+    assert_eq!(
+        store
+            .message_complete(T0 + 1, std::slice::from_ref(&retry))
+            .await
+            .unwrap(),
+        1
+    );
+    let row = store.message_get(&m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.due_at, row.lease_until),
+        ("pending", T0 + 500, None)
+    );
+    assert_eq!(
+        store.message_complete(T0 + 2, &[retry]).await.unwrap(),
+        0,
+        "not in progress any more"
+    );
+
+    store.message_claim_due(T0 + 500, T0 + 500 + LEASE, 10).await.unwrap();
+    let done = [
+        completion(&m.id, 2, CompletionKind::Delivered),
+        completion("msg_other", 1, CompletionKind::Delivered),
+    ];
+    assert_eq!(store.message_complete(T0 + 600, &done).await.unwrap(), 1);
+    let row = store.message_get(&m.id).await.unwrap().unwrap();
+    assert_eq!((row.state.as_str(), row.finished_at), ("delivered", Some(T0 + 600)));
+}
+
+async fn message_rescue_expired_and_extend_leases(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let a = message("https://e.test/a", T0, &[]);
+    let b = message("https://e.test/b", T0, &[]);
+    store.message_insert(&[a.clone(), b.clone()]).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    let extended = store
+        .message_extend_leases(&[(a.id.clone(), 1), (b.id.clone(), 7)], T0 + 2 * LEASE)
+        .await
+        .unwrap();
+    assert_eq!(extended, 1, "only the matching attempt is extended");
+    assert_eq!(store.message_rescue_expired(T0 + LEASE - 1).await.unwrap(), 0);
+    assert_eq!(store.message_rescue_expired(T0 + LEASE + 1).await.unwrap(), 1);
+    let row_b = store.message_get(&b.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row_b.state.as_str(), row_b.due_at, row_b.attempt),
+        ("pending", T0 + LEASE + 1, 1)
+    );
+    assert_eq!(store.message_get(&a.id).await.unwrap().unwrap().state, "in_progress");
+    // The dead worker's completion for b's old attempt is ignored once b is claimed again.
+    let again = store
+        .message_claim_due(T0 + LEASE + 1, T0 + 3 * LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(again[0].attempt, 2);
+    let late = completion(&b.id, 1, CompletionKind::Retry { due_at: T0 });
+    assert_eq!(store.message_complete(T0 + LEASE + 2, &[late]).await.unwrap(), 0);
+}
+
+async fn message_cancel_and_cancel_many(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let pending = message("https://e.test/p", T0 + 1_000, &["keep"]);
+    let flight = message("https://e.test/f", T0, &[]);
+    let labelled: Vec<_> = (0..3)
+        .map(|i| message(&format!("https://e.test/l{i}"), T0 + 1_000, &["bulk"]))
+        .collect();
+    store.message_insert(&[pending.clone(), flight.clone()]).await.unwrap();
+    store.message_insert(&labelled).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+
+    assert_eq!(
+        store.message_cancel(T0, &pending.id).await.unwrap(),
+        CancelResult::Canceled
+    );
+    assert_eq!(
+        store.message_cancel(T0, &flight.id).await.unwrap(),
+        CancelResult::CancelRequested
+    );
+    assert_eq!(
+        store.message_cancel(T0, "msg_missing").await.unwrap(),
+        CancelResult::NotFound
+    );
+    assert!(matches!(
+        store.message_cancel(T0, &pending.id).await.unwrap(),
+        CancelResult::AlreadyFinished(_)
+    ));
+    // The attempt in flight fails: it is canceled instead of retried.
+    let retry = completion(&flight.id, 1, CompletionKind::Retry { due_at: T0 + 10 });
+    store.message_complete(T0 + 1, &[retry]).await.unwrap();
+    assert_eq!(store.message_get(&flight.id).await.unwrap().unwrap().state, "canceled");
+
+    let by_label = Filter {
+        label: vec!["bulk".into()],
+        url: vec!["https://e.test/l1".into()],
+        ..Filter::default()
+    };
+    assert_eq!(store.message_cancel_many(T0, &by_label).await.unwrap(), 1);
+    let by_host = Filter {
+        host: vec!["e.test".into()],
+        path: vec!["/l0".into(), "/l2".into()],
+        ..Filter::default()
+    };
+    assert_eq!(store.message_cancel_many(T0, &by_host).await.unwrap(), 2);
+    assert_eq!(
+        store.message_cancel_many(T0, &Filter::default()).await.unwrap(),
+        0,
+        "nothing left to cancel"
+    );
+}
+
+async fn failed_completion_dead_letters_unless_cancel_was_requested(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let a = message("https://e.test/a", T0, &["x"]);
+    let b = message("https://e.test/b", T0, &[]);
+    store.message_insert(&[a.clone(), b.clone()]).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_cancel(T0, &b.id).await.unwrap();
+    let failures = [
+        completion(&a.id, 1, CompletionKind::Failed(dlq_entry("0000000000001-a"))),
+        completion(&b.id, 1, CompletionKind::Failed(dlq_entry("0000000000001-b"))),
+    ];
+    assert_eq!(store.message_complete(T0 + 5, &failures).await.unwrap(), 2);
+    assert_eq!(store.message_get(&a.id).await.unwrap().unwrap().state, "failed");
+    assert_eq!(store.message_get(&b.id).await.unwrap().unwrap().state, "canceled");
+    let entry = store.dlq_get("0000000000001-a").await.unwrap().unwrap();
+    assert_eq!(
+        (entry.message.id.as_str(), entry.response_status, entry.dlq_created_at),
+        (a.id.as_str(), 500, T0 + 5)
+    );
+    assert_eq!(entry.response_body.as_deref(), Some(&b"boom"[..]));
+    assert_eq!(entry.response_header.as_deref(), Some(r#"{"X-A":["1"]}"#));
+    assert!(
+        store.dlq_get("0000000000001-b").await.unwrap().is_none(),
+        "a canceled message is not dead-lettered"
+    );
+}
+
+async fn dead_letter_all(store: &Store, n: usize) -> Vec<String> {
+    let batch: Vec<_> = (0..n)
+        .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
+        .collect();
+    store.message_insert(&batch).await.unwrap();
+    let claimed = store.message_claim_due(T0, T0 + LEASE, n as i64).await.unwrap();
+    let failures: Vec<_> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            completion(
+                &m.id,
+                1,
+                CompletionKind::Failed(dlq_entry(&format!("{:013}-{i:03}", T0))),
+            )
+        })
+        .collect();
+    store.message_complete(T0, &failures).await.unwrap();
+    (0..n).map(|i| format!("{:013}-{i:03}", T0)).collect()
+}
+
+async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let dlq_ids = dead_letter_all(&store, 5).await;
+    let page = |cursor: Option<&str>, order| DlqPage {
+        filter: Filter::default(),
+        cursor: cursor.map(Into::into),
+        order,
+        count: 2,
+    };
+    let first = store.dlq_list(&page(None, Order::EarliestFirst)).await.unwrap();
+    let ids: Vec<_> = first.iter().map(|r| r.dlq_id.clone()).collect();
+    assert_eq!(ids, dlq_ids[0..2]);
+    let second = store
+        .dlq_list(&page(Some(&dlq_ids[1]), Order::EarliestFirst))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.iter().map(|r| r.dlq_id.clone()).collect::<Vec<_>>(),
+        dlq_ids[2..4]
+    );
+    let latest = store
+        .dlq_list(&page(Some(&dlq_ids[4]), Order::LatestFirst))
+        .await
+        .unwrap();
+    assert_eq!(
+        latest.iter().map(|r| r.dlq_id.clone()).collect::<Vec<_>>(),
+        [dlq_ids[3].clone(), dlq_ids[2].clone()]
+    );
+    let filtered = Filter {
+        url: vec!["https://e.test/3".into()],
+        response_status: vec![500],
+        ..Filter::default()
+    };
+    let found = store
+        .dlq_list(&DlqPage {
+            filter: filtered,
+            count: 10,
+            ..DlqPage::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].message.url, "https://e.test/3");
+
+    let replacement = message("https://e.test/again", T0 + 10, &[]);
+    let retried = store
+        .dlq_retry(&[(dlq_ids[0].clone(), replacement.clone())])
+        .await
+        .unwrap();
+    assert_eq!(retried, std::slice::from_ref(&replacement.id));
+    assert!(store.dlq_get(&dlq_ids[0]).await.unwrap().is_none());
+    assert_eq!(
+        store.message_get(&replacement.id).await.unwrap().unwrap().state,
+        "pending"
+    );
+    let twice = message("https://e.test/twice", T0, &[]);
+    assert!(store
+        .dlq_retry(&[(dlq_ids[0].clone(), twice.clone())])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        store.message_get(&twice.id).await.unwrap().is_none(),
+        "no message for an entry already retried"
+    );
+    assert_eq!(
+        store
+            .dlq_delete(&[dlq_ids[1].clone(), dlq_ids[1].clone(), "x".into()])
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn retention_deletes_old_finished_messages_but_not_dlq_held_ones(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let dlq_ids = dead_letter_all(&store, 2).await;
+    let done = message("https://e.test/done", T0, &[]);
+    let waiting = message("https://e.test/waiting", T0 + 999_999, &[]);
+    store.message_insert(&[done.clone(), waiting.clone()]).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store
+        .message_complete(T0 + 10, &[completion(&done.id, 1, CompletionKind::Delivered)])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.message_delete_finished(T0 + 10, 100).await.unwrap(),
+        0,
+        "strictly older only"
+    );
+    assert_eq!(
+        store.message_delete_finished(T0 + 11, 100).await.unwrap(),
+        1,
+        "the DLQ keeps its messages"
+    );
+    assert!(store.message_get(&done.id).await.unwrap().is_none());
+    assert!(store.message_get(&waiting.id).await.unwrap().is_some());
+    assert_eq!(
+        store.dlq_delete_expired(T0 + 1, 1).await.unwrap(),
+        1,
+        "at most the limit"
+    );
+    assert_eq!(store.dlq_delete_expired(T0 + 1, 100).await.unwrap(), 1);
+    assert!(store.dlq_get(&dlq_ids[0]).await.unwrap().is_none());
+    assert_eq!(
+        store.message_delete_finished(T0 + 11, 100).await.unwrap(),
+        2,
+        "then their messages go too"
+    );
+}
+
+async fn signing_keys_init_once_and_rotate(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    assert!(store.signing_keys_get().await.unwrap().is_none());
+    let first = SigningKeys {
+        current: "sig_a".into(),
+        next: "sig_b".into(),
+    };
+    assert_eq!(store.signing_keys_init(&first).await.unwrap(), first);
+    let other = SigningKeys {
+        current: "sig_x".into(),
+        next: "sig_y".into(),
+    };
+    assert_eq!(
+        store.signing_keys_init(&other).await.unwrap(),
+        first,
+        "the stored pair wins"
+    );
+    let rotated = store.signing_keys_rotate("sig_c").await.unwrap();
+    assert_eq!(
+        rotated,
+        SigningKeys {
+            current: "sig_b".into(),
+            next: "sig_c".into()
+        }
+    );
+    assert_eq!(store.signing_keys_get().await.unwrap(), Some(rotated));
+}
