@@ -29,7 +29,7 @@ const DEFAULT_DLQ_RETENTION: &str = "14d";
 const DEFAULT_SHUTDOWN_TIMEOUT: &str = "10s";
 const DEFAULT_DATABASE_CONNECTIONS: u32 = 16;
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "postdate",
     version,
@@ -40,7 +40,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Local development: an embedded SQLite file, the public Upstash dev credentials, 127.0.0.1:8080.
     Dev {
@@ -77,7 +77,8 @@ fn duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Settings shared by `dev` and `serve`.
-#[derive(Debug, Args, Clone)]
+// No Debug: it holds the token and keys, which must never reach a log.
+#[derive(Args, Clone)]
 pub struct EngineArgs {
     /// Bearer token clients must send (`serve` refuses to start without one; `dev` defaults to the public
     /// Upstash dev token).
@@ -140,8 +141,9 @@ pub struct EngineArgs {
     pub database_connections: u32,
 }
 
-/// Everything `App::build` needs, resolved from the command line or written by tests.
-#[derive(Debug, Clone)]
+/// Everything `App::build` needs, resolved from the command line or written by tests. No Debug: it holds
+/// the token, which must never reach a log.
+#[derive(Clone)]
 pub struct Config {
     pub listen: String,
     pub database_url: String,

@@ -1,0 +1,136 @@
+//! The command line: `dev`, `serve`, `migrate`, their flags and environment variables, and signals.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use postdate::config::{DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestDb};
+
+backend_tests!(migrate_applies_the_migrations_and_exits);
+
+/// The binary with none of the developer's Postdate or QStash settings in its environment.
+fn postdate() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_postdate"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("QSTASH_") || name.starts_with("POSTDATE_") || name == "DATABASE_URL" {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+async fn migrate_applies_the_migrations_and_exits(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let output = postdate()
+        .args(["migrate", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("migrations applied"));
+    let store = postdate::store::Store::connect(&db.url, 2).await.unwrap();
+    assert!(
+        store.signing_keys_get().await.unwrap().is_none(),
+        "the tables exist and are empty"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_token_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let output = postdate().args(["serve", "--database-url", &url]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("QSTASH_TOKEN is not set"), "{stderr}");
+}
+
+#[test]
+fn serve_requires_a_database_url() {
+    let output = postdate().args(["serve"]).env("QSTASH_TOKEN", "t").output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--database-url"));
+}
+
+#[test]
+fn every_flag_has_an_environment_variable_and_help_text() {
+    for command in ["dev", "serve"] {
+        let output = postdate().args([command, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        let flags: Vec<&str> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with("--") && !l.starts_with("--help"))
+            .collect();
+        assert!(flags.len() >= 15, "{help}");
+        for var in [
+            "POSTDATE_LISTEN",
+            "DATABASE_URL",
+            "QSTASH_TOKEN",
+            "QSTASH_CURRENT_SIGNING_KEY",
+            "POSTDATE_LEASE",
+        ] {
+            assert!(help.contains(&format!("[env: {var}")), "{command} --help lacks {var}");
+        }
+        let env_mentions = help.matches("[env: ").count();
+        assert_eq!(
+            env_mentions,
+            flags.len(),
+            "every flag of {command} names its variable:\n{help}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dev_prints_ready_to_paste_settings_uses_the_dev_credentials_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = postdate()
+        .args(["dev", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut settings = std::collections::HashMap::new();
+    while settings.len() < 4 {
+        let line = lines.next().expect("dev prints four settings").unwrap();
+        if let Some((key, value)) = line.split_once('=').filter(|(k, _)| k.starts_with("QSTASH_")) {
+            settings.insert(key.to_string(), value.to_string());
+        }
+    }
+    assert_eq!(settings["QSTASH_TOKEN"], DEV_TOKEN);
+    assert_eq!(settings["QSTASH_CURRENT_SIGNING_KEY"], DEV_CURRENT_SIGNING_KEY);
+    assert_eq!(settings["QSTASH_NEXT_SIGNING_KEY"], DEV_NEXT_SIGNING_KEY);
+    let keys: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v2/keys", settings["QSTASH_URL"]))
+        .bearer_auth(DEV_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys,
+        serde_json::json!({"current": DEV_CURRENT_SIGNING_KEY, "next": DEV_NEXT_SIGNING_KEY})
+    );
+    assert!(
+        dir.path().join(".postdate/dev.db").exists(),
+        "the database is created under the working directory"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || child.wait().unwrap());
+    let status = tokio::time::timeout(Duration::from_secs(20), exited)
+        .await
+        .expect("exits on SIGTERM")
+        .unwrap();
+    assert!(status.success(), "a graceful stop exits 0, got {status}");
+}
