@@ -15,8 +15,11 @@ ENV SQLX_OFFLINE=true
 # 1. Dependencies only: compile the locked dependency graph against a dummy main.rs, so this
 #    layer stays cached until Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+# Every target Cargo.toml declares must exist, so the library and the benchmark get stubs too.
+RUN mkdir -p src/bin \
+    && touch src/lib.rs \
     && echo 'fn main() {}' > src/main.rs \
+    && echo 'fn main() {}' > src/bin/postdate-bench.rs \
     && cargo build --release --locked --bin postdate \
     && rm -rf src
 
@@ -26,6 +29,7 @@ COPY src ./src
 COPY migrations ./migrations
 RUN rm -rf target/release/.fingerprint/postdate-* \
            target/release/deps/postdate-* \
+           target/release/deps/libpostdate-* \
            target/release/postdate \
            target/release/postdate.d \
     && cargo build --release --locked --bin postdate \

@@ -175,7 +175,8 @@ async fn retry_one(
     }
 }
 
-/// Re-publishes entries as new messages with any `Upstash-*` overrides from the request (spec §9.5).
+/// Re-publishes entries as new messages with any `Upstash-*` overrides from the request (spec §9.5):
+/// method, retries, timeout, delay or not-before, labels, and extra `Upstash-Forward-*` headers.
 async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
     let now = app.clock.now_ms();
@@ -194,10 +195,9 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
 fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState) -> Result<NewMessage, ApiError> {
     let m = &row.message;
     let url = DestinationUrl::parse(&m.url)?;
+    // Only `Upstash-*` headers override (spec §9.5): the retry request's own Content-Type says nothing
+    // about the message.
     let mut header = headers::from_json(&m.header);
-    if let Some(ct) = &overrides.content_type {
-        header.insert("Content-Type".into(), vec![ct.clone()]);
-    }
     header.extend(overrides.forward.clone());
     let stored = MessageOptions {
         method: Some(overrides.method.clone().unwrap_or_else(|| m.method.clone())),

@@ -20,6 +20,13 @@
 //   dlqDeleteMany  {dlqIds}
 //   dlqRetry       {dlqIds}
 //   keysGet / keysRotate {}           (not in the JS SDK: always ok:false)
+//   scheduleCreate {destination, cron, body?, headers?, scheduleId?, method?, retries?, delay?,
+//                   timeout?, label?, contentType?}   (result: {scheduleId})
+//   scheduleGet    {scheduleId}
+//   scheduleList   {}
+//   schedulePause  {scheduleId}
+//   scheduleResume {scheduleId}
+//   scheduleDelete {scheduleId}
 //
 // Used by postdate's Rust integration tests (see POSTDATE_SDK_NODE in scripts/test).
 
@@ -79,6 +86,24 @@ function publishRequest(args) {
   });
 }
 
+function scheduleRequest(args) {
+  const headers = { ...(args.headers ?? {}) };
+  // As for publish: Content-Type travels as a plain (unprefixed) header.
+  if (args.contentType !== undefined) headers["Content-Type"] = args.contentType;
+  return defined({
+    destination: args.destination,
+    cron: args.cron,
+    body: args.body,
+    headers: Object.keys(headers).length > 0 ? headers : undefined,
+    scheduleId: args.scheduleId,
+    method: args.method,
+    retries: args.retries,
+    delay: args.delay,
+    timeout: args.timeout,
+    label: args.label,
+  });
+}
+
 const ops = {
   publish: (client, args) => client.publish(publishRequest(args)),
   publishJSON: (client, args) => client.publishJSON(publishRequest(args)),
@@ -99,6 +124,12 @@ const ops = {
   keysRotate: () => {
     throw new NotInSdk("not in JS SDK");
   },
+  scheduleCreate: (client, args) => client.schedules.create(scheduleRequest(args)),
+  scheduleGet: (client, args) => client.schedules.get(args.scheduleId),
+  scheduleList: (client) => client.schedules.list(),
+  schedulePause: (client, args) => client.schedules.pause({ schedule: args.scheduleId }),
+  scheduleResume: (client, args) => client.schedules.resume({ schedule: args.scheduleId }),
+  scheduleDelete: (client, args) => client.schedules.delete(args.scheduleId),
 };
 
 let input;

@@ -20,6 +20,13 @@ Ops (args are camelCase; the same names as client.mjs):
   dlqDeleteMany     {dlqIds}
   dlqRetry          {dlqIds}                     (not in the Python SDK 3.4.0: always ok:false)
   keysGet / keysRotate {}
+  scheduleCreate    {destination, cron, body?, headers?, scheduleId?, method?, retries?, delay?,
+                     timeout?, label?, contentType?}   (result: {scheduleId}, as in the JS SDK)
+  scheduleGet       {scheduleId}
+  scheduleList      {}
+  schedulePause     {scheduleId}
+  scheduleResume    {scheduleId}
+  scheduleDelete    {scheduleId}
 
 Results are the SDK's return values: dataclasses become objects with the SDK's
 snake_case field names, enums become their values.
@@ -29,6 +36,7 @@ Used by postdate's Rust integration tests (see POSTDATE_SDK_PYTHON in scripts/te
 
 import dataclasses
 import enum
+import inspect
 import json
 import os
 import re
@@ -136,6 +144,32 @@ def op_dlq_list(client, args):
     return client.dlq.list(**kwargs)
 
 
+# camelCase op args -> qstash ScheduleApi.create keyword arguments.
+SCHEDULE_CREATE_KWARGS = {
+    "destination": "destination",
+    "cron": "cron",
+    "body": "body",
+    "headers": "headers",
+    "scheduleId": "schedule_id",
+    "method": "method",
+    "retries": "retries",
+    "delay": "delay",
+    "timeout": "timeout",
+    "label": "label",
+    "contentType": "content_type",
+}
+
+
+def op_schedule_create(client, args):
+    kwargs = without_none(**{py: args.get(js) for js, py in SCHEDULE_CREATE_KWARGS.items()})
+    accepted = inspect.signature(client.schedule.create).parameters
+    missing = sorted(name for name in kwargs if name not in accepted)
+    if missing:
+        raise NotInSdk(f"schedule.create parameters not in Python SDK: {', '.join(missing)}")
+    # The Python SDK returns the bare id; wrap it like the JS SDK's {scheduleId} result.
+    return {"scheduleId": client.schedule.create(**kwargs)}
+
+
 def not_in_sdk(_client, _args):
     raise NotInSdk("not in Python SDK")
 
@@ -155,6 +189,12 @@ OPS = {
     "dlqRetry": not_in_sdk,
     "keysGet": lambda c, a: c.signing_key.get(),
     "keysRotate": lambda c, a: c.signing_key.rotate(),
+    "scheduleCreate": op_schedule_create,
+    "scheduleGet": lambda c, a: c.schedule.get(a["scheduleId"]),
+    "scheduleList": lambda c, a: c.schedule.list(),
+    "schedulePause": lambda c, a: c.schedule.pause(a["scheduleId"]),
+    "scheduleResume": lambda c, a: c.schedule.resume(a["scheduleId"]),
+    "scheduleDelete": lambda c, a: c.schedule.delete(a["scheduleId"]),
 }
 
 STATUS_RE = re.compile(r"Request failed with status: (\d+)")
