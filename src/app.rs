@@ -14,6 +14,7 @@ use crate::store::{Store, StoreError};
 use crate::worker::deliver::Deliverer;
 use crate::worker::dispatcher::{DispatchConfig, Dispatcher, Wake};
 use crate::worker::maintenance::{Maintenance, MaintenanceConfig};
+use crate::worker::scheduler::Scheduler;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -28,6 +29,7 @@ pub struct App {
     state: AppState,
     dispatcher: Arc<Dispatcher>,
     maintenance: Arc<Maintenance>,
+    scheduler: Arc<Scheduler>,
     shutdown: CancellationToken,
     run_workers: bool,
 }
@@ -64,6 +66,15 @@ impl App {
                 dlq_retention: config.dlq_retention,
             },
         });
+        let schedule_wake = Arc::new(Wake::default());
+        let scheduler = Arc::new(Scheduler {
+            store: store.clone(),
+            clock: config.clock.clone(),
+            dispatch: wake.clone(),
+            wake: schedule_wake.clone(),
+            poll_interval: config.poll_interval,
+            leading: Default::default(),
+        });
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|source| AppError::Bind {
@@ -75,6 +86,7 @@ impl App {
             clock: config.clock.clone(),
             keys,
             wake,
+            schedule_wake,
             token: config.token.as_str().into(),
             limits: config.limits,
             max_body_bytes: config.max_body_bytes,
@@ -85,6 +97,7 @@ impl App {
             state,
             dispatcher,
             maintenance,
+            scheduler,
             shutdown: CancellationToken::new(),
             run_workers: config.run_workers,
         })
@@ -111,6 +124,10 @@ impl App {
         self.maintenance.clone()
     }
 
+    pub fn scheduler(&self) -> Arc<Scheduler> {
+        self.scheduler.clone()
+    }
+
     /// Cancel it to shut the app down gracefully.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -126,6 +143,7 @@ impl App {
             }
             workers.push(tokio::spawn(self.dispatcher.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.maintenance.clone().run(workers_stop.clone())));
+            workers.push(tokio::spawn(self.scheduler.clone().run(workers_stop.clone())));
         }
         let store = self.state.store.clone();
         let router = api::router(self.state);

@@ -8,6 +8,7 @@ mod keys;
 mod messages;
 mod publish;
 mod request;
+mod schedules;
 mod view;
 
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: Arc<KeyRing>,
     pub wake: Arc<Wake>,
+    /// Wakes the scheduler when a schedule is created, replaced or resumed.
+    pub schedule_wake: Arc<Wake>,
     pub token: Arc<str>,
     pub limits: Limits,
     pub max_body_bytes: usize,
@@ -42,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::router())
         .merge(dlq::router())
         .merge(keys::router())
+        .merge(schedules::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(v2)

@@ -84,3 +84,60 @@ pub fn dlq_message(d: &DlqRow) -> Value {
     put_opt(&mut map, "error", &d.dlq_error);
     Value::Object(map)
 }
+
+/// Spec §5.6. `states` maps message ids to stored states, for `lastScheduleStates`.
+pub fn schedule(s: &crate::store::ScheduleRow, states: &std::collections::HashMap<String, String>) -> Value {
+    let mut map = Map::new();
+    map.insert("scheduleId".into(), json!(s.id));
+    map.insert("cron".into(), json!(s.cron));
+    map.insert("destination".into(), json!(s.destination));
+    map.insert("createdAt".into(), json!(s.created_at));
+    map.insert("method".into(), json!(s.method));
+    let header = headers::from_json(&s.header);
+    if !header.is_empty() {
+        map.insert("header".into(), json!(header));
+    }
+    put_body(&mut map, "body", "bodyBase64", &s.body);
+    map.insert("retries".into(), json!(s.max_retries));
+    if let Some(ms) = s.delay_ms {
+        map.insert("delay".into(), json!(ms / 1000));
+    }
+    if let Some(ms) = s.timeout_ms {
+        map.insert("timeout".into(), json!(ms / 1000));
+    }
+    // Python reads callerIP, the OpenAPI file names callerIp: both (spec §15 #5).
+    put_opt(&mut map, "callerIP", &s.caller_ip);
+    put_opt(&mut map, "callerIp", &s.caller_ip);
+    map.insert("isPaused".into(), json!(s.is_paused));
+    let labels = labels_from_column(s.labels.as_deref());
+    if let Some(first) = labels.first() {
+        map.insert("label".into(), json!(first));
+        map.insert("labels".into(), json!(labels));
+    }
+    if let Some(at) = s.last_fire_at {
+        map.insert("lastScheduleTime".into(), json!(at));
+    }
+    if !s.is_paused && s.next_fire_at < i64::MAX / 8 {
+        map.insert("nextScheduleTime".into(), json!(s.next_fire_at));
+    }
+    let last: Map<String, Value> = s
+        .last_message_ids
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|id| Some((id.to_string(), json!(schedule_state(states.get(id)?)))))
+        .collect();
+    if !last.is_empty() {
+        map.insert("lastScheduleStates".into(), Value::Object(last));
+    }
+    Value::Object(map)
+}
+
+/// The three values the Python SDK's `ScheduleState` enum accepts.
+fn schedule_state(stored: &str) -> &'static str {
+    match crate::domain::state::MessageState::parse(stored) {
+        Some(crate::domain::state::MessageState::Delivered) => "SUCCESS",
+        Some(crate::domain::state::MessageState::Failed | crate::domain::state::MessageState::Canceled) => "FAIL",
+        _ => "IN_PROGRESS",
+    }
+}

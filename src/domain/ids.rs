@@ -16,6 +16,11 @@ pub fn new_message_id() -> String {
     format!("msg_{}", random_alphanumeric(26))
 }
 
+/// A new schedule id, `scd_` + 26 random alphanumerics.
+pub fn new_schedule_id() -> String {
+    format!("scd_{}", random_alphanumeric(26))
+}
+
 /// A new signing key, `sig_` + 28 alphanumerics: 32 bytes, which pyjwt accepts without warning (spec §11.1).
 pub fn new_signing_key() -> String {
     format!("sig_{}", random_alphanumeric(28))

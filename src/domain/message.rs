@@ -21,6 +21,8 @@ pub struct NewMessage {
     pub created_at: i64,
     pub caller_ip: Option<String>,
     pub labels: Vec<String>,
+    /// The schedule that fired it, if any.
+    pub schedule_id: Option<String>,
 }
 
 impl NewMessage {
@@ -44,6 +46,7 @@ impl NewMessage {
             created_at: now_ms,
             caller_ip,
             labels: options.labels.clone(),
+            schedule_id: None,
         })
     }
 

@@ -1,5 +1,6 @@
 //! Pure domain values: ids, durations, destinations, message options, retry policy, signing. No I/O.
 
+pub mod cron;
 pub mod destination;
 pub mod duration;
 pub mod headers;
@@ -7,5 +8,6 @@ pub mod ids;
 pub mod message;
 pub mod options;
 pub mod retry;
+pub mod schedule;
 pub mod signing;
 pub mod state;

@@ -8,6 +8,7 @@ mod postgres;
 mod sqlite;
 
 use crate::domain::message::NewMessage;
+use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
 pub use model::*;
 
@@ -54,6 +55,34 @@ pub(crate) trait Backend {
     /// Retention: deletes up to `limit` DLQ entries created before `before`.
     async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64>;
 
+    /// Creates the schedule, or replaces every setting of the one with its id (keeping its paused state,
+    /// creation time and last fire).
+    async fn schedule_upsert(&self, schedule: &NewSchedule) -> Result<()>;
+    async fn schedule_get(&self, id: &str) -> Result<Option<ScheduleRow>>;
+    async fn schedule_list(&self) -> Result<Vec<ScheduleRow>>;
+    async fn schedule_delete(&self, id: &str) -> Result<bool>;
+    async fn schedule_pause(&self, id: &str, now: i64) -> Result<bool>;
+    /// Unpauses and sets the next slot (computed from now, so no missed slot fires).
+    async fn schedule_resume(&self, id: &str, next_fire_at: i64, now: i64) -> Result<bool>;
+    /// Schedules not paused whose next slot is at or before `now`, earliest first.
+    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<ScheduleRow>>;
+    async fn schedule_next_fire_at(&self) -> Result<Option<i64>>;
+    /// Fires slot `slot` once: moves the schedule to `next_fire_at` only if it is still at `slot` and not
+    /// paused, and stores `messages` in the same transaction. Returns whether this call fired the slot, so
+    /// several instances firing the same slot create its messages once.
+    async fn schedule_fire(
+        &self,
+        id: &str,
+        slot: i64,
+        next_fire_at: i64,
+        now: i64,
+        messages: &[NewMessage],
+    ) -> Result<bool>;
+    /// (id, state) of those of `ids` that still exist.
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
+    /// Tries to become the one instance running the cron loop.
+    async fn leader_try_acquire(&self) -> Result<Option<Leadership>>;
+
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>>;
     /// Stores `keys` unless keys are stored already; returns the stored keys.
     async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys>;
@@ -99,9 +128,30 @@ delegate! {
     dlq_delete(dlq_ids: &[String]) -> u64;
     dlq_retry(entries: &[(String, NewMessage)]) -> Vec<String>;
     dlq_delete_expired(before: i64, limit: i64) -> u64;
+    schedule_upsert(schedule: &NewSchedule) -> ();
+    schedule_get(id: &str) -> Option<ScheduleRow>;
+    schedule_list() -> Vec<ScheduleRow>;
+    schedule_delete(id: &str) -> bool;
+    schedule_pause(id: &str, now: i64) -> bool;
+    schedule_resume(id: &str, next_fire_at: i64, now: i64) -> bool;
+    schedule_due(now: i64, limit: i64) -> Vec<ScheduleRow>;
+    schedule_next_fire_at() -> Option<i64>;
+    schedule_fire(id: &str, slot: i64, next_fire_at: i64, now: i64, messages: &[NewMessage]) -> bool;
+    message_states(ids: &[String]) -> Vec<(String, String)>;
+    leader_try_acquire() -> Option<Leadership>;
     signing_keys_get() -> Option<SigningKeys>;
     signing_keys_init(keys: &SigningKeys) -> SigningKeys;
     signing_keys_rotate(new_next: &str) -> SigningKeys;
+}
+
+impl Leadership {
+    /// Whether the lock is still held: false once its connection broke (then the lock is gone too).
+    pub async fn still_held(&mut self) -> bool {
+        match self {
+            Leadership::Postgres(conn) => sqlx::query("select 1").execute(&mut *conn).await.is_ok(),
+            Leadership::Sqlite => true,
+        }
+    }
 }
 
 impl Store {

@@ -133,3 +133,33 @@ pub enum CancelResult {
     NotFound,
     AlreadyFinished(MessageState),
 }
+
+/// One `schedules` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScheduleRow {
+    pub id: String,
+    pub cron: String,
+    pub destination: String,
+    pub method: String,
+    pub header: String,
+    pub body: Vec<u8>,
+    pub max_retries: i32,
+    pub delay_ms: Option<i64>,
+    pub timeout_ms: Option<i64>,
+    pub labels: Option<String>,
+    pub caller_ip: Option<String>,
+    pub is_paused: bool,
+    pub next_fire_at: i64,
+    pub last_fire_at: Option<i64>,
+    pub last_message_ids: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The right to run the cron loop. On Postgres it is a session advisory lock held on a connection of its
+/// own, released when that connection closes (also when the process dies); SQLite has one process.
+#[derive(Debug)]
+pub enum Leadership {
+    Postgres(sqlx::PgConnection),
+    Sqlite,
+}

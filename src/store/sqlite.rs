@@ -12,7 +12,8 @@ use super::filter::{push_filter, Dialect};
 use super::model::*;
 use super::{Backend, Result};
 use crate::domain::headers;
-use crate::domain::message::NewMessage;
+use crate::domain::message::{labels_column, NewMessage};
+use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
 
 const DIALECT: Dialect = Dialect { contains_fn: "instr" };
@@ -56,8 +57,8 @@ impl SqliteStore {
 const MESSAGE_INSERT: &str = "
 -- message_insert: store one accepted message
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
-                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels)
-values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13)";
+                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id)
+values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14)";
 
 const MESSAGE_GET: &str = "
 -- message_get: one message by id, whatever its state
@@ -151,6 +152,54 @@ const DLQ_DELETE_EXPIRED: &str = "
 -- dlq_delete_expired: DLQ retention
 delete from dlq where dlq_id in (select dlq_id from dlq where created_at < ?1 limit ?2)";
 
+const SCHEDULE_UPSERT: &str = "
+-- schedule_upsert: create a schedule, or replace every setting of the one with this id
+insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
+                       caller_ip, next_fire_at, created_at, updated_at)
+values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+on conflict (id) do update set
+    cron = excluded.cron, destination = excluded.destination, method = excluded.method,
+    header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
+    delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
+    caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at";
+
+const SCHEDULE_GET: &str = "
+-- schedule_get: one schedule by id
+select * from schedules where id = ?1";
+
+const SCHEDULE_LIST: &str = "
+-- schedule_list: every schedule, oldest first
+select * from schedules order by created_at, id";
+
+const SCHEDULE_DELETE: &str = "
+-- schedule_delete: remove a schedule (the messages it fired stay)
+delete from schedules where id = ?1";
+
+const SCHEDULE_PAUSE: &str = "
+-- schedule_pause: stop firing; slots passing meanwhile are skipped, not queued
+update schedules set is_paused = true, updated_at = ?2 where id = ?1";
+
+const SCHEDULE_RESUME: &str = "
+-- schedule_resume: fire again from the next slot after now
+update schedules set is_paused = false, next_fire_at = ?2, updated_at = ?3 where id = ?1";
+
+const SCHEDULE_DUE: &str = "
+-- schedule_due: schedules whose next slot has come, earliest first
+select * from schedules where not is_paused and next_fire_at <= ?1 order by next_fire_at limit ?2";
+
+const SCHEDULE_NEXT_FIRE_AT: &str = "
+-- schedule_next_fire_at: the earliest slot of any schedule that is not paused
+select min(next_fire_at) from schedules where not is_paused";
+
+const SCHEDULE_ADVANCE: &str = "
+-- schedule_fire (advance): move the schedule past slot ?2, only if it is still there
+update schedules set next_fire_at = ?3, last_fire_at = ?2, last_message_ids = ?4, updated_at = ?5
+where id = ?1 and next_fire_at = ?2 and not is_paused";
+
+const MESSAGE_STATE_OF: &str = "
+-- message_states: the state of one message, if it still exists
+select id, state from messages where id = ?1";
+
 const SIGNING_KEYS_GET: &str = "
 -- signing_keys_get: the stored key pair
 select current, next from signing_keys where id = 1";
@@ -179,6 +228,7 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -
             .bind(m.created_at)
             .bind(&m.caller_ip)
             .bind(m.labels_column())
+            .bind(&m.schedule_id)
             .execute(&mut *conn)
             .await?;
     }
@@ -387,6 +437,122 @@ impl Backend for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn schedule_upsert(&self, s: &NewSchedule) -> Result<()> {
+        sqlx::query(SCHEDULE_UPSERT)
+            .bind(&s.id)
+            .bind(s.cron.expression())
+            .bind(s.destination.as_str())
+            .bind(&s.method)
+            .bind(headers::to_json(&s.header))
+            .bind(s.body.as_slice())
+            .bind(s.max_retries)
+            .bind(s.delay_ms)
+            .bind(s.timeout_ms)
+            .bind(labels_column(&s.labels))
+            .bind(&s.caller_ip)
+            .bind(s.next_fire_at)
+            .bind(s.now)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn schedule_get(&self, id: &str) -> Result<Option<ScheduleRow>> {
+        Ok(sqlx::query_as(SCHEDULE_GET)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<ScheduleRow>> {
+        Ok(sqlx::query_as(SCHEDULE_LIST).fetch_all(&self.reader).await?)
+    }
+
+    async fn schedule_delete(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query(SCHEDULE_DELETE)
+            .bind(id)
+            .execute(&self.writer)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    async fn schedule_pause(&self, id: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(SCHEDULE_PAUSE)
+            .bind(id)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn schedule_resume(&self, id: &str, next_fire_at: i64, now: i64) -> Result<bool> {
+        let done = sqlx::query(SCHEDULE_RESUME)
+            .bind(id)
+            .bind(next_fire_at)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<ScheduleRow>> {
+        Ok(sqlx::query_as(SCHEDULE_DUE)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    async fn schedule_next_fire_at(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(SCHEDULE_NEXT_FIRE_AT)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn schedule_fire(
+        &self,
+        id: &str,
+        slot: i64,
+        next_fire_at: i64,
+        now: i64,
+        messages: &[NewMessage],
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        let advanced = sqlx::query(SCHEDULE_ADVANCE)
+            .bind(id)
+            .bind(slot)
+            .bind(next_fire_at)
+            .bind(ids.join(","))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if advanced.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut states = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row: Option<(String, String)> = sqlx::query_as(MESSAGE_STATE_OF)
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+            states.extend(row);
+        }
+        Ok(states)
+    }
+
+    async fn leader_try_acquire(&self) -> Result<Option<Leadership>> {
+        // One process owns a SQLite file; `schedule_fire` still guards each slot.
+        Ok(Some(Leadership::Sqlite))
     }
 
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {

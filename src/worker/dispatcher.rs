@@ -33,6 +33,10 @@ impl Wake {
     pub fn notify(&self) {
         self.0.notify_one();
     }
+
+    pub async fn notified(&self) {
+        self.0.notified().await
+    }
 }
 
 pub struct Dispatcher {
@@ -165,7 +169,7 @@ impl Dispatcher {
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = self.wake.0.notified() => {}
+            _ = self.wake.notified() => {}
             _ = shutdown.cancelled() => {}
         }
     }

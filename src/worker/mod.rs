@@ -1,6 +1,8 @@
 //! Background loops. Each owns its state transitions: the dispatcher claims, delivers and completes; the
-//! maintenance loop rescues expired leases, refreshes signing keys and applies retention.
+//! scheduler fires cron slots into messages; the maintenance loop rescues expired leases, refreshes signing
+//! keys and applies retention.
 
 pub mod deliver;
 pub mod dispatcher;
 pub mod maintenance;
+pub mod scheduler;

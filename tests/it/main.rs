@@ -10,6 +10,7 @@ mod dlq_api;
 mod messages_api;
 mod multi_instance;
 mod retries;
+mod schedules;
 mod sdk;
 mod shutdown;
 mod store_conformance;

@@ -13,6 +13,7 @@ use postdate::config::Config;
 use postdate::store::Store;
 use postdate::worker::dispatcher::Dispatcher;
 use postdate::worker::maintenance::Maintenance;
+use postdate::worker::scheduler::Scheduler;
 use tokio_util::sync::CancellationToken;
 
 pub const TOKEN: &str = "test-token-0123456789";
@@ -124,6 +125,7 @@ pub struct TestApp {
     pub clock: Clock,
     pub dispatcher: Arc<Dispatcher>,
     pub maintenance: Arc<Maintenance>,
+    pub scheduler: Arc<Scheduler>,
     pub shutdown: CancellationToken,
     pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
     pub db: Arc<TestDb>,
@@ -153,6 +155,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let dispatcher = app.dispatcher();
     let maintenance = app.maintenance();
+    let scheduler = app.scheduler();
     let shutdown = app.shutdown_token();
     let handle = tokio::spawn(app.run());
     TestApp {
@@ -161,6 +164,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
         clock,
         dispatcher,
         maintenance,
+        scheduler,
         shutdown,
         handle,
         db,

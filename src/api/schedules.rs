@@ -1,0 +1,153 @@
+//! Schedules (spec §5): create or replace `POST /v2/schedules/{destination}`, list, get, delete, pause and
+//! resume (PATCH, as the SDKs send, and POST, as the docs say).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use http::Method;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::request::{read_body, PathId};
+use super::{view, AppState};
+use crate::domain::cron::Cron;
+use crate::domain::destination::Destination;
+use crate::domain::ids::is_path_safe;
+use crate::domain::options::MessageOptions;
+use crate::domain::schedule::{NewSchedule, ScheduleError, ScheduleRequest};
+use crate::store::ScheduleRow;
+
+const PREFIX: &str = "/v2/schedules/";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2/schedules", get(list))
+        // One route for everything below: a destination URL keeps its own `//` and query, so it cannot
+        // share the router's path segments with `{id}/pause`.
+        .route("/v2/schedules/{*rest}", axum::routing::any(dispatch))
+}
+
+impl From<ScheduleError> for ApiError {
+    fn from(e: ScheduleError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+/// Routes `{id}`, `{id}/pause`, `{id}/resume` and `{destination}` by method and shape.
+async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+    let rest = request
+        .uri()
+        .path()
+        .strip_prefix(PREFIX)
+        .unwrap_or_default()
+        .to_string();
+    let method = request.method().clone();
+    let action = rest.rsplit_once('/').filter(|(id, _)| is_path_safe(id));
+    match (&method, action) {
+        (&Method::PATCH | &Method::POST, Some((id, "pause"))) => pause(&app, id).await,
+        (&Method::PATCH | &Method::POST, Some((id, "resume"))) => resume(&app, id).await,
+        (&Method::POST, _) => create(&app, request).await,
+        (&Method::GET | &Method::DELETE, _) => {
+            let (mut parts, _) = request.into_parts();
+            let PathId(id) =
+                <PathId as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &()).await?;
+            if method == Method::GET {
+                get_one(&app, &id).await
+            } else {
+                delete(&app, &id).await
+            }
+        }
+        _ => Err(ApiError::MethodNotAllowed(method.to_string())),
+    }
+}
+
+async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiError> {
+    let (parts, body) = request.into_parts();
+    let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let destination = match Destination::from_request_target(rest, parts.uri.query())? {
+        Destination::Url(url) => url,
+        Destination::UrlGroup(name) => return Err(ApiError::NotFound(format!("URL group {name:?} does not exist"))),
+    };
+    let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let body = read_body(body, app.max_body_bytes).await?;
+    let caller_ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let schedule = NewSchedule::build(
+        ScheduleRequest {
+            id: header("upstash-schedule-id"),
+            cron: header("upstash-cron"),
+            destination,
+            options: &options,
+            body,
+            caller_ip,
+        },
+        app.clock.now_ms(),
+        &app.limits,
+    )?;
+    app.store.schedule_upsert(&schedule).await?;
+    app.schedule_wake.notify();
+    Ok(Json(json!({ "scheduleId": schedule.id })))
+}
+
+async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let schedules = app.store.schedule_list().await?;
+    Ok(Json(Value::Array(render(&app, &schedules).await?)))
+}
+
+async fn get_one(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+    let schedule = app.store.schedule_get(id).await?.ok_or_else(|| not_found(id))?;
+    let mut rendered = render(app, std::slice::from_ref(&schedule)).await?;
+    Ok(Json(rendered.remove(0)))
+}
+
+/// Schedule objects, with the states of the messages each one's last fire created (one query for all).
+async fn render(app: &AppState, schedules: &[ScheduleRow]) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<String> = schedules
+        .iter()
+        .flat_map(|s| s.last_message_ids.as_deref().unwrap_or_default().split(','))
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect();
+    let states: std::collections::HashMap<String, String> = app.store.message_states(&ids).await?.into_iter().collect();
+    Ok(schedules.iter().map(|s| view::schedule(s, &states)).collect())
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("schedule {id:?} not found"))
+}
+
+async fn delete(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+    if app.store.schedule_delete(id).await? {
+        Ok(Json(json!({})))
+    } else {
+        Err(not_found(id))
+    }
+}
+
+async fn pause(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+    if app.store.schedule_pause(id, app.clock.now_ms()).await? {
+        Ok(Json(json!({})))
+    } else {
+        Err(not_found(id))
+    }
+}
+
+/// Continues from the next slot after now: the slots passed while paused do not fire.
+async fn resume(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+    let schedule = app.store.schedule_get(id).await?.ok_or_else(|| not_found(id))?;
+    let now = app.clock.now_ms();
+    let next = Cron::parse(&schedule.cron)
+        .map_err(ScheduleError::from)?
+        .next_after(now)
+        .ok_or_else(|| ScheduleError::NeverFires(schedule.cron.clone()))?;
+    if !app.store.schedule_resume(id, next, now).await? {
+        return Err(not_found(id));
+    }
+    app.schedule_wake.notify();
+    Ok(Json(json!({})))
+}

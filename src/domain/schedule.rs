@@ -1,0 +1,77 @@
+//! A schedule: a cron expression and the message each of its slots creates (spec §5).
+
+use super::cron::{Cron, CronError};
+use super::destination::DestinationUrl;
+use super::headers::HeaderMap;
+use super::ids::{is_path_safe, new_schedule_id};
+use super::options::{Limits, MessageOptions};
+
+/// A schedule about to be stored (created, or replaced entirely under its id).
+#[derive(Debug, Clone)]
+pub struct NewSchedule {
+    pub id: String,
+    pub cron: Cron,
+    pub destination: DestinationUrl,
+    pub method: String,
+    pub header: HeaderMap,
+    pub body: Vec<u8>,
+    pub max_retries: i32,
+    pub delay_ms: Option<i64>,
+    pub timeout_ms: Option<i64>,
+    pub labels: Vec<String>,
+    pub caller_ip: Option<String>,
+    pub next_fire_at: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("Upstash-Cron header is required, e.g. Upstash-Cron: 0 9 * * 1")]
+    MissingCron,
+    #[error(transparent)]
+    Cron(#[from] CronError),
+    #[error("invalid Upstash-Schedule-Id header: {0:?} may hold only letters, digits, '-', '_' and '.'")]
+    InvalidId(String),
+    #[error("the cron expression {0:?} never fires")]
+    NeverFires(String),
+}
+
+/// The settings a request gives; everything else about the schedule is derived.
+pub struct ScheduleRequest<'a> {
+    pub id: Option<&'a str>,
+    pub cron: Option<&'a str>,
+    pub destination: DestinationUrl,
+    pub options: &'a MessageOptions,
+    pub body: Vec<u8>,
+    pub caller_ip: Option<String>,
+}
+
+impl NewSchedule {
+    pub fn build(request: ScheduleRequest<'_>, now: i64, limits: &Limits) -> Result<NewSchedule, ScheduleError> {
+        let cron = Cron::parse(request.cron.ok_or(ScheduleError::MissingCron)?)?;
+        let id = match request.id.map(str::trim) {
+            Some(id) if is_path_safe(id) => id.to_string(),
+            Some(id) => return Err(ScheduleError::InvalidId(id.to_string())),
+            None => new_schedule_id(),
+        };
+        let next_fire_at = cron
+            .next_after(now)
+            .ok_or_else(|| ScheduleError::NeverFires(cron.expression().to_string()))?;
+        let options = request.options;
+        Ok(NewSchedule {
+            id,
+            next_fire_at,
+            cron,
+            destination: request.destination,
+            method: options.method.clone().unwrap_or_else(|| "POST".into()),
+            header: options.delivery_headers(),
+            body: request.body,
+            max_retries: options.retries.unwrap_or(limits.default_retries),
+            delay_ms: options.delay_ms,
+            timeout_ms: options.timeout_ms,
+            labels: options.labels.clone(),
+            caller_ip: request.caller_ip,
+            now,
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! The scheduler owns firing: each due slot of a schedule becomes an ordinary message, exactly once per
+//! slot (the store's `schedule_fire` moves the schedule past the slot and stores the message in one
+//! transaction, only if no one else moved it first). On Postgres one instance at a time runs this loop
+//! (advisory lock); another takes over within `LEADER_RETRY` when the leader's connection dies.
+//!
+//! After downtime a schedule fires once for all the slots it missed (not a burst), then continues from the
+//! next slot after now.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::dispatcher::Wake;
+use crate::clock::Clock;
+use crate::domain::cron::Cron;
+use crate::domain::destination::DestinationUrl;
+use crate::domain::headers;
+use crate::domain::ids::new_message_id;
+use crate::domain::message::{labels_from_column, NewMessage};
+use crate::store::{Leadership, ScheduleRow, Store};
+
+/// How often an instance that is not the leader tries to become it.
+const LEADER_RETRY: Duration = Duration::from_secs(2);
+/// Schedules fired per step.
+const FIRE_BATCH: i64 = 500;
+/// `next_fire_at` of a schedule whose expression has no slot left (it stays, but never fires).
+const NEVER: i64 = i64::MAX / 4;
+
+pub struct Scheduler {
+    pub store: Store,
+    pub clock: Clock,
+    /// Wakes the dispatcher when a fired message is due.
+    pub dispatch: Arc<Wake>,
+    /// Woken when a schedule is created, updated or resumed.
+    pub wake: Arc<Wake>,
+    pub poll_interval: Duration,
+    /// Whether this instance holds the scheduler lock now.
+    pub leading: AtomicBool,
+}
+
+impl Scheduler {
+    pub fn is_leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    /// Fires every schedule whose slot has come; returns how many slots this call fired.
+    pub async fn run_once(&self) -> crate::store::Result<usize> {
+        let now = self.clock.now_ms();
+        let mut fired = 0;
+        for schedule in self.store.schedule_due(now, FIRE_BATCH).await? {
+            let Some(message) = fired_message(&schedule, now) else {
+                tracing::error!(schedule_id = %schedule.id, "stored schedule no longer parses; skipping it");
+                continue;
+            };
+            let next = Cron::parse(&schedule.cron)
+                .ok()
+                .and_then(|cron| cron.next_after(now))
+                .unwrap_or(NEVER);
+            let slot = schedule.next_fire_at;
+            let due_now = message.not_before <= now;
+            if self
+                .store
+                .schedule_fire(&schedule.id, slot, next, now, &[message])
+                .await?
+            {
+                fired += 1;
+                if due_now {
+                    self.dispatch.notify();
+                }
+            }
+        }
+        Ok(fired)
+    }
+
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut leadership: Option<Leadership> = None;
+        while !shutdown.is_cancelled() {
+            if let Some(lead) = leadership.as_mut() {
+                if !lead.still_held().await {
+                    tracing::warn!("lost the scheduler lock; another instance may take over");
+                    leadership = None;
+                    self.leading.store(false, Ordering::SeqCst);
+                }
+            }
+            if leadership.is_none() {
+                match self.store.leader_try_acquire().await {
+                    Ok(Some(lead)) => {
+                        tracing::info!("running the cron scheduler on this instance");
+                        leadership = Some(lead);
+                        self.leading.store(true, Ordering::SeqCst);
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::error!(%error, "trying the scheduler lock failed"),
+                }
+            }
+            let pause = if leadership.is_some() {
+                if let Err(error) = self.run_once().await {
+                    tracing::error!(%error, "firing schedules failed");
+                }
+                self.pause_until_next_slot().await
+            } else {
+                LEADER_RETRY
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = self.wake.notified() => {}
+                _ = shutdown.cancelled() => {}
+            }
+        }
+        // Dropping the lock's connection releases it for the next instance.
+        drop(leadership);
+        self.leading.store(false, Ordering::SeqCst);
+    }
+
+    async fn pause_until_next_slot(&self) -> Duration {
+        match self.store.schedule_next_fire_at().await {
+            Ok(Some(at)) => {
+                let wait = (at - self.clock.now_ms()).max(0) as u64;
+                self.poll_interval.min(Duration::from_millis(wait))
+            }
+            Ok(None) => self.poll_interval,
+            Err(error) => {
+                tracing::error!(%error, "reading the next slot failed");
+                self.poll_interval
+            }
+        }
+    }
+}
+
+/// The message one fire creates: the schedule's destination, body and settings, due after its delay.
+fn fired_message(s: &ScheduleRow, now: i64) -> Option<NewMessage> {
+    Some(NewMessage {
+        id: new_message_id(),
+        url: DestinationUrl::parse(&s.destination).ok()?,
+        method: s.method.clone(),
+        header: headers::from_json(&s.header),
+        body: s.body.clone(),
+        max_retries: s.max_retries,
+        timeout_ms: s.timeout_ms,
+        not_before: now + s.delay_ms.unwrap_or(0),
+        created_at: now,
+        caller_ip: s.caller_ip.clone(),
+        labels: labels_from_column(s.labels.as_deref()),
+        schedule_id: Some(s.id.clone()),
+    })
+}
