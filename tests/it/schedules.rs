@@ -293,7 +293,8 @@ async fn the_schedule_object_has_every_field_and_omits_absent_ones(backend: Back
 async fn bad_schedules_are_refused_with_an_error_naming_the_problem(backend: Backend) {
     let app = spawn_app(backend, Options::stepped()).await;
     let ok = "https://example.com/x";
-    let cases: [(&str, Vec<(&str, &str)>, u16, &str); 9] = [
+    type Headers<'a> = Vec<(&'a str, &'a str)>;
+    let cases: [(&str, Headers, u16, &str); 9] = [
         (ok, vec![], 400, "Upstash-Cron"),
         (ok, vec![("Upstash-Cron", "61 * * * *")], 400, "minute field"),
         (ok, vec![("Upstash-Cron", "0 9 * *")], 400, "expected 5 fields"),

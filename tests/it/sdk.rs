@@ -7,12 +7,13 @@ use serde_json::{json, Value};
 use crate::backend_tests;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::sdk::Sdk;
-use crate::common::{spawn_app, Backend, Options, TestApp, TOKEN};
+use crate::common::{spawn_app, Backend, Options, TestApp, T0, TOKEN};
 
 backend_tests!(
     deliveries_verify_with_both_official_receivers_before_and_after_a_key_rotation,
     the_official_clients_publish_read_and_cancel_messages,
     the_official_clients_list_retry_and_delete_dlq_entries,
+    the_official_clients_create_list_get_pause_resume_and_delete_schedules,
 );
 
 fn sdks() -> Vec<Sdk> {
@@ -233,6 +234,78 @@ async fn the_official_clients_list_retry_and_delete_dlq_entries(backend: Backend
         assert_eq!(left["messages"].as_array().unwrap().len(), 1, "{sdk:?}: {left}");
         let (_, _) = app.send_json(app.request(Method::DELETE, "/v2/dlq?count=100")).await;
         let _ = app.send_json(app.request(Method::DELETE, "/v2/messages")).await;
+    }
+    app.stop().await;
+}
+
+async fn the_official_clients_create_list_get_pause_resume_and_delete_schedules(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    for sdk in sdks() {
+        let url = format!("{}/{sdk:?}/report?week=1", receiver.url);
+        let id = format!("weekly-report-{sdk:?}").to_lowercase();
+        let results = sdk.client(
+            &app.base,
+            TOKEN,
+            json!([
+                {"op": "scheduleCreate", "args": {"destination": url, "cron": "0 9 * * 1", "scheduleId": id,
+                    "body": "{\"report\":\"weekly\"}", "contentType": "application/json", "retries": 2,
+                    "delay": 5, "headers": {"X-Team": "ops"}}},
+                {"op": "scheduleGet", "args": {"scheduleId": id}},
+                {"op": "schedulePause", "args": {"scheduleId": id}},
+                {"op": "scheduleGet", "args": {"scheduleId": id}},
+                {"op": "scheduleResume", "args": {"scheduleId": id}},
+                {"op": "scheduleList", "args": {}},
+                {"op": "scheduleGet", "args": {"scheduleId": "missing"}},
+            ]),
+        );
+        assert!(results[..6].iter().all(|r| r["ok"] == true), "{sdk:?}: {results:?}");
+        assert_eq!(results[0]["result"]["scheduleId"], id.as_str());
+        let got = &results[1]["result"];
+        let field = |v: &Value, camel: &str, snake: &str| v.get(camel).or(v.get(snake)).cloned().unwrap_or(Value::Null);
+        assert_eq!(field(got, "scheduleId", "schedule_id"), id.as_str());
+        assert_eq!(got["cron"], "0 9 * * 1");
+        assert_eq!(got["destination"], url.as_str());
+        assert_eq!(got["retries"], 2);
+        assert_eq!(got["delay"], 5);
+        // 2026-01-01 is a Thursday: the first Monday at 09:00 UTC is 5 January.
+        assert_eq!(
+            field(got, "nextScheduleTime", "next_schedule_time"),
+            1_767_603_600_000i64
+        );
+        assert_eq!(field(&results[3]["result"], "isPaused", "paused"), true);
+        let listed = results[5]["result"].as_array().unwrap();
+        assert!(
+            listed
+                .iter()
+                .any(|s| field(s, "scheduleId", "schedule_id") == id.as_str()),
+            "{listed:?}"
+        );
+        assert_eq!(results[6]["status"], 404, "{sdk:?}: {results:?}");
+
+        app.clock.set_ms(1_767_603_600_000);
+        assert_eq!(
+            app.scheduler.run_once().await.unwrap(),
+            1,
+            "{sdk:?}: resumed and fired on Monday"
+        );
+        app.clock.advance_ms(5_000);
+        let before = receiver.requests().len();
+        assert_eq!(app.run_until_idle().await, 1);
+        let delivered = receiver.requests().remove(before);
+        assert_eq!(delivered.header("upstash-schedule-id"), Some(id.as_str()));
+        assert_eq!(delivered.header("x-team"), Some("ops"));
+        assert_eq!(delivered.header("content-type"), Some("application/json"));
+
+        let results = sdk.client(
+            &app.base,
+            TOKEN,
+            json!([{"op": "scheduleDelete", "args": {"scheduleId": id}}]),
+        );
+        assert_eq!(results[0]["ok"], true, "{sdk:?}: {results:?}");
+        let (status, _) = app.get_json(&format!("/v2/schedules/{id}")).await;
+        assert_eq!(status, 404);
+        app.clock.set_ms(T0);
     }
     app.stop().await;
 }
