@@ -47,6 +47,13 @@ enum Run {
         #[arg(long, default_value = "2s")]
         delay: String,
     },
+    /// Creates schedules firing every minute and measures arrival minus slot time over a few minutes.
+    Cron {
+        #[arg(long, default_value_t = 1_000)]
+        schedules: u64,
+        #[arg(long, default_value_t = 2)]
+        minutes: u64,
+    },
 }
 
 /// What the receiver saw: arrival time (Unix µs) per message, keyed by the body the publisher chose.
@@ -204,6 +211,52 @@ async fn main() {
                 "run": "lateness", "rate": rate, "seconds": seconds, "delay": delay, "messages": total,
                 "publish_failures": failed, "delivered": late_ms.len(),
                 "early": late_ms.iter().filter(|l| **l < 0.0).count(),
+                "lateness_ms": {"p50": percentile(&late_ms, 50.0), "p99": percentile(&late_ms, 99.0),
+                                 "max": late_ms.last().copied().unwrap_or(f64::NAN)},
+            })
+        }
+        Run::Cron { schedules, minutes } => {
+            let base = args.url.trim_end_matches('/');
+            for i in 0..schedules {
+                let created = publisher
+                    .http
+                    .post(format!("{base}/v2/schedules/{hook}"))
+                    .bearer_auth(&args.token)
+                    .header("Upstash-Cron", "* * * * *")
+                    .header("Upstash-Schedule-Id", format!("bench-{i}"))
+                    .body(i.to_string())
+                    .send()
+                    .await;
+                assert!(
+                    matches!(created, Ok(r) if r.status().is_success()),
+                    "creating schedule {i} failed"
+                );
+            }
+            // Count only whole minutes that start after every schedule exists.
+            let now = now_us();
+            let first_slot = (now / 60_000_000 + 1) * 60_000_000;
+            let end = first_slot + minutes as i64 * 60_000_000;
+            tokio::time::sleep(Duration::from_micros((end - now) as u64 + 1_000_000)).await;
+            let mut late_ms: Vec<f64> = seen
+                .arrivals
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(_, at)| *at >= first_slot && *at < end)
+                .map(|(_, at)| ((at - first_slot) % 60_000_000) as f64 / 1000.0)
+                .collect();
+            late_ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            for i in 0..schedules {
+                let _ = publisher
+                    .http
+                    .delete(format!("{base}/v2/schedules/bench-{i}"))
+                    .bearer_auth(&args.token)
+                    .send()
+                    .await;
+            }
+            json!({
+                "run": "cron", "schedules": schedules, "minutes": minutes,
+                "expected": schedules * minutes, "delivered": late_ms.len(),
                 "lateness_ms": {"p50": percentile(&late_ms, 50.0), "p99": percentile(&late_ms, 99.0),
                                  "max": late_ms.last().copied().unwrap_or(f64::NAN)},
             })

@@ -67,17 +67,10 @@ pub(crate) trait Backend {
     /// Schedules not paused whose next slot is at or before `now`, earliest first.
     async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<ScheduleRow>>;
     async fn schedule_next_fire_at(&self) -> Result<Option<i64>>;
-    /// Fires slot `slot` once: moves the schedule to `next_fire_at` only if it is still at `slot` and not
-    /// paused, and stores `messages` in the same transaction. Returns whether this call fired the slot, so
-    /// several instances firing the same slot create its messages once.
-    async fn schedule_fire(
-        &self,
-        id: &str,
-        slot: i64,
-        next_fire_at: i64,
-        now: i64,
-        messages: &[NewMessage],
-    ) -> Result<bool>;
+    /// Fires slots in one transaction: each schedule moves to its next slot only if it is still at the slot
+    /// being fired and not paused, and only then are its messages stored. Returns the ids of the schedules
+    /// this call fired, so several instances firing the same slot create its messages once.
+    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>>;
     /// (id, state) of those of `ids` that still exist.
     async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
     /// Tries to become the one instance running the cron loop.
@@ -136,7 +129,7 @@ delegate! {
     schedule_resume(id: &str, next_fire_at: i64, now: i64) -> bool;
     schedule_due(now: i64, limit: i64) -> Vec<ScheduleRow>;
     schedule_next_fire_at() -> Option<i64>;
-    schedule_fire(id: &str, slot: i64, next_fire_at: i64, now: i64, messages: &[NewMessage]) -> bool;
+    schedule_fire(now: i64, fires: &[Fire]) -> Vec<String>;
     message_states(ids: &[String]) -> Vec<(String, String)>;
     leader_try_acquire() -> Option<Leadership>;
     signing_keys_get() -> Option<SigningKeys>;
@@ -179,6 +172,15 @@ impl Store {
             Store::Sqlite(s) => s.close().await,
         }
     }
+}
+
+/// The `last_message_ids` column of a fired schedule: its messages' ids, comma-separated.
+fn message_ids_column(fire: &Fire) -> String {
+    fire.messages
+        .iter()
+        .map(|m| m.id.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Reads the state `message_cancel` returned for a message it changed.

@@ -156,6 +156,15 @@ pub struct ScheduleRow {
     pub updated_at: i64,
 }
 
+/// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.
+#[derive(Debug, Clone)]
+pub struct Fire {
+    pub schedule_id: String,
+    pub slot: i64,
+    pub next_fire_at: i64,
+    pub messages: Vec<crate::domain::message::NewMessage>,
+}
+
 /// The right to run the cron loop. On Postgres it is a session advisory lock held on a connection of its
 /// own, released when that connection closes (also when the process dies); SQLite has one process.
 #[derive(Debug)]

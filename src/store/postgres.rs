@@ -199,9 +199,12 @@ const SCHEDULE_NEXT_FIRE_AT: &str = "
 select min(next_fire_at) from schedules where not is_paused";
 
 const SCHEDULE_ADVANCE: &str = "
--- schedule_fire (advance): move the schedule past slot $2, only if it is still there
-update schedules set next_fire_at = $3, last_fire_at = $2, last_message_ids = $4, updated_at = $5
-where id = $1 and next_fire_at = $2 and not is_paused";
+-- schedule_fire (advance): move each schedule past its slot, only if it is still there and not paused
+update schedules s
+set next_fire_at = f.next_fire_at, last_fire_at = f.slot, last_message_ids = f.message_ids, updated_at = $1
+from unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[]) as f(id, slot, next_fire_at, message_ids)
+where s.id = f.id and s.next_fire_at = f.slot and not s.is_paused
+returning s.id";
 
 const MESSAGE_STATES: &str = "
 -- message_states: the state of each of these messages that still exists
@@ -516,30 +519,24 @@ impl Backend for PgStore {
         Ok(sqlx::query_scalar(SCHEDULE_NEXT_FIRE_AT).fetch_one(&self.pool).await?)
     }
 
-    async fn schedule_fire(
-        &self,
-        id: &str,
-        slot: i64,
-        next_fire_at: i64,
-        now: i64,
-        messages: &[NewMessage],
-    ) -> Result<bool> {
+    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>> {
         let mut tx = self.pool.begin().await?;
-        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-        let advanced = sqlx::query(SCHEDULE_ADVANCE)
-            .bind(id)
-            .bind(slot)
-            .bind(next_fire_at)
-            .bind(ids.join(","))
+        let fired: Vec<String> = sqlx::query_scalar(SCHEDULE_ADVANCE)
             .bind(now)
-            .execute(&mut *tx)
+            .bind(fires.iter().map(|f| f.schedule_id.clone()).collect::<Vec<_>>())
+            .bind(fires.iter().map(|f| f.slot).collect::<Vec<_>>())
+            .bind(fires.iter().map(|f| f.next_fire_at).collect::<Vec<_>>())
+            .bind(fires.iter().map(super::message_ids_column).collect::<Vec<_>>())
+            .fetch_all(&mut *tx)
             .await?;
-        if advanced.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_messages(&mut *tx, messages).await?;
+        let messages: Vec<NewMessage> = fires
+            .iter()
+            .filter(|f| fired.contains(&f.schedule_id))
+            .flat_map(|f| f.messages.iter().cloned())
+            .collect();
+        insert_messages(&mut *tx, &messages).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(fired)
     }
 
     async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {

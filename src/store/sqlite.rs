@@ -192,7 +192,7 @@ const SCHEDULE_NEXT_FIRE_AT: &str = "
 select min(next_fire_at) from schedules where not is_paused";
 
 const SCHEDULE_ADVANCE: &str = "
--- schedule_fire (advance): move the schedule past slot ?2, only if it is still there
+-- schedule_fire (advance): move one schedule past slot ?2, only if it is still there and not paused
 update schedules set next_fire_at = ?3, last_fire_at = ?2, last_message_ids = ?4, updated_at = ?5
 where id = ?1 and next_fire_at = ?2 and not is_paused";
 
@@ -512,30 +512,25 @@ impl Backend for SqliteStore {
             .await?)
     }
 
-    async fn schedule_fire(
-        &self,
-        id: &str,
-        slot: i64,
-        next_fire_at: i64,
-        now: i64,
-        messages: &[NewMessage],
-    ) -> Result<bool> {
+    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>> {
         let mut tx = self.begin_write().await?;
-        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
-        let advanced = sqlx::query(SCHEDULE_ADVANCE)
-            .bind(id)
-            .bind(slot)
-            .bind(next_fire_at)
-            .bind(ids.join(","))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if advanced.rows_affected() == 0 {
-            return Ok(false);
+        let mut fired = Vec::new();
+        for fire in fires {
+            let advanced = sqlx::query(SCHEDULE_ADVANCE)
+                .bind(&fire.schedule_id)
+                .bind(fire.slot)
+                .bind(fire.next_fire_at)
+                .bind(super::message_ids_column(fire))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if advanced.rows_affected() == 1 {
+                insert_messages(&mut tx, &fire.messages).await?;
+                fired.push(fire.schedule_id.clone());
+            }
         }
-        insert_messages(&mut tx, messages).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(fired)
     }
 
     async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {

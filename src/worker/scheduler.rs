@@ -19,7 +19,7 @@ use crate::domain::destination::DestinationUrl;
 use crate::domain::headers;
 use crate::domain::ids::new_message_id;
 use crate::domain::message::{labels_from_column, NewMessage};
-use crate::store::{Leadership, ScheduleRow, Store};
+use crate::store::{Fire, Leadership, ScheduleRow, Store};
 
 /// How often an instance that is not the leader tries to become it.
 const LEADER_RETRY: Duration = Duration::from_secs(2);
@@ -45,33 +45,26 @@ impl Scheduler {
         self.leading.load(Ordering::SeqCst)
     }
 
-    /// Fires every schedule whose slot has come; returns how many slots this call fired.
+    /// Fires every schedule whose slot has come, in batches of one transaction each; returns how many slots
+    /// this call fired.
     pub async fn run_once(&self) -> crate::store::Result<usize> {
         let now = self.clock.now_ms();
         let mut fired = 0;
-        for schedule in self.store.schedule_due(now, FIRE_BATCH).await? {
-            let Some(message) = fired_message(&schedule, now) else {
-                tracing::error!(schedule_id = %schedule.id, "stored schedule no longer parses; skipping it");
-                continue;
-            };
-            let next = Cron::parse(&schedule.cron)
-                .ok()
-                .and_then(|cron| cron.next_after(now))
-                .unwrap_or(NEVER);
-            let slot = schedule.next_fire_at;
-            let due_now = message.not_before <= now;
-            if self
-                .store
-                .schedule_fire(&schedule.id, slot, next, now, &[message])
-                .await?
-            {
-                fired += 1;
-                if due_now {
-                    self.dispatch.notify();
-                }
+        loop {
+            let due = self.store.schedule_due(now, FIRE_BATCH).await?;
+            let fires: Vec<Fire> = due.iter().filter_map(|schedule| fire(schedule, now)).collect();
+            if fires.is_empty() {
+                return Ok(fired);
+            }
+            let done = self.store.schedule_fire(now, &fires).await?;
+            fired += done.len();
+            if fires.iter().any(|f| f.messages.iter().any(|m| m.not_before <= now)) {
+                self.dispatch.notify();
+            }
+            if (due.len() as i64) < FIRE_BATCH {
+                return Ok(fired);
             }
         }
-        Ok(fired)
     }
 
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
@@ -127,6 +120,24 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// The slot a due schedule fires now: one message, and the next slot after now (so missed slots fire once).
+fn fire(schedule: &ScheduleRow, now: i64) -> Option<Fire> {
+    let Some(message) = fired_message(schedule, now) else {
+        tracing::error!(schedule_id = %schedule.id, "stored schedule no longer parses; skipping it");
+        return None;
+    };
+    let next_fire_at = Cron::parse(&schedule.cron)
+        .ok()
+        .and_then(|cron| cron.next_after(now))
+        .unwrap_or(NEVER);
+    Some(Fire {
+        schedule_id: schedule.id.clone(),
+        slot: schedule.next_fire_at,
+        next_fire_at,
+        messages: vec![message],
+    })
 }
 
 /// The message one fire creates: the schedule's destination, body and settings, due after its delay.

@@ -6,8 +6,9 @@ use postdate::domain::destination::DestinationUrl;
 use postdate::domain::headers::HeaderMap;
 use postdate::domain::message::NewMessage;
 use postdate::domain::options::{Limits, MessageOptions};
+use postdate::domain::schedule::{NewSchedule, ScheduleRequest};
 use postdate::domain::signing::SigningKeys;
-use postdate::store::{CancelResult, Completion, CompletionKind, DlqEntry, DlqPage, Filter, Order, Store};
+use postdate::store::{CancelResult, Completion, CompletionKind, DlqEntry, DlqPage, Filter, Fire, Order, Store};
 
 use crate::backend_tests;
 use crate::common::{Backend, TestDb, T0};
@@ -23,6 +24,9 @@ backend_tests!(
     dlq_list_pages_and_dlq_retry_takes_each_entry_once,
     retention_deletes_old_finished_messages_but_not_dlq_held_ones,
     signing_keys_init_once_and_rotate,
+    schedules_upsert_list_pause_resume_and_delete,
+    schedule_fire_moves_each_slot_once_and_stores_its_messages,
+    the_scheduler_lock_has_one_holder_at_a_time,
 );
 
 const LIMITS: Limits = Limits {
@@ -452,4 +456,146 @@ async fn signing_keys_init_once_and_rotate(backend: Backend) {
         }
     );
     assert_eq!(store.signing_keys_get().await.unwrap(), Some(rotated));
+}
+
+fn new_schedule(id: &str, cron: &str, now: i64) -> NewSchedule {
+    let request = ScheduleRequest {
+        id: Some(id),
+        cron: Some(cron),
+        destination: DestinationUrl::parse("https://e.test/cron").unwrap(),
+        options: &MessageOptions::default(),
+        body: b"tick".to_vec(),
+        caller_ip: None,
+    };
+    NewSchedule::build(request, now, &LIMITS).unwrap()
+}
+
+async fn schedules_upsert_list_pause_resume_and_delete(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    store
+        .schedule_upsert(&new_schedule("b", "0 * * * *", T0))
+        .await
+        .unwrap();
+    store
+        .schedule_upsert(&new_schedule("a", "*/5 * * * *", T0 + 1))
+        .await
+        .unwrap();
+    let ids: Vec<_> = store.schedule_list().await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["b", "a"], "oldest first");
+    assert_eq!(store.schedule_next_fire_at().await.unwrap(), Some(T0 + 300_000));
+
+    assert!(store.schedule_pause("a", T0 + 2).await.unwrap());
+    assert_eq!(
+        store.schedule_next_fire_at().await.unwrap(),
+        Some(T0 + 3_600_000),
+        "paused schedules are not due"
+    );
+    assert!(store
+        .schedule_due(T0 + 3_600_000, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|s| s.id == "b"));
+    assert!(store.schedule_resume("a", T0 + 600_000, T0 + 3).await.unwrap());
+    let a = store.schedule_get("a").await.unwrap().unwrap();
+    assert_eq!(
+        (a.is_paused, a.next_fire_at, a.updated_at),
+        (false, T0 + 600_000, T0 + 3)
+    );
+
+    // Replacing keeps the paused state and creation time, and resets every setting.
+    store.schedule_pause("b", T0).await.unwrap();
+    let mut replacement = new_schedule("b", "0 3 * * *", T0 + 9);
+    replacement.body = Vec::new();
+    store.schedule_upsert(&replacement).await.unwrap();
+    let b = store.schedule_get("b").await.unwrap().unwrap();
+    assert_eq!(
+        (b.cron.as_str(), b.is_paused, b.created_at, b.body.len()),
+        ("0 3 * * *", true, T0, 0)
+    );
+
+    assert!(store.schedule_delete("a").await.unwrap());
+    assert!(!store.schedule_delete("a").await.unwrap());
+    assert!(!store.schedule_pause("a", T0).await.unwrap());
+    assert!(store.schedule_get("a").await.unwrap().is_none());
+}
+
+async fn schedule_fire_moves_each_slot_once_and_stores_its_messages(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    store
+        .schedule_upsert(&new_schedule("s", "0 * * * *", T0))
+        .await
+        .unwrap();
+    store
+        .schedule_upsert(&new_schedule("p", "0 * * * *", T0))
+        .await
+        .unwrap();
+    store.schedule_pause("p", T0).await.unwrap();
+    let slot = T0 + 3_600_000;
+    let due = store.schedule_due(slot, 10).await.unwrap();
+    assert_eq!(due.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s"]);
+    let fire = |id: &str| {
+        let mut m = message("https://e.test/cron", slot, &[]);
+        m.schedule_id = Some(id.to_string());
+        Fire {
+            schedule_id: id.into(),
+            slot,
+            next_fire_at: slot + 3_600_000,
+            messages: vec![m],
+        }
+    };
+    let first = [fire("s"), fire("p")];
+    assert_eq!(
+        store.schedule_fire(slot, &first).await.unwrap(),
+        ["s"],
+        "a paused schedule does not fire"
+    );
+    let second = [fire("s")];
+    assert!(
+        store.schedule_fire(slot, &second).await.unwrap().is_empty(),
+        "the same slot fires once"
+    );
+    assert!(
+        store.message_get(&second[0].messages[0].id).await.unwrap().is_none(),
+        "and stores nothing"
+    );
+
+    let s = store.schedule_get("s").await.unwrap().unwrap();
+    let fired_id = first[0].messages[0].id.clone();
+    assert_eq!((s.last_fire_at, s.next_fire_at), (Some(slot), slot + 3_600_000));
+    assert_eq!(s.last_message_ids.as_deref(), Some(fired_id.as_str()));
+    let row = store.message_get(&fired_id).await.unwrap().unwrap();
+    assert_eq!(row.schedule_id.as_deref(), Some("s"));
+    let states = store
+        .message_states(&[fired_id.clone(), "msg_gone".into()])
+        .await
+        .unwrap();
+    assert_eq!(states, [(fired_id, "pending".to_string())]);
+    assert!(store.message_get(&first[1].messages[0].id).await.unwrap().is_none());
+}
+
+async fn the_scheduler_lock_has_one_holder_at_a_time(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let mut first = store
+        .leader_try_acquire()
+        .await
+        .unwrap()
+        .expect("the first instance leads");
+    assert!(first.still_held().await);
+    let second = store.leader_try_acquire().await.unwrap();
+    match backend {
+        // One process owns a SQLite file: it always leads, and `schedule_fire` guards each slot anyway.
+        Backend::Sqlite => assert!(second.is_some()),
+        Backend::Postgres => {
+            assert!(
+                second.is_none(),
+                "a second instance does not lead while the first holds the lock"
+            );
+            drop(first);
+            crate::common::eventually(std::time::Duration::from_secs(5), "the lock to be released", || async {
+                store.leader_try_acquire().await.unwrap()
+            })
+            .await;
+        }
+    }
 }
