@@ -212,5 +212,8 @@ fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState)
     };
     let mut message = NewMessage::build(url, &stored, m.body.clone(), m.caller_ip.clone(), now, &app.limits)?;
     message.header = header;
+    if stored.retry_delay.is_none() {
+        message.retry_delay_expression = m.retry_delay_expression.clone();
+    }
     Ok(message)
 }

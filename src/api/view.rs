@@ -108,6 +108,7 @@ pub fn schedule(s: &crate::store::ScheduleRow, states: &std::collections::HashMa
     // Python reads callerIP, the OpenAPI file names callerIp: both (spec §15 #5).
     put_opt(&mut map, "callerIP", &s.caller_ip);
     put_opt(&mut map, "callerIp", &s.caller_ip);
+    put_opt(&mut map, "retryDelayExpression", &s.retry_delay_expression);
     map.insert("isPaused".into(), json!(s.is_paused));
     let labels = labels_from_column(s.labels.as_deref());
     if let Some(first) = labels.first() {

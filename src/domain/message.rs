@@ -23,6 +23,8 @@ pub struct NewMessage {
     pub labels: Vec<String>,
     /// The schedule that fired it, if any.
     pub schedule_id: Option<String>,
+    /// `Upstash-Retry-Delay`, as given.
+    pub retry_delay_expression: Option<String>,
 }
 
 impl NewMessage {
@@ -47,6 +49,7 @@ impl NewMessage {
             caller_ip,
             labels: options.labels.clone(),
             schedule_id: None,
+            retry_delay_expression: options.retry_delay.as_ref().map(|d| d.source().to_string()),
         })
     }
 

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod message;
 pub mod options;
 pub mod retry;
+pub mod retry_delay;
 pub mod schedule;
 pub mod signing;
 pub mod state;

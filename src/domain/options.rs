@@ -2,6 +2,7 @@
 
 use super::duration::parse_duration;
 use super::headers::{canonical_name, HeaderMap};
+use super::retry_delay::RetryDelay;
 
 /// Bounds a deployment puts on what publishers may ask for.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +30,8 @@ pub struct MessageOptions {
     /// `Upstash-Forward-*` headers with the prefix removed, canonical names.
     pub forward: HeaderMap,
     pub labels: Vec<String>,
+    /// `Upstash-Retry-Delay`, parsed.
+    pub retry_delay: Option<RetryDelay>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +101,13 @@ impl MessageOptions {
                         return Err(invalid("Upstash-Timeout", "must be at least 1ms"));
                     }
                     options.timeout_ms = Some(ms.min(limits.max_timeout_ms));
+                }
+                "upstash-retry-delay" => {
+                    let delay = RetryDelay::parse(text()?).map_err(|e| InvalidOption {
+                        header: "Upstash-Retry-Delay".into(),
+                        reason: e.reason().to_string(),
+                    })?;
+                    options.retry_delay = Some(delay);
                 }
                 "upstash-label" => {
                     options.labels = parse_labels(text()?)?;

@@ -1,6 +1,7 @@
 //! What happens after an attempt: the outcome, and when the next attempt is due (spec §12.2–§12.4).
 
 use super::duration::parse_duration;
+use super::retry_delay::RetryDelay;
 
 const ONE_DAY_MS: i64 = 86_400_000;
 
@@ -24,8 +25,16 @@ pub enum Outcome {
     Failed,
 }
 
-/// Classifies an attempt. `attempt` counts from 1; a message has `1 + max_retries` attempts in all.
-pub fn classify(result: &AttemptResult, attempt: i32, max_retries: i32, now_ms: i64) -> Outcome {
+/// Classifies an attempt. `attempt` counts from 1; a message has `1 + max_retries` attempts in all. The next
+/// retry follows the destination's `Retry-After` (and friends) first, then the message's `Upstash-Retry-Delay`
+/// expression, then the default backoff.
+pub fn classify(
+    result: &AttemptResult,
+    attempt: i32,
+    max_retries: i32,
+    retry_delay: Option<&RetryDelay>,
+    now_ms: i64,
+) -> Outcome {
     if result.status.is_some_and(|s| (200..300).contains(&s)) {
         return Outcome::Delivered;
     }
@@ -35,7 +44,9 @@ pub fn classify(result: &AttemptResult, attempt: i32, max_retries: i32, now_ms: 
     if attempt > max_retries {
         return Outcome::Failed;
     }
-    let delay = server_directed_delay_ms(&result.headers, now_ms).unwrap_or_else(|| default_backoff_ms(attempt));
+    let delay = server_directed_delay_ms(&result.headers, now_ms)
+        .or_else(|| retry_delay.and_then(|d| d.delay_ms(attempt - 1)))
+        .unwrap_or_else(|| default_backoff_ms(attempt));
     Outcome::Retry { at: now_ms + delay }
 }
 
@@ -111,7 +122,7 @@ mod tests {
     #[test]
     fn any_2xx_is_delivered() {
         for s in [200, 201, 204, 299] {
-            assert_eq!(classify(&result(Some(s), &[]), 1, 3, 0), Outcome::Delivered);
+            assert_eq!(classify(&result(Some(s), &[]), 1, 3, None, 0), Outcome::Delivered);
         }
     }
 
@@ -119,21 +130,21 @@ mod tests {
     fn failures_retry_until_attempts_run_out() {
         let r = result(Some(500), &[]);
         assert_eq!(
-            classify(&r, 1, 3, 1_000),
+            classify(&r, 1, 3, None, 1_000),
             Outcome::Retry {
                 at: 1_000 + default_backoff_ms(1)
             }
         );
         assert_eq!(
-            classify(&r, 3, 3, 0),
+            classify(&r, 3, 3, None, 0),
             Outcome::Retry {
                 at: default_backoff_ms(3)
             }
         );
-        assert_eq!(classify(&r, 4, 3, 0), Outcome::Failed);
-        assert_eq!(classify(&result(None, &[]), 1, 0, 0), Outcome::Failed);
+        assert_eq!(classify(&r, 4, 3, None, 0), Outcome::Failed);
+        assert_eq!(classify(&result(None, &[]), 1, 0, None, 0), Outcome::Failed);
         assert_eq!(
-            classify(&result(Some(301), &[]), 1, 0, 0),
+            classify(&result(Some(301), &[]), 1, 0, None, 0),
             Outcome::Failed,
             "redirects are failures"
         );
@@ -142,15 +153,32 @@ mod tests {
     #[test]
     fn non_retryable_489_fails_at_once() {
         let r = result(Some(489), &[("upstash-nonretryable-error", "true")]);
-        assert_eq!(classify(&r, 1, 5, 0), Outcome::Failed);
+        assert_eq!(classify(&r, 1, 5, None, 0), Outcome::Failed);
         let plain_489 = result(Some(489), &[]);
-        assert!(matches!(classify(&plain_489, 1, 5, 0), Outcome::Retry { .. }));
+        assert!(matches!(classify(&plain_489, 1, 5, None, 0), Outcome::Retry { .. }));
+    }
+
+    #[test]
+    fn a_retry_delay_expression_sets_the_next_retry_unless_the_destination_says_otherwise() {
+        let delay = RetryDelay::parse("1000 * (1 + retried)").unwrap();
+        let failed = result(Some(500), &[]);
+        assert_eq!(classify(&failed, 1, 3, Some(&delay), 0), Outcome::Retry { at: 1_000 });
+        assert_eq!(classify(&failed, 3, 3, Some(&delay), 0), Outcome::Retry { at: 3_000 });
+        let directed = result(Some(429), &[("retry-after", "7")]);
+        assert_eq!(classify(&directed, 1, 3, Some(&delay), 0), Outcome::Retry { at: 7_000 });
+        let broken = RetryDelay::parse("1 / 0").unwrap();
+        assert_eq!(
+            classify(&failed, 1, 3, Some(&broken), 0),
+            Outcome::Retry {
+                at: default_backoff_ms(1)
+            }
+        );
     }
 
     #[test]
     fn the_destination_can_direct_the_next_retry() {
         let now = 1_700_000_000_000;
-        let at = |h: &[(&'static str, &str)]| classify(&result(Some(429), h), 1, 3, now);
+        let at = |h: &[(&'static str, &str)]| classify(&result(Some(429), h), 1, 3, None, now);
         assert_eq!(at(&[("retry-after", "7")]), Outcome::Retry { at: now + 7_000 });
         assert_eq!(at(&[("retry-after", "0")]), Outcome::Retry { at: now });
         assert_eq!(

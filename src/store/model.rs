@@ -154,6 +154,7 @@ pub struct ScheduleRow {
     pub last_message_ids: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub retry_delay_expression: Option<String>,
 }
 
 /// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.

@@ -42,13 +42,14 @@ impl PgStore {
 const MESSAGE_INSERT: &str = "
 -- message_insert: store accepted messages, one row per element of the bound arrays
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
-                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id)
+                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
+                      retry_delay_expression)
 select id, 'pending', 0, max_retries, not_before, url, url_host, url_path, method, header, body,
-       timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id
+       timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id, retry_delay_expression
 from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
-            $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[])
+            $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[])
      as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
-          caller_ip, labels, schedule_id)";
+          caller_ip, labels, schedule_id, retry_delay_expression)";
 
 const MESSAGE_GET: &str = "
 -- message_get: one message by id, whatever its state
@@ -162,13 +163,14 @@ delete from dlq where dlq_id in (select dlq_id from dlq where created_at < $1 li
 const SCHEDULE_UPSERT: &str = "
 -- schedule_upsert: create a schedule, or replace every setting of the one with this id
 insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
-                       caller_ip, next_fire_at, created_at, updated_at)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
 on conflict (id) do update set
     cron = excluded.cron, destination = excluded.destination, method = excluded.method,
     header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
     delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
-    caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at";
+    caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at,
+    retry_delay_expression = excluded.retry_delay_expression";
 
 const SCHEDULE_GET: &str = "
 -- schedule_get: one schedule by id
@@ -250,6 +252,12 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
         .bind(messages.iter().map(|m| m.caller_ip.clone()).collect::<Vec<_>>())
         .bind(messages.iter().map(|m| m.labels_column()).collect::<Vec<_>>())
         .bind(messages.iter().map(|m| m.schedule_id.clone()).collect::<Vec<_>>())
+        .bind(
+            messages
+                .iter()
+                .map(|m| m.retry_delay_expression.clone())
+                .collect::<Vec<_>>(),
+        )
         .execute(executor)
         .await?;
     Ok(())
@@ -466,6 +474,7 @@ impl Backend for PgStore {
             .bind(&s.caller_ip)
             .bind(s.next_fire_at)
             .bind(s.now)
+            .bind(&s.retry_delay_expression)
             .execute(&self.pool)
             .await?;
         Ok(())

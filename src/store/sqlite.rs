@@ -57,8 +57,9 @@ impl SqliteStore {
 const MESSAGE_INSERT: &str = "
 -- message_insert: store one accepted message
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
-                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id)
-values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14)";
+                      timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
+                      retry_delay_expression)
+values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14, ?15)";
 
 const MESSAGE_GET: &str = "
 -- message_get: one message by id, whatever its state
@@ -155,13 +156,14 @@ delete from dlq where dlq_id in (select dlq_id from dlq where created_at < ?1 li
 const SCHEDULE_UPSERT: &str = "
 -- schedule_upsert: create a schedule, or replace every setting of the one with this id
 insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
-                       caller_ip, next_fire_at, created_at, updated_at)
-values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression)
+values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)
 on conflict (id) do update set
     cron = excluded.cron, destination = excluded.destination, method = excluded.method,
     header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
     delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
-    caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at";
+    caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at,
+    retry_delay_expression = excluded.retry_delay_expression";
 
 const SCHEDULE_GET: &str = "
 -- schedule_get: one schedule by id
@@ -229,6 +231,7 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -
             .bind(&m.caller_ip)
             .bind(m.labels_column())
             .bind(&m.schedule_id)
+            .bind(&m.retry_delay_expression)
             .execute(&mut *conn)
             .await?;
     }
@@ -454,6 +457,7 @@ impl Backend for SqliteStore {
             .bind(&s.caller_ip)
             .bind(s.next_fire_at)
             .bind(s.now)
+            .bind(&s.retry_delay_expression)
             .execute(&self.writer)
             .await?;
         Ok(())

@@ -8,6 +8,7 @@ use http::{HeaderName, HeaderValue};
 use crate::domain::headers::{self, HeaderMap};
 use crate::domain::ids::{new_dlq_id, new_jwt_id};
 use crate::domain::retry::{classify, AttemptResult, Outcome};
+use crate::domain::retry_delay::RetryDelay;
 use crate::domain::signing::sign;
 use crate::keys::KeyRing;
 use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
@@ -49,7 +50,17 @@ impl Deliverer {
     pub async fn attempt(&self, message: &MessageRow, now_ms: impl Fn() -> i64) -> Completion {
         let response = self.send(message).await;
         let now = now_ms();
-        let kind = match classify(&response.result, message.attempt, message.max_retries, now) {
+        let retry_delay = message
+            .retry_delay_expression
+            .as_deref()
+            .and_then(|e| RetryDelay::parse(e).ok());
+        let kind = match classify(
+            &response.result,
+            message.attempt,
+            message.max_retries,
+            retry_delay.as_ref(),
+            now,
+        ) {
             Outcome::Delivered => CompletionKind::Delivered,
             Outcome::Retry { at } => CompletionKind::Retry { due_at: at },
             Outcome::Failed => CompletionKind::Failed(DlqEntry {

@@ -155,5 +155,6 @@ fn fired_message(s: &ScheduleRow, now: i64) -> Option<NewMessage> {
         caller_ip: s.caller_ip.clone(),
         labels: labels_from_column(s.labels.as_deref()),
         schedule_id: Some(s.id.clone()),
+        retry_delay_expression: s.retry_delay_expression.clone(),
     })
 }

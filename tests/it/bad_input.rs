@@ -64,6 +64,16 @@ async fn malformed_publishes_are_refused_with_a_clear_error_and_store_nothing(ba
         (app.publish(ok).header("Upstash-Timeout", "0s"), 400, "Upstash-Timeout"),
         (app.publish(ok).header("Upstash-Method", "FETCH"), 400, "Upstash-Method"),
         (
+            app.publish(ok).header("Upstash-Retry-Delay", "pow(2, retried"),
+            400,
+            "Upstash-Retry-Delay",
+        ),
+        (
+            app.publish(ok).header("Upstash-Retry-Delay", "rm -rf /"),
+            400,
+            "unknown name",
+        ),
+        (
             app.publish(ok).header("Upstash-Forward-Content-Length", "3"),
             400,
             "cannot be forwarded",

@@ -15,6 +15,7 @@ backend_tests!(
     the_dlq_keeps_a_truncated_response_body,
     redirects_are_not_followed,
     an_attempt_that_exceeds_its_timeout_fails,
+    a_retry_delay_expression_sets_each_retry,
 );
 
 fn backoff_ms(n: i32) -> i64 {
@@ -184,5 +185,35 @@ async fn an_attempt_that_exceeds_its_timeout_fails(backend: Backend) {
     assert_eq!(dlq["messages"][0]["responseStatus"], 0);
     assert!(dlq["messages"][0]["error"].as_str().unwrap().contains("timed out"));
     assert_eq!(dlq["messages"][0]["timeout"], 200);
+    app.stop().await;
+}
+
+async fn a_retry_delay_expression_sets_each_retry(backend: Backend) {
+    let receiver = Receiver::answering(|_| Reply::Status(503)).await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let headers = [
+        ("Upstash-Retries", "2"),
+        ("Upstash-Retry-Delay", "1000 * (1 + retried)"),
+    ];
+    let id = app.publish_ok(&receiver.url, "x", &headers).await;
+    assert_eq!(app.message(&id).await["retryDelayExpression"], "1000 * (1 + retried)");
+    assert_eq!(app.dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(
+        app.message(&id).await["nextDeliveryTime"],
+        T0 + 1_000,
+        "retried = 0 before the first retry"
+    );
+    app.clock.advance_ms(1_000);
+    assert_eq!(app.dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(
+        app.message(&id).await["nextDeliveryTime"],
+        T0 + 3_000,
+        "retried = 1 before the second"
+    );
+    app.clock.advance_ms(2_000);
+    assert_eq!(app.dispatcher.run_once().await.unwrap(), 1);
+    assert_eq!(app.message(&id).await["state"], "FAILED");
+    let (_, dlq) = app.get_json("/v2/dlq").await;
+    assert_eq!(dlq["messages"][0]["retryDelayExpression"], "1000 * (1 + retried)");
     app.stop().await;
 }

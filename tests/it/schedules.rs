@@ -242,6 +242,7 @@ async fn the_schedule_object_has_every_field_and_omits_absent_ones(backend: Back
         ("Upstash-Retries", "2"),
         ("Upstash-Delay", "10s"),
         ("Upstash-Timeout", "20s"),
+        ("Upstash-Retry-Delay", "pow(2, retried) * 1000"),
         ("Upstash-Label", "ops,nightly"),
         ("Upstash-Forward-Test-Header", "test-value"),
         ("Content-Type", "application/json"),
@@ -263,6 +264,7 @@ async fn the_schedule_object_has_every_field_and_omits_absent_ones(backend: Back
             "header": {"Content-Type": ["application/json"], "Test-Header": ["test-value"]},
             "body": "{\"job\":\"rebuild\"}", "retries": 2, "delay": 10, "timeout": 20,
             "callerIP": "127.0.0.1", "callerIp": "127.0.0.1", "isPaused": false,
+            "retryDelayExpression": "pow(2, retried) * 1000",
             "label": "ops", "labels": ["ops", "nightly"],
             "nextScheduleTime": T0 + 9 * HOUR,
         })
