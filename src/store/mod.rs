@@ -76,6 +76,17 @@ pub(crate) trait Backend {
     /// Tries to become the one instance running the cron loop.
     async fn leader_try_acquire(&self) -> Result<Option<Leadership>>;
 
+    /// Creates the group if needed and adds or renames endpoints (keyed by URL; give each URL once).
+    async fn url_group_upsert_endpoints(&self, name: &str, endpoints: &[(String, Option<String>)], now: i64)
+        -> Result<()>;
+    /// Removes the endpoints with one of `urls` or `names`; a group left empty is deleted. `None` when the
+    /// group does not exist.
+    async fn url_group_remove_endpoints(&self, name: &str, urls: &[String], names: &[String], now: i64)
+        -> Result<Option<()>>;
+    async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>>;
+    async fn url_group_list(&self) -> Result<Vec<UrlGroup>>;
+    async fn url_group_delete(&self, name: &str) -> Result<bool>;
+
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>>;
     /// Stores `keys` unless keys are stored already; returns the stored keys.
     async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys>;
@@ -132,6 +143,11 @@ delegate! {
     schedule_fire(now: i64, fires: &[Fire]) -> Vec<String>;
     message_states(ids: &[String]) -> Vec<(String, String)>;
     leader_try_acquire() -> Option<Leadership>;
+    url_group_upsert_endpoints(name: &str, endpoints: &[(String, Option<String>)], now: i64) -> ();
+    url_group_remove_endpoints(name: &str, urls: &[String], names: &[String], now: i64) -> Option<()>;
+    url_group_get(name: &str) -> Option<UrlGroup>;
+    url_group_list() -> Vec<UrlGroup>;
+    url_group_delete(name: &str) -> bool;
     signing_keys_get() -> Option<SigningKeys>;
     signing_keys_init(keys: &SigningKeys) -> SigningKeys;
     signing_keys_rotate(new_next: &str) -> SigningKeys;

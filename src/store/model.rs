@@ -173,3 +173,39 @@ pub enum Leadership {
     Postgres(sqlx::PgConnection),
     Sqlite,
 }
+
+/// A URL group and its endpoints, in the order they were added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UrlGroup {
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub endpoints: Vec<Endpoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Endpoint {
+    pub group_name: String,
+    pub url: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct UrlGroupRow {
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Assembles groups from their rows and all their endpoints (ordered by group, then addition).
+pub(crate) fn assemble_groups(groups: Vec<UrlGroupRow>, endpoints: Vec<Endpoint>) -> Vec<UrlGroup> {
+    groups
+        .into_iter()
+        .map(|g| UrlGroup {
+            endpoints: endpoints.iter().filter(|e| e.group_name == g.name).cloned().collect(),
+            name: g.name,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+        })
+        .collect()
+}
