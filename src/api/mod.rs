@@ -9,6 +9,7 @@ mod messages;
 mod publish;
 mod request;
 mod schedules;
+mod url_groups;
 mod view;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dlq::router())
         .merge(keys::router())
         .merge(schedules::router())
+        .merge(url_groups::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(v2)

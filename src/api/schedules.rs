@@ -66,10 +66,11 @@ async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<
 async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiError> {
     let (parts, body) = request.into_parts();
     let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
-    let destination = match Destination::from_request_target(rest, parts.uri.query())? {
-        Destination::Url(url) => url,
-        Destination::UrlGroup(name) => return Err(ApiError::NotFound(format!("URL group {name:?} does not exist"))),
-    };
+    let destination = Destination::from_request_target(rest, parts.uri.query())?;
+    if let Destination::UrlGroup(name) = &destination {
+        // Each fire fans out to the group's endpoints at that time; the group must exist now.
+        super::url_groups::endpoints_of(app, name).await?;
+    }
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let body = read_body(body, app.max_body_bytes).await?;

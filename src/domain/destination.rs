@@ -63,6 +63,14 @@ pub enum DestinationError {
 }
 
 impl Destination {
+    /// The URL as published, or the group name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Destination::Url(url) => url.as_str(),
+            Destination::UrlGroup(name) => name,
+        }
+    }
+
     /// Parses the raw path remainder after the route prefix and the raw query string, if any.
     pub fn from_request_target(rest: &str, query: Option<&str>) -> Result<Self, DestinationError> {
         if rest.is_empty() {

@@ -25,6 +25,9 @@ pub struct NewMessage {
     pub schedule_id: Option<String>,
     /// `Upstash-Retry-Delay`, as given.
     pub retry_delay_expression: Option<String>,
+    /// The URL group it was published to, and the endpoint's name there.
+    pub topic_name: Option<String>,
+    pub endpoint_name: Option<String>,
 }
 
 impl NewMessage {
@@ -50,7 +53,23 @@ impl NewMessage {
             labels: options.labels.clone(),
             schedule_id: None,
             retry_delay_expression: options.retry_delay.as_ref().map(|d| d.source().to_string()),
+            topic_name: None,
+            endpoint_name: None,
         })
+    }
+
+    /// The same message for each endpoint of a URL group: one message per endpoint, each with its own id.
+    pub fn fan_out(&self, group: &str, endpoints: &[(DestinationUrl, Option<String>)]) -> Vec<NewMessage> {
+        endpoints
+            .iter()
+            .map(|(url, name)| NewMessage {
+                id: new_message_id(),
+                url: url.clone(),
+                topic_name: Some(group.to_string()),
+                endpoint_name: name.clone(),
+                ..self.clone()
+            })
+            .collect()
     }
 
     /// `,a,b,` so a single label is matched with one substring search in either database.

@@ -1,7 +1,7 @@
 //! A schedule: a cron expression and the message each of its slots creates (spec §5).
 
 use super::cron::{Cron, CronError};
-use super::destination::DestinationUrl;
+use super::destination::Destination;
 use super::headers::HeaderMap;
 use super::ids::{is_path_safe, new_schedule_id};
 use super::options::{Limits, MessageOptions};
@@ -11,7 +11,7 @@ use super::options::{Limits, MessageOptions};
 pub struct NewSchedule {
     pub id: String,
     pub cron: Cron,
-    pub destination: DestinationUrl,
+    pub destination: Destination,
     pub method: String,
     pub header: HeaderMap,
     pub body: Vec<u8>,
@@ -41,7 +41,7 @@ pub enum ScheduleError {
 pub struct ScheduleRequest<'a> {
     pub id: Option<&'a str>,
     pub cron: Option<&'a str>,
-    pub destination: DestinationUrl,
+    pub destination: Destination,
     pub options: &'a MessageOptions,
     pub body: Vec<u8>,
     pub caller_ip: Option<String>,

@@ -77,12 +77,21 @@ pub(crate) trait Backend {
     async fn leader_try_acquire(&self) -> Result<Option<Leadership>>;
 
     /// Creates the group if needed and adds or renames endpoints (keyed by URL; give each URL once).
-    async fn url_group_upsert_endpoints(&self, name: &str, endpoints: &[(String, Option<String>)], now: i64)
-        -> Result<()>;
+    async fn url_group_upsert_endpoints(
+        &self,
+        name: &str,
+        endpoints: &[(String, Option<String>)],
+        now: i64,
+    ) -> Result<()>;
     /// Removes the endpoints with one of `urls` or `names`; a group left empty is deleted. `None` when the
     /// group does not exist.
-    async fn url_group_remove_endpoints(&self, name: &str, urls: &[String], names: &[String], now: i64)
-        -> Result<Option<()>>;
+    async fn url_group_remove_endpoints(
+        &self,
+        name: &str,
+        urls: &[String],
+        names: &[String],
+        now: i64,
+    ) -> Result<Option<()>>;
     async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>>;
     async fn url_group_list(&self) -> Result<Vec<UrlGroup>>;
     async fn url_group_delete(&self, name: &str) -> Result<bool>;

@@ -43,13 +43,15 @@ const MESSAGE_INSERT: &str = "
 -- message_insert: store accepted messages, one row per element of the bound arrays
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
-                      retry_delay_expression)
+                      retry_delay_expression, topic_name, endpoint_name)
 select id, 'pending', 0, max_retries, not_before, url, url_host, url_path, method, header, body,
-       timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id, retry_delay_expression
+       timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id, retry_delay_expression,
+       topic_name, endpoint_name
 from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
-            $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[])
+            $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
+            $16::text[], $17::text[])
      as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
-          caller_ip, labels, schedule_id, retry_delay_expression)";
+          caller_ip, labels, schedule_id, retry_delay_expression, topic_name, endpoint_name)";
 
 const MESSAGE_GET: &str = "
 -- message_get: one message by id, whatever its state
@@ -278,28 +280,28 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
     if messages.is_empty() {
         return Ok(());
     }
-    let col = |f: fn(&NewMessage) -> String| messages.iter().map(f).collect::<Vec<_>>();
+    // One array per column, unnested into rows by the statement.
+    fn column<'m, T>(messages: &'m [NewMessage], value: impl Fn(&'m NewMessage) -> T) -> Vec<T> {
+        messages.iter().map(value).collect()
+    }
     sqlx::query(MESSAGE_INSERT)
-        .bind(col(|m| m.id.clone()))
-        .bind(messages.iter().map(|m| m.max_retries).collect::<Vec<_>>())
-        .bind(col(|m| m.url.as_str().to_string()))
-        .bind(col(|m| m.url.host().to_string()))
-        .bind(col(|m| m.url.path().to_string()))
-        .bind(col(|m| m.method.clone()))
-        .bind(col(|m| headers::to_json(&m.header)))
-        .bind(messages.iter().map(|m| m.body.as_slice()).collect::<Vec<_>>())
-        .bind(messages.iter().map(|m| m.timeout_ms).collect::<Vec<_>>())
-        .bind(messages.iter().map(|m| m.not_before).collect::<Vec<_>>())
-        .bind(messages.iter().map(|m| m.created_at).collect::<Vec<_>>())
-        .bind(messages.iter().map(|m| m.caller_ip.clone()).collect::<Vec<_>>())
-        .bind(messages.iter().map(|m| m.labels_column()).collect::<Vec<_>>())
-        .bind(messages.iter().map(|m| m.schedule_id.clone()).collect::<Vec<_>>())
-        .bind(
-            messages
-                .iter()
-                .map(|m| m.retry_delay_expression.clone())
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(messages, |m| m.id.clone()))
+        .bind(column(messages, |m| m.max_retries))
+        .bind(column(messages, |m| m.url.as_str().to_string()))
+        .bind(column(messages, |m| m.url.host().to_string()))
+        .bind(column(messages, |m| m.url.path().to_string()))
+        .bind(column(messages, |m| m.method.clone()))
+        .bind(column(messages, |m| headers::to_json(&m.header)))
+        .bind(column(messages, |m| m.body.as_slice()))
+        .bind(column(messages, |m| m.timeout_ms))
+        .bind(column(messages, |m| m.not_before))
+        .bind(column(messages, |m| m.created_at))
+        .bind(column(messages, |m| m.caller_ip.clone()))
+        .bind(column(messages, |m| m.labels_column()))
+        .bind(column(messages, |m| m.schedule_id.clone()))
+        .bind(column(messages, |m| m.retry_delay_expression.clone()))
+        .bind(column(messages, |m| m.topic_name.clone()))
+        .bind(column(messages, |m| m.endpoint_name.clone()))
         .execute(executor)
         .await?;
     Ok(())
@@ -608,7 +610,11 @@ impl Backend for PgStore {
         now: i64,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(URL_GROUP_TOUCH).bind(name).bind(now).execute(&mut *tx).await?;
+        sqlx::query(URL_GROUP_TOUCH)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         let (urls, names): (Vec<String>, Vec<Option<String>>) = endpoints.iter().cloned().unzip();
         sqlx::query(URL_GROUP_ENDPOINTS_UPSERT)
             .bind(name)
@@ -629,7 +635,11 @@ impl Backend for PgStore {
         now: i64,
     ) -> Result<Option<()>> {
         let mut tx = self.pool.begin().await?;
-        let touched = sqlx::query(URL_GROUP_MARK_UPDATED).bind(name).bind(now).execute(&mut *tx).await?;
+        let touched = sqlx::query(URL_GROUP_MARK_UPDATED)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         if touched.rows_affected() == 0 {
             return Ok(None);
         }
@@ -639,7 +649,10 @@ impl Backend for PgStore {
             .bind(names)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(URL_GROUP_DELETE_IF_EMPTY).bind(name).execute(&mut *tx).await?;
+        sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some(()))
     }
@@ -652,7 +665,10 @@ impl Backend for PgStore {
         else {
             return Ok(None);
         };
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS).bind(name).fetch_all(&self.pool).await?;
+        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(assemble_groups(vec![group], endpoints).pop())
     }
 
@@ -666,7 +682,12 @@ impl Backend for PgStore {
     }
 
     async fn url_group_delete(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query(URL_GROUP_DELETE).bind(name).execute(&self.pool).await?.rows_affected() == 1)
+        Ok(sqlx::query(URL_GROUP_DELETE)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
     }
 
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {

@@ -58,8 +58,8 @@ const MESSAGE_INSERT: &str = "
 -- message_insert: store one accepted message
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
-                      retry_delay_expression)
-values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14, ?15)";
+                      retry_delay_expression, topic_name, endpoint_name)
+values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
 const MESSAGE_GET: &str = "
 -- message_get: one message by id, whatever its state
@@ -277,6 +277,8 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -
             .bind(m.labels_column())
             .bind(&m.schedule_id)
             .bind(&m.retry_delay_expression)
+            .bind(&m.topic_name)
+            .bind(&m.endpoint_name)
             .execute(&mut *conn)
             .await?;
     }
@@ -606,7 +608,11 @@ impl Backend for SqliteStore {
         now: i64,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(URL_GROUP_TOUCH).bind(name).bind(now).execute(&mut *tx).await?;
+        sqlx::query(URL_GROUP_TOUCH)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         for (url, endpoint_name) in endpoints {
             sqlx::query(URL_GROUP_ENDPOINT_UPSERT)
                 .bind(name)
@@ -628,12 +634,20 @@ impl Backend for SqliteStore {
         now: i64,
     ) -> Result<Option<()>> {
         let mut tx = self.begin_write().await?;
-        let touched = sqlx::query(URL_GROUP_MARK_UPDATED).bind(name).bind(now).execute(&mut *tx).await?;
+        let touched = sqlx::query(URL_GROUP_MARK_UPDATED)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         if touched.rows_affected() == 0 {
             return Ok(None);
         }
         for url in urls {
-            sqlx::query(URL_GROUP_ENDPOINT_REMOVE_URL).bind(name).bind(url).execute(&mut *tx).await?;
+            sqlx::query(URL_GROUP_ENDPOINT_REMOVE_URL)
+                .bind(name)
+                .bind(url)
+                .execute(&mut *tx)
+                .await?;
         }
         for endpoint_name in names {
             sqlx::query(URL_GROUP_ENDPOINT_REMOVE_NAME)
@@ -642,7 +656,10 @@ impl Backend for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(URL_GROUP_DELETE_IF_EMPTY).bind(name).execute(&mut *tx).await?;
+        sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some(()))
     }
@@ -655,7 +672,10 @@ impl Backend for SqliteStore {
         else {
             return Ok(None);
         };
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS).bind(name).fetch_all(&self.reader).await?;
+        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
+            .bind(name)
+            .fetch_all(&self.reader)
+            .await?;
         Ok(assemble_groups(vec![group], endpoints).pop())
     }
 
@@ -669,7 +689,12 @@ impl Backend for SqliteStore {
     }
 
     async fn url_group_delete(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query(URL_GROUP_DELETE).bind(name).execute(&self.writer).await?.rows_affected() == 1)
+        Ok(sqlx::query(URL_GROUP_DELETE)
+            .bind(name)
+            .execute(&self.writer)
+            .await?
+            .rows_affected()
+            == 1)
     }
 
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {

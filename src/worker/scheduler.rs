@@ -6,6 +6,7 @@
 //! After downtime a schedule fires once for all the slots it missed (not a burst), then continues from the
 //! next slot after now.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use crate::domain::destination::DestinationUrl;
 use crate::domain::headers;
 use crate::domain::ids::new_message_id;
 use crate::domain::message::{labels_from_column, NewMessage};
-use crate::store::{Fire, Leadership, ScheduleRow, Store};
+use crate::store::{Endpoint, Fire, Leadership, ScheduleRow, Store};
 
 /// How often an instance that is not the leader tries to become it.
 const LEADER_RETRY: Duration = Duration::from_secs(2);
@@ -52,7 +53,8 @@ impl Scheduler {
         let mut fired = 0;
         loop {
             let due = self.store.schedule_due(now, FIRE_BATCH).await?;
-            let fires: Vec<Fire> = due.iter().filter_map(|schedule| fire(schedule, now)).collect();
+            let groups = self.groups_of(&due).await?;
+            let fires: Vec<Fire> = due.iter().filter_map(|schedule| fire(schedule, &groups, now)).collect();
             if fires.is_empty() {
                 return Ok(fired);
             }
@@ -65,6 +67,22 @@ impl Scheduler {
                 return Ok(fired);
             }
         }
+    }
+
+    /// The endpoints of every URL group these schedules fire to, each group read once.
+    async fn groups_of(&self, due: &[ScheduleRow]) -> crate::store::Result<HashMap<String, Vec<Endpoint>>> {
+        let mut groups = HashMap::new();
+        for schedule in due.iter().filter(|s| !is_url(&s.destination)) {
+            if !groups.contains_key(&schedule.destination) {
+                let endpoints = self
+                    .store
+                    .url_group_get(&schedule.destination)
+                    .await?
+                    .map(|g| g.endpoints);
+                groups.insert(schedule.destination.clone(), endpoints.unwrap_or_default());
+            }
+        }
+        Ok(groups)
     }
 
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
@@ -122,11 +140,33 @@ impl Scheduler {
     }
 }
 
-/// The slot a due schedule fires now: one message, and the next slot after now (so missed slots fire once).
-fn fire(schedule: &ScheduleRow, now: i64) -> Option<Fire> {
-    let Some(message) = fired_message(schedule, now) else {
-        tracing::error!(schedule_id = %schedule.id, "stored schedule no longer parses; skipping it");
-        return None;
+fn is_url(destination: &str) -> bool {
+    destination.starts_with("http://") || destination.starts_with("https://")
+}
+
+/// The slot a due schedule fires now: its messages (one, or one per endpoint of its URL group as the group
+/// is now), and the next slot after now (so missed slots fire once).
+fn fire(schedule: &ScheduleRow, groups: &HashMap<String, Vec<Endpoint>>, now: i64) -> Option<Fire> {
+    let messages = if is_url(&schedule.destination) {
+        let Some(message) = fired_message(schedule, &schedule.destination, now) else {
+            tracing::error!(schedule_id = %schedule.id, "stored schedule no longer parses; skipping it");
+            return None;
+        };
+        vec![message]
+    } else {
+        let endpoints = groups.get(&schedule.destination).map(Vec::as_slice).unwrap_or_default();
+        if endpoints.is_empty() {
+            tracing::warn!(schedule_id = %schedule.id, group = %schedule.destination, "URL group has no endpoints; the slot creates no message");
+        }
+        endpoints
+            .iter()
+            .filter_map(|e| {
+                let mut message = fired_message(schedule, &e.url, now)?;
+                message.topic_name = Some(schedule.destination.clone());
+                message.endpoint_name = e.name.clone();
+                Some(message)
+            })
+            .collect()
     };
     let next_fire_at = Cron::parse(&schedule.cron)
         .ok()
@@ -136,15 +176,15 @@ fn fire(schedule: &ScheduleRow, now: i64) -> Option<Fire> {
         schedule_id: schedule.id.clone(),
         slot: schedule.next_fire_at,
         next_fire_at,
-        messages: vec![message],
+        messages,
     })
 }
 
 /// The message one fire creates: the schedule's destination, body and settings, due after its delay.
-fn fired_message(s: &ScheduleRow, now: i64) -> Option<NewMessage> {
+fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
     Some(NewMessage {
         id: new_message_id(),
-        url: DestinationUrl::parse(&s.destination).ok()?,
+        url: DestinationUrl::parse(url).ok()?,
         method: s.method.clone(),
         header: headers::from_json(&s.header),
         body: s.body.clone(),
@@ -156,5 +196,7 @@ fn fired_message(s: &ScheduleRow, now: i64) -> Option<NewMessage> {
         labels: labels_from_column(s.labels.as_deref()),
         schedule_id: Some(s.id.clone()),
         retry_delay_expression: s.retry_delay_expression.clone(),
+        topic_name: None,
+        endpoint_name: None,
     })
 }

@@ -14,3 +14,4 @@ mod schedules;
 mod sdk;
 mod shutdown;
 mod store_conformance;
+mod url_groups;

@@ -462,7 +462,9 @@ fn new_schedule(id: &str, cron: &str, now: i64) -> NewSchedule {
     let request = ScheduleRequest {
         id: Some(id),
         cron: Some(cron),
-        destination: DestinationUrl::parse("https://e.test/cron").unwrap(),
+        destination: postdate::domain::destination::Destination::Url(
+            DestinationUrl::parse("https://e.test/cron").unwrap(),
+        ),
         options: &MessageOptions::default(),
         body: b"tick".to_vec(),
         caller_ip: None,

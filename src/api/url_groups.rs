@@ -1,0 +1,165 @@
+//! URL groups, "topics" on the wire (spec §6): add and remove endpoints, list, get, delete.
+
+use axum::extract::{Path, Request, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::request::read_body;
+use super::AppState;
+use crate::domain::destination::DestinationUrl;
+use crate::domain::ids::is_path_safe;
+use crate::store::UrlGroup;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2/topics", get(list))
+        .route("/v2/topics/{name}", get(get_one).delete(delete))
+        .route(
+            "/v2/topics/{name}/endpoints",
+            axum::routing::post(add_endpoints).delete(remove_endpoints),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointsBody {
+    endpoints: Vec<EndpointBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointBody {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+fn group_name(name: &str) -> Result<&str, ApiError> {
+    if is_path_safe(name) {
+        Ok(name)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "invalid URL group name {name:?}: use letters, digits, '-', '_' and '.'"
+        )))
+    }
+}
+
+async fn endpoints_body(app: &AppState, request: Request) -> Result<Vec<EndpointBody>, ApiError> {
+    let body = read_body(request.into_body(), app.max_body_bytes).await?;
+    let parsed: EndpointsBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body, expected {{\"endpoints\": [...]}}: {e}")))?;
+    if parsed.endpoints.is_empty() {
+        return Err(ApiError::BadRequest("endpoints must not be empty".into()));
+    }
+    Ok(parsed.endpoints)
+}
+
+/// Creates the group if it is missing; adds endpoints, or renames those whose URL is already there.
+async fn add_endpoints(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let name = group_name(&name)?;
+    let mut endpoints: Vec<(String, Option<String>)> = Vec::new();
+    for endpoint in endpoints_body(&app, request).await? {
+        let url = endpoint
+            .url
+            .ok_or_else(|| ApiError::BadRequest("every endpoint needs a url".into()))?;
+        let url = DestinationUrl::parse(&url)?;
+        if let Some(endpoint_name) = endpoint.name.as_deref().filter(|n| !is_path_safe(n)) {
+            return Err(ApiError::BadRequest(format!("invalid endpoint name {endpoint_name:?}")));
+        }
+        // A URL given twice keeps its last name.
+        endpoints.retain(|(u, _)| u != url.as_str());
+        endpoints.push((url.as_str().to_string(), endpoint.name));
+    }
+    app.store
+        .url_group_upsert_endpoints(name, &endpoints, app.clock.now_ms())
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// Removes endpoints named by URL or name; a group left empty is deleted.
+async fn remove_endpoints(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let name = group_name(&name)?;
+    let (mut urls, mut names) = (Vec::new(), Vec::new());
+    for endpoint in endpoints_body(&app, request).await? {
+        match (endpoint.url, endpoint.name) {
+            (None, None) => return Err(ApiError::BadRequest("every endpoint needs a url or a name".into())),
+            (url, endpoint_name) => {
+                urls.extend(url);
+                names.extend(endpoint_name);
+            }
+        }
+    }
+    match app
+        .store
+        .url_group_remove_endpoints(name, &urls, &names, app.clock.now_ms())
+        .await?
+    {
+        Some(()) => Ok(Json(json!({}))),
+        None => Err(not_found(name)),
+    }
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::NotFound(format!("URL group {name:?} does not exist"))
+}
+
+fn group_json(group: &UrlGroup) -> Value {
+    let endpoints: Vec<Value> = group
+        .endpoints
+        .iter()
+        .map(|e| match &e.name {
+            Some(name) => json!({ "url": e.url, "name": name }),
+            None => json!({ "url": e.url }),
+        })
+        .collect();
+    json!({
+        "name": group.name,
+        "createdAt": group.created_at,
+        "updatedAt": group.updated_at,
+        "endpoints": endpoints,
+    })
+}
+
+async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let groups = app.store.url_group_list().await?;
+    Ok(Json(Value::Array(groups.iter().map(group_json).collect())))
+}
+
+async fn get_one(State(app): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    match app.store.url_group_get(&name).await? {
+        Some(group) => Ok(Json(group_json(&group))),
+        None => Err(not_found(&name)),
+    }
+}
+
+/// Idempotent: deleting a group that does not exist succeeds too. Messages already accepted keep going.
+async fn delete(State(app): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+    app.store.url_group_delete(&name).await?;
+    Ok(Json(json!({})))
+}
+
+/// The endpoints of a group to fan out to, or 404 when it does not exist or has none.
+pub async fn endpoints_of(app: &AppState, name: &str) -> Result<Vec<(DestinationUrl, Option<String>)>, ApiError> {
+    let group = app.store.url_group_get(name).await?.ok_or_else(|| not_found(name))?;
+    let endpoints: Vec<_> = group
+        .endpoints
+        .into_iter()
+        .filter_map(|e| Some((DestinationUrl::parse(&e.url).ok()?, e.name)))
+        .collect();
+    if endpoints.is_empty() {
+        return Err(ApiError::NotFound(format!("URL group {name:?} has no endpoints")));
+    }
+    Ok(endpoints)
+}
