@@ -90,6 +90,7 @@ impl App {
             token: config.token.as_str().into(),
             limits: config.limits,
             max_body_bytes: config.max_body_bytes,
+            dedup_window_ms: config.dedup_window.as_millis() as i64,
             wake_horizon_ms: config.poll_interval.as_millis() as i64,
         };
         Ok(App {

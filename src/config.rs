@@ -28,6 +28,7 @@ const DEFAULT_MESSAGE_RETENTION: &str = "3d";
 const DEFAULT_DLQ_RETENTION: &str = "14d";
 const DEFAULT_SHUTDOWN_TIMEOUT: &str = "10s";
 const DEFAULT_DATABASE_CONNECTIONS: u32 = 16;
+const DEFAULT_DEDUP_WINDOW: &str = "10m";
 
 #[derive(Parser)]
 #[command(
@@ -139,6 +140,9 @@ pub struct EngineArgs {
     /// Largest database connection pool (Postgres).
     #[arg(long, env = "POSTDATE_DATABASE_CONNECTIONS", default_value_t = DEFAULT_DATABASE_CONNECTIONS)]
     pub database_connections: u32,
+    /// How long a deduplication id (or content hash) answers with the first message published under it.
+    #[arg(long, env = "POSTDATE_DEDUP_WINDOW", default_value = DEFAULT_DEDUP_WINDOW, value_parser = duration)]
+    pub dedup_window: Duration,
 }
 
 /// Everything `App::build` needs, resolved from the command line or written by tests. No Debug: it holds
@@ -162,6 +166,7 @@ pub struct Config {
     pub dlq_retention: Duration,
     pub shutdown_timeout: Duration,
     pub database_connections: u32,
+    pub dedup_window: Duration,
     pub clock: Clock,
     /// Tests that drive the engine step by step turn the background loops off.
     pub run_workers: bool,
@@ -231,6 +236,7 @@ impl Config {
             dlq_retention: Duration::ZERO,
             shutdown_timeout: Duration::ZERO,
             database_connections: 0,
+            dedup_window: Duration::ZERO,
             clock: Clock::System,
             run_workers: true,
         };
@@ -255,6 +261,7 @@ impl Config {
         self.dlq_retention = e.dlq_retention;
         self.shutdown_timeout = e.shutdown_timeout;
         self.database_connections = e.database_connections.max(2);
+        self.dedup_window = e.dedup_window;
     }
 }
 
@@ -279,6 +286,7 @@ impl Default for EngineArgs {
             dlq_retention: d(DEFAULT_DLQ_RETENTION),
             shutdown_timeout: d(DEFAULT_SHUTDOWN_TIMEOUT),
             database_connections: DEFAULT_DATABASE_CONNECTIONS,
+            dedup_window: d(DEFAULT_DEDUP_WINDOW),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API of spec §1–§11: parses requests into domain values, calls the store, answers JSON.
 //! No SQL here. Each resource module exposes `router()`; they are merged in one place below.
 
+mod accept;
 mod auth;
 mod dlq;
 pub mod error;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub token: Arc<str>,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    /// How long a deduplication key holds.
+    pub dedup_window_ms: i64,
     /// Messages due sooner than this wake the dispatcher at once; later ones are found by its timer.
     pub wake_horizon_ms: i64,
 }

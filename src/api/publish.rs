@@ -6,8 +6,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::accept::{accept, Accepted};
 use super::error::ApiError;
 use super::request::read_body;
 use super::AppState;
@@ -34,35 +35,29 @@ async fn publish(State(app): State<AppState>, request: Request) -> Result<(Statu
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string());
     let now = app.clock.now_ms();
+    let dedup_key = options.deduplication_key(destination.as_str(), &body);
     match destination {
         Destination::Url(url) => {
             let message = NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?;
-            accept(&app, std::slice::from_ref(&message), now).await?;
-            Ok((StatusCode::CREATED, Json(published(&message))))
+            let accepted = accept(&app, vec![message], dedup_key, now).await?;
+            let element = accepted.elements().into_iter().next().unwrap_or_default();
+            Ok((status(&accepted), Json(element)))
         }
         // One message per endpoint; the answer is a bare array (spec §3.1).
         Destination::UrlGroup(name) => {
             let endpoints = super::url_groups::endpoints_of(&app, &name).await?;
             let template = NewMessage::build(endpoints[0].0.clone(), &options, body, caller_ip, now, &app.limits)?;
-            let messages = template.fan_out(&name, &endpoints);
-            accept(&app, &messages, now).await?;
-            Ok((
-                StatusCode::CREATED,
-                Json(Value::Array(messages.iter().map(published).collect())),
-            ))
+            let accepted = accept(&app, template.fan_out(&name, &endpoints), dedup_key, now).await?;
+            Ok((status(&accepted), Json(Value::Array(accepted.elements()))))
         }
     }
 }
 
-/// Stores accepted messages (durably, before the answer) and wakes the dispatcher for those due soon.
-async fn accept(app: &AppState, messages: &[NewMessage], now: i64) -> Result<(), ApiError> {
-    app.store.message_insert(messages).await?;
-    if messages.iter().any(|m| m.not_before <= now + app.wake_horizon_ms) {
-        app.wake.notify();
+/// 201 for new messages, 202 for a duplicate (spec §3.4).
+fn status(accepted: &Accepted) -> StatusCode {
+    if accepted.is_duplicate() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
     }
-    Ok(())
-}
-
-fn published(message: &NewMessage) -> Value {
-    json!({ "messageId": message.id, "url": message.url.as_str() })
 }

@@ -32,6 +32,10 @@ pub struct MessageOptions {
     pub labels: Vec<String>,
     /// `Upstash-Retry-Delay`, parsed.
     pub retry_delay: Option<RetryDelay>,
+    /// `Upstash-Deduplication-Id`.
+    pub deduplication_id: Option<String>,
+    /// `Upstash-Content-Based-Deduplication: true`.
+    pub content_based_deduplication: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +113,21 @@ impl MessageOptions {
                     })?;
                     options.retry_delay = Some(delay);
                 }
+                "upstash-deduplication-id" => {
+                    let id = text()?;
+                    if id.is_empty() || id.len() > 512 {
+                        return Err(invalid("Upstash-Deduplication-Id", "must be 1 to 512 characters"));
+                    }
+                    options.deduplication_id = Some(id.to_string());
+                }
+                "upstash-content-based-deduplication" => {
+                    // Python sends "True"/"False".
+                    options.content_based_deduplication = match text()?.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(invalid("Upstash-Content-Based-Deduplication", "expected true or false")),
+                    };
+                }
                 "upstash-label" => {
                     options.labels = parse_labels(text()?)?;
                 }
@@ -149,6 +168,31 @@ impl MessageOptions {
             map.insert(name.clone(), values.clone());
         }
         map
+    }
+
+    /// The deduplication key of a publish to `destination` with `body`: the explicit id, else (when
+    /// content-based deduplication is on) a SHA-256 of the destination, body, content type and forwarded
+    /// headers (spec §3.4). Telemetry and other headers do not count.
+    pub fn deduplication_key(&self, destination: &str, body: &[u8]) -> Option<String> {
+        if let Some(id) = &self.deduplication_id {
+            return Some(format!("id:{id}"));
+        }
+        if !self.content_based_deduplication {
+            return None;
+        }
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in [
+            destination.as_bytes(),
+            body,
+            self.content_type.as_deref().unwrap_or_default().as_bytes(),
+        ] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        hash.update(super::headers::to_json(&self.forward).as_bytes());
+        let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Some(format!("content:{hex}"))
     }
 
     /// When the first attempt is due: not-before overrides delay (spec §2). Rejects times beyond the limit.
@@ -239,6 +283,52 @@ mod tests {
         assert_eq!(delivered["X-Trace"], vec!["abc", "def"]);
         assert_eq!(delivered["Content-Type"], vec!["application/json"]);
         assert_eq!(delivered.len(), 2);
+    }
+
+    #[test]
+    fn deduplication_keys_come_from_the_id_or_the_content() {
+        let by_id = parse(&[("upstash-deduplication-id", "order-7")]).unwrap();
+        assert_eq!(
+            by_id.deduplication_key("https://a", b"x").as_deref(),
+            Some("id:order-7")
+        );
+        assert_eq!(parse(&[]).unwrap().deduplication_key("https://a", b"x"), None);
+        let content = parse(&[("upstash-content-based-deduplication", "True")]).unwrap();
+        let key = content.deduplication_key("https://a", b"x").unwrap();
+        assert!(key.starts_with("content:"));
+        assert_eq!(content.deduplication_key("https://a", b"x").unwrap(), key, "stable");
+        assert_ne!(
+            content.deduplication_key("https://a", b"y").unwrap(),
+            key,
+            "the body counts"
+        );
+        assert_ne!(
+            content.deduplication_key("https://b", b"x").unwrap(),
+            key,
+            "the destination counts"
+        );
+        let forwarded = parse(&[
+            ("upstash-content-based-deduplication", "true"),
+            ("upstash-forward-x", "1"),
+        ])
+        .unwrap();
+        assert_ne!(
+            forwarded.deduplication_key("https://a", b"x").unwrap(),
+            key,
+            "forwarded headers count"
+        );
+        let telemetry = parse(&[
+            ("upstash-content-based-deduplication", "true"),
+            ("upstash-telemetry-sdk", "js"),
+        ])
+        .unwrap();
+        assert_eq!(
+            telemetry.deduplication_key("https://a", b"x").unwrap(),
+            key,
+            "telemetry does not"
+        );
+        assert!(parse(&[("upstash-content-based-deduplication", "maybe")]).is_err());
+        assert!(parse(&[("upstash-deduplication-id", "")]).is_err());
     }
 
     #[test]

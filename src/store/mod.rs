@@ -30,6 +30,18 @@ pub(crate) trait Backend {
     async fn migrate(&self) -> Result<()>;
 
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()>;
+    /// Stores `messages` unless `key` was claimed by an earlier publish that has not expired at `now`: then
+    /// nothing is stored and that publish's `published` answer comes back.
+    async fn message_insert_deduplicated(
+        &self,
+        key: &str,
+        published: &str,
+        expires_at: i64,
+        now: i64,
+        messages: &[NewMessage],
+    ) -> Result<Option<String>>;
+    /// Retention for deduplication keys whose window has passed.
+    async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64>;
     async fn message_get(&self, id: &str) -> Result<Option<MessageRow>>;
     /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt.
     async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
@@ -127,6 +139,9 @@ macro_rules! delegate {
 delegate! {
     migrate() -> ();
     message_insert(messages: &[NewMessage]) -> ();
+    message_insert_deduplicated(key: &str, published: &str, expires_at: i64, now: i64, messages: &[NewMessage])
+        -> Option<String>;
+    dedup_delete_expired(now: i64, limit: i64) -> u64;
     message_get(id: &str) -> Option<MessageRow>;
     message_claim_due(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
     message_next_due_at() -> Option<i64>;

@@ -61,6 +61,22 @@ insert into messages (id, state, attempt, max_retries, due_at, url, url_host, ur
                       retry_delay_expression, topic_name, endpoint_name)
 values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
+const DEDUP_EXPIRE_KEY: &str = "
+-- message_insert_deduplicated (expire): a key past its window no longer counts
+delete from dedup where key = ?1 and expires_at <= ?2";
+
+const DEDUP_CLAIM: &str = "
+-- message_insert_deduplicated (claim): the first publish under a key claims it
+insert into dedup (key, published, expires_at) values (?1, ?2, ?3) on conflict (key) do nothing";
+
+const DEDUP_PUBLISHED: &str = "
+-- message_insert_deduplicated (duplicate): the answer of the publish that claimed the key
+select published from dedup where key = ?1";
+
+const DEDUP_DELETE_EXPIRED: &str = "
+-- dedup_delete_expired: retention for keys whose window has passed
+delete from dedup where key in (select key from dedup where expires_at <= ?1 limit ?2)";
+
 const MESSAGE_GET: &str = "
 -- message_get: one message by id, whatever its state
 select * from messages where id = ?1";
@@ -302,6 +318,47 @@ impl Backend for SqliteStore {
         insert_messages(&mut tx, messages).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn message_insert_deduplicated(
+        &self,
+        key: &str,
+        published: &str,
+        expires_at: i64,
+        now: i64,
+        messages: &[NewMessage],
+    ) -> Result<Option<String>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(DEDUP_EXPIRE_KEY)
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let claimed = sqlx::query(DEDUP_CLAIM)
+            .bind(key)
+            .bind(published)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        if claimed.rows_affected() == 0 {
+            let original: String = sqlx::query_scalar(DEDUP_PUBLISHED)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(Some(original));
+        }
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(DEDUP_DELETE_EXPIRED)
+            .bind(now)
+            .bind(limit)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {

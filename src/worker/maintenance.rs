@@ -40,7 +40,8 @@ impl Maintenance {
         Ok(rescued)
     }
 
-    /// Deletes finished messages and DLQ entries older than their retention. Returns rows deleted.
+    /// Deletes finished messages and DLQ entries older than their retention, and deduplication keys past
+    /// their window. Returns rows deleted.
     pub async fn clean_once(&self) -> crate::store::Result<u64> {
         let now = self.clock.now_ms();
         let mut deleted = 0;
@@ -49,6 +50,13 @@ impl Maintenance {
                 .store
                 .dlq_delete_expired(now - self.config.dlq_retention.as_millis() as i64, RETENTION_BATCH)
                 .await?;
+            deleted += n;
+            if n < RETENTION_BATCH as u64 {
+                break;
+            }
+        }
+        loop {
+            let n = self.store.dedup_delete_expired(now, RETENTION_BATCH).await?;
             deleted += n;
             if n < RETENTION_BATCH as u64 {
                 break;

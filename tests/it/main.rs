@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod cli;
 mod crash;
+mod dedup;
 mod delivery;
 mod dlq_api;
 mod messages_api;

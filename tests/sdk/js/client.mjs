@@ -7,9 +7,11 @@
 //
 // Ops (args are camelCase; the same names as client.py):
 //   publish        {url | urlGroup, body?, headers?, delay?, notBefore?, retries?, method?, timeout?,
-//                   contentType?, callback?, failureCallback?, deduplicationId?,
-//                   contentBasedDeduplication?, label?, retryDelay?, flowControl?}
-//   publishJSON    same as publish, with body any JSON value
+//                   contentType?, callback?, failureCallback?, callbackHeaders?, failureCallbackHeaders?,
+//                   deduplicationId?, contentBasedDeduplication?, label?, retryDelay?,
+//                   flowControl? {key, parallelism?, rate?, period?}}
+//                   (callbackHeaders / failureCallbackHeaders are Python-only: given here, always ok:false)
+//   publishJSON    same as publish, with body any JSON value (contentType is ignored: always application/json)
 //   messageGet     {messageId}
 //   messageCancel  {messageId}
 //   messageCancelMany {messageIds}
@@ -27,6 +29,29 @@
 //   schedulePause  {scheduleId}
 //   scheduleResume {scheduleId}
 //   scheduleDelete {scheduleId}
+//   urlGroupAddEndpoints    {name, endpoints: [{url, name?}]}
+//   urlGroupRemoveEndpoints {name, endpoints: [{url?, name?}]}
+//   urlGroupGet    {name}
+//   urlGroupList   {}
+//   urlGroupDelete {name}
+//   queueUpsert    {queueName, parallelism?, paused?}
+//   queueGet       {queueName}
+//   queueList      {}
+//   queueDelete    {queueName}
+//   queuePause     {queueName}
+//   queueResume    {queueName}
+//   enqueue        {queueName, url | urlGroup, ...the publish options}
+//   enqueueJSON    same as enqueue, with body any JSON value (contentType ignored, as for publishJSON)
+//   batch          {items: [{url | urlGroup, queueName?, ...the publish options}]}
+//   batchJSON      same as batch, with each body any JSON value (contentType ignored)
+//   logs           {cursor?, count?, filter?}   (filter keys as the JS SDK's logs filter; filter.messageIds
+//                   becomes the SDK's top-level messageIds, which the SDK takes only without cursor and
+//                   other filter keys: that combination is always ok:false)
+//   flowControlGet {key}
+//   flowControlGlobalParallelism {}
+//   flowControlPause / flowControlResume / flowControlResetRate {key}
+//   flowControlPin   {key, parallelism?, rate?, period?}
+//   flowControlUnpin {key, parallelism?, rate?}   (booleans)
 //
 // Used by postdate's Rust integration tests (see POSTDATE_SDK_NODE in scripts/test).
 
@@ -62,7 +87,13 @@ function defined(object) {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }
 
+// Options the Python SDK has and the JS SDK lacks.
+const PYTHON_ONLY_OPTIONS = ["callbackHeaders", "failureCallbackHeaders"];
+
 function publishRequest(args) {
+  for (const name of PYTHON_ONLY_OPTIONS) {
+    if (args[name] !== undefined) throw new NotInSdk(`${name} is not in the JS SDK`);
+  }
   const headers = { ...(args.headers ?? {}) };
   // The JS SDK has no contentType option: Content-Type travels as a plain (unprefixed) header.
   if (args.contentType !== undefined) headers["Content-Type"] = args.contentType;
@@ -84,6 +115,23 @@ function publishRequest(args) {
     retryDelay: args.retryDelay,
     flowControl: args.flowControl,
   });
+}
+
+function batchRequest(args) {
+  if (!Array.isArray(args.items)) throw new Error("items must be an array");
+  return args.items.map((item) => defined({ ...publishRequest(item), queueName: item.queueName }));
+}
+
+function logsRequest(args) {
+  if (args.filter?.messageIds !== undefined) {
+    // The SDK takes messageIds at the top level, exclusive of cursor and the filter object.
+    const { messageIds, ...rest } = args.filter;
+    if (args.cursor !== undefined || Object.keys(rest).length > 0) {
+      throw new NotInSdk("JS SDK logs() takes messageIds only without cursor and other filter keys");
+    }
+    return defined({ count: args.count, messageIds });
+  }
+  return defined({ cursor: args.cursor, count: args.count, filter: args.filter });
 }
 
 function scheduleRequest(args) {
@@ -130,6 +178,33 @@ const ops = {
   schedulePause: (client, args) => client.schedules.pause({ schedule: args.scheduleId }),
   scheduleResume: (client, args) => client.schedules.resume({ schedule: args.scheduleId }),
   scheduleDelete: (client, args) => client.schedules.delete(args.scheduleId),
+  urlGroupAddEndpoints: (client, args) => client.urlGroups.addEndpoints({ name: args.name, endpoints: args.endpoints }),
+  urlGroupRemoveEndpoints: (client, args) =>
+    client.urlGroups.removeEndpoints({ name: args.name, endpoints: args.endpoints }),
+  urlGroupGet: (client, args) => client.urlGroups.get(args.name),
+  urlGroupList: (client) => client.urlGroups.list(),
+  urlGroupDelete: (client, args) => client.urlGroups.delete(args.name),
+  queueUpsert: (client, args) =>
+    client.queue({ queueName: args.queueName }).upsert(defined({ parallelism: args.parallelism, paused: args.paused })),
+  queueGet: (client, args) => client.queue({ queueName: args.queueName }).get(),
+  queueList: (client) => client.queue().list(),
+  queueDelete: (client, args) => client.queue({ queueName: args.queueName }).delete(),
+  queuePause: (client, args) => client.queue({ queueName: args.queueName }).pause(),
+  queueResume: (client, args) => client.queue({ queueName: args.queueName }).resume(),
+  enqueue: (client, args) => client.queue({ queueName: args.queueName }).enqueue(publishRequest(args)),
+  enqueueJSON: (client, args) => client.queue({ queueName: args.queueName }).enqueueJSON(publishRequest(args)),
+  batch: (client, args) => client.batch(batchRequest(args)),
+  batchJSON: (client, args) => client.batchJSON(batchRequest(args)),
+  logs: (client, args) => client.logs(logsRequest(args)),
+  flowControlGet: (client, args) => client.flowControl.get(args.key),
+  flowControlGlobalParallelism: (client) => client.flowControl.getGlobalParallelism(),
+  flowControlPause: (client, args) => client.flowControl.pause(args.key),
+  flowControlResume: (client, args) => client.flowControl.resume(args.key),
+  flowControlPin: (client, args) =>
+    client.flowControl.pin(args.key, defined({ parallelism: args.parallelism, rate: args.rate, period: args.period })),
+  flowControlUnpin: (client, args) =>
+    client.flowControl.unpin(args.key, defined({ parallelism: args.parallelism, rate: args.rate })),
+  flowControlResetRate: (client, args) => client.flowControl.resetRate(args.key),
 };
 
 let input;

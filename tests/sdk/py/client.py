@@ -7,9 +7,10 @@ Exit status: 0, unless the input itself is malformed (then 2, with a message on 
 
 Ops (args are camelCase; the same names as client.mjs):
   publish           {url | urlGroup, body?, headers?, delay?, notBefore?, retries?, method?, timeout?,
-                     contentType?, callback?, failureCallback?, deduplicationId?,
-                     contentBasedDeduplication?, label?, retryDelay?, flowControl?}
-  publishJSON       same as publish, with body any JSON value
+                     contentType?, callback?, failureCallback?, callbackHeaders?, failureCallbackHeaders?,
+                     deduplicationId?, contentBasedDeduplication?, label?, retryDelay?,
+                     flowControl? {key, parallelism?, rate?, period?}}
+  publishJSON       same as publish, with body any JSON value (contentType is ignored: always application/json)
   messageGet        {messageId}
   messageCancel     {messageId}
   messageCancelMany {messageIds}
@@ -27,6 +28,29 @@ Ops (args are camelCase; the same names as client.mjs):
   schedulePause     {scheduleId}
   scheduleResume    {scheduleId}
   scheduleDelete    {scheduleId}
+  urlGroupAddEndpoints    {name, endpoints: [{url, name?}]}
+  urlGroupRemoveEndpoints {name, endpoints: [{url?, name?}]}
+  urlGroupGet       {name}
+  urlGroupList      {}
+  urlGroupDelete    {name}
+  queueUpsert       {queueName, parallelism?, paused?}
+  queueGet          {queueName}
+  queueList         {}
+  queueDelete       {queueName}
+  queuePause        {queueName}
+  queueResume       {queueName}
+  enqueue           {queueName, url | urlGroup, ...the publish options}   (the Python SDK's enqueue has
+                     no delay, notBefore or flowControl: giving one is always ok:false)
+  enqueueJSON       same as enqueue, with body any JSON value (contentType ignored, as for publishJSON)
+  batch             {items: [{url | urlGroup, queueName?, ...the publish options}]}
+  batchJSON         same as batch, with each body any JSON value (contentType ignored)
+  logs              {cursor?, count?, filter?}   (filter keys as in the JS SDK, mapped to LogFilter;
+                     keys LogFilter lacks are always ok:false)
+  flowControlGet    {key}
+  flowControlGlobalParallelism {}
+  flowControlPause / flowControlResume / flowControlResetRate {key}
+  flowControlPin    {key, parallelism?, rate?, period?}
+  flowControlUnpin  {key, parallelism?, rate?}   (booleans)
 
 Results are the SDK's return values: dataclasses become objects with the SDK's
 snake_case field names, enums become their values.
@@ -34,6 +58,7 @@ snake_case field names, enums become their values.
 Used by postdate's Rust integration tests (see POSTDATE_SDK_PYTHON in scripts/test).
 """
 
+import contextlib
 import dataclasses
 import enum
 import inspect
@@ -52,6 +77,8 @@ from qstash.errors import (  # noqa: E402
     QStashError,
     RateLimitExceededError,
 )
+from qstash.log import LogState  # noqa: E402
+from qstash.message import BatchJsonRequest, BatchRequest  # noqa: E402
 
 
 class NotInSdk(Exception):
@@ -83,29 +110,45 @@ def without_none(**kwargs):
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
-def publish_kwargs(args, body):
-    return without_none(
-        url=args.get("url"),
-        url_group=args.get("urlGroup"),
-        body=body,
-        headers=args.get("headers"),
-        delay=args.get("delay"),
-        not_before=args.get("notBefore"),
-        retries=args.get("retries"),
-        method=args.get("method"),
-        timeout=args.get("timeout"),
-        callback=args.get("callback"),
-        failure_callback=args.get("failureCallback"),
-        deduplication_id=args.get("deduplicationId"),
-        content_based_deduplication=args.get("contentBasedDeduplication"),
-        label=args.get("label"),
-        retry_delay=args.get("retryDelay"),
-        flow_control=args.get("flowControl"),
-    )
+# camelCase message options (publish, enqueue, batch items) -> qstash keyword arguments.
+MESSAGE_KWARGS = {
+    "url": "url",
+    "urlGroup": "url_group",
+    "headers": "headers",
+    "delay": "delay",
+    "notBefore": "not_before",
+    "retries": "retries",
+    "method": "method",
+    "timeout": "timeout",
+    "callback": "callback",
+    "failureCallback": "failure_callback",
+    "callbackHeaders": "callback_headers",
+    "failureCallbackHeaders": "failure_callback_headers",
+    "deduplicationId": "deduplication_id",
+    "contentBasedDeduplication": "content_based_deduplication",
+    "label": "label",
+    "retryDelay": "retry_delay",
+    "flowControl": "flow_control",
+}
+
+
+def message_kwargs(args, accepted, what):
+    """The given message options as keyword arguments; NotInSdk for those `accepted` lacks."""
+    kwargs = without_none(**{py: args.get(js) for js, py in MESSAGE_KWARGS.items()})
+    missing = sorted(js for js, py in MESSAGE_KWARGS.items() if py in kwargs and py not in accepted)
+    if missing:
+        raise NotInSdk(f"{what} options not in Python SDK: {', '.join(missing)}")
+    return kwargs
+
+
+def parameters(method):
+    return inspect.signature(method).parameters
 
 
 def op_publish(client, args):
-    kwargs = publish_kwargs(args, args.get("body"))
+    kwargs = message_kwargs(args, parameters(client.message.publish), "message.publish")
+    if args.get("body") is not None:
+        kwargs["body"] = args["body"]
     if args.get("contentType") is not None:
         kwargs["content_type"] = args["contentType"]
     return client.message.publish(**kwargs)
@@ -113,9 +156,58 @@ def op_publish(client, args):
 
 def op_publish_json(client, args):
     # publish_json always serializes body (None becomes "null"), like JSON.stringify in JS.
-    kwargs = publish_kwargs(args, None)
+    kwargs = message_kwargs(args, parameters(client.message.publish_json), "message.publish_json")
     kwargs["body"] = args.get("body")
     return client.message.publish_json(**kwargs)
+
+
+def op_enqueue(client, args):
+    kwargs = message_kwargs(args, parameters(client.message.enqueue), "message.enqueue")
+    kwargs["queue"] = args["queueName"]
+    if args.get("body") is not None:
+        kwargs["body"] = args["body"]
+    if args.get("contentType") is not None:
+        kwargs["content_type"] = args["contentType"]
+    return client.message.enqueue(**kwargs)
+
+
+def op_enqueue_json(client, args):
+    # As publish_json: body is always serialized.
+    kwargs = message_kwargs(args, parameters(client.message.enqueue_json), "message.enqueue_json")
+    kwargs["queue"] = args["queueName"]
+    kwargs["body"] = args.get("body")
+    return client.message.enqueue_json(**kwargs)
+
+
+def batch_items(args, request_type, json_bodies):
+    items = args["items"]
+    if not isinstance(items, list):
+        raise TypeError("items must be an array")
+    accepted = request_type.__annotations__
+    result = []
+    for item in items:
+        entry = message_kwargs(item, accepted, request_type.__name__)
+        if item.get("queueName") is not None:
+            entry["queue"] = item["queueName"]
+        if json_bodies:
+            # batch_json serializes every body (a missing one becomes "null").
+            if "body" in item:
+                entry["body"] = item["body"]
+        else:
+            if item.get("body") is not None:
+                entry["body"] = item["body"]
+            if item.get("contentType") is not None:
+                entry["content_type"] = item["contentType"]
+        result.append(entry)
+    return result
+
+
+def op_batch(client, args):
+    return client.message.batch(batch_items(args, BatchRequest, json_bodies=False))
+
+
+def op_batch_json(client, args):
+    return client.message.batch_json(batch_items(args, BatchJsonRequest, json_bodies=True))
 
 
 # JS-style DLQ filter keys -> qstash.dlq.DlqFilter keys.
@@ -142,6 +234,36 @@ def op_dlq_list(client, args):
             raise NotInSdk(f"DLQ filter keys not in Python SDK: {', '.join(unknown)}")
         kwargs["filter"] = {DLQ_FILTER_KEYS[k]: v for k, v in raw_filter.items()}
     return client.dlq.list(**kwargs)
+
+
+# JS-style logs filter keys -> qstash.log.LogFilter keys.
+LOG_FILTER_KEYS = {
+    "messageId": "message_id",
+    "messageIds": "message_ids",
+    "state": "state",
+    "url": "url",
+    "urlGroup": "url_group",
+    "queueName": "queue",
+    "scheduleId": "schedule_id",
+    "fromDate": "from_time",
+    "toDate": "to_time",
+    "label": "label",
+}
+
+
+def op_logs(client, args):
+    kwargs = without_none(cursor=args.get("cursor"), count=args.get("count"))
+    raw_filter = args.get("filter")
+    if raw_filter is not None:
+        unknown = sorted(set(raw_filter) - set(LOG_FILTER_KEYS))
+        if unknown:
+            raise NotInSdk(f"logs filter keys not in Python SDK: {', '.join(unknown)}")
+        log_filter = {LOG_FILTER_KEYS[k]: v for k, v in raw_filter.items()}
+        if "state" in log_filter:
+            # LogFilter.state is the LogState enum (the SDK sends its .value).
+            log_filter["state"] = LogState(log_filter["state"])
+        kwargs["filter"] = log_filter
+    return client.log.list(**kwargs)
 
 
 # camelCase op args -> qstash ScheduleApi.create keyword arguments.
@@ -195,6 +317,35 @@ OPS = {
     "schedulePause": lambda c, a: c.schedule.pause(a["scheduleId"]),
     "scheduleResume": lambda c, a: c.schedule.resume(a["scheduleId"]),
     "scheduleDelete": lambda c, a: c.schedule.delete(a["scheduleId"]),
+    "urlGroupAddEndpoints": lambda c, a: c.url_group.upsert_endpoints(url_group=a["name"], endpoints=a["endpoints"]),
+    "urlGroupRemoveEndpoints": lambda c, a: c.url_group.remove_endpoints(url_group=a["name"], endpoints=a["endpoints"]),
+    "urlGroupGet": lambda c, a: c.url_group.get(a["name"]),
+    "urlGroupList": lambda c, a: c.url_group.list(),
+    "urlGroupDelete": lambda c, a: c.url_group.delete(a["name"]),
+    "queueUpsert": lambda c, a: c.queue.upsert(
+        a["queueName"], **without_none(parallelism=a.get("parallelism"), paused=a.get("paused"))
+    ),
+    "queueGet": lambda c, a: c.queue.get(a["queueName"]),
+    "queueList": lambda c, a: c.queue.list(),
+    "queueDelete": lambda c, a: c.queue.delete(a["queueName"]),
+    "queuePause": lambda c, a: c.queue.pause(a["queueName"]),
+    "queueResume": lambda c, a: c.queue.resume(a["queueName"]),
+    "enqueue": op_enqueue,
+    "enqueueJSON": op_enqueue_json,
+    "batch": op_batch,
+    "batchJSON": op_batch_json,
+    "logs": op_logs,
+    "flowControlGet": lambda c, a: c.flow_control.get(a["key"]),
+    "flowControlGlobalParallelism": lambda c, a: c.flow_control.get_global_parallelism(),
+    "flowControlPause": lambda c, a: c.flow_control.pause(a["key"]),
+    "flowControlResume": lambda c, a: c.flow_control.resume(a["key"]),
+    "flowControlPin": lambda c, a: c.flow_control.pin(
+        a["key"], without_none(parallelism=a.get("parallelism"), rate=a.get("rate"), period=a.get("period"))
+    ),
+    "flowControlUnpin": lambda c, a: c.flow_control.unpin(
+        a["key"], without_none(parallelism=a.get("parallelism"), rate=a.get("rate"))
+    ),
+    "flowControlResetRate": lambda c, a: c.flow_control.reset_rate(a["key"]),
 }
 
 STATUS_RE = re.compile(r"Request failed with status: (\d+)")
@@ -245,7 +396,9 @@ def main():
     results = []
     for call in calls:
         try:
-            result = OPS[call["op"]](client, call.get("args") or {})
+            # Keep stdout for the results: qstash 3.4.0's log.list() print()s the raw response.
+            with contextlib.redirect_stdout(sys.stderr):
+                result = OPS[call["op"]](client, call.get("args") or {})
             results.append({"ok": True, "result": to_json(result)})
         except Exception as e:  # noqa: BLE001 - every failure is a call result
             results.append({"ok": False, "error": error_message(e), "status": error_status(e)})

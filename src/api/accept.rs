@@ -1,0 +1,71 @@
+//! Accepting messages: stored durably before the answer, deduplicated within the window (spec §3.4), and
+//! the dispatcher woken for those due soon. Shared by publish and batch.
+
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::message::NewMessage;
+
+/// The messages of one publish (one, or one per URL-group endpoint), or those of the earlier publish that
+/// claimed the same deduplication key.
+pub enum Accepted {
+    New(Vec<NewMessage>),
+    Duplicate(Vec<Value>),
+}
+
+impl Accepted {
+    /// The answer elements: `{"messageId", "url"}`, plus `"deduplicated": true` for a duplicate.
+    pub fn elements(&self) -> Vec<Value> {
+        match self {
+            Accepted::New(messages) => messages
+                .iter()
+                .map(|m| json!({ "messageId": m.id, "url": m.url.as_str() }))
+                .collect(),
+            Accepted::Duplicate(original) => original
+                .iter()
+                .cloned()
+                .map(|mut element| {
+                    element["deduplicated"] = json!(true);
+                    element
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Accepted::Duplicate(_))
+    }
+}
+
+pub async fn accept(
+    app: &AppState,
+    messages: Vec<NewMessage>,
+    dedup_key: Option<String>,
+    now: i64,
+) -> Result<Accepted, ApiError> {
+    let accepted = match dedup_key {
+        None => {
+            app.store.message_insert(&messages).await?;
+            Accepted::New(messages)
+        }
+        Some(key) => {
+            let answer = Value::Array(Accepted::New(messages.clone()).elements()).to_string();
+            let expires_at = now + app.dedup_window_ms;
+            match app
+                .store
+                .message_insert_deduplicated(&key, &answer, expires_at, now, &messages)
+                .await?
+            {
+                None => Accepted::New(messages),
+                Some(original) => Accepted::Duplicate(serde_json::from_str(&original).unwrap_or_default()),
+            }
+        }
+    };
+    if let Accepted::New(messages) = &accepted {
+        if messages.iter().any(|m| m.not_before <= now + app.wake_horizon_ms) {
+            app.wake.notify();
+        }
+    }
+    Ok(accepted)
+}
