@@ -3,6 +3,7 @@
 
 mod accept;
 mod auth;
+mod batch;
 mod dlq;
 pub mod error;
 mod keys;
@@ -46,6 +47,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let v2 = Router::new()
         .merge(publish::router())
+        .merge(batch::router())
         .merge(messages::router())
         .merge(dlq::router())
         .merge(keys::router())

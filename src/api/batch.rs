@@ -1,0 +1,142 @@
+//! `POST /v2/batch` (spec §3.3): many publishes in one request, validated as a whole before anything is
+//! stored; the answer is an array in input order (an object per URL item, an array per URL-group item).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::accept::{accept, Accepted};
+use super::error::ApiError;
+use super::request::read_body;
+use super::AppState;
+use crate::domain::destination::Destination;
+use crate::domain::message::NewMessage;
+use crate::domain::options::MessageOptions;
+
+/// A batch may carry this many times the single-message body limit in all.
+const BATCH_BODY_FACTOR: usize = 64;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v2/batch", post(batch))
+}
+
+#[derive(Deserialize)]
+struct Item {
+    destination: String,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+/// One validated item: its messages (fanned out already) and deduplication key; `group` says how to answer.
+struct Prepared {
+    messages: Vec<NewMessage>,
+    dedup_key: Option<String>,
+    group: bool,
+}
+
+async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller_ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let body = read_body(
+        request.into_body(),
+        app.max_body_bytes.saturating_mul(BATCH_BODY_FACTOR),
+    )
+    .await?;
+    let items: Vec<Item> = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "invalid JSON body, expected an array of {{destination, headers, body}}: {e}"
+        ))
+    })?;
+    if items.is_empty() {
+        return Err(ApiError::BadRequest("the batch is empty".into()));
+    }
+    let now = app.clock.now_ms();
+    let mut prepared = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let item_error = |e: ApiError| match e {
+            ApiError::BadRequest(m) => ApiError::BadRequest(format!("batch item {index}: {m}")),
+            ApiError::NotFound(m) => ApiError::NotFound(format!("batch item {index}: {m}")),
+            other => other,
+        };
+        prepared.push(prepare(&app, item, caller_ip.clone(), now).await.map_err(item_error)?);
+    }
+    // Everything is valid: store. Items without a deduplication key go in one statement.
+    let (plain, deduplicated): (Vec<_>, Vec<_>) = prepared.iter().enumerate().partition(|(_, p)| p.dedup_key.is_none());
+    let mut answers: Vec<Option<(Accepted, bool)>> = (0..prepared.len()).map(|_| None).collect();
+    let all_plain: Vec<NewMessage> = plain.iter().flat_map(|(_, p)| p.messages.iter().cloned()).collect();
+    if !all_plain.is_empty() {
+        accept(&app, all_plain, None, now).await?;
+        for (index, p) in &plain {
+            answers[*index] = Some((Accepted::New(p.messages.clone()), p.group));
+        }
+    }
+    for (index, p) in deduplicated {
+        let accepted = accept(&app, p.messages.clone(), p.dedup_key.clone(), now).await?;
+        answers[index] = Some((accepted, p.group));
+    }
+    let answer: Vec<Value> = answers
+        .into_iter()
+        .flatten()
+        .map(|(accepted, group)| {
+            let elements = accepted.elements();
+            if group {
+                Value::Array(elements)
+            } else {
+                elements.into_iter().next().unwrap_or_default()
+            }
+        })
+        .collect();
+    Ok((StatusCode::CREATED, Json(Value::Array(answer))))
+}
+
+async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64) -> Result<Prepared, ApiError> {
+    if item.queue.is_some() {
+        return Err(ApiError::BadRequest("queues are not supported yet".into()));
+    }
+    let (target, query) = match item.destination.split_once('?') {
+        Some((target, query)) => (target, Some(query)),
+        None => (item.destination.as_str(), None),
+    };
+    let destination = Destination::from_request_target(target, query)?;
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &item.headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| ApiError::BadRequest(format!("invalid header name {name:?}")))?;
+        let value = http::HeaderValue::from_str(value)
+            .map_err(|_| ApiError::BadRequest(format!("invalid value for header {name}")))?;
+        headers.append(name, value);
+    }
+    let options = MessageOptions::from_headers(&headers, &app.limits)?;
+    let body = item.body.unwrap_or_default().into_bytes();
+    if body.len() > app.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge(app.max_body_bytes));
+    }
+    let dedup_key = options.deduplication_key(destination.as_str(), &body);
+    let (messages, group) = match destination {
+        Destination::Url(url) => (
+            vec![NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?],
+            false,
+        ),
+        Destination::UrlGroup(name) => {
+            let endpoints = super::url_groups::endpoints_of(app, &name).await?;
+            let template = NewMessage::build(endpoints[0].0.clone(), &options, body, caller_ip, now, &app.limits)?;
+            (template.fan_out(&name, &endpoints), true)
+        }
+    };
+    Ok(Prepared {
+        messages,
+        dedup_key,
+        group,
+    })
+}
