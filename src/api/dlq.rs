@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query};
 use super::{view, AppState};
+use crate::domain::callback;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::headers;
 use crate::domain::message::{labels_from_column, NewMessage};
@@ -203,6 +204,14 @@ fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState)
         method: Some(overrides.method.clone().unwrap_or_else(|| m.method.clone())),
         retries: Some(overrides.retries.unwrap_or(m.max_retries)),
         timeout_ms: overrides.timeout_ms.or(m.timeout_ms),
+        callback: overrides
+            .callback
+            .clone()
+            .or_else(|| callback::from_column(m.callback.as_deref())),
+        failure_callback: overrides
+            .failure_callback
+            .clone()
+            .or_else(|| callback::from_column(m.failure_callback.as_deref())),
         labels: if overrides.labels.is_empty() {
             labels_from_column(m.labels.as_deref())
         } else {

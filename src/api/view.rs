@@ -25,6 +25,21 @@ fn put_body(map: &mut Map<String, Value>, text_key: &str, base64_key: &str, body
     };
 }
 
+/// `callback`/`failureCallback` and their headers, under the names Python reads (spec §4.1).
+fn put_callbacks(map: &mut Map<String, Value>, callback: &Option<String>, failure_callback: &Option<String>) {
+    for (column, url_key, header_key) in [
+        (callback, "callback", "callbackHeader"),
+        (failure_callback, "failureCallback", "failureCallbackHeader"),
+    ] {
+        if let Some(cb) = crate::domain::callback::from_column(column.as_deref()) {
+            map.insert(url_key.into(), json!(cb.url));
+            if !cb.header.is_empty() {
+                map.insert(header_key.into(), json!(cb.header));
+            }
+        }
+    }
+}
+
 pub fn message(m: &MessageRow) -> Value {
     Value::Object(message_fields(m))
 }
@@ -49,6 +64,7 @@ fn message_fields(m: &MessageRow) -> Map<String, Value> {
     put_opt(&mut map, "scheduleId", &m.schedule_id);
     put_opt(&mut map, "flowControlKey", &m.flow_control_key);
     put_opt(&mut map, "retryDelayExpression", &m.retry_delay_expression);
+    put_callbacks(&mut map, &m.callback, &m.failure_callback);
     if let Some(ms) = m.timeout_ms {
         map.insert("timeout".into(), json!(ms));
     }
@@ -109,6 +125,7 @@ pub fn schedule(s: &crate::store::ScheduleRow, states: &std::collections::HashMa
     put_opt(&mut map, "callerIP", &s.caller_ip);
     put_opt(&mut map, "callerIp", &s.caller_ip);
     put_opt(&mut map, "retryDelayExpression", &s.retry_delay_expression);
+    put_callbacks(&mut map, &s.callback, &s.failure_callback);
     map.insert("isPaused".into(), json!(s.is_paused));
     let labels = labels_from_column(s.labels.as_deref());
     if let Some(first) = labels.first() {

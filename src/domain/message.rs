@@ -1,5 +1,6 @@
 //! A message as the engine stores it: what to send, where, and with which retry policy.
 
+use super::callback::Callback;
 use super::destination::DestinationUrl;
 use super::headers::HeaderMap;
 use super::ids::new_message_id;
@@ -28,6 +29,9 @@ pub struct NewMessage {
     /// The URL group it was published to, and the endpoint's name there.
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
+    /// Called after each attempt, and once after the final failure (spec §12.5).
+    pub callback: Option<Callback>,
+    pub failure_callback: Option<Callback>,
 }
 
 impl NewMessage {
@@ -55,6 +59,8 @@ impl NewMessage {
             retry_delay_expression: options.retry_delay.as_ref().map(|d| d.source().to_string()),
             topic_name: None,
             endpoint_name: None,
+            callback: options.callback.clone(),
+            failure_callback: options.failure_callback.clone(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! Pure domain values: ids, durations, destinations, message options, retry policy, signing. No I/O.
 
+pub mod callback;
 pub mod cron;
 pub mod destination;
 pub mod duration;

@@ -1,5 +1,6 @@
 //! Message options from the `Upstash-*` request headers (spec §2), parsed once at the edge.
 
+use super::callback::{self, Callback, Kind};
 use super::duration::parse_duration;
 use super::headers::{canonical_name, HeaderMap};
 use super::retry_delay::RetryDelay;
@@ -36,6 +37,9 @@ pub struct MessageOptions {
     pub deduplication_id: Option<String>,
     /// `Upstash-Content-Based-Deduplication: true`.
     pub content_based_deduplication: bool,
+    /// `Upstash-Callback` and `Upstash-Failure-Callback`, with their settings.
+    pub callback: Option<Callback>,
+    pub failure_callback: Option<Callback>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,6 +153,8 @@ impl MessageOptions {
                 }
             }
         }
+        options.callback = callback::parse(headers, Kind::Callback, limits)?;
+        options.failure_callback = callback::parse(headers, Kind::Failure, limits)?;
         if let (Some(delay), None) = (options.delay_ms, options.not_before_ms) {
             if delay > limits.max_delay_ms {
                 return Err(invalid("Upstash-Delay", "the delay is longer than this server allows"));

@@ -32,6 +32,8 @@ pub struct MessageRow {
     pub queue_name: Option<String>,
     pub schedule_id: Option<String>,
     pub flow_control_key: Option<String>,
+    pub callback: Option<String>,
+    pub failure_callback: Option<String>,
 }
 
 impl MessageRow {
@@ -72,6 +74,8 @@ pub struct Completion {
     pub id: String,
     pub attempt: i32,
     pub kind: CompletionKind,
+    /// Messages this attempt creates (callbacks), stored with the completion only if it applies.
+    pub spawn: Vec<crate::domain::message::NewMessage>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +159,8 @@ pub struct ScheduleRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub retry_delay_expression: Option<String>,
+    pub callback: Option<String>,
+    pub failure_callback: Option<String>,
 }
 
 /// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.

@@ -10,10 +10,10 @@ use std::time::Duration;
 use super::filter::{push_filter, Dialect};
 use super::model::*;
 use super::{Backend, Result};
-use crate::domain::headers;
 use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
+use crate::domain::{callback, headers};
 
 const DIALECT: Dialect = Dialect { contains_fn: "strpos" };
 
@@ -43,15 +43,16 @@ const MESSAGE_INSERT: &str = "
 -- message_insert: store accepted messages, one row per element of the bound arrays
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
-                      retry_delay_expression, topic_name, endpoint_name)
+                      retry_delay_expression, topic_name, endpoint_name, callback, failure_callback)
 select id, 'pending', 0, max_retries, not_before, url, url_host, url_path, method, header, body,
        timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id, retry_delay_expression,
-       topic_name, endpoint_name
+       topic_name, endpoint_name, callback, failure_callback
 from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
             $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
-            $16::text[], $17::text[])
+            $16::text[], $17::text[], $18::text[], $19::text[])
      as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
-          caller_ip, labels, schedule_id, retry_delay_expression, topic_name, endpoint_name)";
+          caller_ip, labels, schedule_id, retry_delay_expression, topic_name, endpoint_name, callback,
+          failure_callback)";
 
 const DEDUP_EXPIRE_KEY: &str = "
 -- message_insert_deduplicated (expire): a key past its window no longer counts
@@ -99,7 +100,8 @@ const MESSAGE_COMPLETE_DELIVERED: &str = "
 -- message_complete (delivered): finish attempts that got a 2xx
 update messages m set state = 'delivered', lease_until = null, finished_at = $1, updated_at = $1
 from unnest($2::text[], $3::int[]) as c(id, attempt)
-where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
+where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+returning m.id";
 
 const MESSAGE_COMPLETE_RETRY: &str = "
 -- message_complete (retry): make failed attempts due again, unless a cancel was requested meanwhile
@@ -108,7 +110,8 @@ set state = case when m.cancel_requested then 'canceled' else 'pending' end,
     finished_at = case when m.cancel_requested then $1 end,
     due_at = c.due_at, lease_until = null, updated_at = $1
 from unnest($2::text[], $3::int[], $4::bigint[]) as c(id, attempt, due_at)
-where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
+where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+returning m.id";
 
 const MESSAGE_COMPLETE_FAILED: &str = "
 -- message_complete (failed): finish attempts that exhausted their retries and dead-letter them
@@ -128,7 +131,7 @@ with failed as (
       on e.message_id = failed.id
     where failed.state = 'failed'
 )
-select count(*) from failed";
+select id from failed";
 
 const MESSAGE_RESCUE_EXPIRED: &str = "
 -- message_rescue_expired: messages whose worker died while holding the lease become due again
@@ -181,14 +184,16 @@ delete from dlq where dlq_id in (select dlq_id from dlq where created_at < $1 li
 const SCHEDULE_UPSERT: &str = "
 -- schedule_upsert: create a schedule, or replace every setting of the one with this id
 insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
-                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
+                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression, callback,
+                       failure_callback)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)
 on conflict (id) do update set
     cron = excluded.cron, destination = excluded.destination, method = excluded.method,
     header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
     delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
     caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at,
-    retry_delay_expression = excluded.retry_delay_expression";
+    retry_delay_expression = excluded.retry_delay_expression, callback = excluded.callback,
+    failure_callback = excluded.failure_callback";
 
 const SCHEDULE_GET: &str = "
 -- schedule_get: one schedule by id
@@ -318,6 +323,8 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
         .bind(column(messages, |m| m.retry_delay_expression.clone()))
         .bind(column(messages, |m| m.topic_name.clone()))
         .bind(column(messages, |m| m.endpoint_name.clone()))
+        .bind(column(messages, |m| callback::to_column(&m.callback)))
+        .bind(column(messages, |m| callback::to_column(&m.failure_callback)))
         .execute(executor)
         .await?;
     Ok(())
@@ -403,20 +410,22 @@ impl Backend for PgStore {
     }
 
     async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64> {
-        let mut changed = 0;
-        let delivered: Vec<_> = completions
+        // One transaction: the guarded updates, then the callbacks of the completions that applied.
+        let mut tx = self.pool.begin().await?;
+        let mut applied: Vec<String> = Vec::new();
+        let delivered: Vec<&Completion> = completions
             .iter()
             .filter(|c| matches!(c.kind, CompletionKind::Delivered))
             .collect();
         if !delivered.is_empty() {
             let (ids, attempts) = ids_and_attempts(delivered.into_iter());
-            let done = sqlx::query(MESSAGE_COMPLETE_DELIVERED)
+            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_DELIVERED)
                 .bind(now)
                 .bind(ids)
                 .bind(attempts)
-                .execute(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
-            changed += done.rows_affected();
+            applied.extend(done);
         }
         let retries: Vec<(&Completion, i64)> = completions
             .iter()
@@ -428,14 +437,14 @@ impl Backend for PgStore {
         if !retries.is_empty() {
             let (ids, attempts) = ids_and_attempts(retries.iter().map(|(c, _)| *c));
             let due: Vec<i64> = retries.iter().map(|(_, due)| *due).collect();
-            let done = sqlx::query(MESSAGE_COMPLETE_RETRY)
+            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_RETRY)
                 .bind(now)
                 .bind(ids)
                 .bind(attempts)
                 .bind(due)
-                .execute(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
-            changed += done.rows_affected();
+            applied.extend(done);
         }
         let failed: Vec<(&Completion, &DlqEntry)> = completions
             .iter()
@@ -446,30 +455,29 @@ impl Backend for PgStore {
             .collect();
         if !failed.is_empty() {
             let (ids, attempts) = ids_and_attempts(failed.iter().map(|(c, _)| *c));
-            let finished: i64 = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
+            let entries: Vec<&DlqEntry> = failed.iter().map(|(_, e)| *e).collect();
+            let column = |f: fn(&DlqEntry) -> Option<String>| entries.iter().map(|e| f(e)).collect::<Vec<_>>();
+            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
                 .bind(now)
                 .bind(ids)
                 .bind(attempts)
-                .bind(failed.iter().map(|(_, e)| e.dlq_id.clone()).collect::<Vec<_>>())
-                .bind(failed.iter().map(|(_, e)| e.response_status).collect::<Vec<_>>())
-                .bind(
-                    failed
-                        .iter()
-                        .map(|(_, e)| headers::to_json(&e.response_header))
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    failed
-                        .iter()
-                        .map(|(_, e)| e.response_body.as_slice())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(failed.iter().map(|(_, e)| e.error.clone()).collect::<Vec<_>>())
-                .fetch_one(&self.pool)
+                .bind(column(|e| Some(e.dlq_id.clone())))
+                .bind(entries.iter().map(|e| e.response_status).collect::<Vec<_>>())
+                .bind(column(|e| Some(headers::to_json(&e.response_header))))
+                .bind(entries.iter().map(|e| e.response_body.as_slice()).collect::<Vec<_>>())
+                .bind(column(|e| e.error.clone()))
+                .fetch_all(&mut *tx)
                 .await?;
-            changed += finished as u64;
+            applied.extend(done);
         }
-        Ok(changed)
+        let spawned: Vec<NewMessage> = completions
+            .iter()
+            .filter(|c| !c.spawn.is_empty() && applied.contains(&c.id))
+            .flat_map(|c| c.spawn.iter().cloned())
+            .collect();
+        insert_messages(&mut *tx, &spawned).await?;
+        tx.commit().await?;
+        Ok(applied.len() as u64)
     }
 
     async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
@@ -576,6 +584,8 @@ impl Backend for PgStore {
             .bind(s.next_fire_at)
             .bind(s.now)
             .bind(&s.retry_delay_expression)
+            .bind(callback::to_column(&s.callback))
+            .bind(callback::to_column(&s.failure_callback))
             .execute(&self.pool)
             .await?;
         Ok(())

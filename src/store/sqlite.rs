@@ -11,10 +11,10 @@ use std::time::Duration;
 use super::filter::{push_filter, Dialect};
 use super::model::*;
 use super::{Backend, Result};
-use crate::domain::headers;
 use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
+use crate::domain::{callback, headers};
 
 const DIALECT: Dialect = Dialect { contains_fn: "instr" };
 
@@ -58,8 +58,9 @@ const MESSAGE_INSERT: &str = "
 -- message_insert: store one accepted message
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
-                      retry_delay_expression, topic_name, endpoint_name)
-values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+                      retry_delay_expression, topic_name, endpoint_name, callback, failure_callback)
+values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+        ?19)";
 
 const DEDUP_EXPIRE_KEY: &str = "
 -- message_insert_deduplicated (expire): a key past its window no longer counts
@@ -172,14 +173,16 @@ delete from dlq where dlq_id in (select dlq_id from dlq where created_at < ?1 li
 const SCHEDULE_UPSERT: &str = "
 -- schedule_upsert: create a schedule, or replace every setting of the one with this id
 insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
-                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression)
-values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)
+                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression, callback,
+                       failure_callback)
+values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16)
 on conflict (id) do update set
     cron = excluded.cron, destination = excluded.destination, method = excluded.method,
     header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
     delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
     caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at,
-    retry_delay_expression = excluded.retry_delay_expression";
+    retry_delay_expression = excluded.retry_delay_expression, callback = excluded.callback,
+    failure_callback = excluded.failure_callback";
 
 const SCHEDULE_GET: &str = "
 -- schedule_get: one schedule by id
@@ -295,6 +298,8 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -
             .bind(&m.retry_delay_expression)
             .bind(&m.topic_name)
             .bind(&m.endpoint_name)
+            .bind(callback::to_column(&m.callback))
+            .bind(callback::to_column(&m.failure_callback))
             .execute(&mut *conn)
             .await?;
     }
@@ -409,7 +414,10 @@ impl Backend for SqliteStore {
                         .bind(c.attempt)
                         .execute(&mut *tx)
                         .await?;
-                    changed += done.rows_affected();
+                    if done.rows_affected() == 1 {
+                        changed += 1;
+                        insert_messages(&mut tx, &c.spawn).await?;
+                    }
                 }
                 CompletionKind::Retry { due_at } => {
                     let done = sqlx::query(MESSAGE_COMPLETE_RETRY)
@@ -419,7 +427,10 @@ impl Backend for SqliteStore {
                         .bind(due_at)
                         .execute(&mut *tx)
                         .await?;
-                    changed += done.rows_affected();
+                    if done.rows_affected() == 1 {
+                        changed += 1;
+                        insert_messages(&mut tx, &c.spawn).await?;
+                    }
                 }
                 CompletionKind::Failed(entry) => {
                     let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
@@ -428,7 +439,10 @@ impl Backend for SqliteStore {
                         .bind(c.attempt)
                         .fetch_optional(&mut *tx)
                         .await?;
-                    changed += u64::from(state.is_some());
+                    if state.is_some() {
+                        changed += 1;
+                        insert_messages(&mut tx, &c.spawn).await?;
+                    }
                     if state.as_deref() == Some("failed") {
                         sqlx::query(DLQ_INSERT)
                             .bind(&entry.dlq_id)
@@ -562,6 +576,8 @@ impl Backend for SqliteStore {
             .bind(s.next_fire_at)
             .bind(s.now)
             .bind(&s.retry_delay_expression)
+            .bind(callback::to_column(&s.callback))
+            .bind(callback::to_column(&s.failure_callback))
             .execute(&self.writer)
             .await?;
         Ok(())

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
+use crate::domain::callback::{self, AttemptReport, Source};
 use crate::domain::headers::{self, HeaderMap};
 use crate::domain::ids::{new_dlq_id, new_jwt_id};
+use crate::domain::message::NewMessage;
 use crate::domain::retry::{classify, AttemptResult, Outcome};
 use crate::domain::retry_delay::RetryDelay;
 use crate::domain::signing::sign;
@@ -54,19 +56,31 @@ impl Deliverer {
             .retry_delay_expression
             .as_deref()
             .and_then(|e| RetryDelay::parse(e).ok());
-        let kind = match classify(
+        let outcome = classify(
             &response.result,
             message.attempt,
             message.max_retries,
             retry_delay.as_ref(),
             now,
-        ) {
-            Outcome::Delivered => CompletionKind::Delivered,
-            Outcome::Retry { at } => CompletionKind::Retry { due_at: at },
-            Outcome::Failed => CompletionKind::Failed(DlqEntry {
-                dlq_id: new_dlq_id(now),
-                response_status: response.result.status.map_or(0, i32::from),
-                response_header: headers::from_http(&response.result.headers),
+        );
+        let status = response.result.status.map_or(0, i32::from);
+        let response_header = headers::from_http(&response.result.headers);
+        let dlq_id = matches!(outcome, Outcome::Failed).then(|| new_dlq_id(now));
+        let spawn = callbacks(
+            message,
+            status,
+            &response_header,
+            &response.body,
+            dlq_id.as_deref(),
+            now,
+        );
+        let kind = match (outcome, dlq_id) {
+            (Outcome::Delivered, _) => CompletionKind::Delivered,
+            (Outcome::Retry { at }, _) => CompletionKind::Retry { due_at: at },
+            (Outcome::Failed, dlq_id) => CompletionKind::Failed(DlqEntry {
+                dlq_id: dlq_id.unwrap_or_else(|| new_dlq_id(now)),
+                response_status: status,
+                response_header,
                 response_body: response.body,
                 error: response.error,
             }),
@@ -84,6 +98,7 @@ impl Deliverer {
             id: message.id.clone(),
             attempt: message.attempt,
             kind,
+            spawn,
         }
     }
 
@@ -170,6 +185,52 @@ impl Deliverer {
         }
         (body, None)
     }
+}
+
+/// The callback after this attempt, and the failure callback after the final one (spec §12.5).
+fn callbacks(
+    message: &MessageRow,
+    status: i32,
+    response_header: &HeaderMap,
+    response_body: &[u8],
+    dlq_id: Option<&str>,
+    now: i64,
+) -> Vec<NewMessage> {
+    let after_attempt = callback::from_column(message.callback.as_deref());
+    let after_failure = dlq_id.and(callback::from_column(message.failure_callback.as_deref()));
+    if after_attempt.is_none() && after_failure.is_none() {
+        return Vec::new();
+    }
+    let source_header = headers::from_json(&message.header);
+    let source = Source {
+        id: &message.id,
+        url: &message.url,
+        method: &message.method,
+        header: &source_header,
+        body: &message.body,
+        max_retries: message.max_retries,
+        not_before: message.not_before,
+        created_at: message.created_at,
+        topic_name: message.topic_name.as_deref(),
+        endpoint_name: message.endpoint_name.as_deref(),
+        schedule_id: message.schedule_id.as_deref(),
+        caller_ip: message.caller_ip.as_deref(),
+    };
+    let report = |dlq_id| AttemptReport {
+        status,
+        header: response_header,
+        body: response_body,
+        retried: message.attempt - 1,
+        dlq_id,
+    };
+    let mut spawned = Vec::new();
+    if let Some(cb) = after_attempt {
+        spawned.extend(callback::message(&cb, &source, &report(None), now));
+    }
+    if let Some(cb) = after_failure {
+        spawned.extend(callback::message(&cb, &source, &report(dlq_id), now));
+    }
+    spawned
 }
 
 fn append_all(out: &mut http::HeaderMap, map: &HeaderMap) {

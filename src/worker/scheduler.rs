@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dispatcher::Wake;
 use crate::clock::Clock;
+use crate::domain::callback;
 use crate::domain::cron::Cron;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::headers;
@@ -198,5 +199,7 @@ fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
         retry_delay_expression: s.retry_delay_expression.clone(),
         topic_name: None,
         endpoint_name: None,
+        callback: callback::from_column(s.callback.as_deref()),
+        failure_callback: callback::from_column(s.failure_callback.as_deref()),
     })
 }

@@ -27,6 +27,7 @@ backend_tests!(
     schedules_upsert_list_pause_resume_and_delete,
     schedule_fire_moves_each_slot_once_and_stores_its_messages,
     the_scheduler_lock_has_one_holder_at_a_time,
+    completions_store_their_spawned_messages_only_when_they_apply,
 );
 
 const LIMITS: Limits = Limits {
@@ -65,6 +66,7 @@ fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
         id: id.into(),
         attempt,
         kind,
+        spawn: Vec::new(),
     }
 }
 
@@ -599,5 +601,30 @@ async fn the_scheduler_lock_has_one_holder_at_a_time(backend: Backend) {
             })
             .await;
         }
+    }
+}
+
+async fn completions_store_their_spawned_messages_only_when_they_apply(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let batch: Vec<_> = (0..3)
+        .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
+        .collect();
+    store.message_insert(&batch).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    let with_callback = |id: &str, attempt, kind| {
+        let callback = message("https://cb.test/", T0, &[]);
+        let mut completion = completion(id, attempt, kind);
+        completion.spawn = vec![callback];
+        completion
+    };
+    let completions = [
+        with_callback(&batch[0].id, 1, CompletionKind::Delivered),
+        with_callback(&batch[1].id, 1, CompletionKind::Failed(dlq_entry("0000000000001-x"))),
+        with_callback(&batch[2].id, 9, CompletionKind::Retry { due_at: T0 }),
+    ];
+    assert_eq!(store.message_complete(T0, &completions).await.unwrap(), 2);
+    for (c, stored) in completions.iter().zip([true, true, false]) {
+        let spawned = store.message_get(&c.spawn[0].id).await.unwrap();
+        assert_eq!(spawned.is_some(), stored, "a stale completion creates no callback");
     }
 }
