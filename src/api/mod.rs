@@ -7,6 +7,7 @@ mod batch;
 mod dlq;
 pub mod error;
 mod keys;
+mod logs;
 mod messages;
 mod publish;
 mod request;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::router())
         .merge(dlq::router())
         .merge(keys::router())
+        .merge(logs::router())
         .merge(schedules::router())
         .merge(url_groups::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));

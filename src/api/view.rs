@@ -159,3 +159,52 @@ fn schedule_state(stored: &str) -> &'static str {
         _ => "IN_PROGRESS",
     }
 }
+
+/// A log entry (spec §10.3). Bodies are base64 here, unlike in Message.
+pub fn event(e: &crate::store::EventRow) -> Value {
+    let m = &e.message;
+    let mut map = Map::new();
+    map.insert("time".into(), json!(e.event_time));
+    map.insert("messageId".into(), json!(m.id));
+    map.insert("state".into(), json!(e.event_state));
+    map.insert("url".into(), json!(m.url));
+    map.insert("method".into(), json!(m.method));
+    map.insert("maxRetries".into(), json!(m.max_retries));
+    let header = headers::from_json(&m.header);
+    if !header.is_empty() {
+        map.insert("header".into(), json!(header));
+    }
+    if !m.body.is_empty() {
+        map.insert("body".into(), json!(STANDARD.encode(&m.body)));
+    }
+    put_opt(&mut map, "topicName", &m.topic_name);
+    put_opt(&mut map, "endpointName", &m.endpoint_name);
+    put_opt(&mut map, "queueName", &m.queue_name);
+    put_opt(&mut map, "scheduleId", &m.schedule_id);
+    put_opt(&mut map, "flowControlKey", &m.flow_control_key);
+    put_opt(&mut map, "callerIP", &m.caller_ip);
+    put_opt(&mut map, "error", &e.event_error);
+    // Python reads retryDelayExpr, the docs name retryDelayExpression: both (spec §15 #4).
+    put_opt(&mut map, "retryDelayExpr", &m.retry_delay_expression);
+    put_opt(&mut map, "retryDelayExpression", &m.retry_delay_expression);
+    if let Some(status) = e.event_status {
+        map.insert("responseStatus".into(), json!(status));
+    }
+    if let Some(at) = e.event_next {
+        map.insert("nextDeliveryTime".into(), json!(at));
+    }
+    if let Some(ms) = m.timeout_ms {
+        map.insert("timeout".into(), json!(ms));
+    }
+    for (column, key) in [(&m.callback, "callback"), (&m.failure_callback, "failureCallback")] {
+        if let Some(cb) = crate::domain::callback::from_column(column.as_deref()) {
+            map.insert(key.into(), json!(cb.url));
+        }
+    }
+    let labels = labels_from_column(m.labels.as_deref());
+    if let Some(first) = labels.first() {
+        map.insert("label".into(), json!(first));
+        map.insert("labels".into(), json!(labels));
+    }
+    Value::Object(map)
+}

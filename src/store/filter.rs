@@ -5,13 +5,13 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 use super::model::Filter;
 
 /// The database-specific spelling of "`haystack` contains `needle`": `strpos` in Postgres, `instr` in SQLite.
-pub(super) struct Dialect {
+pub(crate) struct Dialect {
     pub contains_fn: &'static str,
 }
 
 /// Appends ` and …` conditions for every non-empty field. Message columns are read from alias `m`, DLQ
 /// columns from alias `d`; `date_column` is the time the date bounds apply to.
-pub(super) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &Filter, date_column: &str, dialect: &Dialect)
+pub(crate) fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, filter: &Filter, date_column: &str, dialect: &Dialect)
 where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,

@@ -58,6 +58,8 @@ pub(crate) trait Backend {
     /// Retention: deletes up to `limit` messages finished before `before` that no DLQ entry holds.
     async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
 
+    /// Log entries (spec §10), newest first unless the page asks otherwise.
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>>;
     async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>>;
     async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>>;
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64>;
@@ -151,6 +153,7 @@ delegate! {
     message_cancel(now: i64, id: &str) -> CancelResult;
     message_cancel_many(now: i64, filter: &Filter) -> u64;
     message_delete_finished(before: i64, limit: i64) -> u64;
+    event_list(page: &EventPage) -> Vec<EventRow>;
     dlq_list(page: &DlqPage) -> Vec<DlqRow>;
     dlq_get(dlq_id: &str) -> Option<DlqRow>;
     dlq_delete(dlq_ids: &[String]) -> u64;
@@ -238,6 +241,44 @@ fn not_cancelable(state: Option<&str>) -> CancelResult {
         Some(state) => CancelResult::AlreadyFinished(state),
         None => CancelResult::NotFound,
     }
+}
+
+/// The select of `event_list`, shared by both databases (it has no placeholders).
+const EVENT_SELECT: &str = "
+-- event_list: log entries joined with their message
+select m.*, e.id as event_id, e.time as event_time, e.state as event_state, e.response_status as event_status,
+       e.error as event_error, e.next_delivery_time as event_next
+from message_events e join messages m on m.id = e.message_id
+where true";
+
+/// The whole `event_list` query for either database.
+fn event_query<'a, DB>(page: &EventPage, dialect: &filter::Dialect) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut qb = sqlx::QueryBuilder::new(EVENT_SELECT);
+    filter::push_filter(&mut qb, &page.filter, "e.time", dialect);
+    if !page.states.is_empty() {
+        qb.push(" and e.state in (");
+        let mut states = qb.separated(", ");
+        for state in &page.states {
+            states.push_bind(state.clone());
+        }
+        states.push_unseparated(")");
+    }
+    let (after, direction) = match page.order {
+        Order::EarliestFirst => (">", "asc"),
+        Order::LatestFirst => ("<", "desc"),
+    };
+    if let Some(cursor) = page.cursor {
+        qb.push(format!(" and e.id {after} ")).push_bind(cursor);
+    }
+    qb.push(format!(" order by e.id {direction} limit "))
+        .push_bind(page.count);
+    qb
 }
 
 /// Cursor, order and limit of a DLQ page; the cursor is the last id of the previous page.

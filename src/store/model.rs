@@ -74,6 +74,9 @@ pub struct Completion {
     pub id: String,
     pub attempt: i32,
     pub kind: CompletionKind,
+    /// The attempt's HTTP status (0 without a response) and why it failed, for the log.
+    pub status: i32,
+    pub error: Option<String>,
     /// Messages this attempt creates (callbacks), stored with the completion only if it applies.
     pub spawn: Vec<crate::domain::message::NewMessage>,
 }
@@ -214,4 +217,28 @@ pub(crate) fn assemble_groups(groups: Vec<UrlGroupRow>, endpoints: Vec<Endpoint>
             updated_at: g.updated_at,
         })
         .collect()
+}
+
+/// One log entry joined with its message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub event_id: i64,
+    pub event_time: i64,
+    pub event_state: String,
+    pub event_status: Option<i32>,
+    pub event_error: Option<String>,
+    pub event_next: Option<i64>,
+}
+
+/// One page of log entries: matching `filter` and one of `states` (any when empty), after `cursor` (an
+/// entry id) in `order`, at most `count`.
+#[derive(Debug, Clone, Default)]
+pub struct EventPage {
+    pub filter: Filter,
+    pub states: Vec<String>,
+    pub cursor: Option<i64>,
+    pub order: Order,
+    pub count: i64,
 }

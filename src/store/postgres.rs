@@ -40,7 +40,8 @@ impl PgStore {
 }
 
 const MESSAGE_INSERT: &str = "
--- message_insert: store accepted messages, one row per element of the bound arrays
+-- message_insert: store accepted messages, one row per element of the bound arrays, and log CREATED
+with inserted as (
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
                       retry_delay_expression, topic_name, endpoint_name, callback, failure_callback)
@@ -52,7 +53,10 @@ from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[
             $16::text[], $17::text[], $18::text[], $19::text[])
      as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
           caller_ip, labels, schedule_id, retry_delay_expression, topic_name, endpoint_name, callback,
-          failure_callback)";
+          failure_callback)
+returning id, created_at
+)
+insert into message_events (message_id, time, state) select id, created_at, 'CREATED' from inserted";
 
 const DEDUP_EXPIRE_KEY: &str = "
 -- message_insert_deduplicated (expire): a key past its window no longer counts
@@ -75,16 +79,22 @@ const MESSAGE_GET: &str = "
 select * from messages where id = $1";
 
 const MESSAGE_CLAIM_DUE: &str = "
--- message_claim_due: lease the earliest due messages and bump their attempt; skip rows other instances hold
-update messages m
-set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, updated_at = $1
-from (select id from messages
-      where state = 'pending' and due_at <= $1
-      order by due_at
-      limit $3
-      for update skip locked) due
-where m.id = due.id
-returning m.*";
+-- message_claim_due: lease the earliest due messages and bump their attempt; skip rows other instances hold;
+-- log ACTIVE
+with claimed as (
+    update messages m
+    set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, updated_at = $1
+    from (select id from messages
+          where state = 'pending' and due_at <= $1
+          order by due_at
+          limit $3
+          for update skip locked) due
+    where m.id = due.id
+    returning m.*
+), logged as (
+    insert into message_events (message_id, time, state) select id, $1, 'ACTIVE' from claimed
+)
+select * from claimed";
 
 const MESSAGE_NEXT_DUE_AT: &str = "
 -- message_next_due_at: when the earliest pending message is due
@@ -97,21 +107,38 @@ from unnest($2::text[], $3::int[]) as c(id, attempt)
 where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
 
 const MESSAGE_COMPLETE_DELIVERED: &str = "
--- message_complete (delivered): finish attempts that got a 2xx
-update messages m set state = 'delivered', lease_until = null, finished_at = $1, updated_at = $1
-from unnest($2::text[], $3::int[]) as c(id, attempt)
-where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
-returning m.id";
+-- message_complete (delivered): finish attempts that got a 2xx; log DELIVERED
+with done as (
+    update messages m set state = 'delivered', lease_until = null, finished_at = $1, updated_at = $1
+    from unnest($2::text[], $3::int[], $4::int[]) as c(id, attempt, status)
+    where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+    returning m.id, c.status
+), logged as (
+    insert into message_events (message_id, time, state, response_status)
+    select id, $1, 'DELIVERED', status from done
+)
+select id from done";
 
 const MESSAGE_COMPLETE_RETRY: &str = "
--- message_complete (retry): make failed attempts due again, unless a cancel was requested meanwhile
-update messages m
-set state = case when m.cancel_requested then 'canceled' else 'pending' end,
-    finished_at = case when m.cancel_requested then $1 end,
-    due_at = c.due_at, lease_until = null, updated_at = $1
-from unnest($2::text[], $3::int[], $4::bigint[]) as c(id, attempt, due_at)
-where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
-returning m.id";
+-- message_complete (retry): make failed attempts due again, unless a cancel was requested meanwhile;
+-- log ERROR, then RETRY (or CANCELED)
+with done as (
+    update messages m
+    set state = case when m.cancel_requested then 'canceled' else 'pending' end,
+        finished_at = case when m.cancel_requested then $1 end,
+        due_at = c.due_at, lease_until = null, updated_at = $1
+    from unnest($2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[]) as c(id, attempt, due_at, status, error)
+    where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+    returning m.id, m.state, c.due_at, c.status, c.error
+), logged as (
+    insert into message_events (message_id, time, state, response_status, error, next_delivery_time)
+    select id, $1, 'ERROR', status, error, due_at from done
+    union all
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end, null, null,
+           case when state = 'pending' then due_at end
+    from done
+)
+select id from done";
 
 const MESSAGE_COMPLETE_FAILED: &str = "
 -- message_complete (failed): finish attempts that exhausted their retries and dead-letter them
@@ -122,34 +149,55 @@ with failed as (
     from unnest($2::text[], $3::int[]) as c(id, attempt)
     where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
     returning m.id, m.state
+), entries as (
+    select * from unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[])
+         as e(message_id, dlq_id, response_status, response_header, response_body, error)
 ), dead as (
     insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
     select e.dlq_id, e.message_id, e.response_status, e.response_header, e.response_body, e.error, $1
-    from failed
-    join unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[])
-         as e(message_id, dlq_id, response_status, response_header, response_body, error)
-      on e.message_id = failed.id
+    from failed join entries e on e.message_id = failed.id
     where failed.state = 'failed'
+), logged as (
+    -- log ERROR, then FAILED (or CANCELED)
+    insert into message_events (message_id, time, state, response_status, error)
+    select failed.id, $1, 'ERROR', e.response_status, e.error from failed join entries e on e.message_id = failed.id
+    union all
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'FAILED' end, null, null from failed
 )
 select id from failed";
 
 const MESSAGE_RESCUE_EXPIRED: &str = "
--- message_rescue_expired: messages whose worker died while holding the lease become due again
-update messages
-set state = case when cancel_requested then 'canceled' else 'pending' end,
-    finished_at = case when cancel_requested then $1 end,
-    due_at = $1, lease_until = null, updated_at = $1
-where state = 'in_progress' and lease_until < $1";
+-- message_rescue_expired: messages whose worker died while holding the lease become due again; log RETRY
+with rescued as (
+    update messages
+    set state = case when cancel_requested then 'canceled' else 'pending' end,
+        finished_at = case when cancel_requested then $1 end,
+        due_at = $1, lease_until = null, updated_at = $1
+    where state = 'in_progress' and lease_until < $1
+    returning id, state
+), logged as (
+    insert into message_events (message_id, time, state, error, next_delivery_time)
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end,
+           'the instance delivering it stopped before recording the result', case when state = 'pending' then $1 end
+    from rescued
+)
+select count(*) from rescued";
 
 const MESSAGE_CANCEL: &str = "
--- message_cancel: cancel a pending message, or flag one in flight so it is not retried
-update messages
-set state = case when state = 'pending' then 'canceled' else state end,
-    cancel_requested = (state = 'in_progress'),
-    finished_at = case when state = 'pending' then $2 else finished_at end,
-    updated_at = $2
-where id = $1 and state in ('pending', 'in_progress')
-returning state";
+-- message_cancel: cancel a pending message, or flag one in flight so it is not retried; log the change
+with changed as (
+    update messages
+    set state = case when state = 'pending' then 'canceled' else state end,
+        cancel_requested = (state = 'in_progress'),
+        finished_at = case when state = 'pending' then $2 else finished_at end,
+        updated_at = $2
+    where id = $1 and state in ('pending', 'in_progress')
+    returning id, state
+), logged as (
+    insert into message_events (message_id, time, state)
+    select id, $2, case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed
+)
+select state from changed";
 
 const MESSAGE_STATE: &str = "
 -- message_state: the state of one message
@@ -418,11 +466,13 @@ impl Backend for PgStore {
             .filter(|c| matches!(c.kind, CompletionKind::Delivered))
             .collect();
         if !delivered.is_empty() {
+            let statuses: Vec<i32> = delivered.iter().map(|c| c.status).collect();
             let (ids, attempts) = ids_and_attempts(delivered.into_iter());
             let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_DELIVERED)
                 .bind(now)
                 .bind(ids)
                 .bind(attempts)
+                .bind(statuses)
                 .fetch_all(&mut *tx)
                 .await?;
             applied.extend(done);
@@ -442,6 +492,8 @@ impl Backend for PgStore {
                 .bind(ids)
                 .bind(attempts)
                 .bind(due)
+                .bind(retries.iter().map(|(c, _)| c.status).collect::<Vec<_>>())
+                .bind(retries.iter().map(|(c, _)| c.error.clone()).collect::<Vec<_>>())
                 .fetch_all(&mut *tx)
                 .await?;
             applied.extend(done);
@@ -481,11 +533,11 @@ impl Backend for PgStore {
     }
 
     async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
-        let done = sqlx::query(MESSAGE_RESCUE_EXPIRED)
+        let rescued: i64 = sqlx::query_scalar(MESSAGE_RESCUE_EXPIRED)
             .bind(now)
-            .execute(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        Ok(done.rows_affected())
+        Ok(rescued as u64)
     }
 
     async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
@@ -505,16 +557,24 @@ impl Backend for PgStore {
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
-        let mut qb =
-            QueryBuilder::new("-- message_cancel_many: cancel every pending match, flag every match in flight\n");
-        qb.push("update messages m set state = case when m.state = 'pending' then 'canceled' else m.state end, ");
-        qb.push("cancel_requested = (m.state = 'in_progress'), finished_at = case when m.state = 'pending' then ");
+        let mut qb = QueryBuilder::new(
+            "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n",
+        );
+        qb.push("with changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
+        qb.push("else m.state end, cancel_requested = (m.state = 'in_progress'), ");
+        qb.push("finished_at = case when m.state = 'pending' then ");
         qb.push_bind(now);
         qb.push(" else m.finished_at end, updated_at = ");
         qb.push_bind(now);
         qb.push(" where m.state in ('pending', 'in_progress')");
         push_filter(&mut qb, filter, "m.created_at", &DIALECT);
-        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+        qb.push(" returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
+        qb.push("select id, ");
+        qb.push_bind(now);
+        qb.push(", case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed) ");
+        qb.push("select count(*) from changed");
+        let cancelled: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(cancelled as u64)
     }
 
     async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
@@ -524,6 +584,11 @@ impl Backend for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
+        let mut qb = super::event_query(page, &DIALECT);
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
     }
 
     async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>> {

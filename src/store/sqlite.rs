@@ -78,6 +78,11 @@ const DEDUP_DELETE_EXPIRED: &str = "
 -- dedup_delete_expired: retention for keys whose window has passed
 delete from dedup where key in (select key from dedup where expires_at <= ?1 limit ?2)";
 
+const EVENT_INSERT: &str = "
+-- (every transition): log one entry
+insert into message_events (message_id, time, state, response_status, error, next_delivery_time)
+values (?1, ?2, ?3, ?4, ?5, ?6)";
+
 const MESSAGE_GET: &str = "
 -- message_get: one message by id, whatever its state
 select * from messages where id = ?1";
@@ -111,7 +116,8 @@ update messages
 set state = case when cancel_requested then 'canceled' else 'pending' end,
     finished_at = case when cancel_requested then ?1 end,
     due_at = ?4, lease_until = null, updated_at = ?1
-where id = ?2 and attempt = ?3 and state = 'in_progress'";
+where id = ?2 and attempt = ?3 and state = 'in_progress'
+returning state";
 
 const MESSAGE_COMPLETE_FAILED: &str = "
 -- message_complete (failed): finish an attempt that exhausted its retries
@@ -132,7 +138,8 @@ update messages
 set state = case when cancel_requested then 'canceled' else 'pending' end,
     finished_at = case when cancel_requested then ?1 end,
     due_at = ?1, lease_until = null, updated_at = ?1
-where state = 'in_progress' and lease_until < ?1";
+where state = 'in_progress' and lease_until < ?1
+returning id, state";
 
 const MESSAGE_CANCEL: &str = "
 -- message_cancel: cancel a pending message, or flag one in flight so it is not retried
@@ -142,7 +149,7 @@ set state = case when state = 'pending' then 'canceled' else state end,
     finished_at = case when state = 'pending' then ?2 else finished_at end,
     updated_at = ?2
 where id = ?1 and state in ('pending', 'in_progress')
-returning state";
+returning id, state";
 
 const MESSAGE_STATE: &str = "
 -- message_state: the state of one message
@@ -278,6 +285,49 @@ const SIGNING_KEYS_ROTATE: &str = "
 -- signing_keys_rotate: next becomes current, a fresh key becomes next
 update signing_keys set current = next, next = ?1 where id = 1 returning current, next";
 
+/// One log entry (spec §10.3).
+struct Event<'a> {
+    message_id: &'a str,
+    state: &'a str,
+    status: Option<i32>,
+    error: Option<&'a str>,
+    next_delivery_time: Option<i64>,
+}
+
+impl<'a> Event<'a> {
+    fn new(message_id: &'a str, state: &'a str) -> Self {
+        Event {
+            message_id,
+            state,
+            status: None,
+            error: None,
+            next_delivery_time: None,
+        }
+    }
+}
+
+async fn log(conn: &mut SqliteConnection, now: i64, event: Event<'_>) -> Result<()> {
+    sqlx::query(EVENT_INSERT)
+        .bind(event.message_id)
+        .bind(now)
+        .bind(event.state)
+        .bind(event.status)
+        .bind(event.error)
+        .bind(event.next_delivery_time)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The log state of a cancel's or rescue's result.
+fn log_state(new_state: &str, otherwise: &'static str) -> &'static str {
+    match new_state {
+        "canceled" => "CANCELED",
+        "in_progress" => "CANCEL_REQUESTED",
+        _ => otherwise,
+    }
+}
+
 async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -> Result<()> {
     for m in messages {
         sqlx::query(MESSAGE_INSERT)
@@ -302,6 +352,7 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -
             .bind(callback::to_column(&m.failure_callback))
             .execute(&mut *conn)
             .await?;
+        log(conn, m.created_at, Event::new(&m.id, "CREATED")).await?;
     }
     Ok(())
 }
@@ -374,12 +425,18 @@ impl Backend for SqliteStore {
     }
 
     async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
-        Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
+        let mut tx = self.begin_write().await?;
+        let claimed: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
             .bind(now)
             .bind(lease_until)
             .bind(limit)
-            .fetch_all(&self.writer)
-            .await?)
+            .fetch_all(&mut *tx)
+            .await?;
+        for message in &claimed {
+            log(&mut tx, now, Event::new(&message.id, "ACTIVE")).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     async fn message_next_due_at(&self) -> Result<Option<i64>> {
@@ -416,19 +473,39 @@ impl Backend for SqliteStore {
                         .await?;
                     if done.rows_affected() == 1 {
                         changed += 1;
+                        let delivered = Event {
+                            status: Some(c.status),
+                            ..Event::new(&c.id, "DELIVERED")
+                        };
+                        log(&mut tx, now, delivered).await?;
                         insert_messages(&mut tx, &c.spawn).await?;
                     }
                 }
                 CompletionKind::Retry { due_at } => {
-                    let done = sqlx::query(MESSAGE_COMPLETE_RETRY)
+                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_RETRY)
                         .bind(now)
                         .bind(&c.id)
                         .bind(c.attempt)
                         .bind(due_at)
-                        .execute(&mut *tx)
+                        .fetch_optional(&mut *tx)
                         .await?;
-                    if done.rows_affected() == 1 {
+                    if let Some(state) = state {
                         changed += 1;
+                        let error = Event {
+                            status: Some(c.status),
+                            error: c.error.as_deref(),
+                            next_delivery_time: Some(*due_at),
+                            ..Event::new(&c.id, "ERROR")
+                        };
+                        log(&mut tx, now, error).await?;
+                        let next = match state.as_str() {
+                            "canceled" => Event::new(&c.id, "CANCELED"),
+                            _ => Event {
+                                next_delivery_time: Some(*due_at),
+                                ..Event::new(&c.id, "RETRY")
+                            },
+                        };
+                        log(&mut tx, now, next).await?;
                         insert_messages(&mut tx, &c.spawn).await?;
                     }
                 }
@@ -439,8 +516,16 @@ impl Backend for SqliteStore {
                         .bind(c.attempt)
                         .fetch_optional(&mut *tx)
                         .await?;
-                    if state.is_some() {
+                    if let Some(state) = &state {
                         changed += 1;
+                        let error = Event {
+                            status: Some(entry.response_status),
+                            error: entry.error.as_deref(),
+                            ..Event::new(&c.id, "ERROR")
+                        };
+                        log(&mut tx, now, error).await?;
+                        let last = if state == "canceled" { "CANCELED" } else { "FAILED" };
+                        log(&mut tx, now, Event::new(&c.id, last)).await?;
                         insert_messages(&mut tx, &c.spawn).await?;
                     }
                     if state.as_deref() == Some("failed") {
@@ -463,22 +548,36 @@ impl Backend for SqliteStore {
     }
 
     async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
-        let done = sqlx::query(MESSAGE_RESCUE_EXPIRED)
+        let mut tx = self.begin_write().await?;
+        let rescued: Vec<(String, String)> = sqlx::query_as(MESSAGE_RESCUE_EXPIRED)
             .bind(now)
-            .execute(&self.writer)
+            .fetch_all(&mut *tx)
             .await?;
-        Ok(done.rows_affected())
+        for (id, state) in &rescued {
+            let event = Event {
+                error: Some("the instance delivering it stopped before recording the result"),
+                next_delivery_time: (state == "pending").then_some(now),
+                ..Event::new(id, log_state(state, "RETRY"))
+            };
+            log(&mut tx, now, event).await?;
+        }
+        tx.commit().await?;
+        Ok(rescued.len() as u64)
     }
 
     async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
-        let new_state: Option<String> = sqlx::query_scalar(MESSAGE_CANCEL)
+        let mut tx = self.begin_write().await?;
+        let changed: Option<(String, String)> = sqlx::query_as(MESSAGE_CANCEL)
             .bind(id)
             .bind(now)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&mut *tx)
             .await?;
-        if let Some(state) = new_state {
+        if let Some((id, state)) = changed {
+            log(&mut tx, now, Event::new(&id, log_state(&state, "CANCELED"))).await?;
+            tx.commit().await?;
             return Ok(super::cancel_result(&state));
         }
+        drop(tx);
         let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
             .bind(id)
             .fetch_optional(&self.reader)
@@ -497,8 +596,14 @@ impl Backend for SqliteStore {
         qb.push_bind(now);
         qb.push(" where id in (select m.id from messages m where m.state in ('pending', 'in_progress')");
         push_filter(&mut qb, filter, "m.created_at", &DIALECT);
-        qb.push(")");
-        Ok(qb.build().execute(&self.writer).await?.rows_affected())
+        qb.push(") returning id, state");
+        let mut tx = self.begin_write().await?;
+        let changed: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        for (id, state) in &changed {
+            log(&mut tx, now, Event::new(id, log_state(state, "CANCELED"))).await?;
+        }
+        tx.commit().await?;
+        Ok(changed.len() as u64)
     }
 
     async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
@@ -508,6 +613,11 @@ impl Backend for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
+        let mut qb = super::event_query(page, &DIALECT);
+        Ok(qb.build_query_as().fetch_all(&self.reader).await?)
     }
 
     async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>> {

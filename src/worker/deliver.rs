@@ -74,6 +74,11 @@ impl Deliverer {
             dlq_id.as_deref(),
             now,
         );
+        let error = match (response.result.status, &response.error) {
+            (_, Some(error)) => Some(error.clone()),
+            (Some(status), None) if !(200..300).contains(&status) => Some(format!("the destination answered {status}")),
+            _ => None,
+        };
         let kind = match (outcome, dlq_id) {
             (Outcome::Delivered, _) => CompletionKind::Delivered,
             (Outcome::Retry { at }, _) => CompletionKind::Retry { due_at: at },
@@ -98,6 +103,8 @@ impl Deliverer {
             id: message.id.clone(),
             attempt: message.attempt,
             kind,
+            status,
+            error,
             spawn,
         }
     }

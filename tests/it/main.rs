@@ -10,6 +10,7 @@ mod crash;
 mod dedup;
 mod delivery;
 mod dlq_api;
+mod logs;
 mod messages_api;
 mod multi_instance;
 mod retries;

@@ -66,6 +66,8 @@ fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
         id: id.into(),
         attempt,
         kind,
+        status: 200,
+        error: None,
         spawn: Vec::new(),
     }
 }

@@ -1,0 +1,109 @@
+//! Logs, "events" on the wire (spec §10): `GET /v2/events`, and `GET /v2/logs` answering under both keys.
+
+use axum::extract::{Request, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::request::Query;
+use super::{view, AppState};
+use crate::store::{EventPage, Order};
+
+const DEFAULT_COUNT: i64 = 100;
+const MAX_COUNT: i64 = 1_000;
+
+/// The state names of the Python SDK's `LogState` enum; `IN_PROGRESS` is a filter for the three below it.
+const STATES: [&str; 8] = [
+    "CREATED",
+    "ACTIVE",
+    "RETRY",
+    "ERROR",
+    "DELIVERED",
+    "FAILED",
+    "CANCEL_REQUESTED",
+    "CANCELED",
+];
+
+const KEYS: &[&str] = &[
+    "cursor",
+    "count",
+    "order",
+    "messageId",
+    "messageIds",
+    "state",
+    "url",
+    "topicName",
+    "scheduleId",
+    "queueName",
+    "label",
+    "callerIp",
+    "callerIP",
+    "flowControlKey",
+    "host",
+    "path",
+    "fromDate",
+    "toDate",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2/events", get(|State(app), request| list(app, request, false)))
+        .route("/v2/logs", get(|State(app), request| list(app, request, true)))
+}
+
+fn states(filter: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let states: Vec<&str> = match filter.map(str::to_ascii_uppercase).as_deref() {
+        None => vec![],
+        Some("IN_PROGRESS") => vec!["ACTIVE", "RETRY", "ERROR"],
+        Some("CANCELLED") => vec!["CANCELED"],
+        Some(state) => match STATES.iter().find(|s| **s == state) {
+            Some(s) => vec![*s],
+            None => {
+                return Err(ApiError::BadRequest(format!(
+                    "state must be one of {}, IN_PROGRESS; got {state:?}",
+                    STATES.join(", ")
+                )))
+            }
+        },
+    };
+    Ok(states.into_iter().map(str::to_string).collect())
+}
+
+async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(request.uri().query())?;
+    query.only(KEYS)?;
+    let cursor = query
+        .first("cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
+        })
+        .transpose()?;
+    let order = match query.first("order") {
+        None => Order::LatestFirst,
+        Some(_) => query.order()?,
+    };
+    let count = query.count(DEFAULT_COUNT, MAX_COUNT)?;
+    let page = EventPage {
+        filter: query.filter()?,
+        states: states(query.first("state"))?,
+        cursor,
+        order,
+        count: count + 1,
+    };
+    let mut rows = app.store.event_list(&page).await?;
+    let more = rows.len() as i64 > count;
+    rows.truncate(count as usize);
+    let events: Vec<Value> = rows.iter().map(view::event).collect();
+    let mut body = json!({ "events": events });
+    if both_keys {
+        body["logs"] = body["events"].clone();
+    }
+    // No cursor key at all on the last page (spec §10.1).
+    if let (true, Some(last)) = (more, rows.last()) {
+        body["cursor"] = json!(last.event_id.to_string());
+    }
+    Ok(Json(body))
+}
