@@ -71,7 +71,15 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
         };
         prepared.push(prepare(&app, item, caller_ip.clone(), now).await.map_err(item_error)?);
     }
-    // Everything is valid: store. Items without a deduplication key go in one statement.
+    // Everything is valid: create the queues items name, then store. Items without a deduplication key go
+    // in one statement.
+    let queues: std::collections::BTreeSet<&String> = prepared
+        .iter()
+        .flat_map(|p| p.messages.iter().filter_map(|m| m.queue_name.as_ref()))
+        .collect();
+    for queue in queues {
+        app.store.queue_ensure(queue, now).await?;
+    }
     let (plain, deduplicated): (Vec<_>, Vec<_>) = prepared.iter().enumerate().partition(|(_, p)| p.dedup_key.is_none());
     let mut answers: Vec<Option<(Accepted, bool)>> = (0..prepared.len()).map(|_| None).collect();
     let all_plain: Vec<NewMessage> = plain.iter().flat_map(|(_, p)| p.messages.iter().cloned()).collect();
@@ -101,8 +109,8 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
 }
 
 async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64) -> Result<Prepared, ApiError> {
-    if item.queue.is_some() {
-        return Err(ApiError::BadRequest("queues are not supported yet".into()));
+    if let Some(queue) = &item.queue {
+        super::queues::valid_name(queue)?;
     }
     let (target, query) = match item.destination.split_once('?') {
         Some((target, query)) => (target, Some(query)),
@@ -123,7 +131,7 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
         return Err(ApiError::PayloadTooLarge(app.max_body_bytes));
     }
     let dedup_key = options.deduplication_key(destination.as_str(), &body);
-    let (messages, group) = match destination {
+    let (mut messages, group) = match destination {
         Destination::Url(url) => (
             vec![NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?],
             false,
@@ -134,6 +142,9 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
             (template.fan_out(&name, &endpoints), true)
         }
     };
+    for message in &mut messages {
+        message.queue_name = item.queue.clone();
+    }
     Ok(Prepared {
         messages,
         dedup_key,

@@ -10,6 +10,7 @@ mod keys;
 mod logs;
 mod messages;
 mod publish;
+mod queues;
 mod request;
 mod schedules;
 mod url_groups;
@@ -48,6 +49,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let v2 = Router::new()
         .merge(publish::router())
+        .merge(queues::router())
         .merge(batch::router())
         .merge(messages::router())
         .merge(dlq::router())

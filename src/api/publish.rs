@@ -17,16 +17,49 @@ use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 
 const PREFIX: &str = "/v2/publish/";
+const ENQUEUE_PREFIX: &str = "/v2/enqueue/";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v2/publish/{*destination}", post(publish))
+    Router::new()
+        .route("/v2/publish/{*destination}", post(publish))
+        .route("/v2/enqueue/{*queue_and_destination}", post(enqueue))
+}
+
+async fn publish(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // The raw request target, not a decoded path: the destination keeps its `//`, escapes and query.
+    let rest = request
+        .uri()
+        .path()
+        .strip_prefix(PREFIX)
+        .unwrap_or_default()
+        .to_string();
+    publish_to(&app, &rest, None, request).await
+}
+
+/// `POST /v2/enqueue/{queue}/{destination}` (spec §3.2): a publish into a FIFO queue, created on first use.
+async fn enqueue(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let rest = request
+        .uri()
+        .path()
+        .strip_prefix(ENQUEUE_PREFIX)
+        .unwrap_or_default()
+        .to_string();
+    let (queue, destination) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
+    let queue = percent_encoding::percent_decode_str(queue)
+        .decode_utf8_lossy()
+        .into_owned();
+    super::queues::valid_name(&queue)?;
+    publish_to(&app, destination, Some(queue), request).await
 }
 
 /// Parses everything before storing anything: a bad header or destination changes nothing.
-async fn publish(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn publish_to(
+    app: &AppState,
+    rest: &str,
+    queue: Option<String>,
+    request: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (parts, body) = request.into_parts();
-    // The raw request target, not a decoded path: the destination keeps its `//`, escapes and query.
-    let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     let body = read_body(body, app.max_body_bytes).await?;
@@ -36,21 +69,30 @@ async fn publish(State(app): State<AppState>, request: Request) -> Result<(Statu
         .map(|ConnectInfo(addr)| addr.ip().to_string());
     let now = app.clock.now_ms();
     let dedup_key = options.deduplication_key(destination.as_str(), &body);
-    match destination {
-        Destination::Url(url) => {
-            let message = NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?;
-            let accepted = accept(&app, vec![message], dedup_key, now).await?;
-            let element = accepted.elements().into_iter().next().unwrap_or_default();
-            Ok((status(&accepted), Json(element)))
-        }
+    let group = matches!(destination, Destination::UrlGroup(_));
+    let mut messages = match destination {
+        Destination::Url(url) => vec![NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?],
         // One message per endpoint; the answer is a bare array (spec §3.1).
         Destination::UrlGroup(name) => {
-            let endpoints = super::url_groups::endpoints_of(&app, &name).await?;
+            let endpoints = super::url_groups::endpoints_of(app, &name).await?;
             let template = NewMessage::build(endpoints[0].0.clone(), &options, body, caller_ip, now, &app.limits)?;
-            let accepted = accept(&app, template.fan_out(&name, &endpoints), dedup_key, now).await?;
-            Ok((status(&accepted), Json(Value::Array(accepted.elements()))))
+            template.fan_out(&name, &endpoints)
+        }
+    };
+    if let Some(queue) = &queue {
+        app.store.queue_ensure(queue, now).await?;
+        for message in &mut messages {
+            message.queue_name = Some(queue.clone());
         }
     }
+    let accepted = accept(app, messages, dedup_key, now).await?;
+    let elements = accepted.elements();
+    let answer = if group {
+        Value::Array(elements)
+    } else {
+        elements.into_iter().next().unwrap_or_default()
+    };
+    Ok((status(&accepted), Json(answer)))
 }
 
 /// 201 for new messages, 202 for a duplicate (spec §3.4).

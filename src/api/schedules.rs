@@ -73,6 +73,10 @@ async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiErro
     }
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let queue_name = header("upstash-queue-name").map(str::to_string);
+    if let Some(queue) = &queue_name {
+        super::queues::valid_name(queue)?;
+    }
     let body = read_body(body, app.max_body_bytes).await?;
     let caller_ip = parts
         .extensions
@@ -86,10 +90,14 @@ async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiErro
             options: &options,
             body,
             caller_ip,
+            queue_name: queue_name.clone(),
         },
         app.clock.now_ms(),
         &app.limits,
     )?;
+    if let Some(queue) = &schedule.queue_name {
+        app.store.queue_ensure(queue, schedule.now).await?;
+    }
     app.store.schedule_upsert(&schedule).await?;
     app.schedule_wake.notify();
     Ok(Json(json!({ "scheduleId": schedule.id })))

@@ -125,6 +125,7 @@ pub fn schedule(s: &crate::store::ScheduleRow, states: &std::collections::HashMa
     put_opt(&mut map, "callerIP", &s.caller_ip);
     put_opt(&mut map, "callerIp", &s.caller_ip);
     put_opt(&mut map, "retryDelayExpression", &s.retry_delay_expression);
+    put_opt(&mut map, "queueName", &s.queue_name);
     put_callbacks(&mut map, &s.callback, &s.failure_callback);
     map.insert("isPaused".into(), json!(s.is_paused));
     let labels = labels_from_column(s.labels.as_deref());

@@ -161,6 +161,9 @@ pub struct Source<'a> {
     pub endpoint_name: Option<&'a str>,
     pub schedule_id: Option<&'a str>,
     pub caller_ip: Option<&'a str>,
+    /// A callback of a queued message takes its place in the queue, so the next message waits for it.
+    pub queue_name: Option<&'a str>,
+    pub queue_order: Option<i64>,
 }
 
 /// The callback message for one attempt: JSON body of spec §12.5, the callback's own settings, and the
@@ -210,6 +213,8 @@ pub fn message(callback: &Callback, source: &Source<'_>, report: &AttemptReport<
         retry_delay_expression: callback.retry_delay.clone(),
         topic_name: None,
         endpoint_name: None,
+        queue_name: source.queue_name.map(str::to_string),
+        queue_order: source.queue_order,
         callback: None,
         failure_callback: None,
     })

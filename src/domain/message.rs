@@ -29,6 +29,9 @@ pub struct NewMessage {
     /// The URL group it was published to, and the endpoint's name there.
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
+    /// The queue it waits in (FIFO, spec §7), and its place there when it must share its source's (callbacks).
+    pub queue_name: Option<String>,
+    pub queue_order: Option<i64>,
     /// Called after each attempt, and once after the final failure (spec §12.5).
     pub callback: Option<Callback>,
     pub failure_callback: Option<Callback>,
@@ -59,6 +62,8 @@ impl NewMessage {
             retry_delay_expression: options.retry_delay.as_ref().map(|d| d.source().to_string()),
             topic_name: None,
             endpoint_name: None,
+            queue_name: None,
+            queue_order: None,
             callback: options.callback.clone(),
             failure_callback: options.failure_callback.clone(),
         })

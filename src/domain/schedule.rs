@@ -23,6 +23,8 @@ pub struct NewSchedule {
     pub failure_callback: Option<crate::domain::callback::Callback>,
     pub labels: Vec<String>,
     pub caller_ip: Option<String>,
+    /// `Upstash-Queue-Name`: each fired message is enqueued there.
+    pub queue_name: Option<String>,
     pub next_fire_at: i64,
     pub now: i64,
 }
@@ -47,6 +49,7 @@ pub struct ScheduleRequest<'a> {
     pub options: &'a MessageOptions,
     pub body: Vec<u8>,
     pub caller_ip: Option<String>,
+    pub queue_name: Option<String>,
 }
 
 impl NewSchedule {
@@ -77,6 +80,7 @@ impl NewSchedule {
             failure_callback: options.failure_callback.clone(),
             labels: options.labels.clone(),
             caller_ip: request.caller_ip,
+            queue_name: request.queue_name,
             now,
         })
     }

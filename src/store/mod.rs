@@ -45,8 +45,8 @@ pub(crate) trait Backend {
     async fn message_get(&self, id: &str) -> Result<Option<MessageRow>>;
     /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt.
     async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
-    /// The earliest due time of any pending message.
-    async fn message_next_due_at(&self) -> Result<Option<i64>>;
+    /// The earliest due time after `now` of any pending message.
+    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>>;
     /// Keeps leases of attempts still in flight alive; returns how many were extended.
     async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64>;
     /// Writes the end of attempts back, guarded by (id, attempt, in_progress); returns rows changed.
@@ -110,6 +110,15 @@ pub(crate) trait Backend {
     async fn url_group_list(&self) -> Result<Vec<UrlGroup>>;
     async fn url_group_delete(&self, name: &str) -> Result<bool>;
 
+    /// Creates the queue or sets its parallelism and paused state.
+    async fn queue_upsert(&self, name: &str, parallelism: i32, paused: bool, now: i64) -> Result<()>;
+    /// Creates the queue with parallelism 1 unless it exists (enqueue creates queues).
+    async fn queue_ensure(&self, name: &str, now: i64) -> Result<()>;
+    async fn queue_get(&self, name: &str) -> Result<Option<QueueRow>>;
+    async fn queue_list(&self) -> Result<Vec<QueueRow>>;
+    async fn queue_delete(&self, name: &str) -> Result<bool>;
+    async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool>;
+
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>>;
     /// Stores `keys` unless keys are stored already; returns the stored keys.
     async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys>;
@@ -146,7 +155,7 @@ delegate! {
     dedup_delete_expired(now: i64, limit: i64) -> u64;
     message_get(id: &str) -> Option<MessageRow>;
     message_claim_due(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
-    message_next_due_at() -> Option<i64>;
+    message_next_due_at(now: i64) -> Option<i64>;
     message_extend_leases(claims: &[(String, i32)], lease_until: i64) -> u64;
     message_complete(now: i64, completions: &[Completion]) -> u64;
     message_rescue_expired(now: i64) -> u64;
@@ -175,6 +184,12 @@ delegate! {
     url_group_get(name: &str) -> Option<UrlGroup>;
     url_group_list() -> Vec<UrlGroup>;
     url_group_delete(name: &str) -> bool;
+    queue_upsert(name: &str, parallelism: i32, paused: bool, now: i64) -> ();
+    queue_ensure(name: &str, now: i64) -> ();
+    queue_get(name: &str) -> Option<QueueRow>;
+    queue_list() -> Vec<QueueRow>;
+    queue_delete(name: &str) -> bool;
+    queue_set_paused(name: &str, paused: bool, now: i64) -> bool;
     signing_keys_get() -> Option<SigningKeys>;
     signing_keys_init(keys: &SigningKeys) -> SigningKeys;
     signing_keys_rotate(new_next: &str) -> SigningKeys;

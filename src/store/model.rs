@@ -34,6 +34,7 @@ pub struct MessageRow {
     pub flow_control_key: Option<String>,
     pub callback: Option<String>,
     pub failure_callback: Option<String>,
+    pub queue_order: Option<i64>,
 }
 
 impl MessageRow {
@@ -74,6 +75,8 @@ pub struct Completion {
     pub id: String,
     pub attempt: i32,
     pub kind: CompletionKind,
+    /// Whether the message is in a queue (its end lets the next one go).
+    pub queued: bool,
     /// The attempt's HTTP status (0 without a response) and why it failed, for the log.
     pub status: i32,
     pub error: Option<String>,
@@ -164,6 +167,7 @@ pub struct ScheduleRow {
     pub retry_delay_expression: Option<String>,
     pub callback: Option<String>,
     pub failure_callback: Option<String>,
+    pub queue_name: Option<String>,
 }
 
 /// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.
@@ -241,4 +245,15 @@ pub struct EventPage {
     pub cursor: Option<i64>,
     pub order: Order,
     pub count: i64,
+}
+
+/// A queue with its lag (messages not yet delivered or dead-lettered).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct QueueRow {
+    pub name: String,
+    pub parallelism: i32,
+    pub paused: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub lag: i64,
 }

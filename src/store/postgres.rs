@@ -44,16 +44,18 @@ const MESSAGE_INSERT: &str = "
 with inserted as (
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
-                      retry_delay_expression, topic_name, endpoint_name, callback, failure_callback)
+                      retry_delay_expression, topic_name, endpoint_name, callback, failure_callback, queue_name,
+                      queue_order)
 select id, 'pending', 0, max_retries, not_before, url, url_host, url_path, method, header, body,
        timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id, retry_delay_expression,
-       topic_name, endpoint_name, callback, failure_callback
+       topic_name, endpoint_name, callback, failure_callback, queue_name,
+       case when queue_name is not null then coalesce(queue_order, nextval('message_queue_order')) end
 from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
             $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
-            $16::text[], $17::text[], $18::text[], $19::text[])
+            $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[])
      as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
           caller_ip, labels, schedule_id, retry_delay_expression, topic_name, endpoint_name, callback,
-          failure_callback)
+          failure_callback, queue_name, queue_order)
 returning id, created_at
 )
 insert into message_events (message_id, time, state) select id, created_at, 'CREATED' from inserted";
@@ -86,6 +88,13 @@ with claimed as (
     set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, updated_at = $1
     from (select id from messages
           where state = 'pending' and due_at <= $1
+            -- a queued message waits until fewer than `parallelism` unfinished ones are ahead of it
+            and (queue_name is null or exists (
+                  select 1 from queues q
+                  where q.name = messages.queue_name and not q.paused
+                    and (select count(*) from messages ahead
+                         where ahead.queue_name = messages.queue_name and ahead.state in ('pending', 'in_progress')
+                           and ahead.queue_order < messages.queue_order) < q.parallelism))
           order by due_at
           limit $3
           for update skip locked) due
@@ -97,8 +106,9 @@ with claimed as (
 select * from claimed";
 
 const MESSAGE_NEXT_DUE_AT: &str = "
--- message_next_due_at: when the earliest pending message is due
-select min(due_at) from messages where state = 'pending'";
+-- message_next_due_at: when the next pending message becomes due (queued messages waiting for those ahead
+-- of them are woken when those finish)
+select min(due_at) from messages where state = 'pending' and due_at > $1";
 
 const MESSAGE_EXTEND_LEASES: &str = "
 -- message_extend_leases: keep the leases of attempts still in flight
@@ -233,15 +243,15 @@ const SCHEDULE_UPSERT: &str = "
 -- schedule_upsert: create a schedule, or replace every setting of the one with this id
 insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
                        caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression, callback,
-                       failure_callback)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)
+                       failure_callback, queue_name)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17)
 on conflict (id) do update set
     cron = excluded.cron, destination = excluded.destination, method = excluded.method,
     header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
     delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
     caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at,
     retry_delay_expression = excluded.retry_delay_expression, callback = excluded.callback,
-    failure_callback = excluded.failure_callback";
+    failure_callback = excluded.failure_callback, queue_name = excluded.queue_name";
 
 const SCHEDULE_GET: &str = "
 -- schedule_get: one schedule by id
@@ -329,6 +339,32 @@ const URL_GROUP_DELETE: &str = "
 -- url_group_delete: remove a group and its endpoints
 delete from url_groups where name = $1";
 
+const QUEUE_UPSERT: &str = "
+-- queue_upsert: create a queue, or set its parallelism and paused state
+insert into queues (name, parallelism, paused, created_at, updated_at) values ($1, $2, $3, $4, $4)
+on conflict (name) do update set parallelism = excluded.parallelism, paused = excluded.paused,
+                                 updated_at = excluded.updated_at";
+
+const QUEUE_ENSURE: &str = "
+-- queue_ensure: create a queue with parallelism 1 unless it exists
+insert into queues (name, parallelism, paused, created_at, updated_at) values ($1, 1, false, $2, $2)
+on conflict (name) do nothing";
+
+const QUEUE_SELECT: &str = "
+-- queue_get / queue_list: queues with their lag
+select q.name, q.parallelism, q.paused, q.created_at, q.updated_at,
+       (select count(*) from messages m
+        where m.queue_name = q.name and m.state in ('pending', 'in_progress')) as lag
+from queues q";
+
+const QUEUE_DELETE: &str = "
+-- queue_delete: remove a queue
+delete from queues where name = $1";
+
+const QUEUE_SET_PAUSED: &str = "
+-- queue_set_paused: pause or resume a queue
+update queues set paused = $2, updated_at = $3 where name = $1";
+
 const SIGNING_KEYS_GET: &str = "
 -- signing_keys_get: the stored key pair
 select current, next from signing_keys where id = 1";
@@ -373,6 +409,8 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
         .bind(column(messages, |m| m.endpoint_name.clone()))
         .bind(column(messages, |m| callback::to_column(&m.callback)))
         .bind(column(messages, |m| callback::to_column(&m.failure_callback)))
+        .bind(column(messages, |m| m.queue_name.clone()))
+        .bind(column(messages, |m| m.queue_order))
         .execute(executor)
         .await?;
     Ok(())
@@ -442,8 +480,11 @@ impl Backend for PgStore {
             .await?)
     }
 
-    async fn message_next_due_at(&self) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT).fetch_one(&self.pool).await?)
+    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64> {
@@ -651,6 +692,7 @@ impl Backend for PgStore {
             .bind(&s.retry_delay_expression)
             .bind(callback::to_column(&s.callback))
             .bind(callback::to_column(&s.failure_callback))
+            .bind(&s.queue_name)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -820,6 +862,55 @@ impl Backend for PgStore {
             .await?
             .rows_affected()
             == 1)
+    }
+
+    async fn queue_upsert(&self, name: &str, parallelism: i32, paused: bool, now: i64) -> Result<()> {
+        sqlx::query(QUEUE_UPSERT)
+            .bind(name)
+            .bind(parallelism)
+            .bind(paused)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn queue_ensure(&self, name: &str, now: i64) -> Result<()> {
+        sqlx::query(QUEUE_ENSURE)
+            .bind(name)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn queue_get(&self, name: &str) -> Result<Option<QueueRow>> {
+        let query = format!("{QUEUE_SELECT} where q.name = $1");
+        Ok(sqlx::query_as(&query).bind(name).fetch_optional(&self.pool).await?)
+    }
+
+    async fn queue_list(&self) -> Result<Vec<QueueRow>> {
+        let query = format!("{QUEUE_SELECT} order by q.name");
+        Ok(sqlx::query_as(&query).fetch_all(&self.pool).await?)
+    }
+
+    async fn queue_delete(&self, name: &str) -> Result<bool> {
+        Ok(sqlx::query(QUEUE_DELETE)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool> {
+        let done = sqlx::query(QUEUE_SET_PAUSED)
+            .bind(name)
+            .bind(paused)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {

@@ -103,6 +103,7 @@ impl Deliverer {
             id: message.id.clone(),
             attempt: message.attempt,
             kind,
+            queued: message.queue_name.is_some(),
             status,
             error,
             spawn,
@@ -222,6 +223,8 @@ fn callbacks(
         endpoint_name: message.endpoint_name.as_deref(),
         schedule_id: message.schedule_id.as_deref(),
         caller_ip: message.caller_ip.as_deref(),
+        queue_name: message.queue_name.as_deref(),
+        queue_order: message.queue_order,
     };
     let report = |dlq_id| AttemptReport {
         status,

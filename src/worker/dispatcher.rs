@@ -150,7 +150,7 @@ impl Dispatcher {
     /// How long to sleep: until the next due message, at most one poll interval.
     async fn pause_until_next_due(&self) -> Duration {
         let poll = self.config.poll_interval;
-        match self.store.message_next_due_at().await {
+        match self.store.message_next_due_at(self.clock.now_ms()).await {
             Ok(Some(due)) => {
                 let wait = (due - self.clock.now_ms()).max(0) as u64;
                 poll.min(Duration::from_millis(wait))
@@ -196,6 +196,7 @@ impl Dispatcher {
                 break;
             }
             let retries = batch.iter().any(|c| matches!(c.kind, CompletionKind::Retry { .. }));
+            let queued = batch.iter().any(|c| c.queued);
             let mut backoff = Duration::from_millis(100);
             loop {
                 match self.store.message_complete(self.clock.now_ms(), &batch).await {
@@ -210,8 +211,8 @@ impl Dispatcher {
                 }
             }
             batch.clear();
-            if retries {
-                // A retry may now be the earliest due message.
+            if retries || queued {
+                // A retry may now be the earliest due message; a finished queued message lets the next go.
                 self.wake.notify();
             }
         }

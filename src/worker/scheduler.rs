@@ -199,6 +199,8 @@ fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
         retry_delay_expression: s.retry_delay_expression.clone(),
         topic_name: None,
         endpoint_name: None,
+        queue_name: s.queue_name.clone(),
+        queue_order: None,
         callback: callback::from_column(s.callback.as_deref()),
         failure_callback: callback::from_column(s.failure_callback.as_deref()),
     })

@@ -87,9 +87,9 @@ async fn one_bad_item_refuses_the_whole_batch_and_stores_nothing(backend: Backen
         (json!({"destination": "https://example.com/x"}), 400, "array"),
         (json!([]), 400, "empty"),
         (
-            json!([ok, {"destination": "https://example.com/q", "queue": "jobs"}]),
+            json!([ok, {"destination": "https://example.com/q", "queue": "bad queue"}]),
             400,
-            "queues",
+            "queue name",
         ),
     ];
     for (body, status, mentions) in cases {

@@ -13,6 +13,7 @@ mod dlq_api;
 mod logs;
 mod messages_api;
 mod multi_instance;
+mod queues;
 mod retries;
 mod schedules;
 mod sdk;

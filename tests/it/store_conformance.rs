@@ -66,6 +66,7 @@ fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
         id: id.into(),
         attempt,
         kind,
+        queued: false,
         status: 200,
         error: None,
         spawn: Vec::new(),
@@ -113,7 +114,12 @@ async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend:
         .map(|d| message("https://e.test/", T0 + d, &[]))
         .collect();
     store.message_insert(&batch).await.unwrap();
-    assert_eq!(store.message_next_due_at().await.unwrap(), Some(T0 + 10));
+    assert_eq!(store.message_next_due_at(T0).await.unwrap(), Some(T0 + 10));
+    assert_eq!(
+        store.message_next_due_at(T0 + 25).await.unwrap(),
+        Some(T0 + 30),
+        "only times after now"
+    );
     let claimed = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 2).await.unwrap();
     let ids: Vec<_> = claimed.iter().map(|m| m.id.clone()).collect();
     assert_eq!(
@@ -127,7 +133,7 @@ async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend:
     let rest = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 10).await.unwrap();
     assert_eq!(rest.len(), 1, "the future message is not claimed");
     assert_eq!(rest[0].id, batch[0].id);
-    assert_eq!(store.message_next_due_at().await.unwrap(), Some(T0 + 1_000));
+    assert_eq!(store.message_next_due_at(T0 + 100).await.unwrap(), Some(T0 + 1_000));
 }
 
 async fn concurrent_claimers_never_share_a_row(backend: Backend) {
@@ -472,6 +478,7 @@ fn new_schedule(id: &str, cron: &str, now: i64) -> NewSchedule {
         options: &MessageOptions::default(),
         body: b"tick".to_vec(),
         caller_ip: None,
+        queue_name: None,
     };
     NewSchedule::build(request, now, &LIMITS).unwrap()
 }
