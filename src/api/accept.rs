@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::flow_control::FlowControl;
 use crate::domain::message::NewMessage;
 
 /// The messages of one publish (one, or one per URL-group endpoint), or those of the earlier publish that
@@ -42,8 +43,13 @@ pub async fn accept(
     app: &AppState,
     messages: Vec<NewMessage>,
     dedup_key: Option<String>,
+    flow: Option<&FlowControl>,
     now: i64,
 ) -> Result<Accepted, ApiError> {
+    if let Some(flow) = flow {
+        // The key must exist before its messages can be claimed; a message may also set its limits.
+        app.store.flow_control_configure(flow, now).await?;
+    }
     let accepted = match dedup_key {
         None => {
             app.store.message_insert(&messages).await?;

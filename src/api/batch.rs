@@ -39,6 +39,7 @@ struct Item {
 /// One validated item: its messages (fanned out already) and deduplication key; `group` says how to answer.
 struct Prepared {
     messages: Vec<NewMessage>,
+    flow: Option<crate::domain::flow_control::FlowControl>,
     dedup_key: Option<String>,
     group: bool,
 }
@@ -83,14 +84,17 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
     let (plain, deduplicated): (Vec<_>, Vec<_>) = prepared.iter().enumerate().partition(|(_, p)| p.dedup_key.is_none());
     let mut answers: Vec<Option<(Accepted, bool)>> = (0..prepared.len()).map(|_| None).collect();
     let all_plain: Vec<NewMessage> = plain.iter().flat_map(|(_, p)| p.messages.iter().cloned()).collect();
+    for flow in prepared.iter().filter_map(|p| p.flow.as_ref()) {
+        app.store.flow_control_configure(flow, now).await?;
+    }
     if !all_plain.is_empty() {
-        accept(&app, all_plain, None, now).await?;
+        accept(&app, all_plain, None, None, now).await?;
         for (index, p) in &plain {
             answers[*index] = Some((Accepted::New(p.messages.clone()), p.group));
         }
     }
     for (index, p) in deduplicated {
-        let accepted = accept(&app, p.messages.clone(), p.dedup_key.clone(), now).await?;
+        let accepted = accept(&app, p.messages.clone(), p.dedup_key.clone(), None, now).await?;
         answers[index] = Some((accepted, p.group));
     }
     let answer: Vec<Value> = answers
@@ -147,6 +151,7 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
     }
     Ok(Prepared {
         messages,
+        flow: options.flow_control,
         dedup_key,
         group,
     })

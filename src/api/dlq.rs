@@ -181,6 +181,9 @@ async fn retry_one(
 async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
     let now = app.clock.now_ms();
+    if let Some(flow) = &overrides.flow_control {
+        app.store.flow_control_configure(flow, now).await?;
+    }
     let entries = rows
         .iter()
         .map(|row| Ok((row.dlq_id.clone(), republish(row, &overrides, now, app)?)))
@@ -221,6 +224,10 @@ fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState)
     };
     let mut message = NewMessage::build(url, &stored, m.body.clone(), m.caller_ip.clone(), now, &app.limits)?;
     message.header = header;
+    if stored.flow_control.is_none() {
+        // The key exists already: the message waits under the same limits as before.
+        message.flow_control_key = m.flow_control_key.clone();
+    }
     if stored.retry_delay.is_none() {
         message.retry_delay_expression = m.retry_delay_expression.clone();
     }

@@ -6,6 +6,7 @@ mod auth;
 mod batch;
 mod dlq;
 pub mod error;
+mod flow_control;
 mod keys;
 mod logs;
 mod messages;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub token: Arc<str>,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    /// Deliveries in flight per instance (`GET /v2/globalParallelism`).
+    pub max_in_flight: usize,
     /// How long a deduplication key holds.
     pub dedup_window_ms: i64,
     /// Messages due sooner than this wake the dispatcher at once; later ones are found by its timer.
@@ -54,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::router())
         .merge(dlq::router())
         .merge(keys::router())
+        .merge(flow_control::router())
         .merge(logs::router())
         .merge(schedules::router())
         .merge(url_groups::router())

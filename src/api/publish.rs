@@ -85,7 +85,7 @@ async fn publish_to(
             message.queue_name = Some(queue.clone());
         }
     }
-    let accepted = accept(app, messages, dedup_key, now).await?;
+    let accepted = accept(app, messages, dedup_key, options.flow_control.as_ref(), now).await?;
     let elements = accepted.elements();
     let answer = if group {
         Value::Array(elements)

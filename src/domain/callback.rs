@@ -215,6 +215,7 @@ pub fn message(callback: &Callback, source: &Source<'_>, report: &AttemptReport<
         endpoint_name: None,
         queue_name: source.queue_name.map(str::to_string),
         queue_order: source.queue_order,
+        flow_control_key: None,
         callback: None,
         failure_callback: None,
     })

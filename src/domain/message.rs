@@ -32,6 +32,8 @@ pub struct NewMessage {
     /// The queue it waits in (FIFO, spec §7), and its place there when it must share its source's (callbacks).
     pub queue_name: Option<String>,
     pub queue_order: Option<i64>,
+    /// The flow-control key whose limits it waits for (spec §8).
+    pub flow_control_key: Option<String>,
     /// Called after each attempt, and once after the final failure (spec §12.5).
     pub callback: Option<Callback>,
     pub failure_callback: Option<Callback>,
@@ -64,6 +66,7 @@ impl NewMessage {
             endpoint_name: None,
             queue_name: None,
             queue_order: None,
+            flow_control_key: options.flow_control.as_ref().map(|f| f.key.clone()),
             callback: options.callback.clone(),
             failure_callback: options.failure_callback.clone(),
         })

@@ -4,6 +4,7 @@ pub mod callback;
 pub mod cron;
 pub mod destination;
 pub mod duration;
+pub mod flow_control;
 pub mod headers;
 pub mod ids;
 pub mod message;

@@ -2,6 +2,7 @@
 
 use super::callback::{self, Callback, Kind};
 use super::duration::parse_duration;
+use super::flow_control::{self, FlowControl};
 use super::headers::{canonical_name, HeaderMap};
 use super::retry_delay::RetryDelay;
 
@@ -40,6 +41,8 @@ pub struct MessageOptions {
     /// `Upstash-Callback` and `Upstash-Failure-Callback`, with their settings.
     pub callback: Option<Callback>,
     pub failure_callback: Option<Callback>,
+    /// `Upstash-Flow-Control-Key` and the limits of `Upstash-Flow-Control-Value`.
+    pub flow_control: Option<FlowControl>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,6 +156,11 @@ impl MessageOptions {
                 }
             }
         }
+        let text_of = |name: &str| headers.get(name).and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
+        options.flow_control = flow_control::parse(
+            text_of("upstash-flow-control-key"),
+            text_of("upstash-flow-control-value"),
+        )?;
         options.callback = callback::parse(headers, Kind::Callback, limits)?;
         options.failure_callback = callback::parse(headers, Kind::Failure, limits)?;
         if let (Some(delay), None) = (options.delay_ms, options.not_before_ms) {

@@ -7,6 +7,7 @@ pub mod model;
 mod postgres;
 mod sqlite;
 
+use crate::domain::flow_control::FlowControl;
 use crate::domain::message::NewMessage;
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
@@ -45,6 +46,26 @@ pub(crate) trait Backend {
     async fn message_get(&self, id: &str) -> Result<Option<MessageRow>>;
     /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt.
     async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
+    /// Leases due messages of flow-control keys within each key's parallelism and rate, up to `limit` in all.
+    async fn message_claim_flow_controlled(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
+    /// Messages in flight on every instance.
+    async fn message_in_flight_count(&self) -> Result<i64>;
+    /// Creates the key, or (unless pinned) sets the limits a message brings.
+    async fn flow_control_configure(&self, flow: &FlowControl, now: i64) -> Result<()>;
+    async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlRow>>;
+    async fn flow_control_list(&self, search: &str) -> Result<Vec<FlowControlRow>>;
+    async fn flow_control_set_paused(&self, key: &str, paused: bool, now: i64) -> Result<bool>;
+    /// Fixes the given limits against later messages; resets the rate window.
+    async fn flow_control_pin(
+        &self,
+        key: &str,
+        parallelism: Option<i32>,
+        rate: Option<i32>,
+        period_ms: Option<i64>,
+        now: i64,
+    ) -> Result<bool>;
+    async fn flow_control_unpin(&self, key: &str, parallelism: bool, rate: bool, now: i64) -> Result<bool>;
+    async fn flow_control_reset_rate(&self, key: &str, now: i64) -> Result<bool>;
     /// The earliest due time after `now` of any pending message.
     async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>>;
     /// Keeps leases of attempts still in flight alive; returns how many were extended.
@@ -156,6 +177,15 @@ delegate! {
     message_get(id: &str) -> Option<MessageRow>;
     message_claim_due(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
     message_next_due_at(now: i64) -> Option<i64>;
+    message_claim_flow_controlled(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
+    message_in_flight_count() -> i64;
+    flow_control_configure(flow: &FlowControl, now: i64) -> ();
+    flow_control_get(key: &str) -> Option<FlowControlRow>;
+    flow_control_list(search: &str) -> Vec<FlowControlRow>;
+    flow_control_set_paused(key: &str, paused: bool, now: i64) -> bool;
+    flow_control_pin(key: &str, parallelism: Option<i32>, rate: Option<i32>, period_ms: Option<i64>, now: i64) -> bool;
+    flow_control_unpin(key: &str, parallelism: bool, rate: bool, now: i64) -> bool;
+    flow_control_reset_rate(key: &str, now: i64) -> bool;
     message_extend_leases(claims: &[(String, i32)], lease_until: i64) -> u64;
     message_complete(now: i64, completions: &[Completion]) -> u64;
     message_rescue_expired(now: i64) -> u64;

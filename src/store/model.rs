@@ -75,7 +75,7 @@ pub struct Completion {
     pub id: String,
     pub attempt: i32,
     pub kind: CompletionKind,
-    /// Whether the message is in a queue (its end lets the next one go).
+    /// Whether the message is in a queue or under flow control (its end may let another one go).
     pub queued: bool,
     /// The attempt's HTTP status (0 without a response) and why it failed, for the log.
     pub status: i32,
@@ -256,4 +256,21 @@ pub struct QueueRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub lag: i64,
+}
+
+/// A flow-control key as `GET /v2/flowControl/{key}` shows it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct FlowControlRow {
+    pub key: String,
+    pub parallelism: Option<i32>,
+    pub rate: Option<i32>,
+    pub period_ms: i64,
+    pub paused: bool,
+    pub pinned_parallelism: bool,
+    pub pinned_rate: bool,
+    pub rate_count: i32,
+    pub rate_period_start: i64,
+    /// Messages waiting (pending), and in flight.
+    pub waiting: i64,
+    pub in_flight: i64,
 }

@@ -103,7 +103,7 @@ impl Deliverer {
             id: message.id.clone(),
             attempt: message.attempt,
             kind,
-            queued: message.queue_name.is_some(),
+            queued: message.queue_name.is_some() || message.flow_control_key.is_some(),
             status,
             error,
             spawn,

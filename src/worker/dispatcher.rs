@@ -76,7 +76,16 @@ impl Dispatcher {
     async fn claim(&self, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
         let now = self.clock.now_ms();
         let lease_until = now + self.config.lease.as_millis() as i64;
-        self.store.message_claim_due(now, lease_until, limit as i64).await
+        let mut claimed = self.store.message_claim_due(now, lease_until, limit as i64).await?;
+        let room = limit.saturating_sub(claimed.len());
+        if room > 0 {
+            claimed.extend(
+                self.store
+                    .message_claim_flow_controlled(now, lease_until, room as i64)
+                    .await?,
+            );
+        }
+        Ok(claimed)
     }
 
     /// Runs until `shutdown` fires, then stops claiming, lets deliveries in flight finish within the

@@ -201,6 +201,7 @@ fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
         endpoint_name: None,
         queue_name: s.queue_name.clone(),
         queue_order: None,
+        flow_control_key: None,
         callback: callback::from_column(s.callback.as_deref()),
         failure_callback: callback::from_column(s.failure_callback.as_deref()),
     })
