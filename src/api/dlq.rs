@@ -224,6 +224,9 @@ fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState)
     };
     let mut message = NewMessage::build(url, &stored, m.body.clone(), m.caller_ip.clone(), now, &app.limits)?;
     message.header = header;
+    if stored.redact.is_none() {
+        message.redact = crate::domain::redact::from_column(m.redact.as_deref());
+    }
     if stored.flow_control.is_none() {
         // The key exists already: the message waits under the same limits as before.
         message.flow_control_key = m.flow_control_key.clone();

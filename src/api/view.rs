@@ -4,8 +4,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use crate::domain::headers;
 use crate::domain::message::labels_from_column;
+use crate::domain::{headers, redact};
 use crate::store::{DlqRow, MessageRow};
 
 fn put_opt(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
@@ -44,16 +44,37 @@ pub fn message(m: &MessageRow) -> Value {
     Value::Object(message_fields(m))
 }
 
+/// The message's headers as the API shows them: `Upstash-Redact-Fields` hides values behind a hash.
+fn shown_header(m: &MessageRow) -> headers::HeaderMap {
+    let header = headers::from_json(&m.header);
+    match redact::from_column(m.redact.as_deref()) {
+        Some(r) => r.header(&header),
+        None => header,
+    }
+}
+
+/// `REDACTED:<sha256>` instead of the body, when the message asked for it.
+fn redacted_body(m: &MessageRow) -> Option<String> {
+    redact::from_column(m.redact.as_deref())
+        .filter(|r| r.body && !m.body.is_empty())
+        .map(|_| redact::hashed(&m.body))
+}
+
 fn message_fields(m: &MessageRow) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("messageId".into(), json!(m.id));
     map.insert("url".into(), json!(m.url));
     map.insert("method".into(), json!(m.method));
-    let header = headers::from_json(&m.header);
+    let header = shown_header(m);
     if !header.is_empty() {
         map.insert("header".into(), json!(header));
     }
-    put_body(&mut map, "body", "bodyBase64", &m.body);
+    match redacted_body(m) {
+        Some(hidden) => {
+            map.insert("body".into(), json!(hidden));
+        }
+        None => put_body(&mut map, "body", "bodyBase64", &m.body),
+    }
     map.insert("maxRetries".into(), json!(m.max_retries));
     map.insert("notBefore".into(), json!(m.not_before));
     map.insert("createdAt".into(), json!(m.created_at));
@@ -171,12 +192,13 @@ pub fn event(e: &crate::store::EventRow) -> Value {
     map.insert("url".into(), json!(m.url));
     map.insert("method".into(), json!(m.method));
     map.insert("maxRetries".into(), json!(m.max_retries));
-    let header = headers::from_json(&m.header);
+    let header = shown_header(m);
     if !header.is_empty() {
         map.insert("header".into(), json!(header));
     }
     if !m.body.is_empty() {
-        map.insert("body".into(), json!(STANDARD.encode(&m.body)));
+        let body = redacted_body(m).unwrap_or_else(|| STANDARD.encode(&m.body));
+        map.insert("body".into(), json!(body));
     }
     put_opt(&mut map, "topicName", &m.topic_name);
     put_opt(&mut map, "endpointName", &m.endpoint_name);

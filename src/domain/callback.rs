@@ -216,6 +216,7 @@ pub fn message(callback: &Callback, source: &Source<'_>, report: &AttemptReport<
         queue_name: source.queue_name.map(str::to_string),
         queue_order: source.queue_order,
         flow_control_key: None,
+        redact: None,
         callback: None,
         failure_callback: None,
     })

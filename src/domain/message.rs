@@ -5,6 +5,7 @@ use super::destination::DestinationUrl;
 use super::headers::HeaderMap;
 use super::ids::new_message_id;
 use super::options::{InvalidOption, Limits, MessageOptions};
+use super::redact::Redact;
 
 /// A message about to be stored. Built only through [`NewMessage::build`], so every stored message has
 /// passed option parsing and limits.
@@ -34,6 +35,8 @@ pub struct NewMessage {
     pub queue_order: Option<i64>,
     /// The flow-control key whose limits it waits for (spec §8).
     pub flow_control_key: Option<String>,
+    /// What the API and logs hide (`Upstash-Redact-Fields`).
+    pub redact: Option<Redact>,
     /// Called after each attempt, and once after the final failure (spec §12.5).
     pub callback: Option<Callback>,
     pub failure_callback: Option<Callback>,
@@ -67,6 +70,7 @@ impl NewMessage {
             queue_name: None,
             queue_order: None,
             flow_control_key: options.flow_control.as_ref().map(|f| f.key.clone()),
+            redact: options.redact.clone(),
             callback: options.callback.clone(),
             failure_callback: options.failure_callback.clone(),
         })

@@ -9,6 +9,7 @@ pub mod headers;
 pub mod ids;
 pub mod message;
 pub mod options;
+pub mod redact;
 pub mod retry;
 pub mod retry_delay;
 pub mod schedule;

@@ -4,6 +4,7 @@ use super::callback::{self, Callback, Kind};
 use super::duration::parse_duration;
 use super::flow_control::{self, FlowControl};
 use super::headers::{canonical_name, HeaderMap};
+use super::redact::{self, Redact};
 use super::retry_delay::RetryDelay;
 
 /// Bounds a deployment puts on what publishers may ask for.
@@ -43,6 +44,8 @@ pub struct MessageOptions {
     pub failure_callback: Option<Callback>,
     /// `Upstash-Flow-Control-Key` and the limits of `Upstash-Flow-Control-Value`.
     pub flow_control: Option<FlowControl>,
+    /// `Upstash-Redact-Fields`.
+    pub redact: Option<Redact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,6 +138,7 @@ impl MessageOptions {
                         _ => return Err(invalid("Upstash-Content-Based-Deduplication", "expected true or false")),
                     };
                 }
+                "upstash-redact-fields" => options.redact = Some(redact::parse(text()?)?),
                 "upstash-label" => {
                     options.labels = parse_labels(text()?)?;
                 }

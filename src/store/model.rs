@@ -35,6 +35,7 @@ pub struct MessageRow {
     pub callback: Option<String>,
     pub failure_callback: Option<String>,
     pub queue_order: Option<i64>,
+    pub redact: Option<String>,
 }
 
 impl MessageRow {

@@ -14,7 +14,7 @@ use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
-use crate::domain::{callback, headers};
+use crate::domain::{callback, headers, redact};
 
 const DIALECT: Dialect = Dialect { contains_fn: "strpos" };
 
@@ -46,19 +46,19 @@ with inserted as (
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
                       retry_delay_expression, topic_name, endpoint_name, callback, failure_callback, queue_name,
-                      queue_order, flow_control_key)
+                      queue_order, flow_control_key, redact)
 select id, 'pending', 0, max_retries, not_before, url, url_host, url_path, method, header, body,
        timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id, retry_delay_expression,
        topic_name, endpoint_name, callback, failure_callback, queue_name,
        case when queue_name is not null then coalesce(queue_order, nextval('message_queue_order')) end,
-       flow_control_key
+       flow_control_key, redact
 from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
             $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
             $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[],
-            $22::text[])
+            $22::text[], $23::text[])
      as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
           caller_ip, labels, schedule_id, retry_delay_expression, topic_name, endpoint_name, callback,
-          failure_callback, queue_name, queue_order, flow_control_key)
+          failure_callback, queue_name, queue_order, flow_control_key, redact)
 returning id, created_at
 )
 insert into message_events (message_id, time, state) select id, created_at, 'CREATED' from inserted";
@@ -491,6 +491,7 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
         .bind(column(messages, |m| m.queue_name.clone()))
         .bind(column(messages, |m| m.queue_order))
         .bind(column(messages, |m| m.flow_control_key.clone()))
+        .bind(column(messages, |m| redact::to_column(&m.redact)))
         .execute(executor)
         .await?;
     Ok(())

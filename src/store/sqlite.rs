@@ -15,7 +15,7 @@ use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
-use crate::domain::{callback, headers};
+use crate::domain::{callback, headers, redact};
 
 const DIALECT: Dialect = Dialect { contains_fn: "instr" };
 
@@ -60,12 +60,12 @@ const MESSAGE_INSERT: &str = "
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
                       retry_delay_expression, topic_name, endpoint_name, callback, failure_callback, queue_name,
-                      queue_order, flow_control_key)
+                      queue_order, flow_control_key, redact)
 values (?1, 'pending', 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
         ?19, ?20,
         case when ?20 is not null
              then coalesce(?21, (select coalesce(max(queue_order), 0) + 1 from messages)) end,
-        ?22)";
+        ?22, ?23)";
 
 const DEDUP_EXPIRE_KEY: &str = "
 -- message_insert_deduplicated (expire): a key past its window no longer counts
@@ -468,6 +468,7 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[NewMessage]) -
             .bind(&m.queue_name)
             .bind(m.queue_order)
             .bind(&m.flow_control_key)
+            .bind(redact::to_column(&m.redact))
             .execute(&mut *conn)
             .await?;
         log(conn, m.created_at, Event::new(&m.id, "CREATED")).await?;

@@ -202,6 +202,7 @@ fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
         queue_name: s.queue_name.clone(),
         queue_order: None,
         flow_control_key: None,
+        redact: None,
         callback: callback::from_column(s.callback.as_deref()),
         failure_callback: callback::from_column(s.failure_callback.as_deref()),
     })

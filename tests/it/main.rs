@@ -15,6 +15,7 @@ mod logs;
 mod messages_api;
 mod multi_instance;
 mod queues;
+mod redact;
 mod retries;
 mod schedules;
 mod sdk;
