@@ -41,7 +41,12 @@ impl App {
         store.migrate().await?;
         let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
         let wake = Arc::new(Wake::default());
-        let deliverer = Deliverer::new(keys.clone(), config.delivery_timeout, config.dlq_response_bytes);
+        let deliverer = Deliverer::new(
+            keys.clone(),
+            config.delivery_timeout,
+            config.dlq_response_bytes,
+            config.standard_webhooks_key.clone(),
+        );
         let dispatcher = Arc::new(Dispatcher::new(
             store.clone(),
             config.clock.clone(),

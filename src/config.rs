@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::clock::Clock;
 use crate::domain::duration::parse_duration;
 use crate::domain::options::Limits;
-use crate::domain::signing::SigningKeys;
+use crate::domain::signing::{standard_webhooks_key, SigningKeys};
 
 /// The public credentials of Upstash's local dev server (spec §17): the JS SDK in dev mode finds a server
 /// on port 8080 that accepts this token and signs with these keys, so `postdate dev` uses them by default.
@@ -140,6 +140,10 @@ pub struct EngineArgs {
     /// Largest database connection pool (Postgres).
     #[arg(long, env = "POSTDATE_DATABASE_CONNECTIONS", default_value_t = DEFAULT_DATABASE_CONNECTIONS)]
     pub database_connections: u32,
+    /// Also sign every delivery with Standard Webhooks headers (webhook-id, webhook-timestamp,
+    /// webhook-signature) under this secret (whsec_…), for receivers without a QStash SDK.
+    #[arg(long, env = "POSTDATE_STANDARD_WEBHOOKS_SECRET", hide_env_values = true)]
+    pub standard_webhooks_secret: Option<String>,
     /// How long a deduplication id (or content hash) answers with the first message published under it.
     #[arg(long, env = "POSTDATE_DEDUP_WINDOW", default_value = DEFAULT_DEDUP_WINDOW, value_parser = duration)]
     pub dedup_window: Duration,
@@ -167,6 +171,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub database_connections: u32,
     pub dedup_window: Duration,
+    /// Key bytes of the Standard Webhooks secret, when deliveries carry those headers too.
+    pub standard_webhooks_key: Option<Vec<u8>>,
     pub clock: Clock,
     /// Tests that drive the engine step by step turn the background loops off.
     pub run_workers: bool,
@@ -180,6 +186,8 @@ pub enum ConfigError {
     MissingToken,
     #[error("the token must not be empty")]
     EmptyToken,
+    #[error("POSTDATE_STANDARD_WEBHOOKS_SECRET: {0}")]
+    StandardWebhooksSecret(String),
 }
 
 impl Config {
@@ -207,6 +215,12 @@ impl Config {
         };
         let mut config = Config::defaults(listen, database_url, token);
         config.signing_keys = signing_keys;
+        config.standard_webhooks_key = engine
+            .standard_webhooks_secret
+            .as_deref()
+            .map(standard_webhooks_key)
+            .transpose()
+            .map_err(ConfigError::StandardWebhooksSecret)?;
         config.apply(&engine);
         Ok(config)
     }
@@ -237,6 +251,7 @@ impl Config {
             shutdown_timeout: Duration::ZERO,
             database_connections: 0,
             dedup_window: Duration::ZERO,
+            standard_webhooks_key: None,
             clock: Clock::System,
             run_workers: true,
         };
@@ -287,6 +302,7 @@ impl Default for EngineArgs {
             shutdown_timeout: d(DEFAULT_SHUTDOWN_TIMEOUT),
             database_connections: DEFAULT_DATABASE_CONNECTIONS,
             dedup_window: d(DEFAULT_DEDUP_WINDOW),
+            standard_webhooks_secret: None,
         }
     }
 }

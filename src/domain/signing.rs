@@ -57,6 +57,26 @@ pub fn body_hash(body: &[u8]) -> String {
     URL_SAFE.encode(Sha256::digest(body))
 }
 
+/// The `webhook-signature` header of Standard Webhooks: `v1,` and the base64 HMAC-SHA256 of
+/// `{id}.{timestamp}.{body}` under the secret's key bytes.
+pub fn standard_webhooks_signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// A Standard Webhooks secret, `whsec_` followed by base64 key bytes.
+pub fn standard_webhooks_key(secret: &str) -> Result<Vec<u8>, String> {
+    use base64::engine::general_purpose::STANDARD;
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    match STANDARD.decode(encoded) {
+        Ok(key) if key.len() >= 16 => Ok(key),
+        _ => Err("the Standard Webhooks secret must be whsec_ followed by at least 16 base64-encoded bytes".into()),
+    }
+}
+
 fn hs256(key: &str, input: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(input.as_bytes());
@@ -105,6 +125,21 @@ mod tests {
         assert_eq!(claims["nbf"], 0);
         assert_eq!(claims["jti"], "jwt_1");
         assert_eq!(claims["body"], "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=");
+    }
+
+    #[test]
+    fn standard_webhooks_signatures_follow_the_specification() {
+        // Example from the Standard Webhooks specification's reference libraries.
+        let key = standard_webhooks_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let signature = standard_webhooks_signature(
+            &key,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert!(standard_webhooks_key("whsec_###").is_err());
+        assert!(standard_webhooks_key("whsec_c2hvcnQ=").is_err(), "too short");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::domain::ids::{new_dlq_id, new_jwt_id};
 use crate::domain::message::NewMessage;
 use crate::domain::retry::{classify, AttemptResult, Outcome};
 use crate::domain::retry_delay::RetryDelay;
-use crate::domain::signing::sign;
+use crate::domain::signing::{sign, standard_webhooks_signature};
 use crate::keys::KeyRing;
 use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
 
@@ -21,6 +21,8 @@ pub struct Deliverer {
     default_timeout: Duration,
     /// Response bodies kept for the DLQ are truncated to this many bytes.
     response_body_limit: usize,
+    /// When set, deliveries also carry Standard Webhooks headers signed with this key.
+    standard_webhooks_key: Option<Vec<u8>>,
 }
 
 /// What came back, with the response body already truncated.
@@ -31,7 +33,12 @@ struct Response {
 }
 
 impl Deliverer {
-    pub fn new(keys: Arc<KeyRing>, default_timeout: Duration, response_body_limit: usize) -> Self {
+    pub fn new(
+        keys: Arc<KeyRing>,
+        default_timeout: Duration,
+        response_body_limit: usize,
+        standard_webhooks_key: Option<Vec<u8>>,
+    ) -> Self {
         let http = reqwest::Client::builder()
             // A redirect is the destination's answer, not an instruction to send the body elsewhere.
             .redirect(reqwest::redirect::Policy::none())
@@ -45,6 +52,7 @@ impl Deliverer {
             keys,
             default_timeout,
             response_body_limit,
+            standard_webhooks_key,
         }
     }
 
@@ -167,7 +175,17 @@ impl Deliverer {
             ("upstash-schedule-id", message.schedule_id.clone()),
         ];
         let topic = [("upstash-topic-name", message.topic_name.clone())];
-        for (name, value) in ours.into_iter().chain(topic) {
+        // Standard Webhooks: the message id is stable across attempts, so receivers deduplicate on it.
+        let standard = self.standard_webhooks_key.as_deref().map(|key| {
+            let signature = standard_webhooks_signature(key, &message.id, iat, &message.body);
+            [
+                ("webhook-id", message.id.clone()),
+                ("webhook-timestamp", iat.to_string()),
+                ("webhook-signature", signature),
+            ]
+        });
+        let standard = standard.into_iter().flatten().map(|(name, value)| (name, Some(value)));
+        for (name, value) in ours.into_iter().chain(topic).chain(standard) {
             if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 out.insert(HeaderName::from_static(name), value);
             }

@@ -21,5 +21,6 @@ mod schedules;
 mod sdk;
 mod sdk_conformance;
 mod shutdown;
+mod standard_webhooks;
 mod store_conformance;
 mod url_groups;
