@@ -16,14 +16,24 @@
 //   messageCancel  {messageId}
 //   messageCancelMany {messageIds}
 //   messageCancelAll  {}
-//   dlqList        {cursor?, count?, filter?}
+//   messageCancelFilter {filter, count?}   (cancel({filter, count}); JS only)
+//   messageDelete     {messageId}          (deprecated messages.delete; JS only)
+//   messageDeleteMany {messageIds}         (deprecated messages.deleteMany; JS only)
+//   messageDeleteAll  {}                   (deprecated messages.deleteAll; JS only)
+//   dlqList        {cursor?, count?, filter?} or {dlqIds, count?} (listMessages({dlqIds}) is JS only)
 //   dlqGet         {dlqId}            (not in the JS SDK: always ok:false)
 //   dlqDelete      {dlqId}
-//   dlqDeleteMany  {dlqIds}
-//   dlqRetry       {dlqIds}
+//   dlqDeleteMany  {dlqIds, form?}    form: "deleteMany" (default) deleteMany({dlqIds}), "array" delete([ids]),
+//                                     "object" delete({dlqIds}) (the forms are JS only)
+//   dlqDeleteFilter {filter, count?, cursor?}   (delete({filter, count, cursor}); JS only)
+//   dlqDeleteAll    {count?, cursor?}           (delete({all: true, count, cursor}); JS only)
+//   dlqRetry       {dlqId} retry(id), or {dlqIds, form?} form: "object" (default) retry({dlqIds}), "array" retry([ids])
+//   dlqRetryFilter {filter, count?, cursor?}    (JS only)
+//   dlqRetryAll    {count?, cursor?}            (JS only)
 //   keysGet / keysRotate {}           (not in the JS SDK: always ok:false)
 //   scheduleCreate {destination, cron, body?, headers?, scheduleId?, method?, retries?, delay?,
 //                   timeout?, label?, contentType?}   (result: {scheduleId})
+//   scheduleCreateJSON {...}          (Python's schedule.create_json; not in the JS SDK: always ok:false)
 //   scheduleGet    {scheduleId}
 //   scheduleList   {}
 //   schedulePause  {scheduleId}
@@ -34,6 +44,8 @@
 //   urlGroupGet    {name}
 //   urlGroupList   {}
 //   urlGroupDelete {name}
+//   topicsAddEndpoints / topicsRemoveEndpoints / topicsGet / topicsList / topicsDelete
+//                  as the urlGroup* ops, through the deprecated client.topics alias (JS only)
 //   queueUpsert    {queueName, parallelism?, paused?}
 //   queueGet       {queueName}
 //   queueList      {}
@@ -47,6 +59,7 @@
 //   logs           {cursor?, count?, filter?}   (filter keys as the JS SDK's logs filter; filter.messageIds
 //                   becomes the SDK's top-level messageIds, which the SDK takes only without cursor and
 //                   other filter keys: that combination is always ok:false)
+//   events         as logs, through the deprecated client.events alias (JS only)
 //   flowControlGet {key}
 //   flowControlGlobalParallelism {}
 //   flowControlPause / flowControlResume / flowControlResetRate {key}
@@ -134,6 +147,25 @@ function logsRequest(args) {
   return defined({ cursor: args.cursor, count: args.count, filter: args.filter });
 }
 
+function dlqListRequest(args) {
+  if (args.dlqIds !== undefined) {
+    // The SDK takes dlqIds exclusive of cursor and filter.
+    if (args.cursor !== undefined || args.filter !== undefined) {
+      throw new NotInSdk("JS SDK dlq.listMessages() takes dlqIds only without cursor and filter");
+    }
+    return defined({ count: args.count, dlqIds: args.dlqIds });
+  }
+  return defined({ cursor: args.cursor, count: args.count, filter: args.filter });
+}
+
+// The request of dlq.delete / dlq.retry for a list of ids, in the calling style `form` names.
+function dlqIdsRequest(args, defaultForm) {
+  const form = args.form ?? defaultForm;
+  if (form === "array") return args.dlqIds;
+  if (form === "object") return { dlqIds: args.dlqIds };
+  throw new Error(`unknown form ${JSON.stringify(form)}`);
+}
+
 function scheduleRequest(args) {
   const headers = { ...(args.headers ?? {}) };
   // As for publish: Content-Type travels as a plain (unprefixed) header.
@@ -159,13 +191,27 @@ const ops = {
   messageCancel: (client, args) => client.messages.cancel(args.messageId),
   messageCancelMany: (client, args) => client.messages.cancel(args.messageIds),
   messageCancelAll: (client) => client.messages.cancel({ all: true }),
-  dlqList: (client, args) => client.dlq.listMessages(defined({ cursor: args.cursor, count: args.count, filter: args.filter })),
+  messageCancelFilter: (client, args) => client.messages.cancel(defined({ filter: args.filter, count: args.count })),
+  messageDelete: (client, args) => client.messages.delete(args.messageId),
+  messageDeleteMany: (client, args) => client.messages.deleteMany(args.messageIds),
+  messageDeleteAll: (client) => client.messages.deleteAll(),
+  dlqList: (client, args) => client.dlq.listMessages(dlqListRequest(args)),
   dlqGet: () => {
     throw new NotInSdk("not in JS SDK");
   },
   dlqDelete: (client, args) => client.dlq.delete(args.dlqId),
-  dlqDeleteMany: (client, args) => client.dlq.deleteMany({ dlqIds: args.dlqIds }),
-  dlqRetry: (client, args) => client.dlq.retry({ dlqIds: args.dlqIds }),
+  dlqDeleteMany: (client, args) =>
+    (args.form ?? "deleteMany") === "deleteMany"
+      ? client.dlq.deleteMany({ dlqIds: args.dlqIds })
+      : client.dlq.delete(dlqIdsRequest(args)),
+  dlqDeleteFilter: (client, args) =>
+    client.dlq.delete(defined({ filter: args.filter, count: args.count, cursor: args.cursor })),
+  dlqDeleteAll: (client, args) => client.dlq.delete(defined({ all: true, count: args.count, cursor: args.cursor })),
+  dlqRetry: (client, args) =>
+    client.dlq.retry(args.dlqId !== undefined ? args.dlqId : dlqIdsRequest(args, "object")),
+  dlqRetryFilter: (client, args) =>
+    client.dlq.retry(defined({ filter: args.filter, count: args.count, cursor: args.cursor })),
+  dlqRetryAll: (client, args) => client.dlq.retry(defined({ all: true, count: args.count, cursor: args.cursor })),
   keysGet: () => {
     throw new NotInSdk("not in JS SDK");
   },
@@ -173,6 +219,9 @@ const ops = {
     throw new NotInSdk("not in JS SDK");
   },
   scheduleCreate: (client, args) => client.schedules.create(scheduleRequest(args)),
+  scheduleCreateJSON: () => {
+    throw new NotInSdk("not in JS SDK");
+  },
   scheduleGet: (client, args) => client.schedules.get(args.scheduleId),
   scheduleList: (client) => client.schedules.list(),
   schedulePause: (client, args) => client.schedules.pause({ schedule: args.scheduleId }),
@@ -184,6 +233,11 @@ const ops = {
   urlGroupGet: (client, args) => client.urlGroups.get(args.name),
   urlGroupList: (client) => client.urlGroups.list(),
   urlGroupDelete: (client, args) => client.urlGroups.delete(args.name),
+  topicsAddEndpoints: (client, args) => client.topics.addEndpoints({ name: args.name, endpoints: args.endpoints }),
+  topicsRemoveEndpoints: (client, args) => client.topics.removeEndpoints({ name: args.name, endpoints: args.endpoints }),
+  topicsGet: (client, args) => client.topics.get(args.name),
+  topicsList: (client) => client.topics.list(),
+  topicsDelete: (client, args) => client.topics.delete(args.name),
   queueUpsert: (client, args) =>
     client.queue({ queueName: args.queueName }).upsert(defined({ parallelism: args.parallelism, paused: args.paused })),
   queueGet: (client, args) => client.queue({ queueName: args.queueName }).get(),
@@ -196,6 +250,7 @@ const ops = {
   batch: (client, args) => client.batch(batchRequest(args)),
   batchJSON: (client, args) => client.batchJSON(batchRequest(args)),
   logs: (client, args) => client.logs(logsRequest(args)),
+  events: (client, args) => client.events(logsRequest(args)),
   flowControlGet: (client, args) => client.flowControl.get(args.key),
   flowControlGlobalParallelism: (client) => client.flowControl.getGlobalParallelism(),
   flowControlPause: (client, args) => client.flowControl.pause(args.key),

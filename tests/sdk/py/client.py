@@ -15,14 +15,20 @@ Ops (args are camelCase; the same names as client.mjs):
   messageCancel     {messageId}
   messageCancelMany {messageIds}
   messageCancelAll  {}
-  dlqList           {cursor?, count?, filter?}   (filter keys as in the JS SDK, mapped to DlqFilter)
+  messageCancelFilter / messageDelete / messageDeleteMany / messageDeleteAll
+                    (JS-only calling styles and deprecated names: always ok:false)
+  dlqList           {cursor?, count?, filter?}   (filter keys as in the JS SDK, mapped to DlqFilter;
+                     dlqIds, JS only, is always ok:false)
   dlqGet            {dlqId}
   dlqDelete         {dlqId}
-  dlqDeleteMany     {dlqIds}
-  dlqRetry          {dlqIds}                     (not in the Python SDK 3.4.0: always ok:false)
+  dlqDeleteMany     {dlqIds}                     (a form, JS only, is always ok:false)
+  dlqDeleteFilter / dlqDeleteAll                 (not in the Python SDK 3.4.0: always ok:false)
+  dlqRetry / dlqRetryFilter / dlqRetryAll        (not in the Python SDK 3.4.0: always ok:false)
   keysGet / keysRotate {}
   scheduleCreate    {destination, cron, body?, headers?, scheduleId?, method?, retries?, delay?,
                      timeout?, label?, contentType?}   (result: {scheduleId}, as in the JS SDK)
+  scheduleCreateJSON same as scheduleCreate, with body any JSON value (contentType ignored: always
+                     application/json)
   scheduleGet       {scheduleId}
   scheduleList      {}
   schedulePause     {scheduleId}
@@ -33,6 +39,8 @@ Ops (args are camelCase; the same names as client.mjs):
   urlGroupGet       {name}
   urlGroupList      {}
   urlGroupDelete    {name}
+  topicsAddEndpoints / topicsRemoveEndpoints / topicsGet / topicsList / topicsDelete
+                    (the deprecated JS alias client.topics: always ok:false)
   queueUpsert       {queueName, parallelism?, paused?}
   queueGet          {queueName}
   queueList         {}
@@ -46,6 +54,7 @@ Ops (args are camelCase; the same names as client.mjs):
   batchJSON         same as batch, with each body any JSON value (contentType ignored)
   logs              {cursor?, count?, filter?}   (filter keys as in the JS SDK, mapped to LogFilter;
                      keys LogFilter lacks are always ok:false)
+  events            (the deprecated JS alias client.events: always ok:false)
   flowControlGet    {key}
   flowControlGlobalParallelism {}
   flowControlPause / flowControlResume / flowControlResetRate {key}
@@ -226,6 +235,8 @@ DLQ_FILTER_KEYS = {
 
 
 def op_dlq_list(client, args):
+    if args.get("dlqIds") is not None:
+        raise NotInSdk("dlq.list takes no dlq ids in the Python SDK")
     kwargs = without_none(cursor=args.get("cursor"), count=args.get("count"))
     raw_filter = args.get("filter")
     if raw_filter is not None:
@@ -292,8 +303,27 @@ def op_schedule_create(client, args):
     return {"scheduleId": client.schedule.create(**kwargs)}
 
 
+def op_schedule_create_json(client, args):
+    # create_json always serializes body (None becomes "null") and sets application/json.
+    kwargs = without_none(
+        **{py: args.get(js) for js, py in SCHEDULE_CREATE_KWARGS.items() if js not in ("body", "contentType")}
+    )
+    accepted = inspect.signature(client.schedule.create_json).parameters
+    missing = sorted(name for name in kwargs if name not in accepted)
+    if missing:
+        raise NotInSdk(f"schedule.create_json parameters not in Python SDK: {', '.join(missing)}")
+    kwargs["body"] = args.get("body")
+    return {"scheduleId": client.schedule.create_json(**kwargs)}
+
+
 def not_in_sdk(_client, _args):
     raise NotInSdk("not in Python SDK")
+
+
+def op_dlq_delete_many(client, args):
+    if args.get("form") is not None:
+        raise NotInSdk("dlq.delete_many has no calling styles in the Python SDK")
+    return client.dlq.delete_many(args["dlqIds"])
 
 
 OPS = {
@@ -303,15 +333,25 @@ OPS = {
     "messageCancel": lambda c, a: c.message.cancel(a["messageId"]),
     "messageCancelMany": lambda c, a: c.message.cancel_many(a["messageIds"]),
     "messageCancelAll": lambda c, a: c.message.cancel_all(),
+    # JS-only: cancel by filter, and the deprecated delete names.
+    "messageCancelFilter": not_in_sdk,
+    "messageDelete": not_in_sdk,
+    "messageDeleteMany": not_in_sdk,
+    "messageDeleteAll": not_in_sdk,
     "dlqList": op_dlq_list,
     "dlqGet": lambda c, a: c.dlq.get(a["dlqId"]),
     "dlqDelete": lambda c, a: c.dlq.delete(a["dlqId"]),
-    "dlqDeleteMany": lambda c, a: c.dlq.delete_many(a["dlqIds"]),
+    "dlqDeleteMany": op_dlq_delete_many,
     # qstash 3.4.0's DlqApi has get/list/delete/delete_many only.
+    "dlqDeleteFilter": not_in_sdk,
+    "dlqDeleteAll": not_in_sdk,
     "dlqRetry": not_in_sdk,
+    "dlqRetryFilter": not_in_sdk,
+    "dlqRetryAll": not_in_sdk,
     "keysGet": lambda c, a: c.signing_key.get(),
     "keysRotate": lambda c, a: c.signing_key.rotate(),
     "scheduleCreate": op_schedule_create,
+    "scheduleCreateJSON": op_schedule_create_json,
     "scheduleGet": lambda c, a: c.schedule.get(a["scheduleId"]),
     "scheduleList": lambda c, a: c.schedule.list(),
     "schedulePause": lambda c, a: c.schedule.pause(a["scheduleId"]),
@@ -322,6 +362,12 @@ OPS = {
     "urlGroupGet": lambda c, a: c.url_group.get(a["name"]),
     "urlGroupList": lambda c, a: c.url_group.list(),
     "urlGroupDelete": lambda c, a: c.url_group.delete(a["name"]),
+    # The deprecated JS alias client.topics.
+    "topicsAddEndpoints": not_in_sdk,
+    "topicsRemoveEndpoints": not_in_sdk,
+    "topicsGet": not_in_sdk,
+    "topicsList": not_in_sdk,
+    "topicsDelete": not_in_sdk,
     "queueUpsert": lambda c, a: c.queue.upsert(
         a["queueName"], **without_none(parallelism=a.get("parallelism"), paused=a.get("paused"))
     ),
@@ -335,6 +381,8 @@ OPS = {
     "batch": op_batch,
     "batchJSON": op_batch_json,
     "logs": op_logs,
+    # The deprecated JS alias client.events.
+    "events": not_in_sdk,
     "flowControlGet": lambda c, a: c.flow_control.get(a["key"]),
     "flowControlGlobalParallelism": lambda c, a: c.flow_control.get_global_parallelism(),
     "flowControlPause": lambda c, a: c.flow_control.pause(a["key"]),
