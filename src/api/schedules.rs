@@ -98,6 +98,10 @@ async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiErro
     if let Some(queue) = &schedule.queue_name {
         app.store.queue_ensure(queue, schedule.now).await?;
     }
+    if let Some(flow) = &schedule.flow_control {
+        // The key must exist before fired messages can be claimed under it.
+        app.store.flow_control_configure(flow, schedule.now).await?;
+    }
     app.store.schedule_upsert(&schedule).await?;
     app.schedule_wake.notify();
     Ok(Json(json!({ "scheduleId": schedule.id })))

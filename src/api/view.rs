@@ -130,11 +130,18 @@ pub fn schedule(s: &crate::store::ScheduleRow, states: &std::collections::HashMa
     map.insert("destination".into(), json!(s.destination));
     map.insert("createdAt".into(), json!(s.created_at));
     map.insert("method".into(), json!(s.method));
+    let redaction = redact::from_column(s.redact.as_deref());
     let header = headers::from_json(&s.header);
+    let header = redaction.as_ref().map_or(header.clone(), |r| r.header(&header));
     if !header.is_empty() {
         map.insert("header".into(), json!(header));
     }
-    put_body(&mut map, "body", "bodyBase64", &s.body);
+    match redaction.filter(|r| r.body && !s.body.is_empty()) {
+        Some(_) => {
+            map.insert("body".into(), json!(redact::hashed(&s.body)));
+        }
+        None => put_body(&mut map, "body", "bodyBase64", &s.body),
+    }
     map.insert("retries".into(), json!(s.max_retries));
     if let Some(ms) = s.delay_ms {
         map.insert("delay".into(), json!(ms / 1000));
@@ -147,6 +154,19 @@ pub fn schedule(s: &crate::store::ScheduleRow, states: &std::collections::HashMa
     put_opt(&mut map, "callerIp", &s.caller_ip);
     put_opt(&mut map, "retryDelayExpression", &s.retry_delay_expression);
     put_opt(&mut map, "queueName", &s.queue_name);
+    if let Some(flow) = crate::domain::flow_control::from_column(s.flow_control.as_deref()) {
+        map.insert("flowControlKey".into(), json!(flow.key));
+        let limits = [
+            ("parallelism", flow.parallelism.map(i64::from)),
+            ("rate", flow.rate.map(i64::from)),
+            ("period", flow.period_ms.map(|ms| ms / 1000)),
+        ];
+        for (key, value) in limits {
+            if let Some(value) = value {
+                map.insert(key.into(), json!(value));
+            }
+        }
+    }
     put_callbacks(&mut map, &s.callback, &s.failure_callback);
     map.insert("isPaused".into(), json!(s.is_paused));
     let labels = labels_from_column(s.labels.as_deref());

@@ -8,7 +8,8 @@ use super::options::InvalidOption;
 pub const MAX_PERIOD_MS: i64 = 7 * 86_400_000;
 pub const DEFAULT_PERIOD_MS: i64 = 1_000;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FlowControl {
     pub key: String,
     /// The limits this message sets for its key; all `None` when the value header is absent or empty.
@@ -21,6 +22,15 @@ impl FlowControl {
     pub fn sets_limits(&self) -> bool {
         self.parallelism.is_some() || self.rate.is_some() || self.period_ms.is_some()
     }
+}
+
+pub fn to_column(flow: &Option<FlowControl>) -> Option<String> {
+    flow.as_ref()
+        .map(|f| serde_json::to_string(f).expect("flow control serialises"))
+}
+
+pub fn from_column(column: Option<&str>) -> Option<FlowControl> {
+    serde_json::from_str(column?).ok()
 }
 
 fn invalid(header: &str, reason: impl Into<String>) -> InvalidOption {

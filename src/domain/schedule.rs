@@ -25,6 +25,8 @@ pub struct NewSchedule {
     pub caller_ip: Option<String>,
     /// `Upstash-Queue-Name`: each fired message is enqueued there.
     pub queue_name: Option<String>,
+    pub flow_control: Option<crate::domain::flow_control::FlowControl>,
+    pub redact: Option<crate::domain::redact::Redact>,
     pub next_fire_at: i64,
     pub now: i64,
 }
@@ -81,6 +83,8 @@ impl NewSchedule {
             labels: options.labels.clone(),
             caller_ip: request.caller_ip,
             queue_name: request.queue_name,
+            flow_control: options.flow_control.clone(),
+            redact: options.redact.clone(),
             now,
         })
     }

@@ -169,6 +169,8 @@ pub struct ScheduleRow {
     pub callback: Option<String>,
     pub failure_callback: Option<String>,
     pub queue_name: Option<String>,
+    pub flow_control: Option<String>,
+    pub redact: Option<String>,
 }
 
 /// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.

@@ -201,8 +201,8 @@ fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
         endpoint_name: None,
         queue_name: s.queue_name.clone(),
         queue_order: None,
-        flow_control_key: None,
-        redact: None,
+        flow_control_key: crate::domain::flow_control::from_column(s.flow_control.as_deref()).map(|f| f.key),
+        redact: crate::domain::redact::from_column(s.redact.as_deref()),
         callback: callback::from_column(s.callback.as_deref()),
         failure_callback: callback::from_column(s.failure_callback.as_deref()),
     })

@@ -21,6 +21,7 @@ backend_tests!(
     a_restart_after_downtime_fires_once,
     the_schedule_object_has_every_field_and_omits_absent_ones,
     bad_schedules_are_refused_with_an_error_naming_the_problem,
+    fired_messages_keep_the_schedules_flow_control_and_redaction,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -390,4 +391,35 @@ async fn one_postgres_instance_leads_the_scheduler_and_another_takes_over_when_i
     })
     .await;
     survivor.stop().await;
+}
+
+async fn fired_messages_keep_the_schedules_flow_control_and_redaction(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let headers = [
+        ("Upstash-Cron", "0 * * * *"),
+        ("Upstash-Schedule-Id", "billing-run"),
+        ("Upstash-Flow-Control-Key", "billing"),
+        ("Upstash-Flow-Control-Value", "parallelism=1, rate=10, period=1m"),
+        ("Upstash-Redact-Fields", "body"),
+    ];
+    create_ok(&app, &receiver.url, &headers, "secret-payload").await;
+    let s = schedule(&app, "billing-run").await;
+    assert_eq!(
+        (s["flowControlKey"].as_str(), s["parallelism"].as_i64()),
+        (Some("billing"), Some(1))
+    );
+    assert_eq!((s["rate"].as_i64(), s["period"].as_i64()), (Some(10), Some(60)));
+    assert!(s["body"].as_str().unwrap().starts_with("REDACTED:"));
+    app.clock.set_ms(T0 + HOUR);
+    assert_eq!(app.scheduler.run_once().await.unwrap(), 1);
+    assert_eq!(app.run_until_idle().await, 1);
+    let delivered = receiver.requests().remove(0);
+    assert_eq!(delivered.body, "secret-payload".as_bytes());
+    let message = app.message(delivered.message_id()).await;
+    assert_eq!(message["flowControlKey"], "billing");
+    assert!(message["body"].as_str().unwrap().starts_with("REDACTED:"));
+    let (_, key) = app.get_json("/v2/flowControl/billing").await;
+    assert_eq!(key["rateCount"], 1, "the fire counted against the key's rate");
+    app.stop().await;
 }
