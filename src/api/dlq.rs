@@ -84,15 +84,43 @@ async fn list(State(app): State<AppState>, request: Request) -> Result<Json<Valu
     let query = Query::parse(request.uri().query())?;
     query.only(PAGE_KEYS)?;
     let (rows, cursor) = page(&app, page_from_query(&query, query.filter()?)?).await?;
-    let messages: Vec<Value> = rows.iter().map(view::dlq_message).collect();
+    let messages = with_flow_limits(&app, &rows).await?;
     Ok(with_cursor(json!({ "messages": messages }), cursor))
 }
 
 async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<Value>, ApiError> {
     match app.store.dlq_get(&dlq_id).await? {
-        Some(row) => Ok(Json(view::dlq_message(&row))),
+        Some(row) => Ok(Json(
+            with_flow_limits(&app, std::slice::from_ref(&row)).await?.remove(0),
+        )),
         None => Err(not_found(&dlq_id)),
     }
+}
+
+/// DLQ entries with the limits of their flow-control keys (each key read once).
+async fn with_flow_limits(app: &AppState, rows: &[DlqRow]) -> Result<Vec<Value>, ApiError> {
+    let mut keys = std::collections::HashMap::new();
+    for key in rows.iter().filter_map(|r| r.message.flow_control_key.as_ref()) {
+        if !keys.contains_key(key) {
+            keys.insert(key.clone(), app.store.flow_control_get(key).await?);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let mut entry = view::dlq_message(row);
+            let key = row
+                .message
+                .flow_control_key
+                .as_ref()
+                .and_then(|k| keys.get(k))
+                .and_then(Option::as_ref);
+            if let Some(limits) = key {
+                view::put_flow_limits(&mut entry, limits);
+            }
+            entry
+        })
+        .collect())
 }
 
 fn not_found(dlq_id: &str) -> ApiError {

@@ -18,10 +18,18 @@ pub fn router() -> Router<AppState> {
 
 /// Any message, pending or finished, until retention removes it (QStash forgets finished ones at once).
 async fn get_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {
-    match app.store.message_get(&id).await? {
-        Some(message) => Ok(Json(view::message(&message))),
-        None => Err(ApiError::NotFound(format!("message {id:?} not found"))),
+    let message = app
+        .store
+        .message_get(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("message {id:?} not found")))?;
+    let mut shown = view::message(&message);
+    if let Some(key) = &message.flow_control_key {
+        if let Some(limits) = app.store.flow_control_get(key).await? {
+            view::put_flow_limits(&mut shown, &limits);
+        }
     }
+    Ok(Json(shown))
 }
 
 async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {

@@ -202,6 +202,20 @@ fn schedule_state(stored: &str) -> &'static str {
     }
 }
 
+/// Adds `parallelism`, `rate` and `period` (seconds) of the message's flow-control key, as it is now.
+pub fn put_flow_limits(object: &mut Value, key: &crate::store::FlowControlRow) {
+    let limits = [
+        ("parallelism", key.parallelism.map(i64::from)),
+        ("rate", key.rate.map(i64::from)),
+        ("period", Some(key.period_ms / 1000)),
+    ];
+    for (name, value) in limits {
+        if let Some(value) = value {
+            object[name] = json!(value);
+        }
+    }
+}
+
 /// A log entry (spec §10.3). Bodies are base64 here, unlike in Message.
 pub fn event(e: &crate::store::EventRow) -> Value {
     let m = &e.message;
