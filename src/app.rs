@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::store::{Store, StoreError};
 use crate::worker::deliver::Deliverer;
-use crate::worker::dispatcher::{DispatchConfig, Dispatcher, Wake};
+use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys, Wake};
 use crate::worker::maintenance::{Maintenance, MaintenanceConfig};
 use crate::worker::scheduler::Scheduler;
 
@@ -41,6 +41,7 @@ impl App {
         store.migrate().await?;
         let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
         let wake = Arc::new(Wake::default());
+        let flow_keys = Arc::new(FlowKeys::default());
         let deliverer = Deliverer::new(
             keys.clone(),
             config.delivery_timeout,
@@ -59,6 +60,7 @@ impl App {
                 shutdown_timeout: config.shutdown_timeout,
             },
             wake.clone(),
+            flow_keys.clone(),
         ));
         let maintenance = Arc::new(Maintenance {
             store: store.clone(),
@@ -92,6 +94,7 @@ impl App {
             keys,
             wake,
             schedule_wake,
+            flow_keys,
             token: config.token.as_str().into(),
             limits: config.limits,
             max_body_bytes: config.max_body_bytes,

@@ -39,6 +39,14 @@ impl Accepted {
     }
 }
 
+/// Creates the key (its messages can only be claimed once it exists) or takes the limits a message brings,
+/// and tells this instance's dispatcher that flow-control keys exist.
+pub async fn configure_flow(app: &AppState, flow: &FlowControl, now: i64) -> Result<(), ApiError> {
+    app.store.flow_control_configure(flow, now).await?;
+    app.flow_keys.mark();
+    Ok(())
+}
+
 pub async fn accept(
     app: &AppState,
     messages: Vec<NewMessage>,
@@ -47,8 +55,7 @@ pub async fn accept(
     now: i64,
 ) -> Result<Accepted, ApiError> {
     if let Some(flow) = flow {
-        // The key must exist before its messages can be claimed; a message may also set its limits.
-        app.store.flow_control_configure(flow, now).await?;
+        configure_flow(app, flow, now).await?;
     }
     let accepted = match dedup_key {
         None => {

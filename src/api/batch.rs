@@ -85,7 +85,7 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
     let mut answers: Vec<Option<(Accepted, bool)>> = (0..prepared.len()).map(|_| None).collect();
     let all_plain: Vec<NewMessage> = plain.iter().flat_map(|(_, p)| p.messages.iter().cloned()).collect();
     for flow in prepared.iter().filter_map(|p| p.flow.as_ref()) {
-        app.store.flow_control_configure(flow, now).await?;
+        super::accept::configure_flow(&app, flow, now).await?;
     }
     if !all_plain.is_empty() {
         accept(&app, all_plain, None, None, now).await?;

@@ -210,7 +210,7 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
     let now = app.clock.now_ms();
     if let Some(flow) = &overrides.flow_control {
-        app.store.flow_control_configure(flow, now).await?;
+        super::accept::configure_flow(app, flow, now).await?;
     }
     let entries = rows
         .iter()

@@ -100,7 +100,7 @@ async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiErro
     }
     if let Some(flow) = &schedule.flow_control {
         // The key must exist before fired messages can be claimed under it.
-        app.store.flow_control_configure(flow, schedule.now).await?;
+        super::accept::configure_flow(app, flow, schedule.now).await?;
     }
     app.store.schedule_upsert(&schedule).await?;
     app.schedule_wake.notify();

@@ -48,6 +48,8 @@ pub(crate) trait Backend {
     async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
     /// Leases due messages of flow-control keys within each key's parallelism and rate, up to `limit` in all.
     async fn message_claim_flow_controlled(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
+    /// Whether any flow-control key exists.
+    async fn flow_control_any(&self) -> Result<bool>;
     /// Messages in flight on every instance.
     async fn message_in_flight_count(&self) -> Result<i64>;
     /// Creates the key, or (unless pinned) sets the limits a message brings.
@@ -179,6 +181,7 @@ delegate! {
     message_next_due_at(now: i64) -> Option<i64>;
     message_claim_flow_controlled(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
     message_in_flight_count() -> i64;
+    flow_control_any() -> bool;
     flow_control_configure(flow: &FlowControl, now: i64) -> ();
     flow_control_get(key: &str) -> Option<FlowControlRow>;
     flow_control_list(search: &str) -> Vec<FlowControlRow>;

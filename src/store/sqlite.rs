@@ -136,6 +136,10 @@ const FLOW_CONTROL_COUNT: &str = "
 -- message_claim_flow_controlled (count): record the deliveries started in the key's rate window
 update flow_control_keys set rate_count = ?2, rate_period_start = ?3 where key = ?1";
 
+const FLOW_CONTROL_ANY: &str = "
+-- flow_control_any: whether any flow-control key exists
+select exists (select 1 from flow_control_keys)";
+
 const MESSAGE_IN_FLIGHT_COUNT: &str = "
 -- message_in_flight_count: deliveries running
 select count(*) from messages where state = 'in_progress'";
@@ -590,6 +594,10 @@ impl Backend for SqliteStore {
         }
         tx.commit().await?;
         Ok(claimed)
+    }
+
+    async fn flow_control_any(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar(FLOW_CONTROL_ANY).fetch_one(&self.reader).await?)
     }
 
     async fn message_in_flight_count(&self) -> Result<i64> {

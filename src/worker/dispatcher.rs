@@ -4,6 +4,7 @@
 //! lease however long a destination takes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +24,37 @@ pub struct DispatchConfig {
     /// Longest sleep without looking at the database: the backstop for messages other instances accept.
     pub poll_interval: Duration,
     pub shutdown_timeout: Duration,
+}
+
+/// Whether any flow-control key exists, so that the dispatcher skips the flow-control claim (a transaction
+/// of its own) on databases that have none. Keys are never deleted: once seen, always true. Keys created by
+/// this instance mark it at once; those of other instances are found by a look at most once a second.
+#[derive(Debug, Default)]
+pub struct FlowKeys {
+    exist: AtomicBool,
+    checked_at_ms: AtomicI64,
+}
+
+impl FlowKeys {
+    pub fn mark(&self) {
+        self.exist.store(true, Ordering::SeqCst);
+    }
+
+    async fn may_exist(&self, store: &Store) -> crate::store::Result<bool> {
+        if self.exist.load(Ordering::SeqCst) {
+            return Ok(true);
+        }
+        let now = crate::clock::system_now_ms();
+        if now - self.checked_at_ms.load(Ordering::SeqCst) < 1_000 {
+            return Ok(false);
+        }
+        self.checked_at_ms.store(now, Ordering::SeqCst);
+        let exist = store.flow_control_any().await?;
+        if exist {
+            self.mark();
+        }
+        Ok(exist)
+    }
 }
 
 /// Wakes the dispatcher when a message becomes due sooner than it planned to look.
@@ -45,18 +77,27 @@ pub struct Dispatcher {
     deliverer: Deliverer,
     config: DispatchConfig,
     wake: Arc<Wake>,
+    flow_keys: Arc<FlowKeys>,
     /// (id → attempt) of deliveries running now, for lease extension.
     in_flight: Mutex<HashMap<String, i32>>,
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, clock: Clock, deliverer: Deliverer, config: DispatchConfig, wake: Arc<Wake>) -> Self {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        deliverer: Deliverer,
+        config: DispatchConfig,
+        wake: Arc<Wake>,
+        flow_keys: Arc<FlowKeys>,
+    ) -> Self {
         Dispatcher {
             store,
             clock,
             deliverer,
             config,
             wake,
+            flow_keys,
             in_flight: Mutex::new(HashMap::new()),
         }
     }
@@ -78,7 +119,7 @@ impl Dispatcher {
         let lease_until = now + self.config.lease.as_millis() as i64;
         let mut claimed = self.store.message_claim_due(now, lease_until, limit as i64).await?;
         let room = limit.saturating_sub(claimed.len());
-        if room > 0 {
+        if room > 0 && self.flow_keys.may_exist(&self.store).await? {
             claimed.extend(
                 self.store
                     .message_claim_flow_controlled(now, lease_until, room as i64)
