@@ -88,6 +88,7 @@ impl App {
                 addr: config.listen.clone(),
                 source,
             })?;
+        let committer = crate::worker::committer::Committer::start(store.clone());
         let state = AppState {
             store,
             clock: config.clock.clone(),
@@ -95,6 +96,7 @@ impl App {
             wake,
             schedule_wake,
             flow_keys,
+            committer,
             token: config.token.as_str().into(),
             limits: config.limits,
             max_body_bytes: config.max_body_bytes,

@@ -59,7 +59,7 @@ pub async fn accept(
     }
     let accepted = match dedup_key {
         None => {
-            app.store.message_insert(&messages).await?;
+            app.committer.insert(&app.store, messages.clone()).await?;
             Accepted::New(messages)
         }
         Some(key) => {

@@ -36,6 +36,8 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: Arc<KeyRing>,
     pub wake: Arc<Wake>,
+    /// Stores accepted messages with group commit.
+    pub committer: crate::worker::committer::Committer,
     /// Set when a flow-control key is created, so the dispatcher starts claiming under flow control.
     pub flow_keys: Arc<crate::worker::dispatcher::FlowKeys>,
     /// Wakes the scheduler when a schedule is created, replaced or resumed.

@@ -2,6 +2,7 @@
 //! scheduler fires cron slots into messages; the maintenance loop rescues expired leases, refreshes signing
 //! keys and applies retention.
 
+pub mod committer;
 pub mod deliver;
 pub mod dispatcher;
 pub mod maintenance;

@@ -12,6 +12,7 @@ backend_tests!(
     the_delay_is_honoured_to_the_millisecond,
     not_before_is_honoured_and_overrides_the_delay,
     a_delayed_message_is_woken_by_the_timer_and_not_delivered_early,
+    concurrent_publishes_are_each_stored_before_their_answer_and_delivered_once,
 );
 
 async fn a_published_message_arrives_at_once_with_its_body_and_forwarded_headers(backend: Backend) {
@@ -137,5 +138,24 @@ async fn a_delayed_message_is_woken_by_the_timer_and_not_delivered_early(backend
     let due = app.message(&id).await["notBefore"].as_i64().unwrap();
     assert!(due >= published_at + 700);
     assert!(got.at_ms >= due, "delivered {} ms before its due time", due - got.at_ms);
+    app.stop().await;
+}
+
+async fn concurrent_publishes_are_each_stored_before_their_answer_and_delivered_once(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    // Published together, they are committed in shared batches (group commit); each answer means stored.
+    let urls: Vec<String> = (0..200).map(|i| format!("{}/{i}", receiver.url)).collect();
+    let publishes = urls.iter().map(|url| app.publish_ok(url, "x", &[]));
+    let ids: std::collections::HashSet<String> = futures_util::future::join_all(publishes).await.into_iter().collect();
+    assert_eq!(ids.len(), 200);
+    for id in ids.iter().take(20) {
+        assert_eq!(app.message(id).await["state"], "CREATED");
+    }
+    assert_eq!(app.run_until_idle().await, 200);
+    let delivered: std::collections::HashSet<String> =
+        receiver.requests().iter().map(|r| r.message_id().to_string()).collect();
+    assert_eq!(delivered, ids);
+    assert_eq!(receiver.requests().len(), 200);
     app.stop().await;
 }
