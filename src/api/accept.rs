@@ -5,8 +5,10 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::destination::Destination;
 use crate::domain::flow_control::FlowControl;
 use crate::domain::message::NewMessage;
+use crate::domain::options::MessageOptions;
 
 /// The messages of one publish (one, or one per URL-group endpoint), or those of the earlier publish that
 /// claimed the same deduplication key.
@@ -37,6 +39,26 @@ impl Accepted {
     pub fn is_duplicate(&self) -> bool {
         matches!(self, Accepted::Duplicate(_))
     }
+}
+
+/// The messages of one publish to `destination`: one for a URL, one per endpoint for a URL group (404 when
+/// the group does not exist or has no endpoints).
+pub async fn messages_for(
+    app: &AppState,
+    destination: Destination,
+    options: &MessageOptions,
+    body: Vec<u8>,
+    caller_ip: Option<String>,
+    now: i64,
+) -> Result<Vec<NewMessage>, ApiError> {
+    Ok(match destination {
+        Destination::Url(url) => vec![NewMessage::build(url, options, body, caller_ip, now, &app.limits)?],
+        Destination::UrlGroup(name) => {
+            let endpoints = super::url_groups::endpoints_of(app, &name).await?;
+            let template = NewMessage::build(endpoints[0].0.clone(), options, body, caller_ip, now, &app.limits)?;
+            template.fan_out(&name, &endpoints)
+        }
+    })
 }
 
 /// Creates the key (its messages can only be claimed once it exists) or takes the limits a message brings,

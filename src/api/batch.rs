@@ -1,18 +1,16 @@
 //! `POST /v2/batch` (spec §3.3): many publishes in one request, validated as a whole before anything is
 //! stored; the answer is an array in input order (an object per URL item, an array per URL-group item).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::accept::{accept, Accepted};
+use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
-use super::request::read_body;
+use super::request::{caller_ip, read_body};
 use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::message::NewMessage;
@@ -45,10 +43,7 @@ struct Prepared {
 }
 
 async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller_ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let caller_ip = caller_ip(request.extensions());
     let body = read_body(
         request.into_body(),
         app.max_body_bytes.saturating_mul(BATCH_BODY_FACTOR),
@@ -135,17 +130,8 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
         return Err(ApiError::PayloadTooLarge(app.max_body_bytes));
     }
     let dedup_key = options.deduplication_key(destination.as_str(), &body);
-    let (mut messages, group) = match destination {
-        Destination::Url(url) => (
-            vec![NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?],
-            false,
-        ),
-        Destination::UrlGroup(name) => {
-            let endpoints = super::url_groups::endpoints_of(app, &name).await?;
-            let template = NewMessage::build(endpoints[0].0.clone(), &options, body, caller_ip, now, &app.limits)?;
-            (template.fan_out(&name, &endpoints), true)
-        }
-    };
+    let group = matches!(destination, Destination::UrlGroup(_));
+    let mut messages = messages_for(app, destination, &options, body, caller_ip, now).await?;
     for message in &mut messages {
         message.queue_name = item.queue.clone();
     }

@@ -1,19 +1,16 @@
 //! `POST /v2/publish/{destination}` (spec §3.1).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::accept::{accept, Accepted};
+use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
-use super::request::read_body;
+use super::request::{caller_ip, read_body};
 use super::AppState;
 use crate::domain::destination::Destination;
-use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 
 const PREFIX: &str = "/v2/publish/";
@@ -63,22 +60,12 @@ async fn publish_to(
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     let body = read_body(body, app.max_body_bytes).await?;
-    let caller_ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
     let now = app.clock.now_ms();
     let dedup_key = options.deduplication_key(destination.as_str(), &body);
+    // A URL group answers with a bare array, one element per endpoint (spec §3.1).
     let group = matches!(destination, Destination::UrlGroup(_));
-    let mut messages = match destination {
-        Destination::Url(url) => vec![NewMessage::build(url, &options, body, caller_ip, now, &app.limits)?],
-        // One message per endpoint; the answer is a bare array (spec §3.1).
-        Destination::UrlGroup(name) => {
-            let endpoints = super::url_groups::endpoints_of(app, &name).await?;
-            let template = NewMessage::build(endpoints[0].0.clone(), &options, body, caller_ip, now, &app.limits)?;
-            template.fan_out(&name, &endpoints)
-        }
-    };
+    let caller_ip = caller_ip(&parts.extensions);
+    let mut messages = messages_for(app, destination, &options, body, caller_ip, now).await?;
     if let Some(queue) = &queue {
         app.store.queue_ensure(queue, now).await?;
         for message in &mut messages {

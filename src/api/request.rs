@@ -7,6 +7,13 @@ use serde::Deserialize;
 use super::error::ApiError;
 use crate::store::{Filter, Order};
 
+/// The publisher's address (the socket peer), recorded as `callerIP` and sent as `Upstash-Caller-Ip`.
+pub fn caller_ip(extensions: &http::Extensions) -> Option<String> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string())
+}
+
 /// Reads the whole body, refusing more than `limit` bytes with 413.
 pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     match axum::body::to_bytes(body, limit).await {

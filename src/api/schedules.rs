@@ -1,16 +1,14 @@
 //! Schedules (spec §5): create or replace `POST /v2/schedules/{destination}`, list, get, delete, pause and
 //! resume (PATCH, as the SDKs send, and POST, as the docs say).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use http::Method;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::{read_body, PathId};
+use super::request::{caller_ip, read_body, PathId};
 use super::{view, AppState};
 use crate::domain::cron::Cron;
 use crate::domain::destination::Destination;
@@ -78,10 +76,7 @@ async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiErro
         super::queues::valid_name(queue)?;
     }
     let body = read_body(body, app.max_body_bytes).await?;
-    let caller_ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    let caller_ip = caller_ip(&parts.extensions);
     let schedule = NewSchedule::build(
         ScheduleRequest {
             id: header("upstash-schedule-id"),
