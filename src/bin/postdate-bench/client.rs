@@ -1,0 +1,66 @@
+//! Publishing to the Postdate under test: single requests to `/v2/publish` or arrays to `/v2/batch`.
+
+use serde_json::json;
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    /// The receiver's URL every message goes to.
+    pub hook: String,
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str, hook: &str) -> Client {
+        Client {
+            http: reqwest::Client::builder().pool_max_idle_per_host(512).build().unwrap(),
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            hook: hook.to_string(),
+        }
+    }
+
+    /// Publishes message number `n` on its own; true when it was accepted.
+    pub async fn publish(&self, n: u64, delay: Option<&str>) -> bool {
+        let mut request = self
+            .http
+            .post(format!("{}/v2/publish/{}", self.base, self.hook))
+            .bearer_auth(&self.token)
+            .body(n.to_string());
+        if let Some(delay) = delay {
+            request = request.header("Upstash-Delay", delay);
+        }
+        matches!(request.send().await, Ok(r) if r.status().is_success())
+    }
+
+    /// Publishes message numbers `range` in one `/v2/batch` request; true when all were accepted.
+    pub async fn publish_batch(&self, range: std::ops::Range<u64>, delay: Option<&str>) -> bool {
+        let headers = match delay {
+            Some(delay) => json!({ "Upstash-Delay": delay }),
+            None => json!({}),
+        };
+        let items: Vec<_> = range
+            .map(|n| json!({ "destination": self.hook, "body": n.to_string(), "headers": headers }))
+            .collect();
+        let request = self
+            .http
+            .post(format!("{}/v2/batch", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&items).unwrap());
+        matches!(request.send().await, Ok(r) if r.status().is_success())
+    }
+
+    /// Publishes message numbers `range`: one request when `batch` is more than one, else one each.
+    pub async fn publish_range(&self, range: std::ops::Range<u64>, batch: bool, delay: Option<&str>) -> u64 {
+        if batch {
+            let len = range.end - range.start;
+            return if self.publish_batch(range, delay).await { 0 } else { len };
+        }
+        let mut failed = 0;
+        for n in range {
+            failed += u64::from(!self.publish(n, delay).await);
+        }
+        failed
+    }
+}

@@ -1,0 +1,142 @@
+//! Benchmark: drives a running Postdate over HTTP with its own lean receiver and reports throughput,
+//! timeliness and the server's peak memory. Speed is measured here, never asserted in tests.
+//!
+//!   postdate-bench --url http://127.0.0.1:8080 --token T throughput --seconds 60 --batch-size 100
+//!   postdate-bench --url http://127.0.0.1:8080 --token T publish --messages 300000 --batch-size 100
+//!   postdate-bench --url http://127.0.0.1:8080 --token T lateness --rate 1000 --seconds 60 --delay 2s
+//!   postdate-bench --url http://127.0.0.1:8080 --token T cron --schedules 10000 --minutes 3
+
+mod client;
+mod receiver;
+mod throughput;
+mod timeliness;
+
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(about = "Measures a running Postdate: publish and delivery throughput, lateness, cron, memory")]
+struct Args {
+    /// Base URL of the Postdate under test.
+    #[arg(long, env = "QSTASH_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Its token.
+    #[arg(long, env = "QSTASH_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Write the results as JSON to this file too.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// Process id of the server: its peak and current resident memory are reported after the run.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    #[command(subcommand)]
+    run: Run,
+}
+
+#[derive(Subcommand)]
+enum Run {
+    /// Publishes `messages` messages as fast as `clients` clients can; with `--delay 300d` nothing is
+    /// delivered, so it measures accepting alone (and preloads a backlog).
+    Publish {
+        #[arg(long, default_value_t = 100_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 32)]
+        clients: u64,
+        /// Messages per request: 1 publishes each on its own, more goes through `/v2/batch`.
+        #[arg(long, default_value_t = 1)]
+        batch_size: u64,
+        /// Delay of every message, e.g. 300d.
+        #[arg(long)]
+        delay: Option<String>,
+    },
+    /// Sustained end-to-end delivery throughput: publish → 2xx at the receiver, for `seconds` after a 5 s
+    /// warm-up, with at most `window` messages published but not yet delivered.
+    Throughput {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 32)]
+        clients: u64,
+        #[arg(long, default_value_t = 1)]
+        batch_size: u64,
+        #[arg(long, default_value_t = 20_000)]
+        window: u64,
+    },
+    /// Publishes delayed messages at a steady rate and measures arrival minus due time.
+    Lateness {
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Delay of each message, e.g. 2s.
+        #[arg(long, default_value = "2s")]
+        delay: String,
+    },
+    /// Creates schedules firing every minute and measures arrival minus slot time over a few minutes.
+    Cron {
+        #[arg(long, default_value_t = 1_000)]
+        schedules: u64,
+        #[arg(long, default_value_t = 2)]
+        minutes: u64,
+    },
+}
+
+/// Peak (VmHWM) and current (VmRSS) resident memory of a process, in MiB, from /proc.
+fn memory_mib(pid: u32) -> Option<Value> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some((kib / 1024.0 * 10.0).round() / 10.0)
+    };
+    Some(serde_json::json!({ "peak_rss_mib": field("VmHWM:")?, "rss_mib": field("VmRSS:")? }))
+}
+
+/// One line per leaf of the result, for reading at a terminal.
+fn print_table(prefix: &str, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                print_table(&name, value);
+            }
+        }
+        other => println!("{prefix:<36} {other}"),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let (hook, seen) = receiver::start().await;
+    let client = Arc::new(client::Client::new(&args.url, &args.token, &hook));
+    let mut result = match args.run {
+        Run::Publish {
+            messages,
+            clients,
+            batch_size,
+            delay,
+        } => throughput::publish(client, messages, clients, batch_size.max(1), delay).await,
+        Run::Throughput {
+            seconds,
+            clients,
+            batch_size,
+            window,
+        } => throughput::sustained(client, seen, seconds, clients, batch_size.max(1), window).await,
+        Run::Lateness { rate, seconds, delay } => timeliness::lateness(client, seen, rate, seconds, delay).await,
+        Run::Cron { schedules, minutes } => timeliness::cron(client, seen, schedules, minutes).await,
+    };
+    if let Some(memory) = args.server_pid.and_then(memory_mib) {
+        result["server_memory"] = memory;
+    }
+    print_table("", &result);
+    println!("{}", serde_json::to_string(&result).unwrap());
+    if let Some(path) = args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&result).unwrap()).unwrap();
+    }
+}
