@@ -8,7 +8,9 @@ use postdate::domain::message::NewMessage;
 use postdate::domain::options::{Limits, MessageOptions};
 use postdate::domain::schedule::{NewSchedule, ScheduleRequest};
 use postdate::domain::signing::SigningKeys;
-use postdate::store::{CancelResult, Completion, CompletionKind, DlqEntry, DlqPage, Filter, Fire, Order, Store};
+use postdate::store::{
+    CancelResult, Completion, CompletionKind, DlqEntry, DlqPage, EventPage, Filter, Fire, Order, Store,
+};
 
 use crate::backend_tests;
 use crate::common::{Backend, TestDb, T0};
@@ -426,6 +428,30 @@ async fn retention_deletes_old_finished_messages_but_not_dlq_held_ones(backend: 
     );
     assert!(store.message_get(&done.id).await.unwrap().is_none());
     assert!(store.message_get(&waiting.id).await.unwrap().is_some());
+    // Its log entries went with it: a message stored again under the same id has only its own.
+    store.message_insert(std::slice::from_ref(&done)).await.unwrap();
+    let page = EventPage {
+        filter: Filter {
+            message_ids: vec![done.id.clone()],
+            ..Filter::default()
+        },
+        states: Vec::new(),
+        cursor: None,
+        order: Order::EarliestFirst,
+        count: 100,
+    };
+    let states: Vec<String> = store
+        .event_list(&page)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_state)
+        .collect();
+    assert_eq!(
+        states,
+        ["CREATED"],
+        "the log entries of a deleted message are deleted with it"
+    );
     assert_eq!(
         store.dlq_delete_expired(T0 + 1, 1).await.unwrap(),
         1,
