@@ -16,6 +16,9 @@ use super::deliver::Deliverer;
 use crate::clock::Clock;
 use crate::store::{Completion, CompletionKind, MessageRow, Store};
 
+/// Longest a saturated dispatcher waits for more slots to free up before claiming for those it has.
+const SLOT_GATHER_WAIT: Duration = Duration::from_millis(5);
+
 #[derive(Debug, Clone, Copy)]
 pub struct DispatchConfig {
     pub lease: Duration,
@@ -144,10 +147,11 @@ impl Dispatcher {
         while !shutdown.is_cancelled() {
             let room = permits.available_permits().min(self.config.claim_batch);
             if room == 0 {
-                // Every slot is busy: wait for one to free up.
+                // Every slot is busy: wait for a batch of slots to free up, not just one; claiming one
+                // message per freed slot would spend the database on one claim per delivery.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    permit = permits.clone().acquire_owned() => drop(permit),
+                    _ = self.wait_for_slots(&permits) => {}
                 }
                 continue;
             }
@@ -195,6 +199,16 @@ impl Dispatcher {
         let _ = completer.await;
         lease_keeper_stop.cancel();
         let _ = lease_keeper.await;
+    }
+
+    /// Waits until a quarter of a claim batch of slots is free, or one slot and then at most
+    /// `SLOT_GATHER_WAIT` more, whichever comes first.
+    async fn wait_for_slots(&self, permits: &Semaphore) {
+        let batch = (self.config.claim_batch.min(self.config.max_in_flight) / 4).max(1) as u32;
+        drop(permits.acquire().await.expect("the semaphore is never closed"));
+        if let Ok(Ok(gathered)) = tokio::time::timeout(SLOT_GATHER_WAIT, permits.acquire_many(batch)).await {
+            drop(gathered);
+        }
     }
 
     /// How long to sleep: until the next due message, at most one poll interval.
