@@ -18,7 +18,7 @@ use crate::domain::signing::SigningKeys;
 use crate::domain::{callback, headers, redact};
 
 mod writes;
-use writes::{complete_delivered, insert_messages, log, Event, EventLog};
+use writes::{advance_schedules, complete_delivered, insert_messages, log, Event, EventLog};
 
 const DIALECT: Dialect = Dialect { contains_fn: "instr" };
 
@@ -295,11 +295,6 @@ select * from schedules where not is_paused and next_fire_at <= ?1 order by next
 const SCHEDULE_NEXT_FIRE_AT: &str = "
 -- schedule_next_fire_at: the earliest slot of any schedule that is not paused
 select min(next_fire_at) from schedules where not is_paused";
-
-const SCHEDULE_ADVANCE: &str = "
--- schedule_fire (advance): move one schedule past slot ?2, only if it is still there and not paused
-update schedules set next_fire_at = ?3, last_fire_at = ?2, last_message_ids = ?4, updated_at = ?5
-where id = ?1 and next_fire_at = ?2 and not is_paused";
 
 const MESSAGE_STATE_OF: &str = "
 -- message_states: the state of one message, if it still exists
@@ -921,23 +916,12 @@ impl Backend for SqliteStore {
 
     async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>> {
         let mut tx = self.begin_write().await?;
-        let mut fired = Vec::new();
-        for fire in fires {
-            let advanced = sqlx::query(SCHEDULE_ADVANCE)
-                .bind(&fire.schedule_id)
-                .bind(fire.slot)
-                .bind(fire.next_fire_at)
-                .bind(super::message_ids_column(fire))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            if advanced.rows_affected() == 1 {
-                insert_messages(&mut tx, &fire.messages).await?;
-                fired.push(fire.schedule_id.clone());
-            }
-        }
+        let advanced = advance_schedules(&mut tx, now, fires).await?;
+        let fired: Vec<&Fire> = fires.iter().filter(|f| advanced.contains(&f.schedule_id)).collect();
+        let messages: Vec<NewMessage> = fired.iter().flat_map(|f| f.messages.iter().cloned()).collect();
+        insert_messages(&mut tx, &messages).await?;
         tx.commit().await?;
-        Ok(fired)
+        Ok(fired.into_iter().map(|f| f.schedule_id.clone()).collect())
     }
 
     async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {

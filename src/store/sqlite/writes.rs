@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::super::Result;
+use super::super::{Fire, Result};
 use crate::domain::message::NewMessage;
 use crate::domain::{callback, headers, redact};
 
@@ -184,6 +184,38 @@ update messages set state = 'delivered', lease_until = null, finished_at = ",
         done.extend(ids);
     }
     Ok(done)
+}
+
+/// Moves each fired schedule past its slot, only where it is still at that slot and not paused; returns
+/// the ids of the schedules it moved.
+pub(super) async fn advance_schedules(
+    conn: &mut SqliteConnection,
+    now: i64,
+    fires: &[Fire],
+) -> Result<HashSet<String>> {
+    let mut advanced = HashSet::with_capacity(fires.len());
+    for chunk in chunks(fires) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "-- schedule_fire (advance): move each schedule past its slot, only if it is still there and not paused
+update schedules set next_fire_at = f.next_fire_at, last_fire_at = f.slot, last_message_ids = f.message_ids,
+                     updated_at = ",
+        );
+        qb.push_bind(now);
+        qb.push(
+            "\nfrom (select column1 as id, column2 as slot, column3 as next_fire_at, column4 as message_ids from (",
+        );
+        qb.push_values(chunk, |mut row, fire| {
+            row.push_bind(fire.schedule_id.as_str())
+                .push_bind(fire.slot)
+                .push_bind(fire.next_fire_at)
+                .push_bind(super::super::message_ids_column(fire));
+        });
+        qb.push(")) as f\nwhere schedules.id = f.id and schedules.next_fire_at = f.slot and not schedules.is_paused");
+        qb.push("\nreturning schedules.id");
+        let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+        advanced.extend(ids);
+    }
+    Ok(advanced)
 }
 
 #[cfg(test)]
