@@ -30,6 +30,7 @@ backend_tests!(
     schedule_fire_moves_each_slot_once_and_stores_its_messages,
     the_scheduler_lock_has_one_holder_at_a_time,
     completions_store_their_spawned_messages_only_when_they_apply,
+    batches_larger_than_one_statement_are_stored_claimed_and_completed_whole,
 );
 
 const LIMITS: Limits = Limits {
@@ -662,4 +663,73 @@ async fn completions_store_their_spawned_messages_only_when_they_apply(backend: 
         let spawned = store.message_get(&c.spawn[0].id).await.unwrap();
         assert_eq!(spawned.is_some(), stored, "a stale completion creates no callback");
     }
+}
+
+/// The hot path writes batches as multi-row statements of a few fixed sizes (SQLite) or arrays (Postgres):
+/// 300 messages span several statements, and every row must land exactly once with its own result.
+async fn batches_larger_than_one_statement_are_stored_claimed_and_completed_whole(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let mut messages: Vec<NewMessage> = (0..300)
+        .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
+        .collect();
+    for m in messages.iter_mut().take(5) {
+        m.queue_name = Some("fifo".into());
+    }
+    store.queue_ensure("fifo", T0).await.unwrap();
+    store.message_insert(&messages).await.unwrap();
+    let orders: Vec<i64> = {
+        let mut orders = Vec::new();
+        for m in &messages[..5] {
+            orders.push(store.message_get(&m.id).await.unwrap().unwrap().queue_order.unwrap());
+        }
+        orders
+    };
+    assert!(
+        orders.windows(2).all(|w| w[0] < w[1]),
+        "queue positions follow the batch order: {orders:?}"
+    );
+
+    let claimed = store.message_claim_due(T0, T0 + LEASE, 1_000).await.unwrap();
+    let ids: HashSet<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        (claimed.len(), ids.len()),
+        (296, 296),
+        "all but the 4 queued behind the first"
+    );
+    // Every tenth is retried, every tenth (offset one) reports a stale attempt, the rest were delivered.
+    let completions: Vec<Completion> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match i % 10 {
+            0 => completion(&m.id, m.attempt, CompletionKind::Retry { due_at: T0 + 1_000 }),
+            1 => completion(&m.id, m.attempt + 1, CompletionKind::Delivered),
+            _ => completion(&m.id, m.attempt, CompletionKind::Delivered),
+        })
+        .collect();
+    let (retried, stale) = (30, 30);
+    let delivered = 296 - retried - stale;
+    assert_eq!(
+        store.message_complete(T0 + 10, &completions).await.unwrap(),
+        (delivered + retried) as u64
+    );
+    let mut states = std::collections::BTreeMap::new();
+    for m in &claimed {
+        let state = store.message_get(&m.id).await.unwrap().unwrap().state;
+        *states.entry(state).or_insert(0) += 1;
+    }
+    let expected = [("delivered", delivered), ("in_progress", stale), ("pending", retried)];
+    assert_eq!(states, expected.map(|(s, n)| (s.to_string(), n)).into_iter().collect());
+    let page = EventPage {
+        filter: Filter::default(),
+        states: vec!["CREATED".into(), "ACTIVE".into(), "DELIVERED".into()],
+        cursor: None,
+        order: Order::EarliestFirst,
+        count: 1_000,
+    };
+    let mut logged = std::collections::BTreeMap::new();
+    for event in store.event_list(&page).await.unwrap() {
+        *logged.entry(event.event_state).or_insert(0) += 1;
+    }
+    let expected = [("ACTIVE", 296), ("CREATED", 300), ("DELIVERED", delivered)];
+    assert_eq!(logged, expected.map(|(s, n)| (s.to_string(), n)).into_iter().collect());
 }
