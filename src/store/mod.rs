@@ -1,6 +1,8 @@
 //! The only place with SQL. `Store` is a closed enum over two backends that implement the same
-//! crate-private `Backend` trait, so the compiler keeps Postgres and SQLite in step. One operation, one
-//! name: `message_claim_due` is the SQL constant, the trait method and the conformance test.
+//! crate-private traits (`Backend` and one per resource: messages, delivery, flow control, DLQ, schedules,
+//! URL groups, queues, keys), so the compiler keeps Postgres and SQLite in step. Each backend keeps each
+//! resource in a file of the same name. One operation, one name: `message_claim_due` is the SQL constant,
+//! the trait method and the conformance test.
 
 mod filter;
 pub mod model;
@@ -25,11 +27,18 @@ pub enum StoreError {
     UnsupportedUrl,
 }
 
-/// Every store operation. Times are bound from the caller's clock.
+/// Every store operation, one trait per resource (each backend implements them in files of the same names).
+/// Times are bound from the caller's clock.
 #[allow(async_fn_in_trait)] // crate-private and only used through the closed `Store` enum
-pub(crate) trait Backend {
+pub(crate) trait Backend:
+    MessageStore + DeliveryStore + FlowControlStore + DlqStore + ScheduleStore + UrlGroupStore + QueueStore + KeyStore
+{
     async fn migrate(&self) -> Result<()>;
+}
 
+/// Accepted messages: insert (with deduplication), read, cancel, retention, log.
+#[allow(async_fn_in_trait)]
+pub(crate) trait MessageStore {
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()>;
     /// Stores `messages` unless `key` was claimed by an earlier publish that has not expired at `now`: then
     /// nothing is stored and that publish's `published` answer comes back.
@@ -44,8 +53,34 @@ pub(crate) trait Backend {
     /// Retention for deduplication keys whose window has passed.
     async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64>;
     async fn message_get(&self, id: &str) -> Result<Option<MessageRow>>;
+    async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult>;
+    async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64>;
+    /// Retention: deletes up to `limit` messages finished before `before` that no DLQ entry holds.
+    async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
+    /// (id, state) of those of `ids` that still exist.
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
+    /// Log entries (spec §10), newest first unless the page asks otherwise.
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>>;
+}
+
+/// The delivery cycle: claim, lease, complete, rescue.
+#[allow(async_fn_in_trait)]
+pub(crate) trait DeliveryStore {
     /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt.
     async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
+    /// The earliest due time after `now` of any pending message.
+    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>>;
+    /// Keeps leases of attempts still in flight alive; returns how many were extended.
+    async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64>;
+    /// Writes the end of attempts back, guarded by (id, attempt, in_progress); returns rows changed.
+    async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64>;
+    /// Makes messages whose lease expired (their worker died) due again; returns how many.
+    async fn message_rescue_expired(&self, now: i64) -> Result<u64>;
+}
+
+/// Flow-control keys and the claim that respects them.
+#[allow(async_fn_in_trait)]
+pub(crate) trait FlowControlStore {
     /// Leases due messages of flow-control keys within each key's parallelism and rate, up to `limit` in all.
     async fn message_claim_flow_controlled(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
     /// Whether any flow-control key exists.
@@ -68,21 +103,11 @@ pub(crate) trait Backend {
     ) -> Result<bool>;
     async fn flow_control_unpin(&self, key: &str, parallelism: bool, rate: bool, now: i64) -> Result<bool>;
     async fn flow_control_reset_rate(&self, key: &str, now: i64) -> Result<bool>;
-    /// The earliest due time after `now` of any pending message.
-    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>>;
-    /// Keeps leases of attempts still in flight alive; returns how many were extended.
-    async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64>;
-    /// Writes the end of attempts back, guarded by (id, attempt, in_progress); returns rows changed.
-    async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64>;
-    /// Makes messages whose lease expired (their worker died) due again; returns how many.
-    async fn message_rescue_expired(&self, now: i64) -> Result<u64>;
-    async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult>;
-    async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64>;
-    /// Retention: deletes up to `limit` messages finished before `before` that no DLQ entry holds.
-    async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
+}
 
-    /// Log entries (spec §10), newest first unless the page asks otherwise.
-    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>>;
+/// The dead-letter queue.
+#[allow(async_fn_in_trait)]
+pub(crate) trait DlqStore {
     async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>>;
     async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>>;
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64>;
@@ -91,7 +116,11 @@ pub(crate) trait Backend {
     async fn dlq_retry(&self, entries: &[(String, NewMessage)]) -> Result<Vec<String>>;
     /// Retention: deletes up to `limit` DLQ entries created before `before`.
     async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64>;
+}
 
+/// Cron schedules, firing and the scheduler lock.
+#[allow(async_fn_in_trait)]
+pub(crate) trait ScheduleStore {
     /// Creates the schedule, or replaces every setting of the one with its id (keeping its paused state,
     /// creation time and last fire).
     async fn schedule_upsert(&self, schedule: &NewSchedule) -> Result<()>;
@@ -108,11 +137,13 @@ pub(crate) trait Backend {
     /// being fired and not paused, and only then are its messages stored. Returns the ids of the schedules
     /// this call fired, so several instances firing the same slot create its messages once.
     async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>>;
-    /// (id, state) of those of `ids` that still exist.
-    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
     /// Tries to become the one instance running the cron loop.
     async fn leader_try_acquire(&self) -> Result<Option<Leadership>>;
+}
 
+/// URL groups and their endpoints.
+#[allow(async_fn_in_trait)]
+pub(crate) trait UrlGroupStore {
     /// Creates the group if needed and adds or renames endpoints (keyed by URL; give each URL once).
     async fn url_group_upsert_endpoints(
         &self,
@@ -132,7 +163,11 @@ pub(crate) trait Backend {
     async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>>;
     async fn url_group_list(&self) -> Result<Vec<UrlGroup>>;
     async fn url_group_delete(&self, name: &str) -> Result<bool>;
+}
 
+/// Queues.
+#[allow(async_fn_in_trait)]
+pub(crate) trait QueueStore {
     /// Creates the queue or sets its parallelism and paused state.
     async fn queue_upsert(&self, name: &str, parallelism: i32, paused: bool, now: i64) -> Result<()>;
     /// Creates the queue with parallelism 1 unless it exists (enqueue creates queues).
@@ -141,7 +176,11 @@ pub(crate) trait Backend {
     async fn queue_list(&self) -> Result<Vec<QueueRow>>;
     async fn queue_delete(&self, name: &str) -> Result<bool>;
     async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool>;
+}
 
+/// Signing keys.
+#[allow(async_fn_in_trait)]
+pub(crate) trait KeyStore {
     async fn signing_keys_get(&self) -> Result<Option<SigningKeys>>;
     /// Stores `keys` unless keys are stored already; returns the stored keys.
     async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys>;

@@ -1,0 +1,203 @@
+//! Postgres: the delivery cycle: claim, lease, complete, rescue.
+
+use super::*;
+
+const MESSAGE_NEXT_DUE_AT: &str = "
+-- message_next_due_at: when the next pending message becomes due (queued messages waiting for those ahead
+-- of them are woken when those finish)
+select min(due_at) from messages where state = 'pending' and due_at > $1";
+
+const MESSAGE_EXTEND_LEASES: &str = "
+-- message_extend_leases: keep the leases of attempts still in flight
+update messages m set lease_until = $1
+from unnest($2::text[], $3::int[]) as c(id, attempt)
+where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
+
+const MESSAGE_COMPLETE_DELIVERED: &str = "
+-- message_complete (delivered): finish attempts that got a 2xx; log DELIVERED
+with done as (
+    update messages m set state = 'delivered', lease_until = null, finished_at = $1, updated_at = $1
+    from unnest($2::text[], $3::int[], $4::int[]) as c(id, attempt, status)
+    where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+    returning m.id, c.status
+), logged as (
+    insert into message_events (message_id, time, state, response_status)
+    select id, $1, 'DELIVERED', status from done
+)
+select id from done";
+
+const MESSAGE_COMPLETE_RETRY: &str = "
+-- message_complete (retry): make failed attempts due again, unless a cancel was requested meanwhile;
+-- log ERROR, then RETRY (or CANCELED)
+with done as (
+    update messages m
+    set state = case when m.cancel_requested then 'canceled' else 'pending' end,
+        finished_at = case when m.cancel_requested then $1 end,
+        due_at = c.due_at, lease_until = null, updated_at = $1
+    from unnest($2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[]) as c(id, attempt, due_at, status, error)
+    where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+    returning m.id, m.state, c.due_at, c.status, c.error
+), logged as (
+    insert into message_events (message_id, time, state, response_status, error, next_delivery_time)
+    select id, $1, 'ERROR', status, error, due_at from done
+    union all
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end, null, null,
+           case when state = 'pending' then due_at end
+    from done
+)
+select id from done";
+
+const MESSAGE_COMPLETE_FAILED: &str = "
+-- message_complete (failed): finish attempts that exhausted their retries and dead-letter them
+with failed as (
+    update messages m
+    set state = case when m.cancel_requested then 'canceled' else 'failed' end,
+        lease_until = null, finished_at = $1, updated_at = $1
+    from unnest($2::text[], $3::int[]) as c(id, attempt)
+    where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+    returning m.id, m.state
+), entries as (
+    select * from unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[])
+         as e(message_id, dlq_id, response_status, response_header, response_body, error)
+), dead as (
+    insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
+    select e.dlq_id, e.message_id, e.response_status, e.response_header, e.response_body, e.error, $1
+    from failed join entries e on e.message_id = failed.id
+    where failed.state = 'failed'
+), logged as (
+    -- log ERROR, then FAILED (or CANCELED)
+    insert into message_events (message_id, time, state, response_status, error)
+    select failed.id, $1, 'ERROR', e.response_status, e.error from failed join entries e on e.message_id = failed.id
+    union all
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'FAILED' end, null, null from failed
+)
+select id from failed";
+
+const MESSAGE_RESCUE_EXPIRED: &str = "
+-- message_rescue_expired: messages whose worker died while holding the lease become due again; log RETRY
+with rescued as (
+    update messages
+    set state = case when cancel_requested then 'canceled' else 'pending' end,
+        finished_at = case when cancel_requested then $1 end,
+        due_at = $1, lease_until = null, updated_at = $1
+    where state = 'in_progress' and lease_until < $1
+    returning id, state
+), logged as (
+    insert into message_events (message_id, time, state, error, next_delivery_time)
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end,
+           'the instance delivering it stopped before recording the result', case when state = 'pending' then $1 end
+    from rescued
+)
+select count(*) from rescued";
+
+impl DeliveryStore for PgStore {
+    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
+        Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64> {
+        let (ids, attempts): (Vec<String>, Vec<i32>) = claims.iter().cloned().unzip();
+        let done = sqlx::query(MESSAGE_EXTEND_LEASES)
+            .bind(lease_until)
+            .bind(ids)
+            .bind(attempts)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64> {
+        // One transaction: the guarded updates, then the callbacks of the completions that applied.
+        let mut tx = self.pool.begin().await?;
+        let mut applied: Vec<String> = Vec::new();
+        let delivered: Vec<&Completion> = completions
+            .iter()
+            .filter(|c| matches!(c.kind, CompletionKind::Delivered))
+            .collect();
+        if !delivered.is_empty() {
+            let statuses: Vec<i32> = delivered.iter().map(|c| c.status).collect();
+            let (ids, attempts) = ids_and_attempts(delivered.into_iter());
+            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_DELIVERED)
+                .bind(now)
+                .bind(ids)
+                .bind(attempts)
+                .bind(statuses)
+                .fetch_all(&mut *tx)
+                .await?;
+            applied.extend(done);
+        }
+        let retries: Vec<(&Completion, i64)> = completions
+            .iter()
+            .filter_map(|c| match c.kind {
+                CompletionKind::Retry { due_at } => Some((c, due_at)),
+                _ => None,
+            })
+            .collect();
+        if !retries.is_empty() {
+            let (ids, attempts) = ids_and_attempts(retries.iter().map(|(c, _)| *c));
+            let due: Vec<i64> = retries.iter().map(|(_, due)| *due).collect();
+            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_RETRY)
+                .bind(now)
+                .bind(ids)
+                .bind(attempts)
+                .bind(due)
+                .bind(retries.iter().map(|(c, _)| c.status).collect::<Vec<_>>())
+                .bind(retries.iter().map(|(c, _)| c.error.clone()).collect::<Vec<_>>())
+                .fetch_all(&mut *tx)
+                .await?;
+            applied.extend(done);
+        }
+        let failed: Vec<(&Completion, &DlqEntry)> = completions
+            .iter()
+            .filter_map(|c| match &c.kind {
+                CompletionKind::Failed(entry) => Some((c, entry)),
+                _ => None,
+            })
+            .collect();
+        if !failed.is_empty() {
+            let (ids, attempts) = ids_and_attempts(failed.iter().map(|(c, _)| *c));
+            let entries: Vec<&DlqEntry> = failed.iter().map(|(_, e)| *e).collect();
+            let column = |f: fn(&DlqEntry) -> Option<String>| entries.iter().map(|e| f(e)).collect::<Vec<_>>();
+            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
+                .bind(now)
+                .bind(ids)
+                .bind(attempts)
+                .bind(column(|e| Some(e.dlq_id.clone())))
+                .bind(entries.iter().map(|e| e.response_status).collect::<Vec<_>>())
+                .bind(column(|e| Some(headers::to_json(&e.response_header))))
+                .bind(entries.iter().map(|e| e.response_body.as_slice()).collect::<Vec<_>>())
+                .bind(column(|e| e.error.clone()))
+                .fetch_all(&mut *tx)
+                .await?;
+            applied.extend(done);
+        }
+        let spawned: Vec<NewMessage> = completions
+            .iter()
+            .filter(|c| !c.spawn.is_empty() && applied.contains(&c.id))
+            .flat_map(|c| c.spawn.iter().cloned())
+            .collect();
+        insert_messages(&mut *tx, &spawned).await?;
+        tx.commit().await?;
+        Ok(applied.len() as u64)
+    }
+
+    async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
+        let rescued: i64 = sqlx::query_scalar(MESSAGE_RESCUE_EXPIRED)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(rescued as u64)
+    }
+}

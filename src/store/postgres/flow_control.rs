@@ -1,0 +1,184 @@
+//! Postgres: flow-control keys and the claim that respects them.
+
+use super::*;
+
+const FLOW_CONTROL_READY: &str = "
+-- message_claim_flow_controlled (keys): keys not paused with due messages, locked for this claim
+select k.key, k.parallelism, k.rate, k.period_ms, k.rate_count, k.rate_period_start,
+       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'in_progress') as in_flight
+from flow_control_keys k
+where not k.paused
+  and exists (select 1 from messages m where m.flow_control_key = k.key and m.state = 'pending' and m.due_at <= $1)
+order by k.key
+limit 1000
+for update of k skip locked";
+
+const FLOW_CONTROL_COUNT: &str = "
+-- message_claim_flow_controlled (count): record the deliveries started in the key's rate window
+update flow_control_keys set rate_count = $2, rate_period_start = $3 where key = $1";
+
+const FLOW_CONTROL_ANY: &str = "
+-- flow_control_any: whether any flow-control key exists
+select exists (select 1 from flow_control_keys)";
+
+const MESSAGE_IN_FLIGHT_COUNT: &str = "
+-- message_in_flight_count: deliveries running on every instance
+select count(*) from messages where state = 'in_progress'";
+
+const FLOW_CONTROL_CONFIGURE: &str = "
+-- flow_control_configure: create the key, or take the limits a message brings unless they are pinned
+insert into flow_control_keys (key, parallelism, rate, period_ms, rate_period_start, created_at, updated_at)
+values ($1, $2, $3, coalesce($4, 1000), $5, $5, $5)
+on conflict (key) do update set
+    parallelism = case when flow_control_keys.pinned_parallelism or not $6 then flow_control_keys.parallelism
+                       else excluded.parallelism end,
+    rate = case when flow_control_keys.pinned_rate or not $6 then flow_control_keys.rate else excluded.rate end,
+    period_ms = case when flow_control_keys.pinned_rate or not $6 then flow_control_keys.period_ms
+                     else excluded.period_ms end,
+    updated_at = excluded.updated_at";
+
+const FLOW_CONTROL_SELECT: &str = "
+-- flow_control_get / flow_control_list: keys with their waitlist and deliveries in flight
+select k.key, k.parallelism, k.rate, k.period_ms, k.paused, k.pinned_parallelism, k.pinned_rate, k.rate_count,
+       k.rate_period_start,
+       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'pending') as waiting,
+       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'in_progress') as in_flight
+from flow_control_keys k";
+
+const FLOW_CONTROL_SET_PAUSED: &str = "
+-- flow_control_set_paused: pause or resume a key
+update flow_control_keys set paused = $2, updated_at = $3 where key = $1";
+
+const FLOW_CONTROL_PIN: &str = "
+-- flow_control_pin: fix limits against later messages and start a new rate window
+update flow_control_keys set
+    parallelism = case when $2::int is null then parallelism else $2 end,
+    pinned_parallelism = pinned_parallelism or $2::int is not null,
+    rate = case when $3::int is null then rate else $3 end,
+    period_ms = coalesce($4, period_ms),
+    pinned_rate = pinned_rate or $3::int is not null or $4::bigint is not null,
+    rate_count = 0, rate_period_start = $5, updated_at = $5
+where key = $1";
+
+const FLOW_CONTROL_UNPIN: &str = "
+-- flow_control_unpin: let later messages set these limits again
+update flow_control_keys set
+    pinned_parallelism = pinned_parallelism and not $2, pinned_rate = pinned_rate and not $3, updated_at = $4
+where key = $1";
+
+const FLOW_CONTROL_RESET_RATE: &str = "
+-- flow_control_reset_rate: clear the rate count and start a new period now
+update flow_control_keys set rate_count = 0, rate_period_start = $2, updated_at = $2 where key = $1";
+
+impl FlowControlStore for PgStore {
+    async fn message_claim_flow_controlled(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
+        let mut tx = self.pool.begin().await?;
+        let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY).bind(now).fetch_all(&mut *tx).await?;
+        let mut claimed: Vec<MessageRow> = Vec::new();
+        for key in keys {
+            let allowance = key.allowance(now, limit - claimed.len() as i64);
+            let rows: Vec<MessageRow> = if allowance.start > 0 {
+                sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(allowance.start)
+                    .bind(&key.key)
+                    .fetch_all(&mut *tx)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            sqlx::query(FLOW_CONTROL_COUNT)
+                .bind(&key.key)
+                .bind(allowance.window_count + rows.len() as i32)
+                .bind(allowance.window_start)
+                .execute(&mut *tx)
+                .await?;
+            claimed.extend(rows);
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn flow_control_any(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar(FLOW_CONTROL_ANY).fetch_one(&self.pool).await?)
+    }
+
+    async fn message_in_flight_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(MESSAGE_IN_FLIGHT_COUNT)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn flow_control_configure(&self, flow: &FlowControl, now: i64) -> Result<()> {
+        sqlx::query(FLOW_CONTROL_CONFIGURE)
+            .bind(&flow.key)
+            .bind(flow.parallelism)
+            .bind(flow.rate)
+            .bind(flow.period_ms)
+            .bind(now)
+            .bind(flow.sets_limits())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlRow>> {
+        let query = format!("{FLOW_CONTROL_SELECT} where k.key = $1");
+        Ok(sqlx::query_as(&query).bind(key).fetch_optional(&self.pool).await?)
+    }
+
+    async fn flow_control_list(&self, search: &str) -> Result<Vec<FlowControlRow>> {
+        let query = format!("{FLOW_CONTROL_SELECT} where strpos(k.key, $1) > 0 order by k.key");
+        Ok(sqlx::query_as(&query).bind(search).fetch_all(&self.pool).await?)
+    }
+
+    async fn flow_control_set_paused(&self, key: &str, paused: bool, now: i64) -> Result<bool> {
+        let done = sqlx::query(FLOW_CONTROL_SET_PAUSED)
+            .bind(key)
+            .bind(paused)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn flow_control_pin(
+        &self,
+        key: &str,
+        parallelism: Option<i32>,
+        rate: Option<i32>,
+        period_ms: Option<i64>,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(FLOW_CONTROL_PIN)
+            .bind(key)
+            .bind(parallelism)
+            .bind(rate)
+            .bind(period_ms)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn flow_control_unpin(&self, key: &str, parallelism: bool, rate: bool, now: i64) -> Result<bool> {
+        let done = sqlx::query(FLOW_CONTROL_UNPIN)
+            .bind(key)
+            .bind(parallelism)
+            .bind(rate)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn flow_control_reset_rate(&self, key: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(FLOW_CONTROL_RESET_RATE)
+            .bind(key)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,166 @@
+//! Postgres: accepted messages: insert (with deduplication), read, cancel, retention, log.
+
+use super::*;
+
+const DEDUP_EXPIRE_KEY: &str = "
+-- message_insert_deduplicated (expire): a key past its window no longer counts
+delete from dedup where key = $1 and expires_at <= $2";
+
+const DEDUP_CLAIM: &str = "
+-- message_insert_deduplicated (claim): the first publish under a key claims it
+insert into dedup (key, published, expires_at) values ($1, $2, $3) on conflict (key) do nothing";
+
+const DEDUP_PUBLISHED: &str = "
+-- message_insert_deduplicated (duplicate): the answer of the publish that claimed the key
+select published from dedup where key = $1";
+
+const DEDUP_DELETE_EXPIRED: &str = "
+-- dedup_delete_expired: retention for keys whose window has passed
+delete from dedup where key in (select key from dedup where expires_at <= $1 limit $2)";
+
+const MESSAGE_GET: &str = "
+-- message_get: one message by id, whatever its state
+select * from messages where id = $1";
+
+const MESSAGE_CANCEL: &str = "
+-- message_cancel: cancel a pending message, or flag one in flight so it is not retried; log the change
+with changed as (
+    update messages
+    set state = case when state = 'pending' then 'canceled' else state end,
+        cancel_requested = (state = 'in_progress'),
+        finished_at = case when state = 'pending' then $2 else finished_at end,
+        updated_at = $2
+    where id = $1 and state in ('pending', 'in_progress')
+    returning id, state
+), logged as (
+    insert into message_events (message_id, time, state)
+    select id, $2, case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed
+)
+select state from changed";
+
+const MESSAGE_STATE: &str = "
+-- message_state: the state of one message
+select state from messages where id = $1";
+
+const MESSAGE_DELETE_FINISHED: &str = "
+-- message_delete_finished: retention for finished messages no DLQ entry holds, with their log entries
+with gone as (
+    delete from messages where id in (
+        select id from messages m
+        where finished_at < $1 and not exists (select 1 from dlq d where d.message_id = m.id)
+        limit $2)
+    returning id
+), events as (
+    delete from message_events e using gone where e.message_id = gone.id
+)
+select count(*) from gone";
+
+const MESSAGE_STATES: &str = "
+-- message_states: the state of each of these messages that still exists
+select id, state from messages where id = any($1)";
+
+impl MessageStore for PgStore {
+    async fn message_insert(&self, messages: &[NewMessage]) -> Result<()> {
+        insert_messages(&self.pool, messages).await
+    }
+
+    async fn message_insert_deduplicated(
+        &self,
+        key: &str,
+        published: &str,
+        expires_at: i64,
+        now: i64,
+        messages: &[NewMessage],
+    ) -> Result<Option<String>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(DEDUP_EXPIRE_KEY)
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let claimed = sqlx::query(DEDUP_CLAIM)
+            .bind(key)
+            .bind(published)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        if claimed.rows_affected() == 0 {
+            let original: String = sqlx::query_scalar(DEDUP_PUBLISHED)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(Some(original));
+        }
+        insert_messages(&mut *tx, messages).await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(DEDUP_DELETE_EXPIRED)
+            .bind(now)
+            .bind(limit)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {
+        Ok(sqlx::query_as(MESSAGE_GET).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
+        let new_state: Option<String> = sqlx::query_scalar(MESSAGE_CANCEL)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(state) = new_state {
+            return Ok(crate::store::cancel_result(&state));
+        }
+        let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(crate::store::not_cancelable(state.as_deref()))
+    }
+
+    async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
+        let mut qb = QueryBuilder::new(
+            "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n",
+        );
+        qb.push("with changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
+        qb.push("else m.state end, cancel_requested = (m.state = 'in_progress'), ");
+        qb.push("finished_at = case when m.state = 'pending' then ");
+        qb.push_bind(now);
+        qb.push(" else m.finished_at end, updated_at = ");
+        qb.push_bind(now);
+        qb.push(" where m.state in ('pending', 'in_progress')");
+        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+        qb.push(" returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
+        qb.push("select id, ");
+        qb.push_bind(now);
+        qb.push(", case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed) ");
+        qb.push("select count(*) from changed");
+        let cancelled: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(cancelled as u64)
+    }
+
+    async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
+        let deleted: i64 = sqlx::query_scalar(MESSAGE_DELETE_FINISHED)
+            .bind(before)
+            .bind(limit)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(deleted as u64)
+    }
+
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
+        let mut qb = crate::store::event_query(page, &DIALECT);
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(MESSAGE_STATES).bind(ids).fetch_all(&self.pool).await?)
+    }
+}

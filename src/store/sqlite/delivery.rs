@@ -1,0 +1,197 @@
+//! SQLite: the delivery cycle: claim, lease, complete, rescue.
+
+use super::*;
+
+const MESSAGE_NEXT_DUE_AT: &str = "
+-- message_next_due_at: when the next pending message becomes due (queued messages waiting for those ahead
+-- of them are woken when those finish)
+select min(due_at) from messages where state = 'pending' and due_at > ?1";
+
+const MESSAGE_EXTEND_LEASE: &str = "
+-- message_extend_leases: keep the lease of one attempt still in flight
+update messages set lease_until = ?1 where id = ?2 and attempt = ?3 and state = 'in_progress'";
+
+const MESSAGE_COMPLETE_RETRY: &str = "
+-- message_complete (retry): make a failed attempt due again, unless a cancel was requested meanwhile
+update messages
+set state = case when cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when cancel_requested then ?1 end,
+    due_at = ?4, lease_until = null, updated_at = ?1
+where id = ?2 and attempt = ?3 and state = 'in_progress'
+returning state";
+
+const MESSAGE_COMPLETE_FAILED: &str = "
+-- message_complete (failed): finish an attempt that exhausted its retries
+update messages
+set state = case when cancel_requested then 'canceled' else 'failed' end,
+    lease_until = null, finished_at = ?1, updated_at = ?1
+where id = ?2 and attempt = ?3 and state = 'in_progress'
+returning state";
+
+const DLQ_INSERT: &str = "
+-- message_complete (failed): dead-letter the message with its last response
+insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
+values (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+const MESSAGE_RESCUE_EXPIRED: &str = "
+-- message_rescue_expired: messages whose worker died while holding the lease become due again
+update messages
+set state = case when cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when cancel_requested then ?1 end,
+    due_at = ?1, lease_until = null, updated_at = ?1
+where state = 'in_progress' and lease_until < ?1
+returning id, state";
+
+impl DeliveryStore for SqliteStore {
+    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
+        let mut tx = self.begin_write().await?;
+        let claimed: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut log = EventLog::default();
+        for message in &claimed {
+            log.push(now, Event::new(&message.id, "ACTIVE"));
+        }
+        log.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
+            .bind(now)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut extended = 0;
+        for (id, attempt) in claims {
+            let done = sqlx::query(MESSAGE_EXTEND_LEASE)
+                .bind(lease_until)
+                .bind(id)
+                .bind(attempt)
+                .execute(&mut *tx)
+                .await?;
+            extended += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(extended)
+    }
+
+    async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut log = EventLog::default();
+        let mut spawned: Vec<NewMessage> = Vec::new();
+        // The common case, 2xx, in a few statements for the whole batch; retries and failures one by one.
+        let delivered: Vec<(&str, i32)> = completions
+            .iter()
+            .filter(|c| matches!(c.kind, CompletionKind::Delivered))
+            .map(|c| (c.id.as_str(), c.attempt))
+            .collect();
+        let finished = complete_delivered(&mut tx, now, &delivered).await?;
+        let mut changed = finished.len() as u64;
+        for c in completions {
+            match &c.kind {
+                CompletionKind::Delivered => {
+                    if finished.contains(&c.id) {
+                        let delivered = Event {
+                            status: Some(c.status),
+                            ..Event::new(&c.id, "DELIVERED")
+                        };
+                        log.push(now, delivered);
+                        spawned.extend_from_slice(&c.spawn);
+                    }
+                }
+                CompletionKind::Retry { due_at } => {
+                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_RETRY)
+                        .bind(now)
+                        .bind(&c.id)
+                        .bind(c.attempt)
+                        .bind(due_at)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(state) = state {
+                        changed += 1;
+                        let error = Event {
+                            status: Some(c.status),
+                            error: c.error.as_deref(),
+                            next_delivery_time: Some(*due_at),
+                            ..Event::new(&c.id, "ERROR")
+                        };
+                        log.push(now, error);
+                        let next = match state.as_str() {
+                            "canceled" => Event::new(&c.id, "CANCELED"),
+                            _ => Event {
+                                next_delivery_time: Some(*due_at),
+                                ..Event::new(&c.id, "RETRY")
+                            },
+                        };
+                        log.push(now, next);
+                        spawned.extend_from_slice(&c.spawn);
+                    }
+                }
+                CompletionKind::Failed(entry) => {
+                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
+                        .bind(now)
+                        .bind(&c.id)
+                        .bind(c.attempt)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(state) = &state {
+                        changed += 1;
+                        let error = Event {
+                            status: Some(entry.response_status),
+                            error: entry.error.as_deref(),
+                            ..Event::new(&c.id, "ERROR")
+                        };
+                        log.push(now, error);
+                        let last = if state == "canceled" { "CANCELED" } else { "FAILED" };
+                        log.push(now, Event::new(&c.id, last));
+                        spawned.extend_from_slice(&c.spawn);
+                    }
+                    if state.as_deref() == Some("failed") {
+                        sqlx::query(DLQ_INSERT)
+                            .bind(&entry.dlq_id)
+                            .bind(&c.id)
+                            .bind(entry.response_status)
+                            .bind(headers::to_json(&entry.response_header))
+                            .bind(entry.response_body.as_slice())
+                            .bind(&entry.error)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+        }
+        log.write(&mut tx).await?;
+        insert_messages(&mut tx, &spawned).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let rescued: Vec<(String, String)> = sqlx::query_as(MESSAGE_RESCUE_EXPIRED)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut log = EventLog::default();
+        for (id, state) in &rescued {
+            let event = Event {
+                error: Some("the instance delivering it stopped before recording the result"),
+                next_delivery_time: (state == "pending").then_some(now),
+                ..Event::new(id, log_state(state, "RETRY"))
+            };
+            log.push(now, event);
+        }
+        log.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(rescued.len() as u64)
+    }
+}

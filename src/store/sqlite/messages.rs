@@ -1,0 +1,174 @@
+//! SQLite: accepted messages: insert (with deduplication), read, cancel, retention, log.
+
+use super::*;
+
+const DEDUP_EXPIRE_KEY: &str = "
+-- message_insert_deduplicated (expire): a key past its window no longer counts
+delete from dedup where key = ?1 and expires_at <= ?2";
+
+const DEDUP_CLAIM: &str = "
+-- message_insert_deduplicated (claim): the first publish under a key claims it
+insert into dedup (key, published, expires_at) values (?1, ?2, ?3) on conflict (key) do nothing";
+
+const DEDUP_PUBLISHED: &str = "
+-- message_insert_deduplicated (duplicate): the answer of the publish that claimed the key
+select published from dedup where key = ?1";
+
+const DEDUP_DELETE_EXPIRED: &str = "
+-- dedup_delete_expired: retention for keys whose window has passed
+delete from dedup where key in (select key from dedup where expires_at <= ?1 limit ?2)";
+
+const MESSAGE_GET: &str = "
+-- message_get: one message by id, whatever its state
+select * from messages where id = ?1";
+
+const MESSAGE_CANCEL: &str = "
+-- message_cancel: cancel a pending message, or flag one in flight so it is not retried
+update messages
+set state = case when state = 'pending' then 'canceled' else state end,
+    cancel_requested = (state = 'in_progress'),
+    finished_at = case when state = 'pending' then ?2 else finished_at end,
+    updated_at = ?2
+where id = ?1 and state in ('pending', 'in_progress')
+returning id, state";
+
+const MESSAGE_STATE: &str = "
+-- message_state: the state of one message
+select state from messages where id = ?1";
+
+const MESSAGE_DELETE_FINISHED: &str = "
+-- message_delete_finished: retention for finished messages no DLQ entry holds
+delete from messages where id in (
+    select id from messages m
+    where finished_at < ?1 and not exists (select 1 from dlq d where d.message_id = m.id)
+    limit ?2)";
+
+const MESSAGE_STATE_OF: &str = "
+-- message_states: the state of one message, if it still exists
+select id, state from messages where id = ?1";
+
+impl MessageStore for SqliteStore {
+    async fn message_insert(&self, messages: &[NewMessage]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn message_insert_deduplicated(
+        &self,
+        key: &str,
+        published: &str,
+        expires_at: i64,
+        now: i64,
+        messages: &[NewMessage],
+    ) -> Result<Option<String>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(DEDUP_EXPIRE_KEY)
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let claimed = sqlx::query(DEDUP_CLAIM)
+            .bind(key)
+            .bind(published)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        if claimed.rows_affected() == 0 {
+            let original: String = sqlx::query_scalar(DEDUP_PUBLISHED)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(Some(original));
+        }
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(DEDUP_DELETE_EXPIRED)
+            .bind(now)
+            .bind(limit)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {
+        Ok(sqlx::query_as(MESSAGE_GET)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
+        let mut tx = self.begin_write().await?;
+        let changed: Option<(String, String)> = sqlx::query_as(MESSAGE_CANCEL)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some((id, state)) = changed {
+            log(&mut tx, now, Event::new(&id, log_state(&state, "CANCELED"))).await?;
+            tx.commit().await?;
+            return Ok(crate::store::cancel_result(&state));
+        }
+        drop(tx);
+        let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(crate::store::not_cancelable(state.as_deref()))
+    }
+
+    async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
+        // SQLite's UPDATE takes no table alias, so the filter's `m.` columns read from a subquery.
+        let mut qb =
+            QueryBuilder::new("-- message_cancel_many: cancel every pending match, flag every match in flight\n");
+        qb.push("update messages set state = case when state = 'pending' then 'canceled' else state end, ");
+        qb.push("cancel_requested = (state = 'in_progress'), finished_at = case when state = 'pending' then ");
+        qb.push_bind(now);
+        qb.push(" else finished_at end, updated_at = ");
+        qb.push_bind(now);
+        qb.push(" where id in (select m.id from messages m where m.state in ('pending', 'in_progress')");
+        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+        qb.push(") returning id, state");
+        let mut tx = self.begin_write().await?;
+        let changed: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        let mut log = EventLog::default();
+        for (id, state) in &changed {
+            log.push(now, Event::new(id, log_state(state, "CANCELED")));
+        }
+        log.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(changed.len() as u64)
+    }
+
+    async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(MESSAGE_DELETE_FINISHED)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
+        let mut qb = crate::store::event_query(page, &DIALECT);
+        Ok(qb.build_query_as().fetch_all(&self.reader).await?)
+    }
+
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut states = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row: Option<(String, String)> = sqlx::query_as(MESSAGE_STATE_OF)
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+            states.extend(row);
+        }
+        Ok(states)
+    }
+}

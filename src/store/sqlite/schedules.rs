@@ -1,0 +1,142 @@
+//! SQLite: cron schedules, firing and the scheduler lock.
+
+use super::*;
+
+const SCHEDULE_UPSERT: &str = "
+-- schedule_upsert: create a schedule, or replace every setting of the one with this id
+insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
+                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression, callback,
+                       failure_callback, queue_name, flow_control, redact)
+values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+on conflict (id) do update set
+    cron = excluded.cron, destination = excluded.destination, method = excluded.method,
+    header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
+    delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
+    caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at,
+    retry_delay_expression = excluded.retry_delay_expression, callback = excluded.callback,
+    failure_callback = excluded.failure_callback, queue_name = excluded.queue_name,
+    flow_control = excluded.flow_control, redact = excluded.redact";
+
+const SCHEDULE_GET: &str = "
+-- schedule_get: one schedule by id
+select * from schedules where id = ?1";
+
+const SCHEDULE_LIST: &str = "
+-- schedule_list: every schedule, oldest first
+select * from schedules order by created_at, id";
+
+const SCHEDULE_DELETE: &str = "
+-- schedule_delete: remove a schedule (the messages it fired stay)
+delete from schedules where id = ?1";
+
+const SCHEDULE_PAUSE: &str = "
+-- schedule_pause: stop firing; slots passing meanwhile are skipped, not queued
+update schedules set is_paused = true, updated_at = ?2 where id = ?1";
+
+const SCHEDULE_RESUME: &str = "
+-- schedule_resume: fire again from the next slot after now
+update schedules set is_paused = false, next_fire_at = ?2, updated_at = ?3 where id = ?1";
+
+const SCHEDULE_DUE: &str = "
+-- schedule_due: schedules whose next slot has come, earliest first
+select * from schedules where not is_paused and next_fire_at <= ?1 order by next_fire_at limit ?2";
+
+const SCHEDULE_NEXT_FIRE_AT: &str = "
+-- schedule_next_fire_at: the earliest slot of any schedule that is not paused
+select min(next_fire_at) from schedules where not is_paused";
+
+impl ScheduleStore for SqliteStore {
+    async fn schedule_upsert(&self, s: &NewSchedule) -> Result<()> {
+        sqlx::query(SCHEDULE_UPSERT)
+            .bind(&s.id)
+            .bind(s.cron.expression())
+            .bind(s.destination.as_str())
+            .bind(&s.method)
+            .bind(headers::to_json(&s.header))
+            .bind(s.body.as_slice())
+            .bind(s.max_retries)
+            .bind(s.delay_ms)
+            .bind(s.timeout_ms)
+            .bind(labels_column(&s.labels))
+            .bind(&s.caller_ip)
+            .bind(s.next_fire_at)
+            .bind(s.now)
+            .bind(&s.retry_delay_expression)
+            .bind(callback::to_column(&s.callback))
+            .bind(callback::to_column(&s.failure_callback))
+            .bind(&s.queue_name)
+            .bind(crate::domain::flow_control::to_column(&s.flow_control))
+            .bind(redact::to_column(&s.redact))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn schedule_get(&self, id: &str) -> Result<Option<ScheduleRow>> {
+        Ok(sqlx::query_as(SCHEDULE_GET)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<ScheduleRow>> {
+        Ok(sqlx::query_as(SCHEDULE_LIST).fetch_all(&self.reader).await?)
+    }
+
+    async fn schedule_delete(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query(SCHEDULE_DELETE)
+            .bind(id)
+            .execute(&self.writer)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    async fn schedule_pause(&self, id: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(SCHEDULE_PAUSE)
+            .bind(id)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn schedule_resume(&self, id: &str, next_fire_at: i64, now: i64) -> Result<bool> {
+        let done = sqlx::query(SCHEDULE_RESUME)
+            .bind(id)
+            .bind(next_fire_at)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<ScheduleRow>> {
+        Ok(sqlx::query_as(SCHEDULE_DUE)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    async fn schedule_next_fire_at(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(SCHEDULE_NEXT_FIRE_AT)
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        let advanced = advance_schedules(&mut tx, now, fires).await?;
+        let fired: Vec<&Fire> = fires.iter().filter(|f| advanced.contains(&f.schedule_id)).collect();
+        let messages: Vec<NewMessage> = fired.iter().flat_map(|f| f.messages.iter().cloned()).collect();
+        insert_messages(&mut tx, &messages).await?;
+        tx.commit().await?;
+        Ok(fired.into_iter().map(|f| f.schedule_id.clone()).collect())
+    }
+
+    async fn leader_try_acquire(&self) -> Result<Option<Leadership>> {
+        // One process owns a SQLite file; `schedule_fire` still guards each slot.
+        Ok(Some(Leadership::Sqlite))
+    }
+}

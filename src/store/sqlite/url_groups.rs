@@ -1,0 +1,146 @@
+//! SQLite: URL groups and their endpoints.
+
+use super::*;
+
+const URL_GROUP_TOUCH: &str = "
+-- url_group_upsert_endpoints (group): create the group, or mark it updated
+insert into url_groups (name, created_at, updated_at) values (?1, ?2, ?2)
+on conflict (name) do update set updated_at = excluded.updated_at";
+
+const URL_GROUP_ENDPOINT_UPSERT: &str = "
+-- url_group_upsert_endpoints (endpoint): add an endpoint, or rename it if it is there
+insert into url_group_endpoints (group_name, url, name, added_at) values (?1, ?2, ?3, ?4)
+on conflict (group_name, url) do update set name = excluded.name";
+
+const URL_GROUP_ENDPOINT_REMOVE_URL: &str = "
+-- url_group_remove_endpoints (by URL)
+delete from url_group_endpoints where group_name = ?1 and url = ?2";
+
+const URL_GROUP_ENDPOINT_REMOVE_NAME: &str = "
+-- url_group_remove_endpoints (by name)
+delete from url_group_endpoints where group_name = ?1 and name = ?2";
+
+const URL_GROUP_DELETE_IF_EMPTY: &str = "
+-- url_group_remove_endpoints (cleanup): a group without endpoints is deleted
+delete from url_groups
+where name = ?1 and not exists (select 1 from url_group_endpoints e where e.group_name = ?1)";
+
+const URL_GROUP_MARK_UPDATED: &str = "
+-- url_group_remove_endpoints (touch): mark the group updated
+update url_groups set updated_at = ?2 where name = ?1";
+
+const URL_GROUP_GET: &str = "
+-- url_group_get: one group
+select name, created_at, updated_at from url_groups where name = ?1";
+
+const URL_GROUP_LIST: &str = "
+-- url_group_list: every group, by name
+select name, created_at, updated_at from url_groups order by name";
+
+const URL_GROUP_ENDPOINTS: &str = "
+-- url_group_get / url_group_list: endpoints of the named group (all groups when ?1 is null)
+select group_name, url, name from url_group_endpoints
+where ?1 is null or group_name = ?1
+order by group_name, added_at, url";
+
+const URL_GROUP_DELETE: &str = "
+-- url_group_delete: remove a group and its endpoints
+delete from url_groups where name = ?1";
+
+impl UrlGroupStore for SqliteStore {
+    async fn url_group_upsert_endpoints(
+        &self,
+        name: &str,
+        endpoints: &[(String, Option<String>)],
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(URL_GROUP_TOUCH)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for (url, endpoint_name) in endpoints {
+            sqlx::query(URL_GROUP_ENDPOINT_UPSERT)
+                .bind(name)
+                .bind(url)
+                .bind(endpoint_name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn url_group_remove_endpoints(
+        &self,
+        name: &str,
+        urls: &[String],
+        names: &[String],
+        now: i64,
+    ) -> Result<Option<()>> {
+        let mut tx = self.begin_write().await?;
+        let touched = sqlx::query(URL_GROUP_MARK_UPDATED)
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if touched.rows_affected() == 0 {
+            return Ok(None);
+        }
+        for url in urls {
+            sqlx::query(URL_GROUP_ENDPOINT_REMOVE_URL)
+                .bind(name)
+                .bind(url)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for endpoint_name in names {
+            sqlx::query(URL_GROUP_ENDPOINT_REMOVE_NAME)
+                .bind(name)
+                .bind(endpoint_name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(()))
+    }
+
+    async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>> {
+        let Some(group) = sqlx::query_as::<_, UrlGroupRow>(URL_GROUP_GET)
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
+            .bind(name)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(assemble_groups(vec![group], endpoints).pop())
+    }
+
+    async fn url_group_list(&self) -> Result<Vec<UrlGroup>> {
+        let groups = sqlx::query_as(URL_GROUP_LIST).fetch_all(&self.reader).await?;
+        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
+            .bind(None::<String>)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(assemble_groups(groups, endpoints))
+    }
+
+    async fn url_group_delete(&self, name: &str) -> Result<bool> {
+        Ok(sqlx::query(URL_GROUP_DELETE)
+            .bind(name)
+            .execute(&self.writer)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+}
