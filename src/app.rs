@@ -94,6 +94,7 @@ impl App {
             clock: config.clock.clone(),
             keys,
             wake,
+            peers: Arc::new(crate::worker::peers::PeerWake::default()),
             schedule_wake,
             flow_keys,
             committer,
@@ -156,7 +157,20 @@ impl App {
             workers.push(tokio::spawn(self.dispatcher.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.maintenance.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.scheduler.clone().run(workers_stop.clone())));
+            let (store, wake) = (self.state.store.clone(), self.state.wake.clone());
+            workers.push(tokio::spawn(crate::worker::peers::listen(
+                store,
+                wake,
+                workers_stop.clone(),
+            )));
         }
+        // Publishes wake the other instances even when this one runs no workers.
+        let (store, peers) = (self.state.store.clone(), self.state.peers.clone());
+        workers.push(tokio::spawn(crate::worker::peers::send(
+            peers,
+            store,
+            workers_stop.clone(),
+        )));
         let store = self.state.store.clone();
         let router = api::router(self.state);
         let shutdown = self.shutdown.clone();

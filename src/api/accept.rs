@@ -99,7 +99,7 @@ pub async fn accept(
     };
     if let Accepted::New(messages) = &accepted {
         if messages.iter().any(|m| m.not_before <= now + app.wake_horizon_ms) {
-            app.wake.notify();
+            app.wake_dispatchers();
         }
     }
     Ok(accepted)

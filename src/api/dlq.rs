@@ -218,7 +218,7 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
         .collect::<Result<Vec<_>, ApiError>>()?;
     let ids = app.store.dlq_retry(&entries).await?;
     if !ids.is_empty() {
-        app.wake.notify();
+        app.wake_dispatchers();
     }
     Ok(ids)
 }

@@ -126,6 +126,6 @@ async fn act(
         return Err(not_found(&key));
     }
     // Resuming, unpinning or a new rate window may let waiting messages go.
-    app.wake.notify();
+    app.wake_dispatchers();
     Ok(Json(json!({})))
 }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub clock: Clock,
     pub keys: Arc<KeyRing>,
     pub wake: Arc<Wake>,
+    /// Wakes the dispatchers of other instances sharing the database.
+    pub peers: Arc<crate::worker::peers::PeerWake>,
     /// Stores accepted messages with group commit.
     pub committer: crate::worker::committer::Committer,
     /// Set when a flow-control key is created, so the dispatcher starts claiming under flow control.
@@ -51,6 +53,14 @@ pub struct AppState {
     pub dedup_window_ms: i64,
     /// Messages due sooner than this wake the dispatcher at once; later ones are found by its timer.
     pub wake_horizon_ms: i64,
+}
+
+impl AppState {
+    /// Messages are due now or soon: wake this instance's dispatcher and those of the other instances.
+    pub fn wake_dispatchers(&self) {
+        self.wake.notify();
+        self.peers.notify();
+    }
 }
 
 pub fn router(state: AppState) -> Router {

@@ -69,7 +69,7 @@ async fn upsert(State(app): State<AppState>, request: Request) -> Result<Json<Va
     app.store
         .queue_upsert(&upsert.queue_name, parallelism, paused, now)
         .await?;
-    app.wake.notify();
+    app.wake_dispatchers();
     Ok(Json(json!({})))
 }
 
@@ -112,6 +112,6 @@ async fn set_paused(app: AppState, name: String, paused: bool) -> Result<Json<Va
     if !app.store.queue_set_paused(&name, paused, app.clock.now_ms()).await? {
         return Err(ApiError::NotFound(format!("queue {name:?} does not exist")));
     }
-    app.wake.notify();
+    app.wake_dispatchers();
     Ok(Json(json!({})))
 }

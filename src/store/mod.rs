@@ -31,7 +31,15 @@ pub enum StoreError {
 /// Times are bound from the caller's clock.
 #[allow(async_fn_in_trait)] // crate-private and only used through the closed `Store` enum
 pub(crate) trait Backend:
-    MessageStore + DeliveryStore + FlowControlStore + DlqStore + ScheduleStore + UrlGroupStore + QueueStore + KeyStore
+    MessageStore
+    + DeliveryStore
+    + FlowControlStore
+    + DlqStore
+    + ScheduleStore
+    + UrlGroupStore
+    + QueueStore
+    + KeyStore
+    + PeerStore
 {
     async fn migrate(&self) -> Result<()>;
 }
@@ -265,6 +273,27 @@ delegate! {
     signing_keys_get() -> Option<SigningKeys>;
     signing_keys_init(keys: &SigningKeys) -> SigningKeys;
     signing_keys_rotate(new_next: &str) -> SigningKeys;
+    peers_wake() -> ();
+    peers_listen() -> Option<PeerListener>;
+}
+
+/// Wake-ups between instances sharing a database.
+#[allow(async_fn_in_trait)]
+pub(crate) trait PeerStore {
+    /// Tells every listening instance that a message is due soon.
+    async fn peers_wake(&self) -> Result<()>;
+    /// Starts listening for those wake-ups; `None` where there are no other instances (SQLite).
+    async fn peers_listen(&self) -> Result<Option<PeerListener>>;
+}
+
+impl PeerListener {
+    /// Waits for the next wake-up. A lost connection is re-established (wake-ups sent meanwhile are lost:
+    /// the dispatcher's poll still finds their messages).
+    pub async fn recv(&mut self) -> Result<()> {
+        match self {
+            PeerListener::Postgres(listener) => listener.recv().await.map(drop).map_err(StoreError::from),
+        }
+    }
 }
 
 impl Leadership {

@@ -190,6 +190,12 @@ pub enum Leadership {
     Sqlite,
 }
 
+/// A subscription to the wake-ups other instances send (Postgres `LISTEN`); SQLite has one instance.
+#[derive(Debug)]
+pub enum PeerListener {
+    Postgres(sqlx::postgres::PgListener),
+}
+
 /// A URL group and its endpoints, in the order they were added.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UrlGroup {

@@ -1,9 +1,10 @@
 //! Background loops. Each owns its state transitions: the dispatcher claims, delivers and completes; the
 //! scheduler fires cron slots into messages; the maintenance loop rescues expired leases, refreshes signing
-//! keys and applies retention.
+//! keys and applies retention; `peers` wakes the other instances sharing a database.
 
 pub mod committer;
 pub mod deliver;
 pub mod dispatcher;
 pub mod maintenance;
+pub mod peers;
 pub mod scheduler;

@@ -61,3 +61,46 @@ async fn two_running_engines_on_one_postgres_never_deliver_a_message_twice() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Postgres `NOTIFY`/`LISTEN`: a message accepted by one instance wakes the dispatcher of another, which
+/// otherwise would not look at the database for an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_accepted_by_one_instance_wakes_the_dispatcher_of_another() {
+    let Some(backend) = Backend::postgres() else { return };
+    let db = Arc::new(TestDb::new(backend).await);
+    let receiver = Receiver::start().await;
+    let accepting = spawn_app_on(db.clone(), Options::stepped()).await;
+    let hour = Duration::from_secs(3_600);
+    let delivering = spawn_app_on(db.clone(), Options::default().with(move |c| c.poll_interval = hour)).await;
+    // The delivering instance starts listening in the background: publish until a wake-up reaches it.
+    let mut published = 0;
+    loop {
+        accepting
+            .publish_ok(&format!("{}/warm-up/{published}", receiver.url), "x", &[])
+            .await;
+        published += 1;
+        let arrived = tokio::time::timeout(Duration::from_millis(500), async {
+            while receiver.requests().is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        if arrived.await.is_ok() {
+            break;
+        }
+        assert!(published < 20, "no wake-up reached the other instance");
+    }
+    let id = accepting.publish_ok(&format!("{}/woken", receiver.url), "x", &[]).await;
+    let requests = eventually(Duration::from_secs(5), "the other instance to deliver", || async {
+        let requests = receiver.requests();
+        requests.iter().any(|r| r.message_id() == id).then_some(requests)
+    })
+    .await;
+    assert!(
+        requests.len() <= published + 1,
+        "each message delivered once ({} requests for {} messages)",
+        requests.len(),
+        published + 1
+    );
+    accepting.stop().await;
+    delivering.stop().await;
+}

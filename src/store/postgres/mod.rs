@@ -10,8 +10,8 @@ use std::time::Duration;
 use super::filter::{push_filter, Dialect};
 use super::model::*;
 use super::{
-    Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, QueueStore, Result, ScheduleStore,
-    UrlGroupStore,
+    Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
+    ScheduleStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::message::{labels_column, NewMessage};
@@ -24,6 +24,7 @@ mod dlq;
 mod flow_control;
 mod keys;
 mod messages;
+mod peers;
 mod queues;
 mod schedules;
 mod url_groups;
