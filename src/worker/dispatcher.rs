@@ -118,7 +118,11 @@ impl Dispatcher {
     }
 
     async fn claim(&self, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
-        let now = self.clock.now_ms();
+        self.claim_at(self.clock.now_ms(), limit).await
+    }
+
+    /// Claims what is due at `now` (the time the caller will also plan its next look from).
+    async fn claim_at(&self, now: i64, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
         let lease_until = now + self.config.lease.as_millis() as i64;
         let mut claimed = self.store.message_claim_due(now, lease_until, limit as i64).await?;
         let room = limit.saturating_sub(claimed.len());
@@ -155,7 +159,8 @@ impl Dispatcher {
                 }
                 continue;
             }
-            let claimed = match self.claim(room).await {
+            let claimed_at = self.clock.now_ms();
+            let claimed = match self.claim_at(claimed_at, room).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::error!(%error, "claiming due messages failed; retrying in 1s");
@@ -182,7 +187,7 @@ impl Dispatcher {
                 });
             }
             if !full {
-                let pause = self.pause_until_next_due().await;
+                let pause = self.pause_after_claim(claimed_at).await;
                 self.sleep_or_wake(pause, &shutdown).await;
             }
         }
@@ -211,10 +216,13 @@ impl Dispatcher {
         }
     }
 
-    /// How long to sleep: until the next due message, at most one poll interval.
-    async fn pause_until_next_due(&self) -> Duration {
+    /// How long to sleep after a claim made at `claimed_at`: until the next message due after that claim,
+    /// at most one poll interval; zero when one has become due since. The next due time is looked up from
+    /// the claim's time, not from now: a message that became due between the claim and this look was
+    /// neither claimed nor is it "next" after now, and would otherwise wait for the poll backstop.
+    pub async fn pause_after_claim(&self, claimed_at: i64) -> Duration {
         let poll = self.config.poll_interval;
-        match self.store.message_next_due_at(self.clock.now_ms()).await {
+        match self.store.message_next_due_at(claimed_at).await {
             Ok(Some(due)) => {
                 let wait = (due - self.clock.now_ms()).max(0) as u64;
                 poll.min(Duration::from_millis(wait))

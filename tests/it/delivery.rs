@@ -13,6 +13,7 @@ backend_tests!(
     not_before_is_honoured_and_overrides_the_delay,
     a_delayed_message_is_woken_by_the_timer_and_not_delivered_early,
     concurrent_publishes_are_each_stored_before_their_answer_and_delivered_once,
+    a_message_due_between_a_claim_and_the_next_look_is_not_left_for_the_poll,
 );
 
 async fn a_published_message_arrives_at_once_with_its_body_and_forwarded_headers(backend: Backend) {
@@ -157,5 +158,33 @@ async fn concurrent_publishes_are_each_stored_before_their_answer_and_delivered_
         receiver.requests().iter().map(|r| r.message_id().to_string()).collect();
     assert_eq!(delivered, ids);
     assert_eq!(receiver.requests().len(), 200);
+    app.stop().await;
+}
+
+/// The dispatcher claims at time t, then looks up the next due time to plan its sleep. A message that
+/// became due in between was not claimed (not yet due at t) and is not "next after now" either (already
+/// due): the plan must count it and not sleep a whole poll interval (the ~500 ms late arrivals on a busy
+/// machine). The stepped clock puts the gap exactly there.
+async fn a_message_due_between_a_claim_and_the_next_look_is_not_left_for_the_poll(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let id = app.publish_ok(&receiver.url, "soon", &[("Upstash-Delay", "1s")]).await;
+
+    let claimed_at = app.clock.now_ms();
+    assert_eq!(app.dispatcher.run_once().await.unwrap(), 0, "not due at {claimed_at}");
+    assert_eq!(
+        app.dispatcher.pause_after_claim(claimed_at).await,
+        Duration::from_millis(500),
+        "nothing due within the poll interval: the plan is one poll"
+    );
+    app.clock.set_ms(T0 + 1_200);
+    assert_eq!(
+        app.dispatcher.pause_after_claim(claimed_at).await,
+        Duration::ZERO,
+        "the message became due after the claim: look again at once"
+    );
+    assert_eq!(app.dispatcher.run_once().await.unwrap(), 1);
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    app.wait_for_state(&id, "DELIVERED").await;
     app.stop().await;
 }
