@@ -159,7 +159,11 @@ pub fn schedule(s: &crate::store::ScheduleRow, states: &std::collections::HashMa
         let limits = [
             ("parallelism", flow.parallelism.map(i64::from)),
             ("rate", flow.rate.map(i64::from)),
-            ("period", flow.period_ms.map(|ms| ms / 1000)),
+            // A key's period defaults to one second, and messages and DLQ entries show it: so do schedules.
+            (
+                "period",
+                Some(flow.period_ms.unwrap_or(crate::domain::flow_control::DEFAULT_PERIOD_MS) / 1000),
+            ),
         ];
         for (key, value) in limits {
             if let Some(value) = value {

@@ -22,6 +22,7 @@ backend_tests!(
     the_schedule_object_has_every_field_and_omits_absent_ones,
     bad_schedules_are_refused_with_an_error_naming_the_problem,
     fired_messages_keep_the_schedules_flow_control_and_redaction,
+    a_schedule_with_only_parallelism_shows_the_default_period_like_its_messages,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -421,5 +422,28 @@ async fn fired_messages_keep_the_schedules_flow_control_and_redaction(backend: B
     assert!(message["body"].as_str().unwrap().starts_with("REDACTED:"));
     let (_, key) = app.get_json("/v2/flowControl/billing").await;
     assert_eq!(key["rateCount"], 1, "the fire counted against the key's rate");
+    app.stop().await;
+}
+
+/// A schedule created with only a parallelism reads back the default period (1 s) and no rate, exactly as
+/// the messages it fires and their DLQ entries do (the Python SDK reads `period == 1`, `rate is None`).
+async fn a_schedule_with_only_parallelism_shows_the_default_period_like_its_messages(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let headers = [
+        ("Upstash-Cron", "0 * * * *"),
+        ("Upstash-Schedule-Id", "parallel-only"),
+        ("Upstash-Flow-Control-Key", "reports"),
+        ("Upstash-Flow-Control-Value", "parallelism=2"),
+    ];
+    create_ok(&app, &receiver.url, &headers, "x").await;
+    let s = schedule(&app, "parallel-only").await;
+    let limits = |v: &serde_json::Value| (v["parallelism"].as_i64(), v["rate"].as_i64(), v["period"].as_i64());
+    assert_eq!(limits(&s), (Some(2), None, Some(1)));
+    app.clock.set_ms(T0 + HOUR);
+    assert_eq!(app.scheduler.run_once().await.unwrap(), 1);
+    let (_, list) = app.get_json("/v2/events?scheduleId=parallel-only").await;
+    let id = list["events"][0]["messageId"].as_str().unwrap().to_string();
+    assert_eq!(limits(&app.message(&id).await), limits(&s));
     app.stop().await;
 }
