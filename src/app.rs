@@ -101,6 +101,7 @@ impl App {
             token: config.token.as_str().into(),
             limits: config.limits,
             max_body_bytes: config.max_body_bytes,
+            request_limits: config.request_limits,
             dedup_window_ms: config.dedup_window.as_millis() as i64,
             max_in_flight: config.max_in_flight,
             wake_horizon_ms: config.poll_interval.as_millis() as i64,

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::clock::Clock;
 use crate::domain::duration::parse_duration;
-use crate::domain::options::Limits;
+use crate::domain::options::{Limits, RequestLimits};
 use crate::domain::signing::{standard_webhooks_key, SigningKeys};
 
 /// The public credentials of Upstash's local dev server (spec §17): the JS SDK in dev mode finds a server
@@ -29,6 +29,10 @@ const DEFAULT_DLQ_RETENTION: &str = "14d";
 const DEFAULT_SHUTDOWN_TIMEOUT: &str = "10s";
 const DEFAULT_DATABASE_CONNECTIONS: u32 = 16;
 const DEFAULT_DEDUP_WINDOW: &str = "10m";
+const DEFAULT_MAX_BATCH_ITEMS: usize = 1_000;
+const DEFAULT_MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+const DEFAULT_MAX_GROUP_ENDPOINTS: usize = 1_000;
+const DEFAULT_MAX_FAN_OUT: usize = 10_000;
 
 #[derive(Parser)]
 #[command(
@@ -104,6 +108,18 @@ pub struct EngineArgs {
     /// Largest accepted request body, in bytes (larger requests get 413).
     #[arg(long, env = "POSTDATE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Most items in one /v2/batch request (more get 400).
+    #[arg(long, env = "POSTDATE_MAX_BATCH_ITEMS", default_value_t = DEFAULT_MAX_BATCH_ITEMS)]
+    pub max_batch_items: usize,
+    /// Largest /v2/batch request body, in bytes (larger requests get 413).
+    #[arg(long, env = "POSTDATE_MAX_BATCH_BYTES", default_value_t = DEFAULT_MAX_BATCH_BYTES)]
+    pub max_batch_bytes: usize,
+    /// Most endpoints in one URL group (adding more gets 400).
+    #[arg(long, env = "POSTDATE_MAX_GROUP_ENDPOINTS", default_value_t = DEFAULT_MAX_GROUP_ENDPOINTS)]
+    pub max_group_endpoints: usize,
+    /// Most messages one request may create: URL-group fan-out, summed over a batch (more gets 400).
+    #[arg(long, env = "POSTDATE_MAX_FAN_OUT", default_value_t = DEFAULT_MAX_FAN_OUT)]
+    pub max_fan_out: usize,
     /// Retries when a message does not set Upstash-Retries.
     #[arg(long, env = "POSTDATE_DEFAULT_RETRIES", default_value_t = DEFAULT_RETRIES)]
     pub default_retries: i32,
@@ -160,6 +176,7 @@ pub struct Config {
     pub signing_keys: Option<SigningKeys>,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    pub request_limits: RequestLimits,
     pub delivery_timeout: Duration,
     pub dlq_response_bytes: usize,
     pub lease: Duration,
@@ -240,6 +257,12 @@ impl Config {
                 max_timeout_ms: 0,
             },
             max_body_bytes: 0,
+            request_limits: RequestLimits {
+                max_batch_items: 0,
+                max_batch_bytes: 0,
+                max_group_endpoints: 0,
+                max_fan_out: 0,
+            },
             delivery_timeout: Duration::ZERO,
             dlq_response_bytes: 0,
             lease: Duration::ZERO,
@@ -267,6 +290,12 @@ impl Config {
             max_timeout_ms: e.delivery_timeout.as_millis().max(1) as i64,
         };
         self.max_body_bytes = e.max_body_bytes;
+        self.request_limits = RequestLimits {
+            max_batch_items: e.max_batch_items.max(1),
+            max_batch_bytes: e.max_batch_bytes,
+            max_group_endpoints: e.max_group_endpoints.max(1),
+            max_fan_out: e.max_fan_out.max(1),
+        };
         self.delivery_timeout = e.delivery_timeout;
         self.dlq_response_bytes = e.dlq_response_bytes;
         self.lease = e.lease.max(Duration::from_millis(300));
@@ -289,6 +318,10 @@ impl Default for EngineArgs {
             current_signing_key: None,
             next_signing_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_batch_items: DEFAULT_MAX_BATCH_ITEMS,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            max_group_endpoints: DEFAULT_MAX_GROUP_ENDPOINTS,
+            max_fan_out: DEFAULT_MAX_FAN_OUT,
             default_retries: DEFAULT_RETRIES,
             max_retries: DEFAULT_MAX_RETRIES,
             max_delay: d(DEFAULT_MAX_DELAY),

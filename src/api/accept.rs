@@ -13,7 +13,8 @@ use crate::domain::options::MessageOptions;
 /// The messages of one publish (one, or one per URL-group endpoint), or those of the earlier publish that
 /// claimed the same deduplication key.
 pub enum Accepted {
-    New(Vec<NewMessage>),
+    /// `{"messageId", "url"}` of each new message (the messages themselves went to the store).
+    New(Vec<Value>),
     Duplicate(Vec<Value>),
 }
 
@@ -21,10 +22,7 @@ impl Accepted {
     /// The answer elements: `{"messageId", "url"}`, plus `"deduplicated": true` for a duplicate.
     pub fn elements(&self) -> Vec<Value> {
         match self {
-            Accepted::New(messages) => messages
-                .iter()
-                .map(|m| json!({ "messageId": m.id, "url": m.url.as_str() }))
-                .collect(),
+            Accepted::New(elements) => elements.clone(),
             Accepted::Duplicate(original) => original
                 .iter()
                 .cloned()
@@ -34,6 +32,16 @@ impl Accepted {
                 })
                 .collect(),
         }
+    }
+
+    /// The answer for messages about to be stored.
+    pub fn new(messages: &[NewMessage]) -> Accepted {
+        Accepted::New(
+            messages
+                .iter()
+                .map(|m| json!({ "messageId": m.id, "url": m.url.as_str() }))
+                .collect(),
+        )
     }
 
     pub fn is_duplicate(&self) -> bool {
@@ -47,7 +55,7 @@ pub async fn messages_for(
     app: &AppState,
     destination: Destination,
     options: &MessageOptions,
-    body: Vec<u8>,
+    body: bytes::Bytes,
     caller_ip: Option<String>,
     now: i64,
 ) -> Result<Vec<NewMessage>, ApiError> {
@@ -55,10 +63,23 @@ pub async fn messages_for(
         Destination::Url(url) => vec![NewMessage::build(url, options, body, caller_ip, now, &app.limits)?],
         Destination::UrlGroup(name) => {
             let endpoints = super::url_groups::endpoints_of(app, &name).await?;
+            check_fan_out(app, endpoints.len())?;
             let template = NewMessage::build(endpoints[0].0.clone(), options, body, caller_ip, now, &app.limits)?;
             template.fan_out(&name, &endpoints)
         }
     })
+}
+
+/// Refuses a request that would create more than `--max-fan-out` messages.
+pub fn check_fan_out(app: &AppState, messages: usize) -> Result<(), ApiError> {
+    let max = app.request_limits.max_fan_out;
+    if messages > max {
+        return Err(ApiError::BadRequest(format!(
+            "this request would create {messages} messages; at most {max} per request \
+             (--max-fan-out / POSTDATE_MAX_FAN_OUT)"
+        )));
+    }
+    Ok(())
 }
 
 /// Creates the key (its messages can only be claimed once it exists) or takes the limits a message brings,
@@ -79,28 +100,30 @@ pub async fn accept(
     if let Some(flow) = flow {
         configure_flow(app, flow, now).await?;
     }
+    // The messages move into the store; only their answer and earliest due time are kept (a batch's bodies
+    // are not copied again).
+    let fresh = Accepted::new(&messages);
+    let due_soon = messages.iter().any(|m| m.not_before <= now + app.wake_horizon_ms);
     let accepted = match dedup_key {
         None => {
-            app.committer.insert(&app.store, messages.clone()).await?;
-            Accepted::New(messages)
+            app.committer.insert(&app.store, messages).await?;
+            fresh
         }
         Some(key) => {
-            let answer = Value::Array(Accepted::New(messages.clone()).elements()).to_string();
+            let answer = Value::Array(fresh.elements()).to_string();
             let expires_at = now + app.dedup_window_ms;
             match app
                 .store
                 .message_insert_deduplicated(&key, &answer, expires_at, now, &messages)
                 .await?
             {
-                None => Accepted::New(messages),
+                None => fresh,
                 Some(original) => Accepted::Duplicate(serde_json::from_str(&original).unwrap_or_default()),
             }
         }
     };
-    if let Accepted::New(messages) = &accepted {
-        if messages.iter().any(|m| m.not_before <= now + app.wake_horizon_ms) {
-            app.wake_dispatchers();
-        }
+    if due_soon && !accepted.is_duplicate() {
+        app.wake_dispatchers();
     }
     Ok(accepted)
 }

@@ -16,9 +16,6 @@ use crate::domain::destination::Destination;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 
-/// A batch may carry this many times the single-message body limit in all.
-const BATCH_BODY_FACTOR: usize = 64;
-
 pub fn router() -> Router<AppState> {
     Router::new().route("/v2/batch", post(batch))
 }
@@ -44,28 +41,20 @@ struct Prepared {
 
 async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
     let caller_ip = caller_ip(request.extensions());
-    let body = read_body(
-        request.into_body(),
-        app.max_body_bytes.saturating_mul(BATCH_BODY_FACTOR),
-    )
-    .await?;
-    let items: Vec<Item> = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "invalid JSON body, expected an array of {{destination, headers, body}}: {e}"
-        ))
-    })?;
-    if items.is_empty() {
-        return Err(ApiError::BadRequest("the batch is empty".into()));
-    }
+    let items = read_items(&app, request.into_body()).await?;
     let now = app.clock.now_ms();
-    let mut prepared = Vec::with_capacity(items.len());
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
+    let mut created = 0;
     for (index, item) in items.into_iter().enumerate() {
         let item_error = |e: ApiError| match e {
             ApiError::BadRequest(m) => ApiError::BadRequest(format!("batch item {index}: {m}")),
             ApiError::NotFound(m) => ApiError::NotFound(format!("batch item {index}: {m}")),
             other => other,
         };
-        prepared.push(prepare(&app, item, caller_ip.clone(), now).await.map_err(item_error)?);
+        let item = prepare(&app, item, caller_ip.clone(), now).await.map_err(item_error)?;
+        created += item.messages.len();
+        super::accept::check_fan_out(&app, created)?;
+        prepared.push(item);
     }
     // Everything is valid: create the queues items name, then store. Items without a deduplication key go
     // in one statement.
@@ -76,21 +65,27 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
     for queue in queues {
         app.store.queue_ensure(queue, now).await?;
     }
-    let (plain, deduplicated): (Vec<_>, Vec<_>) = prepared.iter().enumerate().partition(|(_, p)| p.dedup_key.is_none());
-    let mut answers: Vec<Option<(Accepted, bool)>> = (0..prepared.len()).map(|_| None).collect();
-    let all_plain: Vec<NewMessage> = plain.iter().flat_map(|(_, p)| p.messages.iter().cloned()).collect();
     for flow in prepared.iter().filter_map(|p| p.flow.as_ref()) {
         super::accept::configure_flow(&app, flow, now).await?;
     }
-    if !all_plain.is_empty() {
-        accept(&app, all_plain, None, None, now).await?;
-        for (index, p) in &plain {
-            answers[*index] = Some((Accepted::New(p.messages.clone()), p.group));
+    // The messages move into the store (no copy of the bodies); each item keeps only its answer.
+    let mut answers: Vec<Option<(Accepted, bool)>> = (0..prepared.len()).map(|_| None).collect();
+    let mut all_plain: Vec<NewMessage> = Vec::new();
+    let mut deduplicated = Vec::new();
+    for (index, p) in prepared.into_iter().enumerate() {
+        match p.dedup_key {
+            None => {
+                answers[index] = Some((Accepted::new(&p.messages), p.group));
+                all_plain.extend(p.messages);
+            }
+            Some(key) => deduplicated.push((index, key, p.messages, p.group)),
         }
     }
-    for (index, p) in deduplicated {
-        let accepted = accept(&app, p.messages.clone(), p.dedup_key.clone(), None, now).await?;
-        answers[index] = Some((accepted, p.group));
+    if !all_plain.is_empty() {
+        accept(&app, all_plain, None, None, now).await?;
+    }
+    for (index, key, messages, group) in deduplicated {
+        answers[index] = Some((accept(&app, messages, Some(key), None, now).await?, group));
     }
     let answer: Vec<Value> = answers
         .into_iter()
@@ -105,6 +100,66 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
         })
         .collect();
     Ok((StatusCode::CREATED, Json(Value::Array(answer))))
+}
+
+/// The items of a batch, within `--max-batch-bytes` and `--max-batch-items`. The raw request is dropped
+/// as soon as it is parsed.
+async fn read_items(app: &AppState, body: axum::body::Body) -> Result<Vec<Item>, ApiError> {
+    let limits = app.request_limits;
+    let body = read_body(body, limits.max_batch_bytes).await?;
+    let too_many = std::cell::Cell::new(false);
+    let seed = AtMost {
+        max: limits.max_batch_items,
+        exceeded: &too_many,
+    };
+    let mut json = serde_json::Deserializer::from_slice(&body);
+    let items = serde::de::DeserializeSeed::deserialize(seed, &mut json).and_then(|items| json.end().map(|()| items));
+    match items {
+        Err(_) if too_many.get() => Err(ApiError::BadRequest(format!(
+            "the batch has more than {} items; at most {} per request (--max-batch-items / \
+             POSTDATE_MAX_BATCH_ITEMS)",
+            limits.max_batch_items, limits.max_batch_items
+        ))),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "invalid JSON body, expected an array of {{destination, headers, body}}: {e}"
+        ))),
+        Ok(items) if items.is_empty() => Err(ApiError::BadRequest("the batch is empty".into())),
+        Ok(items) => Ok(items),
+    }
+}
+
+/// Reads a JSON array of items, stopping at the first item past `max` instead of holding them all.
+struct AtMost<'a> {
+    max: usize,
+    exceeded: &'a std::cell::Cell<bool>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for AtMost<'_> {
+    type Value = Vec<Item>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Item>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AtMost<'_> {
+    type Value = Vec<Item>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an array of at most {} items", self.max)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Item>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            if items.len() == self.max {
+                self.exceeded.set(true);
+                return Err(serde::de::Error::custom("too many items"));
+            }
+            items.push(item);
+        }
+        Ok(items)
+    }
 }
 
 async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64) -> Result<Prepared, ApiError> {
@@ -125,7 +180,7 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
         headers.append(name, value);
     }
     let options = MessageOptions::from_headers(&headers, &app.limits)?;
-    let body = item.body.unwrap_or_default().into_bytes();
+    let body = bytes::Bytes::from(item.body.unwrap_or_default());
     if body.len() > app.max_body_bytes {
         return Err(ApiError::PayloadTooLarge(app.max_body_bytes));
     }

@@ -250,7 +250,14 @@ fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState)
         },
         ..overrides.clone()
     };
-    let mut message = NewMessage::build(url, &stored, m.body.clone(), m.caller_ip.clone(), now, &app.limits)?;
+    let mut message = NewMessage::build(
+        url,
+        &stored,
+        m.body.clone().into(),
+        m.caller_ip.clone(),
+        now,
+        &app.limits,
+    )?;
     message.header = header;
     if stored.redact.is_none() {
         message.redact = crate::domain::redact::from_column(m.redact.as_deref());

@@ -47,6 +47,7 @@ pub struct AppState {
     pub token: Arc<str>,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    pub request_limits: crate::domain::options::RequestLimits,
     /// Deliveries in flight per instance (`GET /v2/globalParallelism`).
     pub max_in_flight: usize,
     /// How long a deduplication key holds.

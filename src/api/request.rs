@@ -14,10 +14,11 @@ pub fn caller_ip(extensions: &http::Extensions) -> Option<String> {
         .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string())
 }
 
-/// Reads the whole body, refusing more than `limit` bytes with 413.
-pub async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the whole body, refusing more than `limit` bytes with 413. The bytes are not copied again: a
+/// message body is stored (and fanned out) from this buffer.
+pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
     match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
+        Ok(bytes) => Ok(bytes),
         Err(error) => {
             let too_large = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
                 .any(|e| e.is::<http_body_util::LengthLimitError>());

@@ -78,10 +78,30 @@ async fn add_endpoints(
         endpoints.retain(|(u, _)| u != url.as_str());
         endpoints.push((url.as_str().to_string(), endpoint.name));
     }
+    check_endpoint_count(&app, name, &endpoints).await?;
     app.store
         .url_group_upsert_endpoints(name, &endpoints, app.clock.now_ms())
         .await?;
     Ok(Json(json!({})))
+}
+
+/// Refuses an addition that would take the group past `--max-group-endpoints`: every publish to a group
+/// holds one message per endpoint in memory.
+async fn check_endpoint_count(app: &AppState, name: &str, adding: &[(String, Option<String>)]) -> Result<(), ApiError> {
+    let max = app.request_limits.max_group_endpoints;
+    let mut urls: std::collections::HashSet<String> = match app.store.url_group_get(name).await? {
+        Some(group) => group.endpoints.into_iter().map(|e| e.url).collect(),
+        None => Default::default(),
+    };
+    urls.extend(adding.iter().map(|(url, _)| url.clone()));
+    if urls.len() > max {
+        return Err(ApiError::BadRequest(format!(
+            "URL group {name:?} would have {} endpoints; at most {max} per group \
+             (--max-group-endpoints / POSTDATE_MAX_GROUP_ENDPOINTS)",
+            urls.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Removes endpoints named by URL or name; a group left empty is deleted.

@@ -202,7 +202,7 @@ pub fn message(callback: &Callback, source: &Source<'_>, report: &AttemptReport<
         url: DestinationUrl::parse(&callback.url).ok()?,
         method: callback.method.clone().unwrap_or_else(|| "POST".into()),
         header,
-        body: body.to_string().into_bytes(),
+        body: body.to_string().into(),
         max_retries: callback.retries.unwrap_or(source.max_retries),
         timeout_ms: callback.timeout_ms,
         not_before: now + callback.delay_ms.unwrap_or(0),

@@ -15,7 +15,8 @@ pub struct NewMessage {
     pub url: DestinationUrl,
     pub method: String,
     pub header: HeaderMap,
-    pub body: Vec<u8>,
+    /// Shared, not copied, between the messages of a URL-group fan-out.
+    pub body: bytes::Bytes,
     pub max_retries: i32,
     pub timeout_ms: Option<i64>,
     /// Earliest delivery time (Unix ms); also the first due time.
@@ -46,7 +47,7 @@ impl NewMessage {
     pub fn build(
         url: DestinationUrl,
         options: &MessageOptions,
-        body: Vec<u8>,
+        body: bytes::Bytes,
         caller_ip: Option<String>,
         now_ms: i64,
         limits: &Limits,

@@ -20,6 +20,20 @@ pub struct Limits {
     pub max_timeout_ms: i64,
 }
 
+/// Bounds on how much one request may ask the server to hold: they keep peak memory a small multiple of
+/// the largest request, whatever clients send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Items in one `/v2/batch` request.
+    pub max_batch_items: usize,
+    /// Bytes of one `/v2/batch` request body.
+    pub max_batch_bytes: usize,
+    /// Endpoints in one URL group.
+    pub max_group_endpoints: usize,
+    /// Messages one request may create (URL-group fan-out, summed over a batch).
+    pub max_fan_out: usize,
+}
+
 /// The options a request set. `None` means "not given", so DLQ-retry overrides can tell absent from set.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageOptions {

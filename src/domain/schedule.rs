@@ -49,7 +49,7 @@ pub struct ScheduleRequest<'a> {
     pub cron: Option<&'a str>,
     pub destination: Destination,
     pub options: &'a MessageOptions,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
     pub caller_ip: Option<String>,
     pub queue_name: Option<String>,
 }
@@ -73,7 +73,7 @@ impl NewSchedule {
             destination: request.destination,
             method: options.method.clone().unwrap_or_else(|| "POST".into()),
             header: options.delivery_headers(),
-            body: request.body,
+            body: request.body.to_vec(),
             max_retries: options.retries.unwrap_or(limits.default_retries),
             delay_ms: options.delay_ms,
             timeout_ms: options.timeout_ms,

@@ -64,18 +64,26 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let all: Vec<NewMessage> = batch.iter().flat_map(|job| job.messages.iter().cloned()).collect();
+        // The messages move into one list (no copies); each job remembers how many were its own.
+        let mut all: Vec<NewMessage> = Vec::with_capacity(size);
+        let mut owners = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            owners.push((job.messages.len(), job.done));
+            all.extend(job.messages);
+        }
         match store.message_insert(&all).await {
             Ok(()) => {
-                for job in batch.drain(..) {
-                    let _ = job.done.send(Ok(()));
+                for (_, done) in owners {
+                    let _ = done.send(Ok(()));
                 }
             }
             // One bad job must not fail the others: each is stored (or refused) on its own.
             Err(_) => {
-                for job in batch.drain(..) {
-                    let outcome = store.message_insert(&job.messages).await;
-                    let _ = job.done.send(outcome);
+                let mut rest = all.as_slice();
+                for (count, done) in owners {
+                    let (own, after) = rest.split_at(count);
+                    rest = after;
+                    let _ = done.send(store.message_insert(own).await);
                 }
             }
         }

@@ -188,7 +188,7 @@ fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
         url: DestinationUrl::parse(url).ok()?,
         method: s.method.clone(),
         header: headers::from_json(&s.header),
-        body: s.body.clone(),
+        body: s.body.clone().into(),
         max_retries: s.max_retries,
         timeout_ms: s.timeout_ms,
         not_before: now + s.delay_ms.unwrap_or(0),

@@ -11,6 +11,7 @@ mod dedup;
 mod delivery;
 mod dlq_api;
 mod flow_control;
+mod limits;
 mod logs;
 mod messages_api;
 mod multi_instance;

@@ -50,7 +50,7 @@ fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
     NewMessage::build(
         DestinationUrl::parse(url).unwrap(),
         &options,
-        b"body".to_vec(),
+        b"body".to_vec().into(),
         None,
         T0,
         &LIMITS,
@@ -90,7 +90,7 @@ async fn message_insert_and_get_round_trip_every_field(backend: Backend) {
     let (_db, store) = store(backend).await;
     let mut m = message("https://example.com/a/b?c=d", T0 + 5, &["x", "y"]);
     m.header = HeaderMap::from([("Content-Type".to_string(), vec!["text/plain".to_string()])]);
-    m.body = vec![0, 159, 146, 150];
+    m.body = vec![0, 159, 146, 150].into();
     m.timeout_ms = Some(1500);
     m.caller_ip = Some("10.0.0.1".into());
     store.message_insert(std::slice::from_ref(&m)).await.unwrap();
@@ -503,7 +503,7 @@ fn new_schedule(id: &str, cron: &str, now: i64) -> NewSchedule {
             DestinationUrl::parse("https://e.test/cron").unwrap(),
         ),
         options: &MessageOptions::default(),
-        body: b"tick".to_vec(),
+        body: b"tick".to_vec().into(),
         caller_ip: None,
         queue_name: None,
     };

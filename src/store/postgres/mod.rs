@@ -156,7 +156,7 @@ async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessa
         .bind(column(messages, |m| m.url.path().to_string()))
         .bind(column(messages, |m| m.method.clone()))
         .bind(column(messages, |m| headers::to_json(&m.header)))
-        .bind(column(messages, |m| m.body.as_slice()))
+        .bind(column(messages, |m| &m.body[..]))
         .bind(column(messages, |m| m.timeout_ms))
         .bind(column(messages, |m| m.not_before))
         .bind(column(messages, |m| m.created_at))

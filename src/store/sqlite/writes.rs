@@ -131,7 +131,7 @@ insert into messages (id, state, attempt, max_retries, due_at, url, url_host, ur
                 .push_bind(m.url.path())
                 .push_bind(m.method.as_str())
                 .push_bind(headers::to_json(&m.header))
-                .push_bind(m.body.as_slice())
+                .push_bind(&m.body[..])
                 .push_bind(m.timeout_ms)
                 .push_bind(m.not_before)
                 .push_bind(m.created_at)
