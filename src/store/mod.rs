@@ -4,6 +4,7 @@
 //! resource in a file of the same name. One operation, one name: `message_claim_due` is the SQL constant,
 //! the trait method and the conformance test.
 
+mod body_budget;
 mod filter;
 pub mod model;
 mod postgres;

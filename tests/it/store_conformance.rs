@@ -31,6 +31,7 @@ backend_tests!(
     the_scheduler_lock_has_one_holder_at_a_time,
     completions_store_their_spawned_messages_only_when_they_apply,
     batches_larger_than_one_statement_are_stored_claimed_and_completed_whole,
+    message_insert_of_a_fan_out_larger_than_the_statement_body_budget_stores_every_message,
 );
 
 const LIMITS: Limits = Limits {
@@ -732,4 +733,29 @@ async fn batches_larger_than_one_statement_are_stored_claimed_and_completed_whol
     }
     let expected = [("ACTIVE", 296), ("CREATED", 300), ("DELIVERED", delivered)];
     assert_eq!(logged, expected.map(|(s, n)| (s.to_string(), n)).into_iter().collect());
+}
+
+/// A fan-out of a large body is stored in several statements (a few MiB of bodies each), all or nothing,
+/// and every message keeps its own id, order and whole body.
+async fn message_insert_of_a_fan_out_larger_than_the_statement_body_budget_stores_every_message(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let body = bytes::Bytes::from(vec![7u8; 1024 * 1024]);
+    let messages: Vec<NewMessage> = (0..9)
+        .map(|n| {
+            let mut m = message(&format!("https://e{n}.example.com/hook"), T0 + n, &[]);
+            m.body = body.clone();
+            m
+        })
+        .collect();
+    store.message_insert(&messages).await.unwrap();
+    for m in &messages {
+        let row = store.message_get(&m.id).await.unwrap().unwrap();
+        assert_eq!((row.url.as_str(), row.due_at), (m.url.as_str(), m.not_before));
+        assert_eq!(row.body.len(), body.len());
+        assert!(row.body.iter().all(|b| *b == 7));
+    }
+    let claimed = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 100).await.unwrap();
+    let order: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    let expected: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(order, expected, "claimed in due order, each once");
 }

@@ -5,8 +5,10 @@
 //!   postdate-bench --url http://127.0.0.1:8080 --token T publish --messages 300000 --batch-size 100
 //!   postdate-bench --url http://127.0.0.1:8080 --token T lateness --rate 1000 --seconds 60 --delay 2s
 //!   postdate-bench --url http://127.0.0.1:8080 --token T cron --schedules 10000 --minutes 3
+//!   postdate-bench --url http://127.0.0.1:8080 --token T --server-pid PID memory
 
 mod client;
+mod memory;
 mod receiver;
 mod throughput;
 mod timeliness;
@@ -80,6 +82,18 @@ enum Run {
         #[arg(long, default_value_t = 2)]
         minutes: u64,
     },
+    /// Peak server memory after the largest batch and the largest URL-group fan-out the limits admit
+    /// (give `--server-pid`); the defaults are the server's default limits.
+    Memory {
+        #[arg(long, default_value_t = 1_000)]
+        batch_items: usize,
+        #[arg(long, default_value_t = 16 * 1024 * 1024)]
+        batch_bytes: usize,
+        #[arg(long, default_value_t = 1_000)]
+        group_endpoints: usize,
+        #[arg(long, default_value_t = 1024 * 1024)]
+        body_bytes: usize,
+    },
 }
 
 /// Peak (VmHWM) and current (VmRSS) resident memory of a process, in MiB, from /proc.
@@ -130,6 +144,22 @@ async fn main() {
         } => throughput::sustained(client, seen, seconds, clients, batch_size.max(1), window).await,
         Run::Lateness { rate, seconds, delay } => timeliness::lateness(client, seen, rate, seconds, delay).await,
         Run::Cron { schedules, minutes } => timeliness::cron(client, seen, schedules, minutes).await,
+        Run::Memory {
+            batch_items,
+            batch_bytes,
+            group_endpoints,
+            body_bytes,
+        } => {
+            memory::largest_requests(
+                &client,
+                args.server_pid,
+                batch_items,
+                batch_bytes,
+                group_endpoints,
+                body_bytes,
+            )
+            .await
+        }
     };
     if let Some(memory) = args.server_pid.and_then(memory_mib) {
         result["server_memory"] = memory;

@@ -61,7 +61,14 @@ select id, state from messages where id = any($1)";
 
 impl MessageStore for PgStore {
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()> {
-        insert_messages(&self.pool, messages).await
+        if fits_one_statement(messages) {
+            // The usual case: one statement, no transaction of its own.
+            return insert_message_run(&self.pool, messages).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn message_insert_deduplicated(

@@ -2,11 +2,12 @@
 //! writes bind arrays and `unnest` them, one round trip per batch. States are literals in hot queries so
 //! cached plans keep using the partial indexes.
 
-use sqlx::postgres::{PgConnectOptions, PgExecutor, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, QueryBuilder};
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::body_budget::{by_body_bytes, STATEMENT_BODY_BYTES};
 use super::filter::{push_filter, Dialect};
 use super::model::*;
 use super::{
@@ -140,7 +141,21 @@ fn ids_and_attempts<'a>(completions: impl Iterator<Item = &'a Completion>) -> (V
     completions.map(|c| (c.id.clone(), c.attempt)).unzip()
 }
 
-async fn insert_messages<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessage]) -> Result<()> {
+/// Whether `messages` go in one insert statement (see [`crate::store::body_budget`]).
+fn fits_one_statement(messages: &[NewMessage]) -> bool {
+    messages.iter().map(|m| m.body.len()).sum::<usize>() <= STATEMENT_BODY_BYTES
+}
+
+/// Inserts `messages` on a connection already in a transaction, a few MiB of bodies per statement.
+async fn insert_messages(conn: &mut PgConnection, messages: &[NewMessage]) -> Result<()> {
+    for run in by_body_bytes(messages, STATEMENT_BODY_BYTES) {
+        insert_message_run(&mut *conn, run).await?;
+    }
+    Ok(())
+}
+
+/// One insert statement for all of `messages`.
+async fn insert_message_run<'e>(executor: impl PgExecutor<'e>, messages: &[NewMessage]) -> Result<()> {
     if messages.is_empty() {
         return Ok(());
     }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::super::body_budget::{by_body_bytes, STATEMENT_BODY_BYTES};
 use super::super::{Fire, Result};
 use crate::domain::message::NewMessage;
 use crate::domain::{callback, headers, redact};
@@ -112,7 +113,15 @@ pub(super) async fn insert_messages(conn: &mut SqliteConnection, messages: &[New
         };
         rows.push((m, order));
     }
-    for chunk in chunks(&rows) {
+    // Runs within the body budget first (a fan-out shares one body in memory, but each statement copies
+    // its bodies into its binds), then the cached row counts.
+    let mut start = 0;
+    let runs = by_body_bytes(messages, STATEMENT_BODY_BYTES).map(|run| {
+        let rows = &rows[start..start + run.len()];
+        start += run.len();
+        rows
+    });
+    for chunk in runs.flat_map(chunks) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "-- message_insert: store accepted messages
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
