@@ -188,7 +188,7 @@ impl DeliveryStore for PgStore {
             .filter(|c| !c.spawn.is_empty() && applied.contains(&c.id))
             .flat_map(|c| c.spawn.iter().cloned())
             .collect();
-        insert_messages(&mut *tx, &spawned).await?;
+        insert_messages(&mut tx, &spawned).await?;
         tx.commit().await?;
         Ok(applied.len() as u64)
     }

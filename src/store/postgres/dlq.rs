@@ -50,7 +50,7 @@ impl DlqStore for PgStore {
             }
         }
         let ids = retried.iter().map(|m| m.id.clone()).collect();
-        insert_messages(&mut *tx, &retried).await?;
+        insert_messages(&mut tx, &retried).await?;
         tx.commit().await?;
         Ok(ids)
     }

@@ -98,7 +98,7 @@ impl MessageStore for PgStore {
                 .await?;
             return Ok(Some(original));
         }
-        insert_messages(&mut *tx, messages).await?;
+        insert_messages(&mut tx, messages).await?;
         tx.commit().await?;
         Ok(None)
     }

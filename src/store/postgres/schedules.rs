@@ -147,7 +147,7 @@ impl ScheduleStore for PgStore {
             .filter(|f| fired.contains(&f.schedule_id))
             .flat_map(|f| f.messages.iter().cloned())
             .collect();
-        insert_messages(&mut *tx, &messages).await?;
+        insert_messages(&mut tx, &messages).await?;
         tx.commit().await?;
         Ok(fired)
     }
