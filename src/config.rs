@@ -366,3 +366,47 @@ impl Default for EngineArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dev: bool, allow: &[&str]) -> Result<Config, ConfigError> {
+        let engine = EngineArgs {
+            token: Some("t".into()),
+            allow_destinations: allow.iter().map(|s| s.to_string()).collect(),
+            ..EngineArgs::default()
+        };
+        Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, dev)
+    }
+
+    #[test]
+    fn serve_allows_public_destinations_only_and_dev_also_local_ones() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let serve = config(false, &[]).unwrap().destination_policy;
+        for refused in ["127.0.0.1", "10.0.0.1", "169.254.169.254"] {
+            assert!(serve.check_ip(ip(refused)).is_err(), "serve refuses {refused}");
+        }
+        assert!(serve.check_ip(ip("8.8.8.8")).is_ok());
+        let dev = config(true, &[]).unwrap().destination_policy;
+        for allowed in ["127.0.0.1", "::1", "10.0.0.1", "192.168.1.5"] {
+            assert!(dev.check_ip(ip(allowed)).is_ok(), "dev allows {allowed}");
+        }
+        assert!(
+            dev.check_ip(ip("169.254.169.254")).is_err(),
+            "never metadata by default"
+        );
+        assert!(dev.check_name("metadata.google.internal").is_err());
+        let listed = config(true, &["169.254.169.254"]).unwrap().destination_policy;
+        assert!(listed.check_ip(ip("169.254.169.254")).is_ok(), "unless listed");
+        let serve = config(false, &["127.0.0.0/8", "10.1.0.0/16", "internal.example"])
+            .unwrap()
+            .destination_policy;
+        assert!(serve.check_ip(ip("127.0.0.1")).is_ok());
+        assert!(serve.check_ip(ip("10.1.9.9")).is_ok());
+        assert!(serve.check_ip(ip("10.2.0.1")).is_err());
+        assert!(serve.host_is_allowed("internal.example"));
+        let err = config(false, &["10.0.0.0/40"]).err().unwrap();
+        assert!(err.to_string().starts_with("POSTDATE_ALLOW_DESTINATIONS: "), "{err}");
+    }
+}
