@@ -21,6 +21,7 @@ backend_tests!(
     destinations_are_stored_and_dialled_as_validated,
     forged_forward_and_callback_headers_are_refused,
     a_dlq_retry_to_a_destination_no_longer_allowed_is_refused,
+    a_stored_address_no_longer_allowed_is_refused_at_delivery,
 );
 
 const SETTING: &str = "--allow-destinations / POSTDATE_ALLOW_DESTINATIONS";
@@ -335,6 +336,28 @@ async fn a_dlq_retry_to_a_destination_no_longer_allowed_is_refused(backend: Back
         )
         .await;
     assert_refused(status, &answer, "DLQ retry with a failure callback");
+    strict_app.stop().await;
+    app.stop().await;
+}
+
+async fn a_stored_address_no_longer_allowed_is_refused_at_delivery(backend: Backend) {
+    let receiver = Receiver::start().await;
+    // Accepted while loopback was allowed (say, before an upgrade or a configuration change)...
+    let app = spawn_app(backend, Options::stepped()).await;
+    let id = app
+        .publish_ok(&format!("{}/hook", receiver.url), "x", &[("Upstash-Retries", "2")])
+        .await;
+    // ...and delivered by an instance under the `serve` default: the literal address is judged before sending.
+    let strict_app = spawn_app_on(Arc::clone(&app.db), Options::stepped().with(strict)).await;
+    assert_eq!(strict_app.run_until_idle().await, 1, "one attempt, no retries");
+    assert!(receiver.requests().is_empty(), "nothing was dialled");
+    let (_, dlq) = strict_app.get_json("/v2/dlq").await;
+    assert_eq!(dlq["messages"][0]["messageId"], id.as_str());
+    assert_eq!(
+        dlq["messages"][0]["error"],
+        format!("destination address 127.0.0.1 is not allowed (loopback); allow it with {SETTING}")
+    );
+    assert_eq!(strict_app.message(&id).await["state"], "FAILED");
     strict_app.stop().await;
     app.stop().await;
 }
