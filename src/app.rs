@@ -42,11 +42,14 @@ impl App {
         let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
         let wake = Arc::new(Wake::default());
         let flow_keys = Arc::new(FlowKeys::default());
+        let destination_policy = Arc::new(config.destination_policy.clone());
         let deliverer = Deliverer::new(
             keys.clone(),
             config.delivery_timeout,
             config.dlq_response_bytes,
             config.standard_webhooks_key.clone(),
+            destination_policy.clone(),
+            config.resolve_overrides.clone(),
         );
         let dispatcher = Arc::new(Dispatcher::new(
             store.clone(),
@@ -105,6 +108,7 @@ impl App {
             dedup_window_ms: config.dedup_window.as_millis() as i64,
             max_in_flight: config.max_in_flight,
             wake_horizon_ms: config.poll_interval.as_millis() as i64,
+            destination_policy,
         };
         Ok(App {
             listener,

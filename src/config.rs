@@ -1,11 +1,14 @@
 //! Command line and configuration. Every flag has an environment variable; `--help` shows both.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::clock::Clock;
 use crate::domain::duration::parse_duration;
+use crate::domain::net_policy::DestinationPolicy;
 use crate::domain::options::{Limits, RequestLimits};
 use crate::domain::signing::{standard_webhooks_key, SigningKeys};
 
@@ -163,6 +166,11 @@ pub struct EngineArgs {
     /// How long a deduplication id (or content hash) answers with the first message published under it.
     #[arg(long, env = "POSTDATE_DEDUP_WINDOW", default_value = DEFAULT_DEDUP_WINDOW, value_parser = duration)]
     pub dedup_window: Duration,
+    /// Destinations allowed although they are not public: comma-separated CIDRs, addresses and host names,
+    /// e.g. `127.0.0.0/8,10.1.0.0/16,internal.example`. `serve` allows nothing else that is not public;
+    /// `dev` also allows loopback and private ranges. Cloud metadata addresses only when listed here.
+    #[arg(long, env = "POSTDATE_ALLOW_DESTINATIONS", value_delimiter = ',')]
+    pub allow_destinations: Vec<String>,
 }
 
 /// Everything `App::build` needs, resolved from the command line or written by tests. No Debug: it holds
@@ -190,6 +198,11 @@ pub struct Config {
     pub dedup_window: Duration,
     /// Key bytes of the Standard Webhooks secret, when deliveries carry those headers too.
     pub standard_webhooks_key: Option<Vec<u8>>,
+    /// Which destinations may be accepted and dialled (SSRF protection).
+    pub destination_policy: DestinationPolicy,
+    /// Host names the delivery client resolves to these addresses instead of asking DNS; the policy still
+    /// judges the addresses. Tests use it to point a name at a loopback receiver.
+    pub resolve_overrides: HashMap<String, Vec<IpAddr>>,
     pub clock: Clock,
     /// Tests that drive the engine step by step turn the background loops off.
     pub run_workers: bool,
@@ -205,6 +218,8 @@ pub enum ConfigError {
     EmptyToken,
     #[error("POSTDATE_STANDARD_WEBHOOKS_SECRET: {0}")]
     StandardWebhooksSecret(String),
+    #[error("POSTDATE_ALLOW_DESTINATIONS: {0}")]
+    AllowDestinations(String),
 }
 
 impl Config {
@@ -238,6 +253,15 @@ impl Config {
             .map(standard_webhooks_key)
             .transpose()
             .map_err(ConfigError::StandardWebhooksSecret)?;
+        // `dev` is for local development: the receiver usually runs on this machine or its network.
+        let base_policy = if dev {
+            DestinationPolicy::local_development()
+        } else {
+            DestinationPolicy::strict()
+        };
+        config.destination_policy = base_policy
+            .allowing(&engine.allow_destinations)
+            .map_err(ConfigError::AllowDestinations)?;
         config.apply(&engine);
         Ok(config)
     }
@@ -275,6 +299,8 @@ impl Config {
             database_connections: 0,
             dedup_window: Duration::ZERO,
             standard_webhooks_key: None,
+            destination_policy: DestinationPolicy::strict(),
+            resolve_overrides: HashMap::new(),
             clock: Clock::System,
             run_workers: true,
         };
@@ -336,6 +362,51 @@ impl Default for EngineArgs {
             database_connections: DEFAULT_DATABASE_CONNECTIONS,
             dedup_window: d(DEFAULT_DEDUP_WINDOW),
             standard_webhooks_secret: None,
+            allow_destinations: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dev: bool, allow: &[&str]) -> Result<Config, ConfigError> {
+        let engine = EngineArgs {
+            token: Some("t".into()),
+            allow_destinations: allow.iter().map(|s| s.to_string()).collect(),
+            ..EngineArgs::default()
+        };
+        Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, dev)
+    }
+
+    #[test]
+    fn serve_allows_public_destinations_only_and_dev_also_local_ones() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let serve = config(false, &[]).unwrap().destination_policy;
+        for refused in ["127.0.0.1", "10.0.0.1", "169.254.169.254"] {
+            assert!(serve.check_ip(ip(refused)).is_err(), "serve refuses {refused}");
+        }
+        assert!(serve.check_ip(ip("8.8.8.8")).is_ok());
+        let dev = config(true, &[]).unwrap().destination_policy;
+        for allowed in ["127.0.0.1", "::1", "10.0.0.1", "192.168.1.5"] {
+            assert!(dev.check_ip(ip(allowed)).is_ok(), "dev allows {allowed}");
+        }
+        assert!(
+            dev.check_ip(ip("169.254.169.254")).is_err(),
+            "never metadata by default"
+        );
+        assert!(dev.check_name("metadata.google.internal").is_err());
+        let listed = config(true, &["169.254.169.254"]).unwrap().destination_policy;
+        assert!(listed.check_ip(ip("169.254.169.254")).is_ok(), "unless listed");
+        let serve = config(false, &["127.0.0.0/8", "10.1.0.0/16", "internal.example"])
+            .unwrap()
+            .destination_policy;
+        assert!(serve.check_ip(ip("127.0.0.1")).is_ok());
+        assert!(serve.check_ip(ip("10.1.9.9")).is_ok());
+        assert!(serve.check_ip(ip("10.2.0.1")).is_err());
+        assert!(serve.host_is_allowed("internal.example"));
+        let err = config(false, &["10.0.0.0/40"]).err().unwrap();
+        assert!(err.to_string().starts_with("POSTDATE_ALLOW_DESTINATIONS: "), "{err}");
     }
 }

@@ -180,6 +180,7 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
         headers.append(name, value);
     }
     let options = MessageOptions::from_headers(&headers, &app.limits)?;
+    super::destinations::check(app, &destination, &options)?;
     let body = bytes::Bytes::from(item.body.unwrap_or_default());
     if body.len() > app.max_body_bytes {
         return Err(ApiError::PayloadTooLarge(app.max_body_bytes));

@@ -208,6 +208,7 @@ async fn retry_one(
 /// method, retries, timeout, delay or not-before, labels, and extra `Upstash-Forward-*` headers.
 async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
+    super::destinations::check_callbacks(app, &overrides)?;
     let now = app.clock.now_ms();
     if let Some(flow) = &overrides.flow_control {
         super::accept::configure_flow(app, flow, now).await?;
@@ -227,6 +228,7 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
 fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState) -> Result<NewMessage, ApiError> {
     let m = &row.message;
     let url = DestinationUrl::parse(&m.url)?;
+    super::destinations::check_url(app, &url)?;
     // Only `Upstash-*` headers override (spec §9.5): the retry request's own Content-Type says nothing
     // about the message.
     let mut header = headers::from_json(&m.header);

@@ -4,6 +4,7 @@
 mod accept;
 mod auth;
 mod batch;
+mod destinations;
 mod dlq;
 pub mod error;
 mod flow_control;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub dedup_window_ms: i64,
     /// Messages due sooner than this wake the dispatcher at once; later ones are found by its timer.
     pub wake_horizon_ms: i64,
+    /// Which destinations (and callbacks) are accepted.
+    pub destination_policy: Arc<crate::domain::net_policy::DestinationPolicy>,
 }
 
 impl AppState {

@@ -59,6 +59,7 @@ async fn publish_to(
     let (parts, body) = request.into_parts();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
+    super::destinations::check(app, &destination, &options)?;
     let body = read_body(body, app.max_body_bytes).await?;
     let now = app.clock.now_ms();
     let dedup_key = options.deduplication_key(destination.as_str(), &body);

@@ -70,6 +70,7 @@ async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiErro
         super::url_groups::endpoints_of(app, name).await?;
     }
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
+    super::destinations::check(app, &destination, &options)?;
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let queue_name = header("upstash-queue-name").map(str::to_string);
     if let Some(queue) = &queue_name {

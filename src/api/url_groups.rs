@@ -71,6 +71,7 @@ async fn add_endpoints(
             .url
             .ok_or_else(|| ApiError::BadRequest("every endpoint needs a url".into()))?;
         let url = DestinationUrl::parse(&url)?;
+        super::destinations::check_url(&app, &url)?;
         if let Some(endpoint_name) = endpoint.name.as_deref().filter(|n| !is_path_safe(n)) {
             return Err(ApiError::BadRequest(format!("invalid endpoint name {endpoint_name:?}")));
         }

@@ -11,7 +11,7 @@ use super::duration::parse_duration;
 use super::headers::{canonical_name, HeaderMap};
 use super::ids::new_message_id;
 use super::message::NewMessage;
-use super::options::{InvalidOption, Limits};
+use super::options::{not_forwardable, InvalidOption, Limits};
 use super::retry_delay::RetryDelay;
 
 /// Where and how to call back; stored as JSON with the message.
@@ -124,13 +124,14 @@ pub fn parse(headers: &http::HeaderMap, kind: Kind, limits: &Limits) -> Result<O
             other => {
                 // `…-Forward-<Name>` forwards <Name>; Python's `callback_headers` send `…-<Name>` (spec §15 #15).
                 let forwarded = other.strip_prefix("forward-").unwrap_or(other);
-                if !forwarded.is_empty() {
-                    callback
-                        .header
-                        .entry(canonical_name(forwarded))
-                        .or_default()
-                        .push(value);
+                if let Some(reason) = not_forwardable(forwarded) {
+                    return Err(invalid(&suffix, format!("{forwarded:?} {reason}")));
                 }
+                callback
+                    .header
+                    .entry(canonical_name(forwarded))
+                    .or_default()
+                    .push(value);
             }
         }
     }
@@ -292,6 +293,13 @@ mod tests {
             ("upstash-callback-retries", "-1"),
             ("upstash-callback-timeout", "soon"),
             ("upstash-callback-retry-delay", "pow("),
+            ("upstash-callback-host", "internal.example"),
+            ("upstash-callback-content-length", "10"),
+            ("upstash-callback-transfer-encoding", "chunked"),
+            ("upstash-callback-upgrade", "websocket"),
+            ("upstash-callback-connection", "close"),
+            ("upstash-callback-forward-upstash-message-id", "msg_forged"),
+            ("upstash-callback-webhook-signature", "v1,forged"),
         ] {
             let mut h = headers(&[("upstash-callback", "https://cb.test/")]);
             h.insert(name, value.parse().unwrap());

@@ -8,6 +8,7 @@ pub mod flow_control;
 pub mod headers;
 pub mod ids;
 pub mod message;
+pub mod net_policy;
 pub mod options;
 pub mod redact;
 pub mod retry;

@@ -91,6 +91,21 @@ const NOT_FORWARDABLE: [&str; 9] = [
 
 const FORWARD_PREFIX: &str = "upstash-forward-";
 
+/// Why a header (lower-case name) may not be sent on to a destination or callback: hop-by-hop headers would
+/// break the request, and `Upstash-*` / `webhook-*` names would forge the delivery metadata and signatures
+/// receivers trust.
+pub fn not_forwardable(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("an empty name cannot be forwarded")
+    } else if NOT_FORWARDABLE.contains(&name) {
+        Some("describes the connection, not the message, and cannot be forwarded")
+    } else if name.starts_with("upstash-") || name.starts_with("webhook-") {
+        Some("is delivery metadata set by this server and cannot be forwarded")
+    } else {
+        None
+    }
+}
+
 impl MessageOptions {
     /// Reads every option header. Unknown `Upstash-*` headers (telemetry, features to come) are ignored.
     pub fn from_headers(headers: &http::HeaderMap, limits: &Limits) -> Result<Self, InvalidOption> {
@@ -159,11 +174,8 @@ impl MessageOptions {
                 "content-type" => options.content_type = Some(text()?.to_string()),
                 _ => {
                     if let Some(forwarded) = name.strip_prefix(FORWARD_PREFIX) {
-                        if forwarded.is_empty() || NOT_FORWARDABLE.contains(&forwarded) {
-                            return Err(invalid(
-                                &canonical_name(name),
-                                format!("{forwarded:?} cannot be forwarded to a destination"),
-                            ));
+                        if let Some(reason) = not_forwardable(forwarded) {
+                            return Err(invalid(&canonical_name(name), format!("{forwarded:?} {reason}")));
                         }
                         options
                             .forward
@@ -390,6 +402,15 @@ mod tests {
         for (name, value, header) in cases {
             let err = parse(&[(name, value)]).unwrap_err();
             assert_eq!(err.header, header, "{name}: {value}");
+        }
+        for forged in [
+            "upstash-forward-upstash-signature",
+            "upstash-forward-upstash-message-id",
+            "upstash-forward-webhook-signature",
+            "upstash-forward-host",
+        ] {
+            let err = parse(&[(forged, "x")]).unwrap_err();
+            assert_eq!(err.header, canonical_name(forged), "{forged} is refused");
         }
         let far = parse(&[("upstash-not-before", "99999999999")]).unwrap();
         assert_eq!(far.first_due_ms(0, &LIMITS).unwrap_err().header, "Upstash-Not-Before");

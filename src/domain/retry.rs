@@ -23,6 +23,9 @@ pub enum Outcome {
     },
     /// No attempts left (or the destination said not to retry): dead-letter it.
     Failed,
+    /// The destination policy refused the address to be dialled: dead-letter it at once, as another attempt
+    /// would be refused again.
+    RefusedByPolicy,
 }
 
 /// Classifies an attempt. `attempt` counts from 1; a message has `1 + max_retries` attempts in all. The next

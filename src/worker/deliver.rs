@@ -1,5 +1,7 @@
 //! One delivery attempt: the signed outbound request of spec §12.1, and its result classified (§12.2–12.4).
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,11 +11,13 @@ use crate::domain::callback::{self, AttemptReport, Source};
 use crate::domain::headers::{self, HeaderMap};
 use crate::domain::ids::{new_dlq_id, new_jwt_id};
 use crate::domain::message::NewMessage;
+use crate::domain::net_policy::{DestinationPolicy, Refusal};
 use crate::domain::retry::{classify, AttemptResult, Outcome};
 use crate::domain::retry_delay::RetryDelay;
 use crate::domain::signing::{sign, standard_webhooks_signature};
 use crate::keys::KeyRing;
 use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
+use crate::worker::resolver::PolicyResolver;
 
 pub struct Deliverer {
     http: reqwest::Client,
@@ -23,6 +27,8 @@ pub struct Deliverer {
     response_body_limit: usize,
     /// When set, deliveries also carry Standard Webhooks headers signed with this key.
     standard_webhooks_key: Option<Vec<u8>>,
+    /// Judges address literals; names are judged by the client's resolver with the same policy.
+    policy: Arc<DestinationPolicy>,
 }
 
 /// What came back, with the response body already truncated.
@@ -30,6 +36,8 @@ struct Response {
     result: AttemptResult,
     body: Vec<u8>,
     error: Option<String>,
+    /// Not sent: the destination policy refused the address.
+    refused: bool,
 }
 
 impl Deliverer {
@@ -38,8 +46,14 @@ impl Deliverer {
         default_timeout: Duration,
         response_body_limit: usize,
         standard_webhooks_key: Option<Vec<u8>>,
+        policy: Arc<DestinationPolicy>,
+        resolve_overrides: HashMap<String, Vec<IpAddr>>,
     ) -> Self {
+        let resolver = PolicyResolver::new(policy.clone(), resolve_overrides);
         let http = reqwest::Client::builder()
+            // Every name goes through the policy; a proxy from the environment would dial unchecked.
+            .dns_resolver(Arc::new(resolver))
+            .no_proxy()
             // A redirect is the destination's answer, not an instruction to send the body elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
@@ -53,6 +67,7 @@ impl Deliverer {
             default_timeout,
             response_body_limit,
             standard_webhooks_key,
+            policy,
         }
     }
 
@@ -64,16 +79,20 @@ impl Deliverer {
             .retry_delay_expression
             .as_deref()
             .and_then(|e| RetryDelay::parse(e).ok());
-        let outcome = classify(
-            &response.result,
-            message.attempt,
-            message.max_retries,
-            retry_delay.as_ref(),
-            now,
-        );
+        let outcome = if response.refused {
+            Outcome::RefusedByPolicy
+        } else {
+            classify(
+                &response.result,
+                message.attempt,
+                message.max_retries,
+                retry_delay.as_ref(),
+                now,
+            )
+        };
         let status = response.result.status.map_or(0, i32::from);
         let response_header = headers::from_http(&response.result.headers);
-        let dlq_id = matches!(outcome, Outcome::Failed).then(|| new_dlq_id(now));
+        let dlq_id = matches!(outcome, Outcome::Failed | Outcome::RefusedByPolicy).then(|| new_dlq_id(now));
         let spawn = callbacks(
             message,
             status,
@@ -90,7 +109,7 @@ impl Deliverer {
         let kind = match (outcome, dlq_id) {
             (Outcome::Delivered, _) => CompletionKind::Delivered,
             (Outcome::Retry { at }, _) => CompletionKind::Retry { due_at: at },
-            (Outcome::Failed, dlq_id) => CompletionKind::Failed(DlqEntry {
+            (Outcome::Failed | Outcome::RefusedByPolicy, dlq_id) => CompletionKind::Failed(DlqEntry {
                 dlq_id: dlq_id.unwrap_or_else(|| new_dlq_id(now)),
                 response_status: status,
                 response_header,
@@ -100,6 +119,12 @@ impl Deliverer {
         };
         match (&kind, response.result.status) {
             (CompletionKind::Delivered, _) => {}
+            _ if response.refused => tracing::warn!(
+                message_id = %message.id,
+                attempt = message.attempt,
+                error = error.as_deref().unwrap_or_default(),
+                "delivery refused by the destination policy"
+            ),
             (_, Some(status)) => {
                 tracing::info!(message_id = %message.id, attempt = message.attempt, status, "delivery attempt failed")
             }
@@ -123,9 +148,16 @@ impl Deliverer {
             Ok(request) => request,
             Err(error) => return no_response(error),
         };
+        // An address literal is not resolved, so it is judged here; it is exactly what will be dialled.
+        if let Some(Err(refusal)) = request.url().host().map(|host| self.policy.check_host(host)) {
+            return refused(&refusal);
+        }
         let response = match self.http.execute(request).await {
             Ok(response) => response,
-            Err(error) => return no_response(describe(&error)),
+            Err(error) => match refusal_in(&error) {
+                Some(refusal) => return refused(refusal),
+                None => return no_response(describe(&error)),
+            },
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -137,6 +169,7 @@ impl Deliverer {
             },
             body,
             error,
+            refused: false,
         }
     }
 
@@ -282,7 +315,27 @@ fn no_response(error: String) -> Response {
         },
         body: Vec::new(),
         error: Some(error),
+        refused: false,
     }
+}
+
+fn refused(refusal: &Refusal) -> Response {
+    Response {
+        refused: true,
+        ..no_response(refusal.to_string())
+    }
+}
+
+/// The resolver's refusal, found in the chain of errors the client wraps it in.
+fn refusal_in(error: &reqwest::Error) -> Option<&Refusal> {
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        if let Some(refusal) = s.downcast_ref::<Refusal>() {
+            return Some(refusal);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// A short reason without the URL (URLs may carry credentials in their query).

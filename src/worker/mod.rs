@@ -7,4 +7,5 @@ pub mod deliver;
 pub mod dispatcher;
 pub mod maintenance;
 pub mod peers;
+pub mod resolver;
 pub mod scheduler;

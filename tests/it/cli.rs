@@ -48,6 +48,29 @@ fn serve_refuses_to_start_without_a_token_and_says_why() {
 }
 
 #[test]
+fn serve_refuses_to_start_with_an_unreadable_allow_list_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let output = postdate()
+        .args([
+            "serve",
+            "--database-url",
+            &url,
+            "--allow-destinations",
+            "127.0.0.0/8,10.0.0.0/99",
+        ])
+        .env("QSTASH_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("POSTDATE_ALLOW_DESTINATIONS") && stderr.contains("10.0.0.0/99"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn serve_requires_a_database_url() {
     let output = postdate().args(["serve"]).env("QSTASH_TOKEN", "t").output().unwrap();
     assert!(!output.status.success());

@@ -22,6 +22,7 @@ mod schedules;
 mod sdk;
 mod sdk_conformance;
 mod shutdown;
+mod ssrf;
 mod standard_webhooks;
 mod store_conformance;
 mod url_groups;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use postdate::app::App;
 use postdate::clock::Clock;
 use postdate::config::Config;
+use postdate::domain::net_policy::DestinationPolicy;
 use postdate::store::Store;
 use postdate::worker::dispatcher::Dispatcher;
 use postdate::worker::maintenance::Maintenance;
@@ -133,6 +134,8 @@ pub struct TestApp {
 
 pub fn config_for(db_url: &str, manual_clock: bool) -> Config {
     let mut config = Config::defaults("127.0.0.1:0".into(), db_url.into(), TOKEN.into());
+    // The receivers run in-process on loopback, which the default (serve) policy refuses.
+    config.destination_policy = DestinationPolicy::strict().allowing(&["127.0.0.0/8", "::1"]).unwrap();
     if manual_clock {
         config.clock = Clock::manual(T0);
         config.run_workers = false;
