@@ -21,6 +21,12 @@ pub struct DestinationUrl {
 
 impl DestinationUrl {
     pub fn parse(raw: &str) -> Result<Self, DestinationError> {
+        // The URL parser would silently drop or encode control characters; the raw text is what we store.
+        if raw.chars().any(|c| c.is_ascii_control()) {
+            return Err(DestinationError::InvalidUrl(
+                "the URL must not contain control characters".into(),
+            ));
+        }
         let parsed = url::Url::parse(raw).map_err(|e| DestinationError::InvalidUrl(e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(DestinationError::UnsupportedScheme(parsed.scheme().to_string()));

@@ -6,5 +6,6 @@ pub mod committer;
 pub mod deliver;
 pub mod dispatcher;
 pub mod maintenance;
+mod panic_guard;
 pub mod peers;
 pub mod scheduler;
