@@ -9,6 +9,8 @@ pub mod headers;
 pub mod ids;
 pub mod message;
 pub mod options;
+#[cfg(test)]
+mod properties;
 pub mod redact;
 pub mod retry;
 pub mod retry_delay;
