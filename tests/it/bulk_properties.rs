@@ -104,6 +104,9 @@ fn query() -> impl Strategy<Value = String> {
             query.finish()
         }),
         1 => "[ -~]{0,40}",
+        // Long value lists, around the limit on values per filter.
+        1 => (proptest::sample::select(&["label", "messageIds", "dlqIds", "url"][..]), 990..1_100usize)
+            .prop_map(|(key, n)| (0..n).map(|i| format!("{key}=v{i}")).collect::<Vec<_>>().join("&")),
     ]
 }
 
@@ -192,9 +195,13 @@ async fn bulk_endpoints_answer_generated_requests_with_success_or_a_4xx(backend:
     std::sync::Arc::into_inner(app).unwrap().stop().await;
 }
 
-/// A filter whose every value names nothing that exists, in the query or in a JSON body.
+/// A filter whose every value names nothing that exists (or nothing at all), in the query or a JSON body.
 fn naming_nothing() -> impl Strategy<Value = (Vec<(&'static str, String)>, bool)> {
-    let missing = "zz-none-[a-z0-9]{1,8}";
+    // Values no row holds, and blank values, which name nothing at all.
+    let missing = prop_oneof![
+        3 => "zz-none-[a-z0-9]{1,8}",
+        1 => proptest::sample::select(&["", " ", ",", " , "][..]).prop_map(String::from),
+    ];
     let filter = prop_oneof![
         (
             proptest::sample::select(
