@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::backend_tests;
 use crate::common::receiver::{Receiver, Reply};
@@ -208,7 +208,7 @@ async fn a_cancel_already_requested_is_not_counted_again(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["state"] == Value::from("CANCEL_REQUESTED"))
+        .filter(|e| e["state"] == "CANCEL_REQUESTED")
         .count();
     assert_eq!(requested, 1, "{logs}");
     delivery.abort();
