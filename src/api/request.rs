@@ -361,7 +361,8 @@ pub fn no_control_characters(text: &str) -> Result<(), ApiError> {
 }
 
 /// An id from the path (message id, DLQ id), percent-decoded once. Ids we issue are path-safe, so any other
-/// text cannot name anything: it gets the same JSON 404 as an unknown id.
+/// text cannot name anything: it gets the same JSON 404 as an unknown id, except control characters (NUL),
+/// which no client means to send: 400.
 pub struct PathId(pub String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
@@ -372,6 +373,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
             .await
             .map(|axum::extract::Path(id)| id)
             .unwrap_or_default();
+        no_control_characters(&id)?;
         if crate::domain::ids::is_path_safe(&id) {
             Ok(PathId(id))
         } else {
@@ -404,6 +406,67 @@ mod tests {
         assert!(Query::parse(Some("fromDate=yesterday")).unwrap().filter().is_err());
         assert!(Query::parse(Some("count=0")).unwrap().count(100, 100).is_err());
         assert_eq!(Query::parse(None).unwrap().count(100, 100).unwrap(), 100);
+    }
+
+    fn selection(query: &str, body: &[u8]) -> Result<Selection, ApiError> {
+        Selection::of(&Query::parse(Some(query)).unwrap(), BulkBody::parse(body)?)
+    }
+
+    #[test]
+    fn only_the_absence_of_any_filter_selects_everything() {
+        assert_eq!(selection("", b"").unwrap(), Selection::All);
+        assert_eq!(selection("count=100", b" ").unwrap(), Selection::All);
+        assert_eq!(
+            selection("count=5&cursor=abc&order=latestFirst", b"").unwrap(),
+            Selection::All
+        );
+        for query in [
+            "label=",
+            "host=,",
+            "topicName=%20",
+            "messageIds=",
+            "url=",
+            "callerIp=&count=100",
+        ] {
+            assert!(selection(query, b"").is_err(), "{query}");
+        }
+        for body in [
+            &b"{}"[..],
+            b"[]",
+            b"null",
+            b"1",
+            b"{\"messageIds\":null}",
+            b"{\"url\":\" \"}",
+        ] {
+            assert!(selection("", body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        assert!(
+            selection("label=a", b"{\"messageIds\":[\"m\"]}").is_err(),
+            "query and body together"
+        );
+    }
+
+    #[test]
+    fn an_explicit_empty_id_list_selects_nothing_and_filters_select_what_they_name() {
+        assert_eq!(selection("", b"{\"messageIds\":[]}").unwrap(), Selection::Nothing);
+        assert_eq!(selection("", b"{\"dlqIds\":[]}").unwrap(), Selection::Nothing);
+        let Selection::Matching(filter) = selection("label=a,b&count=100", b"").unwrap() else {
+            panic!("expected a filter")
+        };
+        assert_eq!(filter.label, vec!["a", "b"]);
+        let Selection::Matching(filter) = selection("", b"{\"topicName\":\"g\"}").unwrap() else {
+            panic!("expected a filter")
+        };
+        assert_eq!(filter.topic_name, vec!["g"]);
+    }
+
+    #[test]
+    fn filters_are_capped_at_the_value_limit() {
+        let at_limit: Vec<String> = (0..MAX_FILTER_VALUES).map(|i| format!("label=l{i}")).collect();
+        assert!(Query::parse(Some(&at_limit.join("&"))).unwrap().filter().is_ok());
+        let over = format!("{}&host=h", at_limit.join("&"));
+        let error = Query::parse(Some(&over)).unwrap().filter().unwrap_err();
+        assert!(error.to_string().contains("at most 1000"), "{error}");
     }
 
     #[test]

@@ -124,6 +124,16 @@ async fn nul_bytes_in_paths_and_destinations_are_refused(backend: Backend) {
         (Method::POST, "/v2/flowControl/a%00b/pause"),
         (Method::POST, "/v2/publish/https%3A%2F%2Fexample.com%2Fa%00b"),
         (Method::POST, "/v2/schedules/https%3A%2F%2Fexample.com%2Fa%00b"),
+        (Method::GET, "/v2/schedules/a%00b"),
+        (Method::DELETE, "/v2/schedules/a%00b"),
+        (Method::GET, "/v2/messages/msg_%00"),
+        (Method::DELETE, "/v2/messages/msg_%00"),
+        (Method::GET, "/v2/dlq/%00"),
+        (Method::DELETE, "/v2/dlq/%00"),
+        (Method::POST, "/v2/dlq/retry/%00"),
+        (Method::GET, "/v2/queues/a%00b"),
+        (Method::DELETE, "/v2/queues/a%00b"),
+        (Method::POST, "/v2/enqueue/a%00b/https://example.com/x"),
     ];
     for (method, path) in paths {
         let request = app.request(method.clone(), path).header("Upstash-Cron", "* * * * *");
