@@ -20,7 +20,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v2/batch", post(batch))
 }
 
+/// Unknown fields are refused: a typo such as `"header"` would otherwise publish without its settings.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Item {
     destination: String,
     #[serde(default)]

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, PathId, Query};
+use super::request::{read_body, BulkBody, PathId, Query, Selection};
 use super::{view, AppState};
 use crate::domain::callback;
 use crate::domain::destination::DestinationUrl;
@@ -140,28 +140,28 @@ async fn select(app: &AppState, request: Request) -> Result<(Vec<DlqRow>, Option
     let query = Query::parse(parts.uri.query())?;
     query.only(PAGE_KEYS)?;
     let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
-    let page_spec = match body {
-        Some(body) => {
-            let filter = body.into_filter();
+    let from_body = body.is_some();
+    let page_spec = match Selection::of(&query, body)? {
+        // An explicit but empty id list selects nothing; it never widens to every entry.
+        Selection::Nothing => return Ok((Vec::new(), None, parts.headers)),
+        // `?count=5` alone: every entry, one page per call (spec §9.4).
+        Selection::All => page_from_query(&query, Filter::default())?,
+        Selection::Matching(filter) if from_body => {
             let only_ids = Filter {
                 dlq_ids: Vec::new(),
                 ..filter.clone()
             }
             .is_empty();
-            if !only_ids || query.has_filters() {
+            if !only_ids {
                 return Err(ApiError::BadRequest(
                     "a JSON body must be {\"dlqIds\": [...]} and come without query filters".into(),
                 ));
             }
             named(filter.dlq_ids)
         }
-        None if query.has("dlqIds") => named(query.list("dlqIds")),
-        None => page_from_query(&query, query.filter()?)?,
+        Selection::Matching(filter) if !filter.dlq_ids.is_empty() => named(filter.dlq_ids),
+        Selection::Matching(filter) => page_from_query(&query, filter)?,
     };
-    if page_spec.count == 0 {
-        // An explicit but empty id list selects nothing; it never widens to every entry.
-        return Ok((Vec::new(), None, parts.headers));
-    }
     let (rows, cursor) = page(app, page_spec).await?;
     Ok((rows, cursor, parts.headers))
 }

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::Query;
+use super::request::{no_control_characters, PathText, Query};
 use super::AppState;
 use crate::domain::flow_control::MAX_PERIOD_MS;
 use crate::store::FlowControlRow;
@@ -40,7 +40,7 @@ fn not_found(key: &str) -> ApiError {
     ApiError::NotFound(format!("flow-control key {key:?} not found"))
 }
 
-async fn get_one(State(app): State<AppState>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_one(State(app): State<AppState>, PathText(key): PathText) -> Result<Json<Value>, ApiError> {
     match app.store.flow_control_get(&key).await? {
         Some(row) => Ok(Json(info(&row))),
         None => Err(not_found(&key)),
@@ -88,6 +88,7 @@ async fn act(
     Path((key, action)): Path<(String, String)>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
+    no_control_characters(&key)?;
     let query = Query::parse(request.uri().query())?;
     let now = app.clock.now_ms();
     let store = &app.store;

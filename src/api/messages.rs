@@ -6,9 +6,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, PathId, Query};
+use super::request::{read_body, BulkBody, PathId, Query, Selection};
 use super::{view, AppState};
-use crate::store::CancelResult;
+use crate::store::{CancelResult, Filter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,32 +66,24 @@ async fn cancel_messages(State(app): State<AppState>, request: Request) -> Resul
     let query = Query::parse(parts.uri.query())?;
     query.only(CANCEL_KEYS)?;
     let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
-    let names_ids = query.has("messageIds") || body.as_ref().is_some_and(BulkBody::names_ids);
-    let filter = match body {
-        Some(_) if query.has_filters() => {
-            return Err(ApiError::BadRequest(
-                "give the filter either in the query or in the JSON body, not both".into(),
-            ));
-        }
-        Some(body) => body.into_filter(),
-        None => query.filter()?,
-    };
-    // An explicit but empty id list selects nothing; it never widens to "cancel everything".
-    if names_ids && filter.message_ids.is_empty() {
-        return Ok(Json(json!({ "cancelled": 0 })));
-    }
-    if !filter.dlq_ids.is_empty() || !filter.response_status.is_empty() {
-        return Err(ApiError::BadRequest(
-            "dlqIds and responseStatus apply to the DLQ, not to messages".into(),
-        ));
-    }
-    // messageIds take precedence over every other filter.
-    let filter = if filter.message_ids.is_empty() {
-        filter
-    } else {
-        crate::store::Filter {
-            message_ids: filter.message_ids,
-            ..Default::default()
+    let filter = match Selection::of(&query, body)? {
+        Selection::All => Filter::default(),
+        Selection::Nothing => return Ok(Json(json!({ "cancelled": 0 }))),
+        Selection::Matching(filter) => {
+            if !filter.dlq_ids.is_empty() || !filter.response_status.is_empty() {
+                return Err(ApiError::BadRequest(
+                    "dlqIds and responseStatus apply to the DLQ, not to messages".into(),
+                ));
+            }
+            // messageIds take precedence over every other filter.
+            if filter.message_ids.is_empty() {
+                filter
+            } else {
+                Filter {
+                    message_ids: filter.message_ids,
+                    ..Filter::default()
+                }
+            }
         }
     };
     let cancelled = app.store.message_cancel_many(app.clock.now_ms(), &filter).await?;

@@ -7,6 +7,14 @@ use serde::Deserialize;
 use super::error::ApiError;
 use crate::store::{Filter, Order};
 
+/// Most values (ids, labels, URLs, … together) one filter may name. Each becomes a bind parameter, and
+/// Postgres (65,535) and SQLite (32,766) refuse statements with more, so a longer list must be split by the
+/// client into several requests.
+pub const MAX_FILTER_VALUES: usize = 1000;
+
+/// Query keys that page a result rather than narrow it.
+const PAGING_KEYS: &[&str] = &["count", "cursor", "order"];
+
 /// The publisher's address (the socket peer), recorded as `callerIP` and sent as `Upstash-Caller-Ip`.
 pub fn caller_ip(extensions: &http::Extensions) -> Option<String> {
     extensions
@@ -48,15 +56,23 @@ impl Query {
         Ok(Query(pairs))
     }
 
-    pub fn has(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == key)
-    }
-
     /// Whether anything but paging parameters was given.
     pub fn has_filters(&self) -> bool {
-        self.0
+        self.0.iter().any(|(k, _)| !PAGING_KEYS.contains(&k.as_str()))
+    }
+
+    /// Refuses a filter key given without a value (`label=`, `host=,`): it must never read as "no filter".
+    fn refuse_blank_filters(&self) -> Result<(), ApiError> {
+        let blank = self
+            .0
             .iter()
-            .any(|(k, _)| !matches!(k.as_str(), "count" | "cursor" | "order"))
+            .find(|(k, v)| !PAGING_KEYS.contains(&k.as_str()) && v.split(',').all(|part| part.trim().is_empty()));
+        match blank {
+            Some((key, _)) => Err(ApiError::BadRequest(format!(
+                "query parameter {key} is empty: a filter must name something (leave it out to act on everything)"
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub fn first(&self, key: &str) -> Option<&str> {
@@ -119,7 +135,7 @@ impl Query {
         caller_ip.extend(self.list("callerIP"));
         let mut message_ids = self.list("messageIds");
         message_ids.extend(self.list("messageId"));
-        Ok(Filter {
+        bounded(Filter {
             message_ids,
             dlq_ids: self.list("dlqIds"),
             url: self.all("url"),
@@ -194,17 +210,48 @@ impl BulkBody {
                 "the JSON body must not contain NUL characters".into(),
             ));
         }
-        serde_json::from_slice(bytes)
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        // serde would also read a struct from an array (`[]`), which would then name nothing.
+        if !value.is_object() {
+            return Err(ApiError::BadRequest(
+                "the JSON body must be an object such as {\"messageIds\": [\"…\"]}".into(),
+            ));
+        }
+        serde_json::from_value(value)
             .map(Some)
             .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
     }
 
-    /// Whether the body names messages or DLQ entries (possibly none of them).
-    pub fn names_ids(&self) -> bool {
-        self.message_ids.is_some() || self.dlq_ids.is_some()
+    /// What the body selects: an explicit empty id list selects nothing; otherwise it must name something,
+    /// with no blank value.
+    fn selection(self) -> Result<Selection, ApiError> {
+        let texts = [
+            &self.url,
+            &self.topic_name,
+            &self.queue_name,
+            &self.schedule_id,
+            &self.caller_ip,
+        ];
+        let ids = [&self.message_ids, &self.dlq_ids];
+        let blank = texts.iter().filter_map(|t| t.as_deref()).any(|t| t.trim().is_empty())
+            || ids
+                .iter()
+                .filter_map(|i| i.as_deref())
+                .flatten()
+                .any(|id| id.trim().is_empty());
+        if blank {
+            return Err(ApiError::BadRequest(
+                "the JSON body holds an empty filter value: a filter must name something".into(),
+            ));
+        }
+        if ids.iter().any(|i| i.as_ref().is_some_and(Vec::is_empty)) {
+            return Ok(Selection::Nothing);
+        }
+        Selection::matching(bounded(self.into_filter())?)
     }
 
-    pub fn into_filter(self) -> Filter {
+    fn into_filter(self) -> Filter {
         Filter {
             message_ids: self.message_ids.unwrap_or_default(),
             dlq_ids: self.dlq_ids.unwrap_or_default(),
@@ -220,8 +267,103 @@ impl BulkBody {
     }
 }
 
+/// The number of values `filter` names, refused above [`MAX_FILTER_VALUES`].
+fn bounded(filter: Filter) -> Result<Filter, ApiError> {
+    let named = [
+        &filter.message_ids,
+        &filter.dlq_ids,
+        &filter.url,
+        &filter.host,
+        &filter.path,
+        &filter.topic_name,
+        &filter.queue_name,
+        &filter.schedule_id,
+        &filter.caller_ip,
+        &filter.label,
+        &filter.flow_control_key,
+    ]
+    .iter()
+    .map(|values| values.len())
+    .sum::<usize>()
+        + filter.response_status.len();
+    if named > MAX_FILTER_VALUES {
+        return Err(ApiError::BadRequest(format!(
+            "a filter may name at most {MAX_FILTER_VALUES} values (ids, labels, URLs, … together), got {named}: \
+             split the request"
+        )));
+    }
+    Ok(filter)
+}
+
+/// What a bulk operation (cancel, DLQ delete, DLQ retry) acts on.
+#[derive(Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one short-lived value per request
+pub enum Selection {
+    /// No filter in the query and no body: the explicit "all" the SDKs send (spec §4.3, §9.4, §9.5).
+    All,
+    /// An explicit but empty id list (`{"messageIds": []}`).
+    Nothing,
+    /// What a filter that names something matches.
+    Matching(Filter),
+}
+
+impl Selection {
+    /// The one fail-closed rule of bulk operations: only the absence of any filter means "all". A blank
+    /// value, an empty or all-null body, a body that is not an object, or any filter that ends up naming
+    /// nothing (including one a future key forgets to map into [`Filter`]) is refused, never widened.
+    pub fn of(query: &Query, body: Option<BulkBody>) -> Result<Selection, ApiError> {
+        match body {
+            Some(_) if query.has_filters() => Err(ApiError::BadRequest(
+                "give the filter either in the query or in the JSON body, not both".into(),
+            )),
+            Some(body) => body.selection(),
+            None if !query.has_filters() => Ok(Selection::All),
+            None => {
+                query.refuse_blank_filters()?;
+                Selection::matching(query.filter()?)
+            }
+        }
+    }
+
+    fn matching(filter: Filter) -> Result<Selection, ApiError> {
+        if filter.is_empty() {
+            return Err(ApiError::BadRequest(
+                "the filter names nothing: give a filter value, or no filter and no body to act on everything".into(),
+            ));
+        }
+        Ok(Selection::Matching(filter))
+    }
+}
+
+/// A name or key from the path (URL group, flow-control key), percent-decoded once. Control characters can
+/// name nothing we store (Postgres text cannot even hold NUL), so they are refused instead of looked up.
+pub struct PathText(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathText {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(text) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("invalid path: {e}")))?;
+        no_control_characters(&text)?;
+        Ok(PathText(text))
+    }
+}
+
+/// Refuses text from the path that holds control characters (NUL and the like).
+pub fn no_control_characters(text: &str) -> Result<(), ApiError> {
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "{text:?} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// An id from the path (message id, DLQ id), percent-decoded once. Ids we issue are path-safe, so any other
-/// text cannot name anything: it gets the same JSON 404 as an unknown id.
+/// text cannot name anything: it gets the same JSON 404 as an unknown id, except control characters (NUL),
+/// which no client means to send: 400.
 pub struct PathId(pub String);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
@@ -232,6 +374,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
             .await
             .map(|axum::extract::Path(id)| id)
             .unwrap_or_default();
+        no_control_characters(&id)?;
         if crate::domain::ids::is_path_safe(&id) {
             Ok(PathId(id))
         } else {
@@ -264,6 +407,67 @@ mod tests {
         assert!(Query::parse(Some("fromDate=yesterday")).unwrap().filter().is_err());
         assert!(Query::parse(Some("count=0")).unwrap().count(100, 100).is_err());
         assert_eq!(Query::parse(None).unwrap().count(100, 100).unwrap(), 100);
+    }
+
+    fn selection(query: &str, body: &[u8]) -> Result<Selection, ApiError> {
+        Selection::of(&Query::parse(Some(query)).unwrap(), BulkBody::parse(body)?)
+    }
+
+    #[test]
+    fn only_the_absence_of_any_filter_selects_everything() {
+        assert_eq!(selection("", b"").unwrap(), Selection::All);
+        assert_eq!(selection("count=100", b" ").unwrap(), Selection::All);
+        assert_eq!(
+            selection("count=5&cursor=abc&order=latestFirst", b"").unwrap(),
+            Selection::All
+        );
+        for query in [
+            "label=",
+            "host=,",
+            "topicName=%20",
+            "messageIds=",
+            "url=",
+            "callerIp=&count=100",
+        ] {
+            assert!(selection(query, b"").is_err(), "{query}");
+        }
+        for body in [
+            &b"{}"[..],
+            b"[]",
+            b"null",
+            b"1",
+            b"{\"messageIds\":null}",
+            b"{\"url\":\" \"}",
+        ] {
+            assert!(selection("", body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        assert!(
+            selection("label=a", b"{\"messageIds\":[\"m\"]}").is_err(),
+            "query and body together"
+        );
+    }
+
+    #[test]
+    fn an_explicit_empty_id_list_selects_nothing_and_filters_select_what_they_name() {
+        assert_eq!(selection("", b"{\"messageIds\":[]}").unwrap(), Selection::Nothing);
+        assert_eq!(selection("", b"{\"dlqIds\":[]}").unwrap(), Selection::Nothing);
+        let Selection::Matching(filter) = selection("label=a,b&count=100", b"").unwrap() else {
+            panic!("expected a filter")
+        };
+        assert_eq!(filter.label, vec!["a", "b"]);
+        let Selection::Matching(filter) = selection("", b"{\"topicName\":\"g\"}").unwrap() else {
+            panic!("expected a filter")
+        };
+        assert_eq!(filter.topic_name, vec!["g"]);
+    }
+
+    #[test]
+    fn filters_are_capped_at_the_value_limit() {
+        let at_limit: Vec<String> = (0..MAX_FILTER_VALUES).map(|i| format!("label=l{i}")).collect();
+        assert!(Query::parse(Some(&at_limit.join("&"))).unwrap().filter().is_ok());
+        let over = format!("{}&host=h", at_limit.join("&"));
+        let error = Query::parse(Some(&over)).unwrap().filter().unwrap_err();
+        assert!(error.to_string().contains("at most 1000"), "{error}");
     }
 
     #[test]

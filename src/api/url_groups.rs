@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::read_body;
+use super::request::{read_body, PathText};
 use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::ids::is_path_safe;
@@ -158,7 +158,7 @@ async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(Value::Array(groups.iter().map(group_json).collect())))
 }
 
-async fn get_one(State(app): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_one(State(app): State<AppState>, PathText(name): PathText) -> Result<Json<Value>, ApiError> {
     match app.store.url_group_get(&name).await? {
         Some(group) => Ok(Json(group_json(&group))),
         None => Err(not_found(&name)),
@@ -166,7 +166,7 @@ async fn get_one(State(app): State<AppState>, Path(name): Path<String>) -> Resul
 }
 
 /// Idempotent: deleting a group that does not exist succeeds too. Messages already accepted keep going.
-async fn delete(State(app): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn delete(State(app): State<AppState>, PathText(name): PathText) -> Result<Json<Value>, ApiError> {
     app.store.url_group_delete(&name).await?;
     Ok(Json(json!({})))
 }

@@ -20,6 +20,28 @@ pub fn canonical_name(name: &str) -> String {
     out
 }
 
+/// The headers that fit in `limit` bytes (names and values counted), in order; those that do not fit are dropped, so that
+/// a destination answering with huge headers cannot make a DLQ entry larger than its body cap.
+pub fn capped(map: HeaderMap, limit: usize) -> HeaderMap {
+    let mut used = 0usize;
+    let mut kept = HeaderMap::new();
+    for (name, values) in map {
+        let mut fitting = Vec::new();
+        for value in values {
+            let size = name.len() + value.len();
+            if used + size > limit {
+                break;
+            }
+            used += size;
+            fitting.push(value);
+        }
+        if !fitting.is_empty() {
+            kept.insert(name, fitting);
+        }
+    }
+    kept
+}
+
 /// Collects an HTTP header map (e.g. a destination's response) into our JSON shape; values that are not
 /// text are shown lossily rather than dropped.
 pub fn from_http(headers: &http::HeaderMap) -> HeaderMap {
@@ -44,6 +66,28 @@ pub fn from_json(text: &str) -> HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_keeps_headers_within_the_limit() {
+        let map: HeaderMap = [
+            ("A".to_string(), vec!["1".to_string(), "x".repeat(100)]),
+            ("B".to_string(), vec!["22".to_string()]),
+        ]
+        .into_iter()
+        .collect();
+        let kept = capped(map.clone(), 10);
+        assert_eq!(
+            kept,
+            [
+                ("A".to_string(), vec!["1".to_string()]),
+                ("B".to_string(), vec!["22".to_string()])
+            ]
+            .into_iter()
+            .collect()
+        );
+        assert_eq!(capped(map.clone(), 1_000), map);
+        assert!(capped(map, 1).is_empty());
+    }
 
     #[test]
     fn canonicalises_like_go() {

@@ -58,9 +58,12 @@ pub fn new_dlq_id(now_ms: i64) -> String {
     format!("{now_ms:013}-{}", random_alphanumeric(10))
 }
 
-/// Ids and names that come back to us in paths must stay path-safe (spec §0.2).
+/// Ids and names that come back to us in paths must stay path-safe (spec §0.2). `.` and `..` are not: HTTP
+/// clients normalise them away (`/v2/schedules/..` becomes `/v2/`), so such a name could never be named again.
 pub fn is_path_safe(id: &str) -> bool {
     !id.is_empty()
+        && id != "."
+        && id != ".."
         && id.len() <= 256
         && id
             .bytes()
@@ -70,6 +73,15 @@ pub fn is_path_safe(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_are_not_path_safe() {
+        assert!(!is_path_safe("."));
+        assert!(!is_path_safe(".."));
+        assert!(is_path_safe("..."));
+        assert!(is_path_safe(".hidden"));
+        assert!(!is_path_safe("a\0b"));
+    }
 
     #[test]
     fn dlq_ids_sort_by_time() {

@@ -10,6 +10,8 @@ pub mod ids;
 pub mod message;
 pub mod net_policy;
 pub mod options;
+#[cfg(test)]
+mod properties;
 pub mod redact;
 pub mod retry;
 pub mod retry_delay;

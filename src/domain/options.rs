@@ -242,12 +242,12 @@ impl MessageOptions {
     /// When the first attempt is due: not-before overrides delay (spec §2). Rejects times beyond the limit.
     pub fn first_due_ms(&self, now_ms: i64, limits: &Limits) -> Result<i64, InvalidOption> {
         match (self.not_before_ms, self.delay_ms) {
-            (Some(at), _) if at - now_ms > limits.max_delay_ms => Err(invalid(
+            (Some(at), _) if at.saturating_sub(now_ms) > limits.max_delay_ms => Err(invalid(
                 "Upstash-Not-Before",
                 "the time is further in the future than this server allows",
             )),
             (Some(at), _) => Ok(at.max(now_ms)),
-            (None, Some(delay)) => Ok(now_ms + delay),
+            (None, Some(delay)) => Ok(now_ms.saturating_add(delay)),
             (None, None) => Ok(now_ms),
         }
     }

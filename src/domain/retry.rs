@@ -50,7 +50,9 @@ pub fn classify(
     let delay = server_directed_delay_ms(&result.headers, now_ms)
         .or_else(|| retry_delay.and_then(|d| d.delay_ms(attempt - 1)))
         .unwrap_or_else(|| default_backoff_ms(attempt));
-    Outcome::Retry { at: now_ms + delay }
+    Outcome::Retry {
+        at: now_ms.saturating_add(delay),
+    }
 }
 
 /// Default backoff before the n-th retry (n ≥ 1): `min(86400, e^(2.5·n))` seconds.
@@ -80,12 +82,13 @@ fn parse_retry_after_ms(value: &str, now_ms: i64) -> Option<i64> {
     let value = value.trim();
     if let Ok(n) = value.parse::<i64>() {
         if n >= 1_000_000_000 {
-            return Some((n * 1000 - now_ms).max(0));
+            // Checked: a huge value (`9223372036854775807`) names no time at all and is ignored.
+            return n.checked_mul(1000)?.checked_sub(now_ms).map(|ms| ms.max(0));
         }
         return (n >= 0).then(|| n.saturating_mul(1000));
     }
     if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value) {
-        return Some((date.timestamp_millis() - now_ms).max(0));
+        return date.timestamp_millis().checked_sub(now_ms).map(|ms| ms.max(0));
     }
     parse_duration(value)
         .ok()
@@ -206,5 +209,14 @@ mod tests {
         };
         assert_eq!(at(&[("retry-after", "86401")]), default);
         assert_eq!(at(&[("retry-after", "soon")]), default);
+        for huge in [
+            "9223372036854775807",
+            "9223372036854775",
+            "-9223372036854775808",
+            "99999999999999999999",
+        ] {
+            assert_eq!(at(&[("retry-after", huge)]), default, "Retry-After: {huge}");
+            assert_eq!(at(&[("x-ratelimit-reset", huge)]), default, "X-RateLimit-Reset: {huge}");
+        }
     }
 }

@@ -41,6 +41,8 @@ pub enum ScheduleError {
     InvalidId(String),
     #[error("the cron expression {0:?} never fires")]
     NeverFires(String),
+    #[error("invalid Upstash-Delay header: the delay is longer than this server allows")]
+    DelayTooLong,
 }
 
 /// The settings a request gives; everything else about the schedule is derived.
@@ -66,6 +68,11 @@ impl NewSchedule {
             .next_after(now)
             .ok_or_else(|| ScheduleError::NeverFires(cron.expression().to_string()))?;
         let options = request.options;
+        // Each fire is delayed by `Upstash-Delay`; a not-before (which a schedule does not use) must not
+        // let the delay past the limit.
+        if options.delay_ms.is_some_and(|delay| delay > limits.max_delay_ms) {
+            return Err(ScheduleError::DelayTooLong);
+        }
         Ok(NewSchedule {
             id,
             next_fire_at,

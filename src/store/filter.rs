@@ -37,16 +37,8 @@ where
         push_in(qb, "d.response_status", filter.response_status.iter().copied());
     }
     if !filter.label.is_empty() {
-        qb.push(" and (");
-        for (i, label) in filter.label.iter().enumerate() {
-            if i > 0 {
-                qb.push(" or ");
-            }
-            qb.push(format!("{}(coalesce(m.labels, ''), ", dialect.contains_fn));
-            qb.push_bind(format!(",{label},"));
-            qb.push(") > 0");
-        }
-        qb.push(")");
+        qb.push(" and ");
+        push_any_label(qb, &filter.label, dialect);
     }
     if let Some(from) = filter.from_date {
         qb.push(format!(" and {date_column} >= ")).push_bind(from);
@@ -54,6 +46,27 @@ where
     if let Some(to) = filter.to_date {
         qb.push(format!(" and {date_column} <= ")).push_bind(to);
     }
+}
+
+/// `labels` joined by `or` as a balanced tree: a flat chain of a thousand `or`s nests a thousand deep, past
+/// SQLite's expression depth limit of 1,000, while a balanced one nests only about ten deep.
+fn push_any_label<'a, DB>(qb: &mut QueryBuilder<'a, DB>, labels: &[String], dialect: &Dialect)
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    if let [label] = labels {
+        qb.push(format!("{}(coalesce(m.labels, ''), ", dialect.contains_fn));
+        qb.push_bind(format!(",{label},"));
+        qb.push(") > 0");
+        return;
+    }
+    let (left, right) = labels.split_at(labels.len() / 2);
+    qb.push("(");
+    push_any_label(qb, left, dialect);
+    qb.push(" or ");
+    push_any_label(qb, right, dialect);
+    qb.push(")");
 }
 
 fn push_in<'a, DB, T>(qb: &mut QueryBuilder<'a, DB>, column: &str, values: impl Iterator<Item = T>)

@@ -91,7 +91,7 @@ impl Deliverer {
             )
         };
         let status = response.result.status.map_or(0, i32::from);
-        let response_header = headers::from_http(&response.result.headers);
+        let response_header = headers::capped(headers::from_http(&response.result.headers), self.response_body_limit);
         let dlq_id = matches!(outcome, Outcome::Failed | Outcome::RefusedByPolicy).then(|| new_dlq_id(now));
         let spawn = callbacks(
             message,

@@ -109,12 +109,16 @@ impl Dispatcher {
     /// many attempts were made.
     pub async fn run_once(&self) -> crate::store::Result<usize> {
         let claimed = self.claim(self.config.claim_batch).await?;
-        let attempts = claimed
-            .iter()
-            .map(|m| self.deliverer.attempt(m, || self.clock.now_ms()));
+        let attempts = claimed.iter().map(|m| self.attempt(m));
         let completions = futures_util::future::join_all(attempts).await;
         self.store.message_complete(self.clock.now_ms(), &completions).await?;
         Ok(completions.len())
+    }
+
+    /// One attempt; a panic inside it ends as a failed attempt instead of leaving the message in flight.
+    async fn attempt(&self, message: &MessageRow) -> Completion {
+        let attempt = self.deliverer.attempt(message, || self.clock.now_ms());
+        super::panic_guard::unwind_to_failure(message, attempt, || self.clock.now_ms()).await
     }
 
     async fn claim(&self, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
@@ -179,7 +183,7 @@ impl Dispatcher {
                 let this = self.clone();
                 let completions = completions.clone();
                 deliveries.spawn(async move {
-                    let completion = this.deliverer.attempt(&message, || this.clock.now_ms()).await;
+                    let completion = this.attempt(&message).await;
                     this.in_flight_remove(&message.id);
                     // The completer only stops after this sender is dropped, so this cannot fail.
                     let _ = completions.send(completion).await;

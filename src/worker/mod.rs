@@ -6,6 +6,7 @@ pub mod committer;
 pub mod deliver;
 pub mod dispatcher;
 pub mod maintenance;
+mod panic_guard;
 pub mod peers;
 pub mod resolver;
 pub mod scheduler;

@@ -4,8 +4,11 @@ mod common;
 
 mod bad_input;
 mod batch;
+mod bulk_fail_closed;
+mod bulk_properties;
 mod callbacks;
 mod cli;
+mod client_input;
 mod crash;
 mod dedup;
 mod delivery;

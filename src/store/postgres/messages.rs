@@ -143,6 +143,8 @@ impl MessageStore for PgStore {
         qb.push(" else m.finished_at end, updated_at = ");
         qb.push_bind(now);
         qb.push(" where m.state in ('pending', 'in_progress')");
+        // A delivery already asked to stop is not asked again, nor counted again.
+        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
         push_filter(&mut qb, filter, "m.created_at", &DIALECT);
         qb.push(" returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
         qb.push("select id, ");

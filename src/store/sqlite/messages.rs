@@ -133,6 +133,8 @@ impl MessageStore for SqliteStore {
         qb.push(" else finished_at end, updated_at = ");
         qb.push_bind(now);
         qb.push(" where id in (select m.id from messages m where m.state in ('pending', 'in_progress')");
+        // A delivery already asked to stop is not asked again, nor counted again.
+        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
         push_filter(&mut qb, filter, "m.created_at", &DIALECT);
         qb.push(") returning id, state");
         let mut tx = self.begin_write().await?;
