@@ -147,6 +147,8 @@ struct Activity {
     head_started_ms: AtomicU64,
     requests: AtomicUsize,
     served: AtomicUsize,
+    /// Wakes the watchdog when its deadline may have moved earlier.
+    changed: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -157,6 +159,7 @@ impl Activity {
             head_started_ms: AtomicU64::new(0),
             requests: AtomicUsize::new(0),
             served: AtomicUsize::new(0),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -171,6 +174,7 @@ impl Activity {
     fn bytes_read_at(&self, now_ms: u64) {
         if self.requests.load(Ordering::SeqCst) == 0 && self.head_started_ms.load(Ordering::SeqCst) == 0 {
             self.head_started_ms.store(now_ms + 1, Ordering::SeqCst);
+            self.changed.notify_one();
         }
     }
 
@@ -183,19 +187,22 @@ impl Activity {
         self.served.fetch_add(1, Ordering::SeqCst);
         self.idle_since_ms.store(now_ms, Ordering::SeqCst);
         self.requests.fetch_sub(1, Ordering::SeqCst);
+        self.changed.notify_one();
     }
 
     /// Resolves when the connection has broken a limit, with the reason.
     async fn expired(&self, limits: ConnectionLimits) -> &'static str {
         loop {
             let (deadline, reason) = self.deadline(limits);
-            match deadline {
+            let wait = match deadline {
                 Some(deadline) if deadline <= self.now_ms() => return reason,
-                Some(deadline) => {
-                    tokio::time::sleep(Duration::from_millis(deadline - self.now_ms())).await;
-                }
-                // A request is in progress: its body has its own deadline; look again later.
-                None => tokio::time::sleep(limits.header_read_timeout.max(Duration::from_millis(100))).await,
+                Some(deadline) => Duration::from_millis(deadline - self.now_ms()),
+                // A request is in progress: its body has its own deadline; its end wakes us.
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.changed.notified() => {}
             }
         }
     }

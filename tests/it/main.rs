@@ -6,6 +6,7 @@ mod bad_input;
 mod batch;
 mod callbacks;
 mod cli;
+mod connections;
 mod crash;
 mod dedup;
 mod delivery;
