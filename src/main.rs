@@ -50,6 +50,7 @@ async fn run(command: Command) -> Result<(), String> {
     let token = config.token.clone();
     let database = redact_password(&config.database_url);
     let app = App::build(config).await.map_err(|e| e.to_string())?;
+    let on_signal = shutdown_on_signal(app.shutdown_token());
     let url = public_url(app.local_addr());
     tracing::info!(%url, %database, "postdate is listening");
     if dev && !app.local_addr().ip().is_loopback() {
@@ -73,7 +74,7 @@ async fn run(command: Command) -> Result<(), String> {
         println!("QSTASH_CURRENT_SIGNING_KEY={}", keys.current);
         println!("QSTASH_NEXT_SIGNING_KEY={}\n", keys.next);
     }
-    tokio::spawn(shutdown_on_signal(app.shutdown_token()));
+    tokio::spawn(on_signal);
     app.run().await.map_err(|e| e.to_string())
 }
 
@@ -115,23 +116,27 @@ fn redact_password(url: &str) -> String {
     }
 }
 
-async fn shutdown_on_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Registers the signal handlers at once (a SIGTERM that arrives right after the banner must stop the
+/// process gracefully, not kill it) and returns the task that cancels `token` on SIGTERM or ctrl-c.
+fn shutdown_on_signal(token: CancellationToken) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut handlers: Vec<tokio::signal::unix::Signal> = [
+        tokio::signal::unix::SignalKind::terminate(),
+        tokio::signal::unix::SignalKind::interrupt(),
+    ]
+    .into_iter()
+    .filter_map(|kind| tokio::signal::unix::signal(kind).ok())
+    .collect();
+    async move {
+        #[cfg(unix)]
+        if handlers.is_empty() {
+            std::future::pending::<()>().await;
+        } else {
+            futures_util::future::select_all(handlers.iter_mut().map(|signal| Box::pin(signal.recv()))).await;
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing deliveries in flight");
+        token.cancel();
     }
-    tracing::info!("shutting down: finishing deliveries in flight");
-    token.cancel();
 }
