@@ -64,6 +64,34 @@ fn is_loopback(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    async fn status_for(listen: &str, host: &str) -> StatusCode {
+        use tower::ServiceExt;
+        let router = Router::new().route("/health", axum::routing::get(|| async { "ok" }));
+        let request = Request::builder()
+            .uri("/health")
+            .header("host", host)
+            .body(axum::body::Body::empty());
+        loopback_only(router, listen)
+            .oneshot(request.unwrap())
+            .await
+            .unwrap()
+            .status()
+    }
+
+    #[tokio::test]
+    async fn the_configured_listen_host_passes_and_other_names_do_not() {
+        assert_eq!(status_for("192.0.2.7:8080", "192.0.2.7:8080").await, StatusCode::OK);
+        assert_eq!(status_for("192.0.2.7:8080", "localhost").await, StatusCode::OK);
+        assert_eq!(
+            status_for("192.0.2.7:8080", "192.0.2.8:8080").await,
+            StatusCode::MISDIRECTED_REQUEST
+        );
+        assert_eq!(
+            status_for("127.0.0.1:8080", "rebound.evil.example").await,
+            StatusCode::MISDIRECTED_REQUEST
+        );
+    }
+
     #[test]
     fn host_names_lose_their_port_and_brackets() {
         assert_eq!(host_name("LocalHost:8080").as_deref(), Some("localhost"));
