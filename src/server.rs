@@ -107,7 +107,14 @@ async fn serve_connection(
     let body_timeout = limits.body_read_timeout;
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let started = RequestGuard::start(service_activity.clone());
-        let mut request = request.map(|body| axum::body::Body::new(DeadlineBody::new(body, body_timeout)));
+        let mut request = request.map(|body| {
+            // Requests without a body (most GETs) need no timer.
+            if body.is_end_stream() {
+                axum::body::Body::new(body)
+            } else {
+                axum::body::Body::new(DeadlineBody::new(body, body_timeout))
+            }
+        });
         request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
         async move {
