@@ -39,6 +39,7 @@ const DEFAULT_MAX_FAN_OUT: usize = 10_000;
 const DEFAULT_HEADER_READ_TIMEOUT: &str = "10s";
 const DEFAULT_IDLE_TIMEOUT: &str = "60s";
 const DEFAULT_BODY_READ_TIMEOUT: &str = "30s";
+const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_millis(100);
 /// `serve` refuses shorter tokens: they can be guessed.
 pub const MIN_TOKEN_CHARS: usize = 16;
 
@@ -374,9 +375,10 @@ impl Config {
         self.shutdown_timeout = e.shutdown_timeout;
         self.database_connections = e.database_connections.max(2);
         self.dedup_window = e.dedup_window;
-        self.header_read_timeout = e.header_read_timeout;
-        self.idle_timeout = e.idle_timeout;
-        self.body_read_timeout = e.body_read_timeout;
+        // A zero timeout would close every connection before its first request could arrive.
+        self.header_read_timeout = e.header_read_timeout.max(MIN_CONNECTION_TIMEOUT);
+        self.idle_timeout = e.idle_timeout.max(MIN_CONNECTION_TIMEOUT);
+        self.body_read_timeout = e.body_read_timeout.max(MIN_CONNECTION_TIMEOUT);
         self.max_connections = e.max_connections.map(|n| n.max(1));
     }
 }

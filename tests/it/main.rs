@@ -13,6 +13,7 @@ mod delivery;
 mod dlq_api;
 mod flow_control;
 mod limits;
+mod local_resources;
 mod logs;
 mod messages_api;
 mod multi_instance;
