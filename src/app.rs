@@ -231,24 +231,18 @@ impl App {
         // Stop claiming at once: clients still connected must not keep the engine taking new work. The
         // dispatcher gives deliveries in flight up to the shutdown timeout itself.
         workers_stop.cancel();
-        let drained = async {
-            for worker in workers {
-                let _ = worker.await;
-            }
-        };
-        let deadline = tokio::time::sleep(self.shutdown_timeout);
-        tokio::pin!(deadline);
+        // Requests get up to the shutdown timeout to finish; then whatever is still open is closed.
         tokio::select! {
-            _ = &mut deadline => {}
-            _ = drained => {}
-        }
-        // Requests get the rest of the shutdown timeout to finish; then whatever is open is closed.
-        tokio::select! {
-            _ = &mut deadline => {}
+            _ = tokio::time::sleep(self.shutdown_timeout) => {}
             _ = server_done.cancelled() => {}
         }
         hard_stop.cancel();
         let _ = server.await;
+        // Meanwhile the workers have been stopping; the dispatcher bounds its wait for deliveries in
+        // flight by the same timeout and then records their completions.
+        for worker in workers {
+            let _ = worker.await;
+        }
         store.close().await;
         Ok(())
     }
