@@ -48,7 +48,7 @@ async fn exhausted_child() {
     let message = postdate::domain::message::NewMessage::build(
         postdate::domain::destination::DestinationUrl::parse(&receiver.url).unwrap(),
         &postdate::domain::options::MessageOptions::default(),
-        b"x".to_vec(),
+        bytes::Bytes::from_static(b"x"),
         None,
         T0,
         &postdate::domain::options::Limits {
