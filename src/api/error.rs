@@ -22,6 +22,10 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the request body did not arrive within {0:?}")]
     BodyTimeout(std::time::Duration),
+    #[error(
+        "the dev server only answers requests to localhost, a loopback address or its listen address (Host header refused)"
+    )]
+    MisdirectedHost,
     #[error("internal error")]
     Internal(#[from] StoreError),
 }
@@ -35,6 +39,9 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            // 421 (RFC 9110 §15.5.20): this server does not answer for that host name. Not 403, which
+            // would suggest a token problem.
+            ApiError::MisdirectedHost => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -5,10 +5,11 @@
 use std::net::IpAddr;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::Router;
+
+use super::error::ApiError;
 
 /// Wraps `router` so that it only answers requests whose Host is a loopback name or address, or
 /// `listen_host` (the host part of the configured listen address).
@@ -27,17 +28,7 @@ async fn check_host(State(listen_host): State<std::sync::Arc<str>>, request: Req
         Some(name) if is_loopback(&name) || (!listen_host.is_empty() && name == *listen_host) => {
             next.run(request).await
         }
-        _ => {
-            // 421 Misdirected Request (RFC 9110 §15.5.20): this server does not answer for that host
-            // name. It is not an authentication problem (403 would suggest a token issue).
-            let error = "the dev server only answers requests to localhost, a loopback address or its \
-                         listen address (Host header refused)";
-            (
-                StatusCode::MISDIRECTED_REQUEST,
-                Json(serde_json::json!({ "error": error })),
-            )
-                .into_response()
-        }
+        _ => ApiError::MisdirectedHost.into_response(),
     }
 }
 
@@ -63,6 +54,7 @@ fn is_loopback(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     async fn status_for(listen: &str, host: &str) -> StatusCode {
         use tower::ServiceExt;
