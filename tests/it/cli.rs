@@ -59,7 +59,7 @@ fn serve_refuses_to_start_with_an_unreadable_allow_list_and_says_why() {
             "--allow-destinations",
             "127.0.0.0/8,10.0.0.0/99",
         ])
-        .env("QSTASH_TOKEN", "t")
+        .env("QSTASH_TOKEN", "a-token-long-enough-for-serve")
         .output()
         .unwrap();
     assert!(!output.status.success());

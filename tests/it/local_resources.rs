@@ -63,7 +63,14 @@ async fn exhausted_child() {
     let claimed = store.message_claim_due(T0, T0 + 30_000, 1).await.unwrap();
     assert_eq!(claimed[0].attempt, 1);
     let keys = Arc::new(KeyRing::load(&store, None).await.unwrap());
-    let deliverer = Deliverer::new(keys, Duration::from_secs(10), 1024, None);
+    let deliverer = Deliverer::new(
+        keys,
+        Duration::from_secs(10),
+        1024,
+        None,
+        Arc::new(postdate::domain::net_policy::DestinationPolicy::local_development()),
+        Default::default(),
+    );
 
     // Take every descriptor left under a low limit, so the delivery's socket() fails with EMFILE.
     let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
