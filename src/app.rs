@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::keys::KeyRing;
+use crate::server::ConnectionLimits;
 use crate::store::{Store, StoreError};
 use crate::worker::deliver::Deliverer;
 use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys, Wake};
@@ -32,6 +33,24 @@ pub struct App {
     scheduler: Arc<Scheduler>,
     shutdown: CancellationToken,
     run_workers: bool,
+    limits: ConnectionLimits,
+    shutdown_timeout: std::time::Duration,
+    /// Dev mode: the listen address whose host, besides loopback names, requests may be addressed to.
+    loopback_hosts_only: Option<String>,
+}
+
+/// File descriptors kept for everything but client connections: besides one per delivery in flight and
+/// one per database connection, the listener, log files, DNS lookups and idle pooled outbound connections.
+const FD_RESERVE_EXTRA: usize = 256;
+/// The most client connections by default, however high the open-file limit.
+const MAX_CONNECTIONS_DEFAULT_CAP: usize = 10_000;
+
+/// The default connection cap: what the open-file limit leaves after the reserve for deliveries and the
+/// database, so that a saturated listener never starves outbound deliveries of file descriptors.
+pub fn default_max_connections(fd_limit: u64, max_in_flight: usize, database_connections: u32) -> usize {
+    let reserve = max_in_flight + database_connections as usize + FD_RESERVE_EXTRA;
+    let available = usize::try_from(fd_limit).unwrap_or(usize::MAX).saturating_sub(reserve);
+    available.clamp(16, MAX_CONNECTIONS_DEFAULT_CAP)
 }
 
 impl App {
@@ -110,7 +129,20 @@ impl App {
             wake_horizon_ms: config.poll_interval.as_millis() as i64,
             destination_policy,
         };
+        let max_connections = config.max_connections.unwrap_or_else(|| {
+            let fd_limit = open_file_limit();
+            default_max_connections(fd_limit, config.max_in_flight, config.database_connections)
+        });
+        let limits = ConnectionLimits {
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+            body_read_timeout: config.body_read_timeout,
+            max_connections,
+        };
         Ok(App {
+            limits,
+            shutdown_timeout: config.shutdown_timeout,
+            loopback_hosts_only: config.loopback_hosts_only.then(|| config.listen.clone()),
             listener,
             state,
             dispatcher,
@@ -177,19 +209,62 @@ impl App {
             workers_stop.clone(),
         )));
         let store = self.state.store.clone();
-        let router = api::router(self.state);
-        let shutdown = self.shutdown.clone();
-        let served = axum::serve(
+        let mut router = api::router(self.state);
+        if let Some(listen) = &self.loopback_hosts_only {
+            router = api::host::loopback_only(router, listen);
+        }
+        let hard_stop = CancellationToken::new();
+        let server_done = CancellationToken::new();
+        let serve = crate::server::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
+            router,
+            self.limits,
+            self.shutdown.clone(),
+            hard_stop.clone(),
+        );
+        let done = server_done.clone();
+        let server = tokio::spawn(async move {
+            serve.await;
+            done.cancel();
+        });
+        self.shutdown.cancelled().await;
+        // Stop claiming at once: clients still connected must not keep the engine taking new work. The
+        // dispatcher gives deliveries in flight up to the shutdown timeout itself.
         workers_stop.cancel();
+        // Requests get up to the shutdown timeout to finish; then whatever is still open is closed.
+        tokio::select! {
+            _ = tokio::time::sleep(self.shutdown_timeout) => {}
+            _ = server_done.cancelled() => {}
+        }
+        hard_stop.cancel();
+        let _ = server.await;
+        // Meanwhile the workers have been stopping; the dispatcher bounds its wait for deliveries in
+        // flight by the same timeout and then records their completions.
         for worker in workers {
             let _ = worker.await;
         }
         store.close().await;
-        served
+        Ok(())
+    }
+}
+
+/// The soft open-file limit (the binary raises it to the hard limit at start); 1024 if unknown.
+fn open_file_limit() -> u64 {
+    #[cfg(unix)]
+    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        return soft;
+    }
+    1024
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_max_connections;
+
+    #[test]
+    fn the_default_connection_cap_leaves_a_reserve_for_deliveries_and_the_database() {
+        assert_eq!(default_max_connections(1024, 512, 16), 1024 - 512 - 16 - 256);
+        assert_eq!(default_max_connections(1_048_576, 512, 16), 10_000);
+        assert_eq!(default_max_connections(256, 512, 16), 16, "never none at all");
     }
 }

@@ -36,6 +36,12 @@ const DEFAULT_MAX_BATCH_ITEMS: usize = 1_000;
 const DEFAULT_MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 const DEFAULT_MAX_GROUP_ENDPOINTS: usize = 1_000;
 const DEFAULT_MAX_FAN_OUT: usize = 10_000;
+const DEFAULT_HEADER_READ_TIMEOUT: &str = "10s";
+const DEFAULT_IDLE_TIMEOUT: &str = "60s";
+const DEFAULT_BODY_READ_TIMEOUT: &str = "30s";
+const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_millis(100);
+/// `serve` refuses shorter tokens: they can be guessed.
+pub const MIN_TOKEN_CHARS: usize = 16;
 
 #[derive(Parser)]
 #[command(
@@ -171,6 +177,19 @@ pub struct EngineArgs {
     /// `dev` also allows loopback and private ranges. Cloud metadata addresses only when listed here.
     #[arg(long, env = "POSTDATE_ALLOW_DESTINATIONS", value_delimiter = ',')]
     pub allow_destinations: Vec<String>,
+    /// Longest a client may take to send a request head (and, on a new connection, to start one).
+    #[arg(long, env = "POSTDATE_HEADER_READ_TIMEOUT", default_value = DEFAULT_HEADER_READ_TIMEOUT, value_parser = duration)]
+    pub header_read_timeout: Duration,
+    /// Longest a kept-alive connection may stay idle between requests.
+    #[arg(long, env = "POSTDATE_IDLE_TIMEOUT", default_value = DEFAULT_IDLE_TIMEOUT, value_parser = duration)]
+    pub idle_timeout: Duration,
+    /// Longest a request body may take to arrive, from the end of its head (slower bodies get 408).
+    #[arg(long, env = "POSTDATE_BODY_READ_TIMEOUT", default_value = DEFAULT_BODY_READ_TIMEOUT, value_parser = duration)]
+    pub body_read_timeout: Duration,
+    /// Client connections open at once; further clients wait until one closes. Default: the open-file
+    /// limit minus a reserve for deliveries and the database, at most 10000.
+    #[arg(long, env = "POSTDATE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 /// Everything `App::build` needs, resolved from the command line or written by tests. No Debug: it holds
@@ -196,6 +215,14 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub database_connections: u32,
     pub dedup_window: Duration,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub body_read_timeout: Duration,
+    /// `None`: derived from the open-file limit when the app is built.
+    pub max_connections: Option<usize>,
+    /// Dev mode: answer only requests whose Host is a loopback name or address or the listen host, so a
+    /// web page cannot use DNS rebinding to reach a server that accepts the public dev token.
+    pub loopback_hosts_only: bool,
     /// Key bytes of the Standard Webhooks secret, when deliveries carry those headers too.
     pub standard_webhooks_key: Option<Vec<u8>>,
     /// Which destinations may be accepted and dialled (SSRF protection).
@@ -216,6 +243,10 @@ pub enum ConfigError {
     MissingToken,
     #[error("the token must not be empty")]
     EmptyToken,
+    #[error("QSTASH_TOKEN is the public dev token, which anyone can use: `postdate serve` needs a secret token")]
+    PublicDevToken,
+    #[error("QSTASH_TOKEN is too short: `postdate serve` needs at least {MIN_TOKEN_CHARS} characters")]
+    ShortToken,
     #[error("POSTDATE_STANDARD_WEBHOOKS_SECRET: {0}")]
     StandardWebhooksSecret(String),
     #[error("POSTDATE_ALLOW_DESTINATIONS: {0}")]
@@ -236,6 +267,12 @@ impl Config {
         };
         if token.trim().is_empty() {
             return Err(ConfigError::EmptyToken);
+        }
+        if !dev && token == DEV_TOKEN {
+            return Err(ConfigError::PublicDevToken);
+        }
+        if !dev && token.chars().count() < MIN_TOKEN_CHARS {
+            return Err(ConfigError::ShortToken);
         }
         let signing_keys = match (engine.current_signing_key.clone(), engine.next_signing_key.clone(), dev) {
             (Some(current), Some(next), _) => Some(SigningKeys { current, next }),
@@ -263,6 +300,7 @@ impl Config {
             .allowing(&engine.allow_destinations)
             .map_err(ConfigError::AllowDestinations)?;
         config.apply(&engine);
+        config.loopback_hosts_only = dev;
         Ok(config)
     }
 
@@ -298,6 +336,11 @@ impl Config {
             shutdown_timeout: Duration::ZERO,
             database_connections: 0,
             dedup_window: Duration::ZERO,
+            header_read_timeout: Duration::ZERO,
+            idle_timeout: Duration::ZERO,
+            body_read_timeout: Duration::ZERO,
+            max_connections: None,
+            loopback_hosts_only: false,
             standard_webhooks_key: None,
             destination_policy: DestinationPolicy::strict(),
             resolve_overrides: HashMap::new(),
@@ -332,6 +375,11 @@ impl Config {
         self.shutdown_timeout = e.shutdown_timeout;
         self.database_connections = e.database_connections.max(2);
         self.dedup_window = e.dedup_window;
+        // A zero timeout would close every connection before its first request could arrive.
+        self.header_read_timeout = e.header_read_timeout.max(MIN_CONNECTION_TIMEOUT);
+        self.idle_timeout = e.idle_timeout.max(MIN_CONNECTION_TIMEOUT);
+        self.body_read_timeout = e.body_read_timeout.max(MIN_CONNECTION_TIMEOUT);
+        self.max_connections = e.max_connections.map(|n| n.max(1));
     }
 }
 
@@ -363,6 +411,10 @@ impl Default for EngineArgs {
             dedup_window: d(DEFAULT_DEDUP_WINDOW),
             standard_webhooks_secret: None,
             allow_destinations: Vec::new(),
+            header_read_timeout: d(DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: d(DEFAULT_IDLE_TIMEOUT),
+            body_read_timeout: d(DEFAULT_BODY_READ_TIMEOUT),
+            max_connections: None,
         }
     }
 }
@@ -373,7 +425,7 @@ mod tests {
 
     fn config(dev: bool, allow: &[&str]) -> Result<Config, ConfigError> {
         let engine = EngineArgs {
-            token: Some("t".into()),
+            token: Some("a-test-token-long-enough".into()),
             allow_destinations: allow.iter().map(|s| s.to_string()).collect(),
             ..EngineArgs::default()
         };
@@ -408,5 +460,31 @@ mod tests {
         assert!(serve.host_is_allowed("internal.example"));
         let err = config(false, &["10.0.0.0/40"]).err().unwrap();
         assert!(err.to_string().starts_with("POSTDATE_ALLOW_DESTINATIONS: "), "{err}");
+    }
+
+    fn serve_with(token: &str) -> Result<Config, ConfigError> {
+        let engine = EngineArgs {
+            token: Some(token.into()),
+            ..EngineArgs::default()
+        };
+        Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, false)
+    }
+
+    #[test]
+    fn serve_refuses_the_public_dev_token_and_short_tokens() {
+        assert!(matches!(serve_with(DEV_TOKEN), Err(ConfigError::PublicDevToken)));
+        assert!(matches!(serve_with("fifteen-chars-x"), Err(ConfigError::ShortToken)));
+        assert!(serve_with("sixteen-chars-xx").is_ok());
+    }
+
+    #[test]
+    fn dev_keeps_accepting_any_token_and_checks_hosts() {
+        let engine = EngineArgs {
+            token: Some("short".into()),
+            ..EngineArgs::default()
+        };
+        let config = Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, true).unwrap();
+        assert!(config.loopback_hosts_only);
+        assert!(!serve_with("sixteen-chars-xx").unwrap().loopback_hosts_only);
     }
 }

@@ -6,5 +6,6 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod keys;
+pub mod server;
 pub mod store;
 pub mod worker;

@@ -2,17 +2,22 @@
 
 use clap::Parser;
 use postdate::app::App;
-use postdate::config::{Cli, Command, Config};
+use postdate::config::{Cli, Command, Config, DEV_TOKEN};
 use postdate::store::Store;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    use std::io::IsTerminal;
+    // Logs go to stderr (stdout carries the dev banner), coloured only for a person at a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
+    raise_open_file_limit();
     match run(Cli::parse().command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
@@ -45,19 +50,49 @@ async fn run(command: Command) -> Result<(), String> {
     let token = config.token.clone();
     let database = redact_password(&config.database_url);
     let app = App::build(config).await.map_err(|e| e.to_string())?;
+    let on_signal = shutdown_on_signal(app.shutdown_token());
     let url = public_url(app.local_addr());
     tracing::info!(%url, %database, "postdate is listening");
+    if dev && !app.local_addr().ip().is_loopback() {
+        tracing::warn!(
+            listen = %app.local_addr(),
+            "WARNING: the dev server listens on a non-loopback address: anyone who can reach it can use its \
+             token and signing keys, which are public unless you set your own. Use `postdate serve` to expose it."
+        );
+    }
     if dev {
         let keys = app.signing_keys();
         // Dev mode prints ready-to-paste settings (these are the public dev credentials unless overridden).
         println!("\nPostdate dev server on {url} (database {database}). Paste into your app's .env:\n");
         println!("QSTASH_URL={url}");
-        println!("QSTASH_TOKEN={token}");
+        if token == DEV_TOKEN {
+            println!("QSTASH_TOKEN={token}");
+        } else {
+            // A token of the user's own is a secret: the banner may end up in shared logs.
+            println!("QSTASH_TOKEN={}  # the token you set, masked", mask(&token));
+        }
         println!("QSTASH_CURRENT_SIGNING_KEY={}", keys.current);
         println!("QSTASH_NEXT_SIGNING_KEY={}\n", keys.next);
     }
-    tokio::spawn(shutdown_on_signal(app.shutdown_token()));
+    tokio::spawn(on_signal);
     app.run().await.map_err(|e| e.to_string())
+}
+
+/// The first four characters of a long enough token and stars for the rest, so it can be recognised.
+fn mask(token: &str) -> String {
+    let shown = if token.chars().count() >= 12 { 4 } else { 0 };
+    let head: String = token.chars().take(shown).collect();
+    format!("{head}{}", "*".repeat(token.chars().count() - shown))
+}
+
+/// Raises the soft open-file limit to the hard limit: each client connection and delivery needs a
+/// descriptor, and the usual soft limit of 1024 is far below what the hard limit allows.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
 }
 
 /// The address clients should use: a wildcard listen address is reachable as localhost.
@@ -81,23 +116,27 @@ fn redact_password(url: &str) -> String {
     }
 }
 
-async fn shutdown_on_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Registers the signal handlers at once (a SIGTERM that arrives right after the banner must stop the
+/// process gracefully, not kill it) and returns the task that cancels `token` on SIGTERM or ctrl-c.
+fn shutdown_on_signal(token: CancellationToken) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut handlers: Vec<tokio::signal::unix::Signal> = [
+        tokio::signal::unix::SignalKind::terminate(),
+        tokio::signal::unix::SignalKind::interrupt(),
+    ]
+    .into_iter()
+    .filter_map(|kind| tokio::signal::unix::signal(kind).ok())
+    .collect();
+    async move {
+        #[cfg(unix)]
+        if handlers.is_empty() {
+            std::future::pending::<()>().await;
+        } else {
+            futures_util::future::select_all(handlers.iter_mut().map(|signal| Box::pin(signal.recv()))).await;
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing deliveries in flight");
+        token.cancel();
     }
-    tracing::info!("shutting down: finishing deliveries in flight");
-    token.cancel();
 }

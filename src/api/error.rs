@@ -20,6 +20,12 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request body did not arrive within {0:?}")]
+    BodyTimeout(std::time::Duration),
+    #[error(
+        "the dev server only answers requests to localhost, a loopback address or its listen address (Host header refused)"
+    )]
+    MisdirectedHost,
     #[error("internal error")]
     Internal(#[from] StoreError),
 }
@@ -32,6 +38,10 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            // 421 (RFC 9110 §15.5.20): this server does not answer for that host name. Not 403, which
+            // would suggest a token problem.
+            ApiError::MisdirectedHost => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -8,6 +8,7 @@ mod destinations;
 mod dlq;
 pub mod error;
 mod flow_control;
+pub mod host;
 mod keys;
 mod logs;
 mod messages;

@@ -28,10 +28,13 @@ pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiErro
     match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => Ok(bytes),
         Err(error) => {
-            let too_large = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            let mut causes = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source());
+            let too_large = causes.clone().any(|e| e.is::<http_body_util::LengthLimitError>());
+            let timed_out = causes.find_map(|e| e.downcast_ref::<crate::server::BodyTimeout>());
             if too_large {
                 Err(ApiError::PayloadTooLarge(limit))
+            } else if let Some(timeout) = timed_out {
+                Err(ApiError::BodyTimeout(timeout.0))
             } else {
                 Err(ApiError::BadRequest("could not read the request body".into()))
             }

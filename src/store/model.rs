@@ -88,8 +88,15 @@ pub struct Completion {
 #[derive(Debug, Clone)]
 pub enum CompletionKind {
     Delivered,
-    Retry { due_at: i64 },
+    Retry {
+        due_at: i64,
+    },
     Failed(DlqEntry),
+    /// The attempt never reached the destination because this machine ran out of a resource (file
+    /// descriptors, memory): the message is due again at `due_at` and the attempt is not counted.
+    HandBack {
+        due_at: i64,
+    },
 }
 
 /// Filters shared by bulk cancel and the DLQ (spec §4.3, §9.1): OR within a field, AND across fields.

@@ -31,6 +31,9 @@ pub struct Deliverer {
     policy: Arc<DestinationPolicy>,
 }
 
+/// How long a message whose attempt failed for want of a local resource waits before it is due again.
+const LOCAL_RESOURCE_RETRY: Duration = Duration::from_secs(1);
+
 /// What came back, with the response body already truncated.
 struct Response {
     result: AttemptResult,
@@ -38,6 +41,8 @@ struct Response {
     error: Option<String>,
     /// Not sent: the destination policy refused the address.
     refused: bool,
+    /// The request never left this machine: it ran out of file descriptors, buffers or memory.
+    local_failure: bool,
 }
 
 impl Deliverer {
@@ -75,6 +80,21 @@ impl Deliverer {
     pub async fn attempt(&self, message: &MessageRow, now_ms: impl Fn() -> i64) -> Completion {
         let response = self.send(message).await;
         let now = now_ms();
+        if response.local_failure {
+            // Not the destination's fault: do not spend one of its retries (nor dead-letter it) for it.
+            tracing::warn!(message_id = %message.id, error = ?response.error, "delivery not sent: out of local resources; handing it back");
+            return Completion {
+                id: message.id.clone(),
+                attempt: message.attempt,
+                kind: CompletionKind::HandBack {
+                    due_at: now + LOCAL_RESOURCE_RETRY.as_millis() as i64,
+                },
+                queued: message.queue_name.is_some() || message.flow_control_key.is_some(),
+                status: 0,
+                error: response.error,
+                spawn: Vec::new(),
+            };
+        }
         let retry_delay = message
             .retry_delay_expression
             .as_deref()
@@ -156,7 +176,11 @@ impl Deliverer {
             Ok(response) => response,
             Err(error) => match refusal_in(&error) {
                 Some(refusal) => return refused(refusal),
-                None => return no_response(describe(&error)),
+                None => {
+                    let mut response = no_response(describe(&error));
+                    response.local_failure = is_local_resource_error(&error);
+                    return response;
+                }
             },
         };
         let status = response.status().as_u16();
@@ -170,6 +194,7 @@ impl Deliverer {
             body,
             error,
             refused: false,
+            local_failure: false,
         }
     }
 
@@ -316,6 +341,7 @@ fn no_response(error: String) -> Response {
         body: Vec::new(),
         error: Some(error),
         refused: false,
+        local_failure: false,
     }
 }
 
@@ -336,6 +362,17 @@ fn refusal_in(error: &reqwest::Error) -> Option<&Refusal> {
         source = s.source();
     }
     None
+}
+
+/// Whether an outbound error was caused by this machine running out of a resource (too many open files
+/// in the process or the system, no buffer space, no memory) rather than by the destination.
+pub fn is_local_resource_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    const LOCAL: [i32; 4] = [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM];
+    std::iter::successors(Some(error), |e| e.source()).any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+            .is_some_and(|code| LOCAL.contains(&code))
+    })
 }
 
 /// A short reason without the URL (URLs may carry credentials in their query).
@@ -359,5 +396,44 @@ fn describe(error: &reqwest::Error) -> String {
         kind.to_string()
     } else {
         format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_resource_error;
+
+    /// An error wrapping another, as reqwest wraps hyper's which wraps the connect `io::Error`.
+    #[derive(Debug, thiserror::Error)]
+    #[error("wrapped")]
+    struct Wrapped(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+    fn wrapped(error: std::io::Error) -> Wrapped {
+        Wrapped(Box::new(Wrapped(Box::new(error))))
+    }
+
+    #[test]
+    fn running_out_of_files_buffers_or_memory_is_local() {
+        for code in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            assert!(is_local_resource_error(&wrapped(std::io::Error::from_raw_os_error(
+                code
+            ))));
+        }
+    }
+
+    #[test]
+    fn the_destinations_failures_are_not_local() {
+        for code in [
+            libc::ECONNREFUSED,
+            libc::ECONNRESET,
+            libc::ETIMEDOUT,
+            libc::EHOSTUNREACH,
+        ] {
+            assert!(!is_local_resource_error(&wrapped(std::io::Error::from_raw_os_error(
+                code
+            ))));
+        }
+        let without_code = std::io::Error::other("tls handshake failed");
+        assert!(!is_local_resource_error(&wrapped(without_code)));
     }
 }

@@ -271,7 +271,9 @@ impl Dispatcher {
             if received == 0 {
                 break;
             }
-            let retries = batch.iter().any(|c| matches!(c.kind, CompletionKind::Retry { .. }));
+            let retries = batch
+                .iter()
+                .any(|c| matches!(c.kind, CompletionKind::Retry { .. } | CompletionKind::HandBack { .. }));
             let queued = batch.iter().any(|c| c.queued);
             let mut backoff = Duration::from_millis(100);
             loop {

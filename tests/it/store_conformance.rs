@@ -32,6 +32,7 @@ backend_tests!(
     completions_store_their_spawned_messages_only_when_they_apply,
     batches_larger_than_one_statement_are_stored_claimed_and_completed_whole,
     message_insert_of_a_fan_out_larger_than_the_statement_body_budget_stores_every_message,
+    hand_back_makes_the_message_due_again_without_counting_the_attempt,
 );
 
 const LIMITS: Limits = Limits {
@@ -758,4 +759,77 @@ async fn message_insert_of_a_fan_out_larger_than_the_statement_body_budget_store
     let order: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
     let expected: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(order, expected, "claimed in due order, each once");
+}
+
+async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let m = message("https://e.test/", T0, &[]);
+    let canceled = message("https://e.test/canceled", T0, &[]);
+    store.message_insert(&[m.clone(), canceled.clone()]).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    assert_eq!(
+        store.message_cancel(T0 + 1, &canceled.id).await.unwrap(),
+        CancelResult::CancelRequested
+    );
+    let hand_back = |id: &str| Completion {
+        error: Some("could not connect: Too many open files (os error 24)".into()),
+        status: 0,
+        ..completion(id, 1, CompletionKind::HandBack { due_at: T0 + 1_000 })
+    };
+    let stale = completion(&m.id, 0, CompletionKind::HandBack { due_at: T0 });
+    assert_eq!(
+        store.message_complete(T0 + 2, &[stale]).await.unwrap(),
+        0,
+        "guarded like any completion"
+    );
+    assert_eq!(
+        store
+            .message_complete(T0 + 2, &[hand_back(&m.id), hand_back(&canceled.id)])
+            .await
+            .unwrap(),
+        2
+    );
+    let row = store.message_get(&m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.attempt, row.due_at, row.lease_until),
+        ("pending", 0, T0 + 1_000, None),
+        "due again, and the attempt does not count"
+    );
+    let row = store.message_get(&canceled.id).await.unwrap().unwrap();
+    assert_eq!(row.state, "canceled", "a cancel requested meanwhile wins");
+    assert_eq!(
+        store
+            .dlq_list(&DlqPage {
+                count: 10,
+                ..DlqPage::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let page = EventPage {
+        filter: Filter {
+            message_ids: vec![m.id.clone()],
+            ..Filter::default()
+        },
+        count: 10,
+        order: Order::EarliestFirst,
+        ..EventPage::default()
+    };
+    let events = store.event_list(&page).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.event_state.as_str(), last.event_next),
+        ("RETRY", Some(T0 + 1_000))
+    );
+    assert!(last.event_error.as_deref().unwrap().contains("Too many open files"));
+
+    let again = store
+        .message_claim_due(T0 + 1_000, T0 + 1_000 + LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 1, "the next attempt is the first one again");
 }

@@ -73,6 +73,25 @@ with failed as (
 )
 select id from failed";
 
+const MESSAGE_COMPLETE_HAND_BACK: &str = "
+-- message_complete (hand back): undo attempts that never left this machine (it ran out of file
+-- descriptors or memory): due again, the attempt not counted, unless a cancel was requested; log RETRY
+with done as (
+    update messages m
+    set state = case when m.cancel_requested then 'canceled' else 'pending' end,
+        finished_at = case when m.cancel_requested then $1 end,
+        attempt = m.attempt - 1, due_at = c.due_at, lease_until = null, updated_at = $1
+    from unnest($2::text[], $3::int[], $4::bigint[], $5::text[]) as c(id, attempt, due_at, error)
+    where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
+    returning m.id, m.state, c.due_at, c.error
+), logged as (
+    insert into message_events (message_id, time, state, error, next_delivery_time)
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end, error,
+           case when state = 'pending' then due_at end
+    from done
+)
+select id from done";
+
 const MESSAGE_RESCUE_EXPIRED: &str = "
 -- message_rescue_expired: messages whose worker died while holding the lease become due again; log RETRY
 with rescued as (
@@ -179,6 +198,25 @@ impl DeliveryStore for PgStore {
                 .bind(column(|e| Some(headers::to_json(&e.response_header))))
                 .bind(entries.iter().map(|e| e.response_body.as_slice()).collect::<Vec<_>>())
                 .bind(column(|e| e.error.clone()))
+                .fetch_all(&mut *tx)
+                .await?;
+            applied.extend(done);
+        }
+        let handed_back: Vec<(&Completion, i64)> = completions
+            .iter()
+            .filter_map(|c| match c.kind {
+                CompletionKind::HandBack { due_at } => Some((c, due_at)),
+                _ => None,
+            })
+            .collect();
+        if !handed_back.is_empty() {
+            let (ids, attempts) = ids_and_attempts(handed_back.iter().map(|(c, _)| *c));
+            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_HAND_BACK)
+                .bind(now)
+                .bind(ids)
+                .bind(attempts)
+                .bind(handed_back.iter().map(|(_, due)| *due).collect::<Vec<_>>())
+                .bind(handed_back.iter().map(|(c, _)| c.error.clone()).collect::<Vec<_>>())
                 .fetch_all(&mut *tx)
                 .await?;
             applied.extend(done);

@@ -28,6 +28,16 @@ set state = case when cancel_requested then 'canceled' else 'failed' end,
 where id = ?2 and attempt = ?3 and state = 'in_progress'
 returning state";
 
+const MESSAGE_COMPLETE_HAND_BACK: &str = "
+-- message_complete (hand back): undo an attempt that never left this machine (it ran out of file
+-- descriptors or memory): due again, the attempt not counted, unless a cancel was requested
+update messages
+set state = case when cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when cancel_requested then ?1 end,
+    attempt = attempt - 1, due_at = ?4, lease_until = null, updated_at = ?1
+where id = ?2 and attempt = ?3 and state = 'in_progress'
+returning state";
+
 const DLQ_INSERT: &str = "
 -- message_complete (failed): dead-letter the message with its last response
 insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
@@ -133,6 +143,24 @@ impl DeliveryStore for SqliteStore {
                         };
                         log.push(now, next);
                         spawned.extend_from_slice(&c.spawn);
+                    }
+                }
+                CompletionKind::HandBack { due_at } => {
+                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_HAND_BACK)
+                        .bind(now)
+                        .bind(&c.id)
+                        .bind(c.attempt)
+                        .bind(due_at)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(state) = state {
+                        changed += 1;
+                        let event = Event {
+                            error: c.error.as_deref(),
+                            next_delivery_time: (state == "pending").then_some(*due_at),
+                            ..Event::new(&c.id, log_state(&state, "RETRY"))
+                        };
+                        log.push(now, event);
                     }
                 }
                 CompletionKind::Failed(entry) => {
