@@ -14,15 +14,6 @@ backend_tests!(
     nothing_a_client_sends_produces_a_server_error,
 );
 
-async fn expect_error(app: &TestApp, request: reqwest::RequestBuilder, status: u16, mentions: &str) {
-    let (got, body) = app.send_json(request).await;
-    assert_eq!(got, status, "{body}");
-    let error = body["error"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error message in {body}"));
-    assert!(error.contains(mentions), "{error:?} should mention {mentions:?}");
-}
-
 async fn assert_nothing_stored(app: &TestApp) {
     let (_, cancelled) = app.send_json(app.request(Method::DELETE, "/v2/messages")).await;
     assert_eq!(cancelled, json!({"cancelled": 0}), "no message was accepted");
@@ -87,7 +78,7 @@ async fn malformed_publishes_are_refused_with_a_clear_error_and_store_nothing(ba
         (app.publish("my-group"), 404, "URL group"),
     ];
     for (request, status, mentions) in cases {
-        expect_error(&app, request, status, mentions).await;
+        app.expect_error(request, status, mentions).await;
     }
     // Exactly at the limit is fine.
     let (status, _) = app.send_json(app.publish(ok).body(vec![b'x'; 1024])).await;
@@ -109,7 +100,7 @@ async fn requests_without_the_right_token_are_refused(backend: Backend) {
         app.http.get(format!("{}/v2/dlq", app.base)).bearer_auth(""),
         app.http.get(format!("{}/v2/keys", app.base)),
     ] {
-        expect_error(&app, request, 401, "token").await;
+        app.expect_error(request, 401, "token").await;
     }
     assert_nothing_stored(&app).await;
     app.stop().await;
@@ -117,25 +108,19 @@ async fn requests_without_the_right_token_are_refused(backend: Backend) {
 
 async fn unknown_ids_and_routes_get_404(backend: Backend) {
     let app = spawn_app(backend, Options::stepped()).await;
-    expect_error(
-        &app,
-        app.request(Method::GET, "/v2/messages/msg_nope"),
-        404,
-        "not found",
-    )
-    .await;
-    expect_error(
-        &app,
-        app.request(Method::DELETE, "/v2/messages/msg_nope"),
-        404,
-        "not found",
-    )
-    .await;
-    expect_error(&app, app.request(Method::GET, "/v2/dlq/123-x"), 404, "not found").await;
-    expect_error(&app, app.request(Method::DELETE, "/v2/dlq/123-x"), 404, "not found").await;
-    expect_error(&app, app.request(Method::POST, "/v2/dlq/retry/123-x"), 404, "not found").await;
-    expect_error(&app, app.request(Method::GET, "/v2/nothing-here"), 404, "no route").await;
-    expect_error(&app, app.request(Method::PUT, "/v2/keys"), 405, "PUT").await;
+    app.expect_error(app.request(Method::GET, "/v2/messages/msg_nope"), 404, "not found")
+        .await;
+    app.expect_error(app.request(Method::DELETE, "/v2/messages/msg_nope"), 404, "not found")
+        .await;
+    app.expect_error(app.request(Method::GET, "/v2/dlq/123-x"), 404, "not found")
+        .await;
+    app.expect_error(app.request(Method::DELETE, "/v2/dlq/123-x"), 404, "not found")
+        .await;
+    app.expect_error(app.request(Method::POST, "/v2/dlq/retry/123-x"), 404, "not found")
+        .await;
+    app.expect_error(app.request(Method::GET, "/v2/nothing-here"), 404, "no route")
+        .await;
+    app.expect_error(app.request(Method::PUT, "/v2/keys"), 405, "PUT").await;
     app.stop().await;
 }
 
@@ -175,7 +160,7 @@ async fn malformed_bulk_and_dlq_requests_are_refused(backend: Backend) {
         ),
     ];
     for (request, mentions) in cases {
-        expect_error(&app, request, 400, mentions).await;
+        app.expect_error(request, 400, mentions).await;
     }
     let (_, cancelled) = app.send_json(app.request(Method::DELETE, "/v2/messages")).await;
     assert_eq!(

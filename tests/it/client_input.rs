@@ -20,13 +20,6 @@ backend_tests!(
     the_dlq_keeps_response_headers_within_the_response_cap,
 );
 
-async fn expect_error(app: &TestApp, request: reqwest::RequestBuilder, status: u16, mentions: &str) {
-    let (got, body) = app.send_json(request).await;
-    assert_eq!(got, status, "{body}");
-    let error = body["error"].as_str().unwrap_or_default();
-    assert!(error.contains(mentions), "{error:?} should mention {mentions:?}");
-}
-
 fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("m{i}")).collect()
 }
@@ -40,26 +33,24 @@ async fn id_lists_past_the_limit_are_refused_with_an_error_naming_it(backend: Ba
         let cancel = app
             .request(Method::DELETE, "/v2/messages")
             .json(&json!({ "messageIds": ids(n) }));
-        expect_error(&app, cancel, 400, "at most 1000").await;
+        app.expect_error(cancel, 400, "at most 1000").await;
         let delete = app
             .request(Method::DELETE, "/v2/dlq")
             .json(&json!({ "dlqIds": ids(n) }));
-        expect_error(&app, delete, 400, "at most 1000").await;
+        app.expect_error(delete, 400, "at most 1000").await;
     }
     let query = ids(1_001)
         .iter()
         .map(|id| format!("dlqIds={id}"))
         .collect::<Vec<_>>()
         .join("&");
-    expect_error(
-        &app,
+    app.expect_error(
         app.request(Method::POST, &format!("/v2/dlq/retry?{query}")),
         400,
         "at most 1000",
     )
     .await;
-    expect_error(
-        &app,
+    app.expect_error(
         app.request(Method::GET, &format!("/v2/dlq?{query}")),
         400,
         "at most 1000",
@@ -100,8 +91,7 @@ async fn a_thousand_labels_filter_without_a_server_error(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let (status, body) = app.get_json(&format!("/v2/events?label={}", labels(1_000))).await;
     assert_eq!(status, 200, "{body}");
-    expect_error(
-        &app,
+    app.expect_error(
         app.request(Method::DELETE, &format!("/v2/messages?label={}", labels(1_001))),
         400,
         "at most 1000",
@@ -144,7 +134,7 @@ async fn nul_bytes_in_paths_and_destinations_are_refused(backend: Backend) {
         {"destination": "https://example.com/ok"},
         {"destination": "https://example.com/a\u{0}b"},
     ]));
-    expect_error(&app, batch, 400, "the URL contains the character").await;
+    app.expect_error(batch, 400, "the URL contains the character").await;
     let (_, cancelled) = app.send_json(app.request(Method::DELETE, "/v2/messages")).await;
     assert_eq!(cancelled, json!({"cancelled": 0}), "nothing was stored");
     let (_, schedules) = app.get_json("/v2/schedules").await;
@@ -184,7 +174,7 @@ async fn schedules_check_the_delay_limit_even_with_a_not_before(backend: Backend
         .header("Upstash-Cron", "0 * * * *")
         .header("Upstash-Delay", "400d")
         .header("Upstash-Not-Before", not_before);
-    expect_error(&app, request, 400, "Upstash-Delay").await;
+    app.expect_error(request, 400, "Upstash-Delay").await;
     let (_, schedules) = app.get_json("/v2/schedules").await;
     assert_eq!(schedules, json!([]));
     app.stop().await;
@@ -217,7 +207,7 @@ async fn dot_segments_are_not_schedule_ids_or_group_names(backend: Backend) {
             .request(Method::POST, "/v2/schedules/https://example.com/x")
             .header("Upstash-Cron", "0 * * * *")
             .header("Upstash-Schedule-Id", id);
-        expect_error(&app, request, 400, "Upstash-Schedule-Id").await;
+        app.expect_error(request, 400, "Upstash-Schedule-Id").await;
         let endpoints = r#"{"endpoints":[{"url":"https://example.com/x"}]}"#;
         let (status, body) = raw_status(&app, "POST", &format!("/v2/topics/{id}/endpoints"), endpoints).await;
         assert_eq!(status, 400, "group {id:?}: {body}");
@@ -235,7 +225,7 @@ async fn a_batch_item_with_an_unknown_field_is_refused(backend: Backend) {
     let batch = app.request(Method::POST, "/v2/batch").json(&json!([
         {"destination": "https://example.com/x", "header": {"Upstash-Delay": "1h"}, "body": "x"},
     ]));
-    expect_error(&app, batch, 400, "header").await;
+    app.expect_error(batch, 400, "header").await;
     assert_eq!(app.run_until_idle().await, 0, "nothing was published");
     let (_, cancelled) = app.send_json(app.request(Method::DELETE, "/v2/messages")).await;
     assert_eq!(cancelled, json!({"cancelled": 0}));

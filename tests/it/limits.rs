@@ -30,13 +30,6 @@ async fn events(app: &TestApp) -> Vec<Value> {
     page["events"].as_array().unwrap().clone()
 }
 
-async fn error_of(app: &TestApp, request: reqwest::RequestBuilder, status: u16, mentions: &str) {
-    let (got, body) = app.send_json(request).await;
-    assert_eq!(got, status, "{body}");
-    let error = body["error"].as_str().unwrap();
-    assert!(error.contains(mentions), "{error:?} should mention {mentions:?}");
-}
-
 fn item(n: usize) -> Value {
     json!({"destination": format!("https://example.com/{n}"), "body": "x"})
 }
@@ -45,16 +38,11 @@ async fn a_batch_over_the_item_or_byte_limit_is_refused_and_stores_nothing(backe
     let app = spawn_app(backend, limited()).await;
     let four: Vec<Value> = (0..4).map(item).collect();
     let batch = |body: &Value| app.request(Method::POST, "/v2/batch").json(body);
-    error_of(&app, batch(&json!(four)), 400, "--max-batch-items").await;
-    error_of(
-        &app,
-        batch(&json!({"destination": "https://example.com"})),
-        400,
-        "array",
-    )
-    .await;
+    app.expect_error(batch(&json!(four)), 400, "--max-batch-items").await;
+    app.expect_error(batch(&json!({"destination": "https://example.com"})), 400, "array")
+        .await;
     let big = json!([{"destination": "https://example.com/big", "body": "y".repeat(5_000)}]);
-    error_of(&app, batch(&big), 413, "4096 bytes").await;
+    app.expect_error(batch(&big), 413, "4096 bytes").await;
     assert!(events(&app).await.is_empty(), "nothing stored");
 
     let three: Vec<Value> = (0..3).map(item).collect();
@@ -75,13 +63,15 @@ fn urls(range: std::ops::Range<usize>) -> Vec<String> {
 
 async fn a_group_cannot_grow_past_the_endpoint_limit(backend: Backend) {
     let app = spawn_app(backend, limited()).await;
-    error_of(&app, add(&app, "big", &urls(0..5)).await, 400, "--max-group-endpoints").await;
+    app.expect_error(add(&app, "big", &urls(0..5)).await, 400, "--max-group-endpoints")
+        .await;
     assert_eq!(app.get_json("/v2/topics/big").await.0, 404, "the group was not created");
 
     assert_eq!(app.send_json(add(&app, "big", &urls(0..3)).await).await.0, 200);
     // Re-adding a URL it has already is a rename, not a new endpoint; two new ones are one too many.
     assert_eq!(app.send_json(add(&app, "big", &urls(2..4)).await).await.0, 200);
-    error_of(&app, add(&app, "big", &urls(4..6)).await, 400, "would have 6 endpoints").await;
+    app.expect_error(add(&app, "big", &urls(4..6)).await, 400, "would have 6 endpoints")
+        .await;
     let (_, group) = app.get_json("/v2/topics/big").await;
     assert_eq!(group["endpoints"].as_array().unwrap().len(), 4, "{group}");
     app.stop().await;
@@ -100,10 +90,11 @@ async fn a_publish_or_batch_that_would_fan_out_past_the_limit_is_refused_and_sto
     .await;
     assert_eq!(app.send_json(add(&app, "six", &urls(0..6)).await).await.0, 200);
     assert_eq!(app.send_json(add(&app, "three", &urls(0..3)).await).await.0, 200);
-    error_of(&app, app.publish("six").body("x"), 400, "--max-fan-out").await;
+    app.expect_error(app.publish("six").body("x"), 400, "--max-fan-out")
+        .await;
     let two_groups = json!([{"destination": "three"}, {"destination": "three"}]);
     let batch = app.request(Method::POST, "/v2/batch").json(&two_groups);
-    error_of(&app, batch, 400, "would create 6 messages").await;
+    app.expect_error(batch, 400, "would create 6 messages").await;
     assert!(events(&app).await.is_empty(), "nothing stored");
 
     let (status, answer) = app.send_json(app.publish("three").body("x")).await;

@@ -213,6 +213,16 @@ impl TestApp {
         (status, json)
     }
 
+    /// Sends `request` and asserts the answer is `status` with a JSON error mentioning `mentions`.
+    pub async fn expect_error(&self, request: reqwest::RequestBuilder, status: u16, mentions: &str) {
+        let (got, body) = self.send_json(request).await;
+        assert_eq!(got, status, "{body}");
+        let error = body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message in {body}"));
+        assert!(error.contains(mentions), "{error:?} should mention {mentions:?}");
+    }
+
     /// The message as `GET /v2/messages/{id}` shows it.
     pub async fn message(&self, id: &str) -> serde_json::Value {
         let (status, json) = self.get_json(&format!("/v2/messages/{id}")).await;
