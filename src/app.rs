@@ -16,6 +16,7 @@ use crate::worker::deliver::Deliverer;
 use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys, Wake};
 use crate::worker::maintenance::{Maintenance, MaintenanceConfig};
 use crate::worker::scheduler::Scheduler;
+use crate::worker::stats::StatsRefresher;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -31,6 +32,7 @@ pub struct App {
     dispatcher: Arc<Dispatcher>,
     maintenance: Arc<Maintenance>,
     scheduler: Arc<Scheduler>,
+    stats: Arc<StatsRefresher>,
     shutdown: CancellationToken,
     run_workers: bool,
     limits: ConnectionLimits,
@@ -56,7 +58,10 @@ pub fn default_max_connections(fd_limit: u64, max_in_flight: usize, database_con
 impl App {
     /// Connects and migrates the database, loads the signing keys and binds the listener.
     pub async fn build(config: Config) -> Result<App, AppError> {
-        let store = Store::connect(&config.database_url, config.database_connections).await?;
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let store = Store::connect(&config.database_url, config.database_connections)
+            .await?
+            .with_metrics(metrics.clone());
         store.migrate().await?;
         let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
         let wake = Arc::new(Wake::default());
@@ -69,21 +74,25 @@ impl App {
             config.standard_webhooks_key.clone(),
             destination_policy.clone(),
             config.resolve_overrides.clone(),
+        )
+        .with_metrics(metrics.clone());
+        let dispatcher = Arc::new(
+            Dispatcher::new(
+                store.clone(),
+                config.clock.clone(),
+                deliverer,
+                DispatchConfig {
+                    lease: config.lease,
+                    claim_batch: config.claim_batch,
+                    max_in_flight: config.max_in_flight,
+                    poll_interval: config.poll_interval,
+                    shutdown_timeout: config.shutdown_timeout,
+                },
+                wake.clone(),
+                flow_keys.clone(),
+            )
+            .with_metrics(metrics.clone()),
         );
-        let dispatcher = Arc::new(Dispatcher::new(
-            store.clone(),
-            config.clock.clone(),
-            deliverer,
-            DispatchConfig {
-                lease: config.lease,
-                claim_batch: config.claim_batch,
-                max_in_flight: config.max_in_flight,
-                poll_interval: config.poll_interval,
-                shutdown_timeout: config.shutdown_timeout,
-            },
-            wake.clone(),
-            flow_keys.clone(),
-        ));
         let maintenance = Arc::new(Maintenance {
             store: store.clone(),
             clock: config.clock.clone(),
@@ -103,7 +112,16 @@ impl App {
             wake: schedule_wake.clone(),
             poll_interval: config.poll_interval,
             leading: Default::default(),
+            metrics: metrics.clone(),
         });
+        let stats = Arc::new(StatsRefresher {
+            store: store.clone(),
+            clock: config.clock.clone(),
+            metrics: metrics.clone(),
+            dispatcher: dispatcher.clone(),
+            scheduler: scheduler.clone(),
+        });
+        let shutdown = CancellationToken::new();
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|source| AppError::Bind {
@@ -128,6 +146,11 @@ impl App {
             max_in_flight: config.max_in_flight,
             wake_horizon_ms: config.poll_interval.as_millis() as i64,
             destination_policy,
+            metrics,
+            health: crate::api::health::Health {
+                dispatcher: config.run_workers.then(|| dispatcher.clone()),
+                shutdown: shutdown.clone(),
+            },
         };
         let max_connections = config.max_connections.unwrap_or_else(|| {
             let fd_limit = open_file_limit();
@@ -148,7 +171,8 @@ impl App {
             dispatcher,
             maintenance,
             scheduler,
-            shutdown: CancellationToken::new(),
+            stats,
+            shutdown,
             run_workers: config.run_workers,
         })
     }
@@ -178,6 +202,11 @@ impl App {
         self.scheduler.clone()
     }
 
+    /// The metrics gauges' refresher, for tests that step it.
+    pub fn stats(&self) -> Arc<StatsRefresher> {
+        self.stats.clone()
+    }
+
     /// Cancel it to shut the app down gracefully.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -194,6 +223,7 @@ impl App {
             workers.push(tokio::spawn(self.dispatcher.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.maintenance.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.scheduler.clone().run(workers_stop.clone())));
+            workers.push(tokio::spawn(self.stats.clone().run(workers_stop.clone())));
             let (store, wake) = (self.state.store.clone(), self.state.wake.clone());
             workers.push(tokio::spawn(crate::worker::peers::listen(
                 store,

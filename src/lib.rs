@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod keys;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod worker;

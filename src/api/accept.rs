@@ -96,6 +96,7 @@ pub async fn accept(
     dedup_key: Option<String>,
     flow: Option<&FlowControl>,
     now: i64,
+    kind: crate::metrics::AcceptedKind,
 ) -> Result<Accepted, ApiError> {
     if let Some(flow) = flow {
         configure_flow(app, flow, now).await?;
@@ -104,6 +105,7 @@ pub async fn accept(
     // are not copied again).
     let fresh = Accepted::new(&messages);
     let due_soon = messages.iter().any(|m| m.not_before <= now + app.wake_horizon_ms);
+    let count = messages.len();
     let accepted = match dedup_key {
         None => {
             app.committer.insert(&app.store, messages).await?;
@@ -122,8 +124,11 @@ pub async fn accept(
             }
         }
     };
-    if due_soon && !accepted.is_duplicate() {
-        app.wake_dispatchers();
+    if !accepted.is_duplicate() {
+        app.metrics.accepted(kind, count);
+        if due_soon {
+            app.wake_dispatchers();
+        }
     }
     Ok(accepted)
 }

@@ -15,6 +15,7 @@ use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
+use crate::metrics::AcceptedKind;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v2/batch", post(batch))
@@ -84,10 +85,13 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
         }
     }
     if !all_plain.is_empty() {
-        accept(&app, all_plain, None, None, now).await?;
+        accept(&app, all_plain, None, None, now, AcceptedKind::batch).await?;
     }
     for (index, key, messages, group) in deduplicated {
-        answers[index] = Some((accept(&app, messages, Some(key), None, now).await?, group));
+        answers[index] = Some((
+            accept(&app, messages, Some(key), None, now, AcceptedKind::batch).await?,
+            group,
+        ));
     }
     let answer: Vec<Value> = answers
         .into_iter()

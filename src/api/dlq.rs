@@ -218,6 +218,7 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
         .map(|row| Ok((row.dlq_id.clone(), republish(row, &overrides, now, app)?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let ids = app.store.dlq_retry(&entries).await?;
+    app.metrics.accepted(crate::metrics::AcceptedKind::dlq_retry, ids.len());
     if !ids.is_empty() {
         app.wake_dispatchers();
     }

@@ -34,7 +34,10 @@ async fn get_message(State(app): State<AppState>, PathId(id): PathId) -> Result<
 
 async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {
     match app.store.message_cancel(app.clock.now_ms(), &id).await? {
-        CancelResult::Canceled | CancelResult::CancelRequested => Ok(Json(json!({ "cancelled": 1 }))),
+        CancelResult::Canceled | CancelResult::CancelRequested => {
+            app.metrics.cancelled(1);
+            Ok(Json(json!({ "cancelled": 1 })))
+        }
         CancelResult::NotFound => Err(ApiError::NotFound(format!("message {id:?} not found"))),
         CancelResult::AlreadyFinished(state) => Err(ApiError::NotFound(format!(
             "message {id:?} is already {state} and cannot be canceled"
@@ -87,5 +90,6 @@ async fn cancel_messages(State(app): State<AppState>, request: Request) -> Resul
         }
     };
     let cancelled = app.store.message_cancel_many(app.clock.now_ms(), &filter).await?;
+    app.metrics.cancelled(cancelled);
     Ok(Json(json!({ "cancelled": cancelled })))
 }

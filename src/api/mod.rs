@@ -8,6 +8,7 @@ mod destinations;
 mod dlq;
 pub mod error;
 mod flow_control;
+pub mod health;
 pub mod host;
 mod keys;
 mod logs;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub wake_horizon_ms: i64,
     /// Which destinations (and callbacks) are accepted.
     pub destination_policy: Arc<crate::domain::net_policy::DestinationPolicy>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub health: health::Health,
 }
 
 impl AppState {
@@ -81,15 +84,28 @@ pub fn router(state: AppState) -> Router {
         .merge(schedules::router())
         .merge(url_groups::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    // Prometheus sends the token as a bearer token too.
+    let metrics = Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(v2)
-        .route(
-            "/health",
-            axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .merge(metrics)
+        .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// `GET /metrics`: every metric of this instance, in the OpenMetrics text format.
+async fn metrics(axum::extract::State(app): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -12,6 +12,7 @@ use super::request::{caller_ip, read_body};
 use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::options::MessageOptions;
+use crate::metrics::AcceptedKind;
 
 const PREFIX: &str = "/v2/publish/";
 const ENQUEUE_PREFIX: &str = "/v2/enqueue/";
@@ -73,7 +74,11 @@ async fn publish_to(
             message.queue_name = Some(queue.clone());
         }
     }
-    let accepted = accept(app, messages, dedup_key, options.flow_control.as_ref(), now).await?;
+    let kind = match queue {
+        Some(_) => AcceptedKind::enqueue,
+        None => AcceptedKind::publish,
+    };
+    let accepted = accept(app, messages, dedup_key, options.flow_control.as_ref(), now, kind).await?;
     let elements = accepted.elements();
     let answer = if group {
         Value::Array(elements)

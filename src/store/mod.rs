@@ -41,6 +41,7 @@ pub(crate) trait Backend:
     + QueueStore
     + KeyStore
     + PeerStore
+    + StatsStore
 {
     async fn migrate(&self) -> Result<()>;
 }
@@ -187,6 +188,15 @@ pub(crate) trait QueueStore {
     async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool>;
 }
 
+/// What the metrics gauges show of the database.
+#[allow(async_fn_in_trait)]
+pub(crate) trait StatsStore {
+    /// Messages by state, DLQ entries, the oldest due message and schedules, each counted up to 100,000.
+    async fn store_stats(&self, now: i64) -> Result<crate::metrics::StoreStats>;
+    /// Connections of this process's pools: (in use, idle).
+    fn pool_connections(&self) -> (u32, u32);
+}
+
 /// Signing keys.
 #[allow(async_fn_in_trait)]
 pub(crate) trait KeyStore {
@@ -197,8 +207,15 @@ pub(crate) trait KeyStore {
     async fn signing_keys_rotate(&self, new_next: &str) -> Result<SigningKeys>;
 }
 
+/// One of the two backends, and the metrics every operation's duration goes to.
 #[derive(Clone, Debug)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+}
+
+#[derive(Clone, Debug)]
+enum Db {
     Postgres(postgres::PgStore),
     Sqlite(sqlite::SqliteStore),
 }
@@ -208,10 +225,15 @@ macro_rules! delegate {
         impl Store {
             $(
                 pub async fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
-                    match self {
-                        Store::Postgres(s) => s.$name($($arg),*).await,
-                        Store::Sqlite(s) => s.$name($($arg),*).await,
+                    let started = std::time::Instant::now();
+                    let result = match &self.db {
+                        Db::Postgres(s) => s.$name($($arg),*).await,
+                        Db::Sqlite(s) => s.$name($($arg),*).await,
+                    };
+                    if let Some(metrics) = &self.metrics {
+                        metrics.store_operation(stringify!($name), started.elapsed());
                     }
+                    result
                 }
             )*
         }
@@ -276,6 +298,7 @@ delegate! {
     signing_keys_rotate(new_next: &str) -> SigningKeys;
     peers_wake() -> ();
     peers_listen() -> Option<PeerListener>;
+    store_stats(now: i64) -> crate::metrics::StoreStats;
 }
 
 /// Wake-ups between instances sharing a database.
@@ -311,25 +334,45 @@ impl Store {
     /// Connects to `postgres://…` or `sqlite://…` (a SQLite file and its folder are created if missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(postgres::PgStore::connect(url, max_connections).await?))
+            Ok(Store::of(Db::Postgres(
+                postgres::PgStore::connect(url, max_connections).await?,
+            )))
         } else if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(sqlite::SqliteStore::connect(url).await?))
+            Ok(Store::of(Db::Sqlite(sqlite::SqliteStore::connect(url).await?)))
         } else {
             Err(StoreError::UnsupportedUrl)
         }
     }
 
+    fn of(db: Db) -> Store {
+        Store { db, metrics: None }
+    }
+
+    /// The same store, timing every operation into `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Store {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Connections of this process's database pools: (in use, idle).
+    pub fn pool_connections(&self) -> (u32, u32) {
+        match &self.db {
+            Db::Postgres(s) => s.pool_connections(),
+            Db::Sqlite(s) => s.pool_connections(),
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Store::Postgres(_) => "postgres",
-            Store::Sqlite(_) => "sqlite",
+        match &self.db {
+            Db::Postgres(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
         }
     }
 
     pub async fn close(&self) {
-        match self {
-            Store::Postgres(s) => s.close().await,
-            Store::Sqlite(s) => s.close().await,
+        match &self.db {
+            Db::Postgres(s) => s.close().await,
+            Db::Sqlite(s) => s.close().await,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::domain::retry::{classify, AttemptResult, Outcome};
 use crate::domain::retry_delay::RetryDelay;
 use crate::domain::signing::{sign, standard_webhooks_signature};
 use crate::keys::KeyRing;
+use crate::metrics::{AcceptedKind, AttemptOutcome, Metrics};
 use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
 use crate::worker::resolver::PolicyResolver;
 
@@ -29,6 +30,7 @@ pub struct Deliverer {
     standard_webhooks_key: Option<Vec<u8>>,
     /// Judges address literals; names are judged by the client's resolver with the same policy.
     policy: Arc<DestinationPolicy>,
+    metrics: Arc<Metrics>,
 }
 
 /// How long a message whose attempt failed for want of a local resource waits before it is due again.
@@ -43,6 +45,8 @@ struct Response {
     refused: bool,
     /// The request never left this machine: it ran out of file descriptors, buffers or memory.
     local_failure: bool,
+    /// Why there was no response (timeout, connection failure, …), for the metrics.
+    transport: Option<AttemptOutcome>,
 }
 
 impl Deliverer {
@@ -73,13 +77,60 @@ impl Deliverer {
             response_body_limit,
             standard_webhooks_key,
             policy,
+            metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// Reports attempts to these metrics instead of to a registry of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sends one attempt of a claimed message and returns how to complete it.
     pub async fn attempt(&self, message: &MessageRow, now_ms: impl Fn() -> i64) -> Completion {
+        let started = std::time::Instant::now();
+        let lateness_ms = now_ms() - message.due_at;
         let response = self.send(message).await;
-        let now = now_ms();
+        let transport = match response.refused {
+            true => AttemptOutcome::refused_by_policy,
+            false => response.transport.unwrap_or(AttemptOutcome::error),
+        };
+        let completion = self.complete(message, response, now_ms());
+        self.record(message, &completion, transport, started.elapsed(), lateness_ms);
+        completion
+    }
+
+    /// The attempt in the metrics: its outcome, what it does to the message, and callbacks it makes.
+    fn record(
+        &self,
+        message: &MessageRow,
+        completion: &Completion,
+        transport: AttemptOutcome,
+        took: Duration,
+        lateness_ms: i64,
+    ) {
+        let outcome = match (&completion.kind, completion.status) {
+            (CompletionKind::HandBack { .. }, _) => AttemptOutcome::local_resource,
+            (CompletionKind::Delivered, _) => AttemptOutcome::success,
+            (_, 400..=499) => AttemptOutcome::http_4xx,
+            (_, 500..=599) => AttemptOutcome::http_5xx,
+            (_, 1..) => AttemptOutcome::http_other,
+            _ => transport,
+        };
+        self.metrics.attempt(outcome, &message.url_host, took, lateness_ms);
+        match completion.kind {
+            CompletionKind::Delivered => self.metrics.delivered(1),
+            CompletionKind::Retry { .. } => self.metrics.retried(1),
+            CompletionKind::Failed(_) => self.metrics.dead_lettered(1),
+            CompletionKind::HandBack { .. } => {}
+        }
+        if !completion.spawn.is_empty() {
+            self.metrics.accepted(AcceptedKind::callback, completion.spawn.len());
+        }
+    }
+
+    fn complete(&self, message: &MessageRow, response: Response, now: i64) -> Completion {
         if response.local_failure {
             // Not the destination's fault: do not spend one of its retries (nor dead-letter it) for it.
             tracing::warn!(message_id = %message.id, error = ?response.error, "delivery not sent: out of local resources; handing it back");
@@ -179,6 +230,13 @@ impl Deliverer {
                 None => {
                     let mut response = no_response(describe(&error));
                     response.local_failure = is_local_resource_error(&error);
+                    response.transport = Some(if error.is_timeout() {
+                        AttemptOutcome::timeout
+                    } else if error.is_connect() {
+                        AttemptOutcome::connect_error
+                    } else {
+                        AttemptOutcome::error
+                    });
                     return response;
                 }
             },
@@ -195,6 +253,7 @@ impl Deliverer {
             error,
             refused: false,
             local_failure: false,
+            transport: None,
         }
     }
 
@@ -342,6 +401,7 @@ fn no_response(error: String) -> Response {
         error: Some(error),
         refused: false,
         local_failure: false,
+        transport: Some(AttemptOutcome::error),
     }
 }
 

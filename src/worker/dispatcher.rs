@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use super::deliver::Deliverer;
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::store::{Completion, CompletionKind, MessageRow, Store};
 
 /// Longest a saturated dispatcher waits for more slots to free up before claiming for those it has.
@@ -83,6 +84,9 @@ pub struct Dispatcher {
     flow_keys: Arc<FlowKeys>,
     /// (id → attempt) of deliveries running now, for lease extension.
     in_flight: Mutex<HashMap<String, i32>>,
+    metrics: Arc<Metrics>,
+    /// See [`Dispatcher::last_loop_at_ms`].
+    heartbeat_ms: AtomicI64,
 }
 
 impl Dispatcher {
@@ -102,7 +106,25 @@ impl Dispatcher {
             wake,
             flow_keys,
             in_flight: Mutex::new(HashMap::new()),
+            metrics: Arc::new(Metrics::new()),
+            heartbeat_ms: AtomicI64::new(crate::clock::system_now_ms()),
         }
+    }
+
+    /// Reports claims to these metrics instead of to a registry of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// When the dispatch loop last went round (system clock, ms): readiness checks it is alive.
+    pub fn last_loop_at_ms(&self) -> i64 {
+        self.heartbeat_ms.load(Ordering::Relaxed)
+    }
+
+    /// Deliveries this instance is running now.
+    pub fn deliveries_in_flight(&self) -> usize {
+        self.in_flight.lock().expect("in-flight lock is never poisoned").len()
     }
 
     /// One step for tests and tools: claims what is due now, delivers it all, completes it. Returns how
@@ -137,6 +159,9 @@ impl Dispatcher {
                     .await?,
             );
         }
+        if !claimed.is_empty() {
+            self.metrics.claimed(claimed.len());
+        }
         Ok(claimed)
     }
 
@@ -153,13 +178,17 @@ impl Dispatcher {
         let permits = Arc::new(Semaphore::new(self.config.max_in_flight));
 
         while !shutdown.is_cancelled() {
+            self.heartbeat_ms
+                .store(crate::clock::system_now_ms(), Ordering::Relaxed);
             let room = permits.available_permits().min(self.config.claim_batch);
             if room == 0 {
                 // Every slot is busy: wait for a batch of slots to free up, not just one; claiming one
-                // message per freed slot would spend the database on one claim per delivery.
+                // message per freed slot would spend the database on one claim per delivery. The loop
+                // still goes round every second, so readiness sees it alive while deliveries are slow.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = self.wait_for_slots(&permits) => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
                 continue;
             }

@@ -10,3 +10,4 @@ mod panic_guard;
 pub mod peers;
 pub mod resolver;
 pub mod scheduler;
+pub mod stats;

@@ -40,6 +40,7 @@ pub struct Scheduler {
     pub poll_interval: Duration,
     /// Whether this instance holds the scheduler lock now.
     pub leading: AtomicBool,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Scheduler {
@@ -61,6 +62,11 @@ impl Scheduler {
             }
             let done = self.store.schedule_fire(now, &fires).await?;
             fired += done.len();
+            for fire in fires.iter().filter(|f| done.contains(&f.schedule_id)) {
+                self.metrics.schedule_fired(now - fire.slot);
+                self.metrics
+                    .accepted(crate::metrics::AcceptedKind::schedule, fire.messages.len());
+            }
             if fires.iter().any(|f| f.messages.iter().any(|m| m.not_before <= now)) {
                 self.dispatch.notify();
             }

@@ -19,6 +19,7 @@ mod limits;
 mod local_resources;
 mod logs;
 mod messages_api;
+mod metrics;
 mod multi_instance;
 mod queues;
 mod redact;

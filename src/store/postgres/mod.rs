@@ -12,7 +12,7 @@ use super::filter::{push_filter, Dialect};
 use super::model::*;
 use super::{
     Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
-    ScheduleStore, UrlGroupStore,
+    ScheduleStore, StatsStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::message::{labels_column, NewMessage};
@@ -28,6 +28,7 @@ mod messages;
 mod peers;
 mod queues;
 mod schedules;
+mod stats;
 mod url_groups;
 
 const DIALECT: Dialect = Dialect { contains_fn: "strpos" };

@@ -127,6 +127,7 @@ pub struct TestApp {
     pub dispatcher: Arc<Dispatcher>,
     pub maintenance: Arc<Maintenance>,
     pub scheduler: Arc<Scheduler>,
+    pub stats: Arc<postdate::worker::stats::StatsRefresher>,
     pub shutdown: CancellationToken,
     pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
     pub db: Arc<TestDb>,
@@ -159,6 +160,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
     let dispatcher = app.dispatcher();
     let maintenance = app.maintenance();
     let scheduler = app.scheduler();
+    let stats = app.stats();
     let shutdown = app.shutdown_token();
     let handle = tokio::spawn(app.run());
     TestApp {
@@ -168,6 +170,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
         dispatcher,
         maintenance,
         scheduler,
+        stats,
         shutdown,
         handle,
         db,

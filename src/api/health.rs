@@ -1,0 +1,82 @@
+//! Probes for orchestrators, without auth (they reveal nothing): `GET /healthz` (liveness: the process
+//! answers; `/health` is its old name) and `GET /readyz` (readiness: the database answers within a timeout
+//! with its schema in place, the dispatch loop went round recently, and shutdown has not begun), each with
+//! a JSON body naming every check; `503` when not ready.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::AppState;
+
+/// How long the database gets to answer a readiness check.
+const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A dispatch loop that has not gone round for this long is stuck (it goes round at least every second).
+const DISPATCHER_STALL: Duration = Duration::from_secs(30);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(live))
+        .route("/health", get(live))
+        .route("/readyz", get(ready))
+}
+
+async fn live() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
+    // The signing keys live in a table of the schema: reading them proves both the connection and the
+    // migrations.
+    let database = match tokio::time::timeout(DATABASE_TIMEOUT, app.store.signing_keys_get()).await {
+        Ok(Ok(Some(_))) => Ok(()),
+        Ok(Ok(None)) => Err("the database has no signing keys yet".to_string()),
+        Ok(Err(error)) => Err(format!("the database failed: {error}")),
+        Err(_) => Err(format!(
+            "the database did not answer within {} s",
+            DATABASE_TIMEOUT.as_secs()
+        )),
+    };
+    let dispatcher = match &app.health.dispatcher {
+        None => Ok(()),
+        Some(dispatcher) => {
+            let idle_ms = crate::clock::system_now_ms() - dispatcher.last_loop_at_ms();
+            if idle_ms <= DISPATCHER_STALL.as_millis() as i64 {
+                Ok(())
+            } else {
+                Err(format!("the dispatch loop has not run for {} s", idle_ms / 1000))
+            }
+        }
+    };
+    let shutdown = match app.health.shutdown.is_cancelled() {
+        false => Ok(()),
+        true => Err("shutting down".to_string()),
+    };
+    let checks = [
+        ("database", database),
+        ("dispatcher", dispatcher),
+        ("shutdown", shutdown),
+    ];
+    let ready = checks.iter().all(|(_, check)| check.is_ok());
+    let shown: serde_json::Map<String, Value> = checks
+        .into_iter()
+        .map(|(name, check)| (name.to_string(), json!(check.err().unwrap_or_else(|| "ok".into()))))
+        .collect();
+    let (status, word) = match ready {
+        true => (StatusCode::OK, "ready"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+    };
+    (status, Json(json!({ "status": word, "checks": shown })))
+}
+
+/// What readiness looks at besides the database.
+#[derive(Clone)]
+pub struct Health {
+    /// The dispatcher, when this instance runs the background loops.
+    pub dispatcher: Option<std::sync::Arc<crate::worker::dispatcher::Dispatcher>>,
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
