@@ -52,6 +52,15 @@ pub const MIN_TOKEN_CHARS: usize = 16;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as human-readable text or as one JSON object per line (for log collectors).
+    #[arg(long, global = true, env = "POSTDATE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +92,16 @@ pub enum Command {
         /// Database URL: postgres://… or sqlite://…
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+    },
+    /// Asks a running Postdate whether it is ready (`GET /readyz`); exits 0 when it is, 1 when it is not or
+    /// does not answer. For container HEALTHCHECKs, e.g. `postdate healthcheck`.
+    Healthcheck {
+        /// The readiness URL; by default the one of the listen address in POSTDATE_LISTEN (or port 8080).
+        #[arg(long)]
+        url: Option<String>,
+        /// The listen address the default URL is derived from.
+        #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080", hide = true)]
+        listen: String,
     },
 }
 

@@ -2,23 +2,19 @@
 
 use clap::Parser;
 use postdate::app::App;
-use postdate::config::{Cli, Command, Config, DEV_TOKEN};
+use postdate::config::{Cli, Command, Config, LogFormat, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN};
 use postdate::store::Store;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    use std::io::IsTerminal;
-    // Logs go to stderr (stdout carries the dev banner), coloured only for a person at a terminal.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
     raise_open_file_limit();
-    match run(Cli::parse().command).await {
+    if let Command::Healthcheck { url, listen } = &cli.command {
+        return healthcheck(url.clone().unwrap_or_else(|| readiness_url(listen))).await;
+    }
+    match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("postdate: {message}");
@@ -27,8 +23,55 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// Logs go to stderr (stdout carries the dev banner), coloured only for a person at a terminal, or as JSON
+/// lines for log collectors.
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
+}
+
+/// `/readyz` on the loopback side of a listen address (a wildcard address is reached on 127.0.0.1).
+fn readiness_url(listen: &str) -> String {
+    let port = listen.rsplit(':').next().unwrap_or("8080");
+    let host = match listen.rsplit_once(':').map(|(host, _)| host) {
+        None | Some("" | "0.0.0.0" | "[::]") => "127.0.0.1",
+        Some(host) => host,
+    };
+    format!("http://{host}:{port}/readyz")
+}
+
+/// Exit 0 when `url` answers 200 within 3 s, 1 otherwise (with the reason on stderr).
+async fn healthcheck(url: String) -> std::process::ExitCode {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .no_proxy()
+        .build()
+        .expect("the HTTP client configuration is valid");
+    match client.get(&url).send().await {
+        Ok(response) if response.status().is_success() => std::process::ExitCode::SUCCESS,
+        Ok(response) => {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            eprintln!("postdate: {url} is not ready ({status}): {body}");
+            std::process::ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("postdate: {url} did not answer: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(command: Command) -> Result<(), String> {
     let (config, dev) = match command {
+        Command::Healthcheck { .. } => unreachable!("main answers healthchecks before starting anything"),
         Command::Migrate { database_url } => {
             let store = Store::connect(&database_url, 2).await.map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;
@@ -71,8 +114,16 @@ async fn run(command: Command) -> Result<(), String> {
             // A token of the user's own is a secret: the banner may end up in shared logs.
             println!("QSTASH_TOKEN={}  # the token you set, masked", mask(&token));
         }
-        println!("QSTASH_CURRENT_SIGNING_KEY={}", keys.current);
-        println!("QSTASH_NEXT_SIGNING_KEY={}\n", keys.next);
+        // Keys of the user's own are secrets too; the public dev keys are shown whole, ready to paste.
+        let shown = |key: &str, dev_key: &str| match key == dev_key {
+            true => key.to_string(),
+            false => format!("{}  # the key you set, masked", mask(key)),
+        };
+        println!(
+            "QSTASH_CURRENT_SIGNING_KEY={}",
+            shown(&keys.current, DEV_CURRENT_SIGNING_KEY)
+        );
+        println!("QSTASH_NEXT_SIGNING_KEY={}\n", shown(&keys.next, DEV_NEXT_SIGNING_KEY));
     }
     tokio::spawn(on_signal);
     app.run().await.map_err(|e| e.to_string())

@@ -12,7 +12,7 @@ use crate::common::{Backend, TestDb};
 backend_tests!(migrate_applies_the_migrations_and_exits);
 
 /// The binary with none of the developer's Postdate or QStash settings in its environment.
-fn postdate() -> Command {
+pub(crate) fn postdate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_postdate"));
     for (name, _) in std::env::vars() {
         if name.starts_with("QSTASH_") || name.starts_with("POSTDATE_") || name == "DATABASE_URL" {
@@ -179,7 +179,7 @@ fn serve_refuses_the_public_dev_token_and_short_tokens() {
 }
 
 /// Sends SIGTERM and waits (bounded) for the process to exit; returns whether it exited 0.
-async fn terminate(mut child: std::process::Child) -> bool {
+pub(crate) async fn terminate(mut child: std::process::Child) -> bool {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -194,7 +194,7 @@ async fn terminate(mut child: std::process::Child) -> bool {
 }
 
 /// The `QSTASH_*` settings of the dev banner.
-fn read_banner(stdout: std::process::ChildStdout) -> std::collections::HashMap<String, String> {
+pub(crate) fn read_banner(stdout: impl std::io::Read) -> std::collections::HashMap<String, String> {
     let mut lines = BufReader::new(stdout).lines();
     let mut settings = std::collections::HashMap::new();
     while settings.len() < 4 {

@@ -21,6 +21,7 @@ mod logs;
 mod messages_api;
 mod metrics;
 mod multi_instance;
+mod process_output;
 mod queues;
 mod redact;
 mod retries;
