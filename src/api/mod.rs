@@ -17,6 +17,7 @@ mod publish;
 mod queues;
 mod request;
 mod schedules;
+mod trace;
 mod url_groups;
 mod view;
 
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(trace::span))
         .with_state(state)
 }
 

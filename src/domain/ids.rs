@@ -52,6 +52,11 @@ pub fn new_jwt_id() -> String {
     format!("jwt_{hex}")
 }
 
+/// The id of one HTTP request, echoed in `X-Request-Id` and carried by its log lines.
+pub fn new_request_id() -> String {
+    format!("req_{}", random_alphanumeric(16))
+}
+
 /// A DLQ id: the 13-digit millisecond time, then random characters, so that ordering by id orders by time
 /// (the cursor of `GET /v2/dlq` is simply the last id) and ids from several instances never collide.
 pub fn new_dlq_id(now_ms: i64) -> String {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+use tracing::Instrument;
 
 use crate::domain::callback::{self, AttemptReport, Source};
 use crate::domain::headers::{self, HeaderMap};
@@ -89,6 +90,19 @@ impl Deliverer {
 
     /// Sends one attempt of a claimed message and returns how to complete it.
     pub async fn attempt(&self, message: &MessageRow, now_ms: impl Fn() -> i64) -> Completion {
+        // Every log line of the attempt carries the message id; the span ends with outcome and status.
+        let span = tracing::info_span!(
+            "delivery",
+            message_id = %message.id,
+            attempt = message.attempt,
+            host = %message.url_host,
+            outcome = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        self.attempt_in(message, now_ms, &span).instrument(span.clone()).await
+    }
+
+    async fn attempt_in(&self, message: &MessageRow, now_ms: impl Fn() -> i64, span: &tracing::Span) -> Completion {
         let started = std::time::Instant::now();
         let lateness_ms = now_ms() - message.due_at;
         let response = self.send(message).await;
@@ -97,7 +111,9 @@ impl Deliverer {
             false => response.transport.unwrap_or(AttemptOutcome::error),
         };
         let completion = self.complete(message, response, now_ms());
-        self.record(message, &completion, transport, started.elapsed(), lateness_ms);
+        let outcome = self.record(message, &completion, transport, started.elapsed(), lateness_ms);
+        span.record("outcome", format!("{outcome:?}"));
+        span.record("status", completion.status);
         completion
     }
 
@@ -109,7 +125,7 @@ impl Deliverer {
         transport: AttemptOutcome,
         took: Duration,
         lateness_ms: i64,
-    ) {
+    ) -> AttemptOutcome {
         let outcome = match (&completion.kind, completion.status) {
             (CompletionKind::HandBack { .. }, _) => AttemptOutcome::local_resource,
             (CompletionKind::Delivered, _) => AttemptOutcome::success,
@@ -128,6 +144,7 @@ impl Deliverer {
         if !completion.spawn.is_empty() {
             self.metrics.accepted(AcceptedKind::callback, completion.spawn.len());
         }
+        outcome
     }
 
     fn complete(&self, message: &MessageRow, response: Response, now: i64) -> Completion {

@@ -215,6 +215,15 @@ async fn probes_answer_without_the_token_and_metrics_need_it(backend: Backend) {
     assert!(checks.values().all(|c| c == "ok"), "{ready}");
     let metrics = anonymous.get(format!("{}/metrics", app.base)).send().await.unwrap();
     assert_eq!(metrics.status(), 401);
+    let id = |response: &reqwest::Response| response.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(id(&metrics).starts_with("req_"), "every answer carries a request id");
+    let own = anonymous
+        .get(format!("{}/healthz", app.base))
+        .header("X-Request-Id", "client-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id(&own), "client-42", "a client's own id is echoed");
     app.stop().await;
 }
 

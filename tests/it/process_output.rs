@@ -92,11 +92,29 @@ async fn secrets_never_reach_logs_metrics_or_the_banner_and_logs_can_be_json() {
     let mut banner = String::new();
     stdout.read_to_string(&mut banner).unwrap();
     assert!(logs.lines().count() > 5, "debug logging wrote little: {logs}");
-    for line in logs.lines() {
-        let entry: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
-        assert!(entry["level"].is_string() && entry["fields"].is_object(), "{line}");
-    }
+    let entries: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}")))
+        .collect();
+    assert!(entries
+        .iter()
+        .all(|e| e["level"].is_string() && e["fields"].is_object()));
+    let in_span = |name: &'static str| entries.iter().filter(move |e| e["span"]["name"] == name);
+    assert!(
+        in_span("request").any(|e| e["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("req_"))
+            && e["span"]["route"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("/v2/publish/"))),
+        "request lines carry their span: {logs}"
+    );
+    assert!(
+        in_span("delivery").any(|e| e["span"]["message_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("msg_"))),
+        "delivery lines carry the message id: {logs}"
+    );
     let banner: String = settings.values().cloned().collect::<Vec<_>>().join("\n") + &banner;
     for (name, secret) in [
         ("token", TOKEN),
