@@ -58,6 +58,9 @@ EXPOSE 8080
 # Numeric so that orchestrators (e.g. Kubernetes runAsNonRoot) can check it is not root;
 # it is the user `postdate` created above.
 USER 10001:10001
+# Ready means the database answers, the dispatch loop runs and shutdown has not begun (GET /readyz).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["/usr/local/bin/postdate", "healthcheck"]
 # `postdate serve`: DATABASE_URL and QSTASH_TOKEN come from the environment. Other subcommands:
 #   docker run --entrypoint postdate IMAGE migrate
 ENTRYPOINT ["/usr/local/bin/postdate", "serve"]

@@ -284,3 +284,27 @@ async fn readiness_turns_503_while_the_database_is_gone_and_200_when_it_returns(
     admin.close().await;
     app.stop().await;
 }
+
+/// The Grafana dashboard and the example alert rules use only metrics that exist.
+#[test]
+fn the_dashboard_and_alert_rules_use_documented_metrics() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dashboard = std::fs::read_to_string(format!("{root}/deploy/grafana/postdate.json")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+    assert!(!parsed["panels"].as_array().unwrap().is_empty());
+    let alerts = std::fs::read_to_string(format!("{root}/deploy/prometheus/alerts.yml")).unwrap();
+    for (file, text) in [("dashboard", dashboard), ("alerts", alerts)] {
+        let mut used = 0;
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("postdate_") {
+                let family = word.strip_suffix("_bucket").unwrap_or(word);
+                assert!(
+                    DOCUMENTED.contains(&family),
+                    "the {file} uses {word}, which is not exposed"
+                );
+                used += 1;
+            }
+        }
+        assert!(used > 3, "the {file} uses the metrics");
+    }
+}
