@@ -33,6 +33,10 @@ struct Args {
     /// Process id of the server: its peak and current resident memory are reported after the run.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Scrape the server's /metrics once a second during the run, as Prometheus would (measures the cost
+    /// of being monitored).
+    #[arg(long)]
+    scrape_metrics: bool,
     #[command(subcommand)]
     run: Run,
 }
@@ -107,6 +111,23 @@ fn memory_mib(pid: u32) -> Option<Value> {
     Some(serde_json::json!({ "peak_rss_mib": field("VmHWM:")?, "rss_mib": field("VmRSS:")? }))
 }
 
+/// GETs /metrics once a second until aborted.
+async fn scrape_every_second(client: Arc<client::Client>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let scrape = client
+            .http
+            .get(format!("{}/metrics", client.base))
+            .bearer_auth(&client.token)
+            .send()
+            .await;
+        if let Ok(response) = scrape {
+            let _ = response.bytes().await;
+        }
+    }
+}
+
 /// One line per leaf of the result, for reading at a terminal.
 fn print_table(prefix: &str, value: &Value) {
     match value {
@@ -129,6 +150,9 @@ async fn main() {
     let args = Args::parse();
     let (hook, seen) = receiver::start().await;
     let client = Arc::new(client::Client::new(&args.url, &args.token, &hook));
+    let scrapes = args
+        .scrape_metrics
+        .then(|| tokio::spawn(scrape_every_second(client.clone())));
     let mut result = match args.run {
         Run::Publish {
             messages,
@@ -161,6 +185,10 @@ async fn main() {
             .await
         }
     };
+    if let Some(scraper) = scrapes {
+        scraper.abort();
+        result["metrics_scraped_every_second"] = Value::Bool(true);
+    }
     if let Some(memory) = args.server_pid.and_then(memory_mib) {
         result["server_memory"] = memory;
     }
