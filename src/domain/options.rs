@@ -89,6 +89,16 @@ const NOT_FORWARDABLE: [&str; 9] = [
     "host",
 ];
 
+/// Headers whose only use is to read a cloud metadata service (GCP, AWS IMDSv2, Azure): refused even
+/// though metadata addresses are, so a mistaken allow list cannot hand out instance credentials.
+const METADATA_HEADERS: [&str; 5] = [
+    "metadata-flavor",
+    "metadata",
+    "x-google-metadata-request",
+    "x-aws-ec2-metadata-token",
+    "x-aws-ec2-metadata-token-ttl-seconds",
+];
+
 const FORWARD_PREFIX: &str = "upstash-forward-";
 
 /// Why a header (lower-case name) may not be sent on to a destination or callback: hop-by-hop headers would
@@ -101,6 +111,8 @@ pub fn not_forwardable(name: &str) -> Option<&'static str> {
         Some("describes the connection, not the message, and cannot be forwarded")
     } else if name.starts_with("upstash-") || name.starts_with("webhook-") {
         Some("is delivery metadata set by this server and cannot be forwarded")
+    } else if METADATA_HEADERS.contains(&name) {
+        Some("only serves to read cloud metadata services and cannot be forwarded")
     } else {
         None
     }

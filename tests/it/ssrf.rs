@@ -288,6 +288,8 @@ async fn forged_forward_and_callback_headers_are_refused(backend: Backend) {
         ("Upstash-Forward-Upstash-Message-Id", "msg_forged"),
         ("Upstash-Forward-Webhook-Signature", "v1,forged"),
         ("Upstash-Forward-Host", "internal.example"),
+        ("Upstash-Forward-Metadata-Flavor", "Google"),
+        ("Upstash-Forward-X-Aws-Ec2-Metadata-Token", "AQAE"),
     ] {
         let (status, answer) = publish(&app, &destination, &[(name, value)]).await;
         assert_eq!(status, 400, "{name}: {answer}");
