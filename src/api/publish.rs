@@ -31,6 +31,12 @@ async fn publish(State(app): State<AppState>, request: Request) -> Result<(Statu
         .strip_prefix(PREFIX)
         .unwrap_or_default()
         .to_string();
+    if request.headers().contains_key("upstash-cron") {
+        // QStash's first API (and tutorials still in circulation) create schedules this way: never deliver
+        // such a request once, at once.
+        let created = super::schedules::create(&app, &rest, request).await?;
+        return Ok((StatusCode::CREATED, created));
+    }
     publish_to(&app, &rest, None, request).await
 }
 

@@ -46,7 +46,7 @@ async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<
     match (&method, action) {
         (&Method::PATCH | &Method::POST, Some((id, "pause"))) => pause(&app, id).await,
         (&Method::PATCH | &Method::POST, Some((id, "resume"))) => resume(&app, id).await,
-        (&Method::POST, _) => create(&app, request).await,
+        (&Method::POST, _) => create(&app, &rest, request).await,
         (&Method::GET | &Method::DELETE, _) => {
             let (mut parts, _) = request.into_parts();
             let PathId(id) =
@@ -61,9 +61,10 @@ async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<
     }
 }
 
-async fn create(app: &AppState, request: Request) -> Result<Json<Value>, ApiError> {
+/// Creates or replaces the schedule of the request to `rest`, the raw destination after the route prefix
+/// (also reached as `POST /v2/publish/{destination}` with `Upstash-Cron`, QStash's first API).
+pub(super) async fn create(app: &AppState, rest: &str, request: Request) -> Result<Json<Value>, ApiError> {
     let (parts, body) = request.into_parts();
-    let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     if let Destination::UrlGroup(name) = &destination {
         // Each fire fans out to the group's endpoints at that time; the group must exist now.

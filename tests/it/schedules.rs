@@ -23,6 +23,7 @@ backend_tests!(
     bad_schedules_are_refused_with_an_error_naming_the_problem,
     fired_messages_keep_the_schedules_flow_control_and_redaction,
     a_schedule_with_only_parallelism_shows_the_default_period_like_its_messages,
+    publishing_with_a_cron_header_creates_a_schedule_and_delivers_nothing_at_once,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -445,5 +446,36 @@ async fn a_schedule_with_only_parallelism_shows_the_default_period_like_its_mess
     let (_, list) = app.get_json("/v2/events?scheduleId=parallel-only").await;
     let id = list["events"][0]["messageId"].as_str().unwrap().to_string();
     assert_eq!(limits(&app.message(&id).await), limits(&s));
+    app.stop().await;
+}
+
+/// QStash's first API created schedules by publishing with `Upstash-Cron`, and code and tutorials still do:
+/// such a publish creates the schedule (answering its id) and is never delivered once, at once.
+async fn publishing_with_a_cron_header_creates_a_schedule_and_delivers_nothing_at_once(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let publish = |cron: &str| {
+        app.publish(&format!("{}/legacy", receiver.url))
+            .header("Upstash-Cron", cron)
+            .header("Upstash-Schedule-Id", "legacy-hourly")
+            .body("tick")
+    };
+    let (status, answer) = app.send_json(publish("0 * * * *")).await;
+    assert_eq!(
+        (status, answer),
+        (201, serde_json::json!({"scheduleId": "legacy-hourly"}))
+    );
+    assert_eq!(app.run_until_idle().await, 0, "nothing is delivered at once");
+    assert_eq!(schedule(&app, "legacy-hourly").await["cron"], "0 * * * *");
+    let (status, _) = app.send_json(publish("every hour")).await;
+    assert_eq!(status, 400, "a bad cron is refused like on /v2/schedules");
+
+    app.clock.set_ms(T0 + HOUR);
+    assert_eq!(app.scheduler.run_once().await.unwrap(), 1);
+    assert_eq!(app.run_until_idle().await, 1);
+    let delivered = receiver.requests();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].header("upstash-schedule-id"), Some("legacy-hourly"));
+    assert_eq!(delivered[0].body, "tick".as_bytes());
     app.stop().await;
 }
