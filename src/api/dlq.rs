@@ -99,22 +99,13 @@ async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<
 
 /// DLQ entries with the limits of their flow-control keys (each key read once).
 async fn with_flow_limits(app: &AppState, rows: &[DlqRow]) -> Result<Vec<Value>, ApiError> {
-    let mut keys = std::collections::HashMap::new();
-    for key in rows.iter().filter_map(|r| r.message.flow_control_key.as_ref()) {
-        if !keys.contains_key(key) {
-            keys.insert(key.clone(), app.store.flow_control_get(key).await?);
-        }
-    }
+    let keys =
+        super::flow_control::limits_of(app, rows.iter().filter_map(|r| r.message.flow_control_key.as_ref())).await?;
     Ok(rows
         .iter()
         .map(|row| {
             let mut entry = view::dlq_message(row);
-            let key = row
-                .message
-                .flow_control_key
-                .as_ref()
-                .and_then(|k| keys.get(k))
-                .and_then(Option::as_ref);
+            let key = row.message.flow_control_key.as_ref().and_then(|k| keys.get(k));
             if let Some(limits) = key {
                 view::put_flow_limits(&mut entry, limits);
             }

@@ -130,3 +130,19 @@ async fn act(
     app.wake_dispatchers();
     Ok(Json(json!({})))
 }
+
+/// The current limits of each of these flow-control keys, each key read once (for message and DLQ views).
+pub(super) async fn limits_of<'a>(
+    app: &AppState,
+    keys: impl Iterator<Item = &'a String>,
+) -> Result<std::collections::HashMap<String, crate::store::FlowControlRow>, ApiError> {
+    let mut limits = std::collections::HashMap::new();
+    for key in keys {
+        if !limits.contains_key(key) {
+            if let Some(row) = app.store.flow_control_get(key).await? {
+                limits.insert(key.clone(), row);
+            }
+        }
+    }
+    Ok(limits)
+}

@@ -1,4 +1,5 @@
-//! `GET /v2/messages/{id}`, `DELETE /v2/messages/{id}` and bulk cancel `DELETE /v2/messages` (spec §4).
+//! `GET /v2/messages/{id}`, `DELETE /v2/messages/{id}`, bulk cancel `DELETE /v2/messages` (spec §4), and the
+//! list `GET /v2/messages` with the same filters (beyond QStash: "what is waiting, what runs next?").
 
 use axum::extract::{Request, State};
 use axum::routing::get;
@@ -8,12 +9,13 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query, Selection};
 use super::{view, AppState};
-use crate::store::{CancelResult, Filter};
+use crate::domain::state::ShownState;
+use crate::store::{CancelResult, Filter, MessagePage};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/messages/{id}", get(get_message).delete(cancel_message))
-        .route("/v2/messages", axum::routing::delete(cancel_messages))
+        .route("/v2/messages", get(list_messages).delete(cancel_messages))
 }
 
 /// Any message, pending or finished, until retention removes it (QStash forgets finished ones at once).
@@ -43,6 +45,78 @@ async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Resu
             "message {id:?} is already {state} and cannot be canceled"
         ))),
     }
+}
+
+/// Page size limits of the list, as for the DLQ (spec §14).
+const DEFAULT_COUNT: i64 = 100;
+const MAX_COUNT: i64 = 1_000;
+
+const LIST_KEYS: &[&str] = &[
+    "messageIds",
+    "messageId",
+    "topicName",
+    "queueName",
+    "url",
+    "host",
+    "path",
+    "label",
+    "flowControlKey",
+    "scheduleId",
+    "callerIp",
+    "callerIP",
+    "fromDate",
+    "toDate",
+    "state",
+    "cursor",
+    "count",
+    "order",
+];
+
+/// One page of messages matching the filters (all when none is given), oldest first unless
+/// `order=latestFirst`, with the cursor of the next page while more remain.
+async fn list_messages(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+    let query = Query::parse(request.uri().query())?;
+    query.only(LIST_KEYS)?;
+    // A blank filter never reads as "no filter", here as in bulk cancel.
+    query.refuse_blank_filters()?;
+    let states = query
+        .list("state")
+        .iter()
+        .map(|name| {
+            ShownState::parse(name).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "state must be CREATED, ACTIVE, RETRY, CANCEL_REQUESTED, DELIVERED, FAILED or CANCELED, got {name:?}"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = query.count(DEFAULT_COUNT, MAX_COUNT)?;
+    let page = MessagePage {
+        filter: query.filter()?,
+        states,
+        cursor: query.first("cursor").filter(|c| !c.is_empty()).map(str::to_string),
+        order: query.order()?,
+        count: count + 1,
+    };
+    let mut rows = app.store.message_list(&page).await?;
+    let more = rows.len() as i64 > count;
+    rows.truncate(count as usize);
+    let limits = super::flow_control::limits_of(&app, rows.iter().filter_map(|m| m.flow_control_key.as_ref())).await?;
+    let messages: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let mut shown = view::message(row);
+            if let Some(key) = row.flow_control_key.as_ref().and_then(|k| limits.get(k)) {
+                view::put_flow_limits(&mut shown, key);
+            }
+            shown
+        })
+        .collect();
+    let mut body = json!({ "messages": messages });
+    if let Some(last) = rows.last().filter(|_| more) {
+        body["cursor"] = json!(last.id);
+    }
+    Ok(Json(body))
 }
 
 const CANCEL_KEYS: &[&str] = &[

@@ -65,7 +65,7 @@ impl Query {
     }
 
     /// Refuses a filter key given without a value (`label=`, `host=,`): it must never read as "no filter".
-    fn refuse_blank_filters(&self) -> Result<(), ApiError> {
+    pub fn refuse_blank_filters(&self) -> Result<(), ApiError> {
         let blank = self
             .0
             .iter()

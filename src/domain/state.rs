@@ -82,6 +82,34 @@ impl MessageState {
     }
 }
 
+/// The state a message is shown in (`state` of a message, spec §4.1), as a filter of `GET /v2/messages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShownState {
+    Created,
+    Retry,
+    Active,
+    CancelRequested,
+    Delivered,
+    Failed,
+    Canceled,
+}
+
+impl ShownState {
+    /// The QStash spelling (`CANCELLED` too, as the logs accept it).
+    pub fn parse(name: &str) -> Option<ShownState> {
+        Some(match name {
+            "CREATED" => ShownState::Created,
+            "RETRY" => ShownState::Retry,
+            "ACTIVE" | "IN_PROGRESS" => ShownState::Active,
+            "CANCEL_REQUESTED" => ShownState::CancelRequested,
+            "DELIVERED" => ShownState::Delivered,
+            "FAILED" => ShownState::Failed,
+            "CANCELED" | "CANCELLED" => ShownState::Canceled,
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for MessageState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -120,6 +148,23 @@ mod tests {
                 (InProgress, Canceled),
             ]
         );
+    }
+
+    #[test]
+    fn every_shown_name_parses_to_the_state_it_names() {
+        let shown = [
+            (Pending.qstash_name(0, false), ShownState::Created),
+            (Pending.qstash_name(1, false), ShownState::Retry),
+            (InProgress.qstash_name(1, false), ShownState::Active),
+            (InProgress.qstash_name(1, true), ShownState::CancelRequested),
+            (Delivered.qstash_name(1, false), ShownState::Delivered),
+            (Failed.qstash_name(1, false), ShownState::Failed),
+            (Canceled.qstash_name(1, false), ShownState::Canceled),
+        ];
+        for (name, state) in shown {
+            assert_eq!(ShownState::parse(name), Some(state), "{name}");
+        }
+        assert_eq!(ShownState::parse("pending"), None);
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub(crate) trait MessageStore {
     async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
     /// Log entries (spec §10), newest first unless the page asks otherwise.
     async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>>;
+    /// Messages, pending or finished until retention, one page at a time.
+    async fn message_list(&self, page: &MessagePage) -> Result<Vec<MessageRow>>;
 }
 
 /// The delivery cycle: claim, lease, complete, rescue.
@@ -266,6 +268,7 @@ delegate! {
     message_cancel_many(now: i64, filter: &Filter) -> u64;
     message_delete_finished(before: i64, limit: i64) -> u64;
     event_list(page: &EventPage) -> Vec<EventRow>;
+    message_list(page: &MessagePage) -> Vec<MessageRow>;
     dlq_list(page: &DlqPage) -> Vec<DlqRow>;
     dlq_get(dlq_id: &str) -> Option<DlqRow>;
     dlq_delete(dlq_ids: &[String]) -> u64;
@@ -437,6 +440,49 @@ where
         qb.push(format!(" and e.id {after} ")).push_bind(cursor);
     }
     qb.push(format!(" order by e.id {direction} limit "))
+        .push_bind(page.count);
+    qb
+}
+
+/// The whole `message_list` query for either database. States are fixed SQL fragments, never input.
+fn message_list_query<'a, DB>(page: &MessagePage, dialect: &filter::Dialect) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    use crate::domain::state::ShownState;
+    let mut qb = sqlx::QueryBuilder::new(
+        "
+-- message_list: messages by the filters of bulk cancel, in id (creation) order
+select m.* from messages m where true",
+    );
+    filter::push_filter(&mut qb, &page.filter, "m.created_at", dialect);
+    if !page.states.is_empty() {
+        let conditions: Vec<&str> = page
+            .states
+            .iter()
+            .map(|state| match state {
+                ShownState::Created => "(m.state = 'pending' and m.attempt = 0)",
+                ShownState::Retry => "(m.state = 'pending' and m.attempt > 0)",
+                ShownState::Active => "(m.state = 'in_progress' and not m.cancel_requested)",
+                ShownState::CancelRequested => "(m.state = 'in_progress' and m.cancel_requested)",
+                ShownState::Delivered => "m.state = 'delivered'",
+                ShownState::Failed => "m.state = 'failed'",
+                ShownState::Canceled => "m.state = 'canceled'",
+            })
+            .collect();
+        qb.push(format!(" and ({})", conditions.join(" or ")));
+    }
+    let (after, direction) = match page.order {
+        Order::EarliestFirst => (">", "asc"),
+        Order::LatestFirst => ("<", "desc"),
+    };
+    if let Some(cursor) = &page.cursor {
+        qb.push(format!(" and m.id {after} ")).push_bind(cursor.clone());
+    }
+    qb.push(format!(" order by m.id {direction} limit "))
         .push_bind(page.count);
     qb
 }

@@ -141,6 +141,17 @@ pub struct DlqPage {
     pub count: i64,
 }
 
+/// A page of `message_list`: messages matching the filter and any of `states`, by id (creation order) from
+/// the cursor, the last id of the previous page.
+#[derive(Debug, Clone, Default)]
+pub struct MessagePage {
+    pub filter: Filter,
+    pub states: Vec<crate::domain::state::ShownState>,
+    pub cursor: Option<String>,
+    pub order: Order,
+    pub count: i64,
+}
+
 /// What a cancel request found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelResult {

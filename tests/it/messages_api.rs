@@ -13,6 +13,7 @@ backend_tests!(
     bulk_cancel_accepts_ids_in_the_query_or_a_json_body,
     bulk_cancel_filters_by_label_url_and_date_and_ignores_count,
     bulk_cancel_without_filters_cancels_everything_pending,
+    the_list_shows_messages_by_state_and_filter_a_page_at_a_time,
 );
 
 async fn a_message_shows_its_fields_and_state_until_retention_removes_it(backend: Backend) {
@@ -175,5 +176,72 @@ async fn bulk_cancel_without_filters_cancels_everything_pending(backend: Backend
         ["CANCELED", "CANCELED", "CANCELED"]
     );
     assert_eq!(app.message(&delivered).await["state"], "DELIVERED");
+    app.stop().await;
+}
+
+/// `GET /v2/messages` answers "what is waiting?": the filters of bulk cancel plus `state`, cursor paging in
+/// creation order (or the reverse), and a 400 for a state or key it does not know.
+async fn the_list_shows_messages_by_state_and_filter_a_page_at_a_time(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let delayed = [("Upstash-Delay", "1h"), ("Upstash-Label", "nightly")];
+    let mut waiting = Vec::new();
+    for n in 0..3 {
+        waiting.push(app.publish_ok(&format!("{}/w{n}", receiver.url), "w", &delayed).await);
+    }
+    let other = app
+        .publish_ok(
+            &receiver.url,
+            "o",
+            &[("Upstash-Delay", "1h"), ("Upstash-Label", "other")],
+        )
+        .await;
+    let sent = app.publish_ok(&receiver.url, "now", &[]).await;
+    assert_eq!(app.run_until_idle().await, 1);
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["messageId"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let (status, created) = app.get_json("/v2/messages?state=CREATED").await;
+    assert_eq!(status, 200, "{created}");
+    // Ids start with their creation time to the millisecond, so id order is creation order.
+    waiting.sort();
+    let mut expected = waiting.clone();
+    expected.push(other.clone());
+    expected.sort();
+    assert_eq!(ids(&created), expected, "waiting ones, oldest first");
+    assert!(created["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["state"] == "CREATED"));
+    let (_, delivered) = app.get_json("/v2/messages?state=DELIVERED").await;
+    assert_eq!(ids(&delivered), vec![sent.clone()]);
+
+    let (_, first) = app.get_json("/v2/messages?label=nightly&count=2").await;
+    assert_eq!(ids(&first), waiting[..2].to_vec());
+    let cursor = first["cursor"].as_str().expect("more remain").to_string();
+    let (_, second) = app
+        .get_json(&format!("/v2/messages?label=nightly&count=2&cursor={cursor}"))
+        .await;
+    assert_eq!(ids(&second), waiting[2..].to_vec());
+    assert!(second.get("cursor").is_none(), "the last page has no cursor: {second}");
+    let (_, all) = app.get_json("/v2/messages").await;
+    let (_, reversed) = app.get_json("/v2/messages?order=latestFirst").await;
+    let mut backwards = ids(&all);
+    backwards.reverse();
+    assert_eq!((ids(&all).len(), ids(&reversed)), (5, backwards));
+    assert!(ids(&all).contains(&sent));
+
+    for bad in ["state=PENDING", "dlqIds=x", "label=", "count=0"] {
+        let (status, body) = app.get_json(&format!("/v2/messages?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"].is_string());
+    }
     app.stop().await;
 }

@@ -164,6 +164,11 @@ impl MessageStore for PgStore {
         Ok(deleted as u64)
     }
 
+    async fn message_list(&self, page: &MessagePage) -> Result<Vec<MessageRow>> {
+        let mut qb = crate::store::message_list_query(page, &DIALECT);
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
+
     async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
         let mut qb = crate::store::event_query(page, &DIALECT);
         Ok(qb.build_query_as().fetch_all(&self.pool).await?)

@@ -157,6 +157,11 @@ impl MessageStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn message_list(&self, page: &MessagePage) -> Result<Vec<MessageRow>> {
+        let mut qb = crate::store::message_list_query(page, &DIALECT);
+        Ok(qb.build_query_as().fetch_all(&self.reader).await?)
+    }
+
     async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
         let mut qb = crate::store::event_query(page, &DIALECT);
         Ok(qb.build_query_as().fetch_all(&self.reader).await?)
