@@ -55,6 +55,10 @@ pub struct Cli {
     /// Log lines as human-readable text or as one JSON object per line (for log collectors).
     #[arg(long, global = true, env = "POSTDATE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// Export traces to this OpenTelemetry collector over OTLP/HTTP (e.g. http://127.0.0.1:4318); needs a
+    /// build with `--features otlp`.
+    #[arg(long, global = true, env = "POSTDATE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -9,4 +9,5 @@ pub mod keys;
 pub mod metrics;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod worker;

@@ -2,39 +2,35 @@
 
 use clap::Parser;
 use postdate::app::App;
-use postdate::config::{Cli, Command, Config, LogFormat, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN};
+use postdate::config::{Cli, Command, Config, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN};
 use postdate::store::Store;
+use postdate::telemetry;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_format);
-    raise_open_file_limit();
-    if let Command::Healthcheck { url, listen } = &cli.command {
-        return healthcheck(url.clone().unwrap_or_else(|| readiness_url(listen))).await;
-    }
-    match run(cli.command).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let telemetry = match telemetry::init(cli.log_format, cli.otlp_endpoint.as_deref()) {
+        Ok(telemetry) => telemetry,
         Err(message) => {
             eprintln!("postdate: {message}");
-            std::process::ExitCode::FAILURE
+            return std::process::ExitCode::FAILURE;
         }
-    }
-}
-
-/// Logs go to stderr (stdout carries the dev banner), coloured only for a person at a terminal, or as JSON
-/// lines for log collectors.
-fn init_logs(format: LogFormat) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
-    }
+    };
+    raise_open_file_limit();
+    let code = match cli.command {
+        Command::Healthcheck { url, listen } => healthcheck(url.unwrap_or_else(|| readiness_url(&listen))).await,
+        command => match run(command).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("postdate: {message}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+    };
+    // The last spans are sent off the async runtime: the exporter blocks.
+    tokio::task::spawn_blocking(move || telemetry.shutdown()).await.ok();
+    code
 }
 
 /// `/readyz` on the loopback side of a listen address (a wildcard address is reached on 127.0.0.1).

@@ -128,3 +128,61 @@ async fn secrets_never_reach_logs_metrics_or_the_banner_and_logs_can_be_json() {
         }
     }
 }
+
+/// With `--otlp-endpoint` (a build with the `otlp` feature), request and delivery spans reach an
+/// OpenTelemetry collector over OTLP/HTTP — here a recording stand-in — and carry no token; the last
+/// spans are sent on SIGTERM.
+#[cfg(feature = "otlp")]
+#[tokio::test]
+async fn spans_are_exported_to_an_otlp_collector() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let recorded = received.clone();
+    let collector = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let recorded = recorded.clone();
+        async move {
+            let path = request.uri().path().to_string();
+            let body = axum::body::to_bytes(request.into_body(), 16 << 20).await.unwrap();
+            recorded.lock().unwrap().push((path, body.to_vec()));
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, collector).await.unwrap() });
+
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = postdate()
+        .args(["dev", "--listen", "127.0.0.1:0", "--otlp-endpoint", &endpoint])
+        .env("QSTASH_TOKEN", TOKEN)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let settings = read_banner(child.stdout.take().unwrap());
+    let publish = reqwest::Client::new()
+        .post(format!("{}/v2/publish/{}/traced", settings["QSTASH_URL"], receiver.url))
+        .bearer_auth(TOKEN)
+        .body("x");
+    assert_eq!(publish.send().await.unwrap().status(), 201);
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert!(terminate(child).await);
+
+    let received = received.lock().unwrap();
+    assert!(!received.is_empty(), "no span was exported");
+    assert!(
+        received.iter().all(|(path, _)| path == "/v1/traces"),
+        "{:?}",
+        received.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+    let all: Vec<u8> = received.iter().flat_map(|(_, body)| body.clone()).collect();
+    let contains = |needle: &str| all.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(
+        contains("request") && contains("delivery"),
+        "request and delivery spans"
+    );
+    assert!(contains("postdate"), "the service name");
+    assert!(!contains(TOKEN), "no token in the exported spans");
+}

@@ -37,9 +37,8 @@ impl StatsStore for PgStore {
     }
 
     fn pool_connections(&self) -> (u32, u32) {
-        (
-            self.pool.size() - self.pool.num_idle() as u32,
-            self.pool.num_idle() as u32,
-        )
+        // Size and idle count are read one after the other while connections come and go.
+        let idle = self.pool.num_idle() as u32;
+        (self.pool.size().saturating_sub(idle), idle)
     }
 }

@@ -37,9 +37,8 @@ impl StatsStore for SqliteStore {
     }
 
     fn pool_connections(&self) -> (u32, u32) {
-        (
-            self.writer.size() + self.reader.size() - (self.writer.num_idle() + self.reader.num_idle()) as u32,
-            (self.writer.num_idle() + self.reader.num_idle()) as u32,
-        )
+        // Size and idle count are read one after the other while connections come and go.
+        let idle = (self.writer.num_idle() + self.reader.num_idle()) as u32;
+        ((self.writer.size() + self.reader.size()).saturating_sub(idle), idle)
     }
 }
