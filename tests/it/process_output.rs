@@ -136,7 +136,9 @@ async fn secrets_never_reach_logs_metrics_or_the_banner_and_logs_can_be_json() {
 #[tokio::test]
 async fn spans_are_exported_to_an_otlp_collector() {
     use std::sync::{Arc, Mutex};
-    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// (path, body) of every export request.
+    type Exports = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Exports = Arc::default();
     let recorded = received.clone();
     let collector = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let recorded = recorded.clone();
