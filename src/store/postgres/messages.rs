@@ -71,6 +71,21 @@ impl MessageStore for PgStore {
         Ok(())
     }
 
+    async fn message_insert_within(&self, messages: &[NewMessage], wait: Duration) -> Result<()> {
+        // Only the wait for a connection is bounded: once the statement runs it is not abandoned, so a
+        // publish is either stored and acknowledged or not stored.
+        let mut conn = tokio::time::timeout(wait, self.pool.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        if fits_one_statement(messages) && !self.pool.transaction_pooler {
+            return insert_message_run(&mut *conn, messages).await;
+        }
+        let mut tx = self.pool.begin_on(&mut conn).await?;
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn message_insert_deduplicated(
         &self,
         key: &str,

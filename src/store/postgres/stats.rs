@@ -38,8 +38,8 @@ impl StatsStore for PgStore {
 
     fn pool_connections(&self) -> (u32, u32) {
         (
-            self.pool.size() - self.pool.num_idle() as u32,
-            self.pool.num_idle() as u32,
+            self.pool.pool.size() - self.pool.pool.num_idle() as u32,
+            self.pool.pool.num_idle() as u32,
         )
     }
 }
