@@ -376,7 +376,9 @@ impl Store {
 
     pub async fn connect_with(url: &str, settings: &ConnectSettings) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::of(Db::Postgres(postgres::PgStore::connect(url, settings).await?)))
+            Ok(Store::of(Db::Postgres(
+                postgres::PgStore::connect(url, settings).await?,
+            )))
         } else if url.starts_with("sqlite:") {
             Ok(Store::of(Db::Sqlite(sqlite::SqliteStore::connect(url).await?)))
         } else {
@@ -540,4 +542,22 @@ where
     }
     qb.push(format!(" order by d.dlq_id {direction} limit "))
         .push_bind(page.count);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn connection_failures_are_unavailable_and_refused_statements_are_not() {
+        let unavailable = |e: sqlx::Error| StoreError::Database(e).is_unavailable();
+        assert!(unavailable(sqlx::Error::PoolTimedOut));
+        assert!(unavailable(sqlx::Error::PoolClosed));
+        assert!(unavailable(sqlx::Error::Io(
+            std::io::ErrorKind::ConnectionRefused.into()
+        )));
+        assert!(!unavailable(sqlx::Error::RowNotFound));
+        assert!(!unavailable(sqlx::Error::Protocol("bad".into())));
+        assert!(!StoreError::UnsupportedUrl.is_unavailable());
+    }
 }
