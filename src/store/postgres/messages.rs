@@ -151,17 +151,20 @@ impl MessageStore for PgStore {
         let mut qb = QueryBuilder::new(
             "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n",
         );
-        qb.push("with changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
+        // The rows are locked in id order first, like completions lock theirs: two statements locking
+        // overlapping rows in different orders could deadlock.
+        qb.push("with locked as (select m.id from messages m where m.state in ('pending', 'in_progress')");
+        // A delivery already asked to stop is not asked again, nor counted again.
+        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
+        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+        qb.push(" order by m.id for update), ");
+        qb.push("changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
         qb.push("else m.state end, cancel_requested = (m.state = 'in_progress'), ");
         qb.push("finished_at = case when m.state = 'pending' then ");
         qb.push_bind(now);
         qb.push(" else m.finished_at end, updated_at = ");
         qb.push_bind(now);
-        qb.push(" where m.state in ('pending', 'in_progress')");
-        // A delivery already asked to stop is not asked again, nor counted again.
-        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
-        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
-        qb.push(" returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
+        qb.push(" from locked where m.id = locked.id returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
         qb.push("select id, ");
         qb.push_bind(now);
         qb.push(", case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed) ");
