@@ -59,7 +59,12 @@ impl App {
     /// Connects and migrates the database, loads the signing keys and binds the listener.
     pub async fn build(config: Config) -> Result<App, AppError> {
         let metrics = Arc::new(crate::metrics::Metrics::new());
-        let store = Store::connect(&config.database_url, config.database_connections)
+        let settings = crate::store::ConnectSettings {
+            max_connections: config.database_connections,
+            transaction_pooler: config.transaction_pooler,
+            listen_url: config.listen_database_url.clone(),
+        };
+        let store = Store::connect_with(&config.database_url, &settings)
             .await?
             .with_metrics(metrics.clone());
         store.migrate().await?;
@@ -98,6 +103,7 @@ impl App {
             clock: config.clock.clone(),
             keys: keys.clone(),
             wake: wake.clone(),
+            held: dispatcher.held_leases(),
             config: MaintenanceConfig {
                 rescue_every: (config.lease / 2).min(std::time::Duration::from_secs(5)),
                 message_retention: config.message_retention,

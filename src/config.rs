@@ -188,6 +188,14 @@ pub struct EngineArgs {
     /// Largest database connection pool (Postgres).
     #[arg(long, env = "POSTDATE_DATABASE_CONNECTIONS", default_value_t = DEFAULT_DATABASE_CONNECTIONS)]
     pub database_connections: u32,
+    /// The database URL leads to a connection pooler in transaction mode (PgBouncer `pool_mode =
+    /// transaction`, Supabase/Neon pooled URLs): keep no session state and no named prepared statements.
+    #[arg(long, env = "POSTDATE_TRANSACTION_POOLER", default_value_t = false)]
+    pub transaction_pooler: bool,
+    /// A direct Postgres URL (not through a transaction pooler) for `LISTEN`, so instances wake each other
+    /// at once; without it, behind a transaction pooler, they find each other's messages by polling.
+    #[arg(long, env = "POSTDATE_LISTEN_DATABASE_URL", hide_env_values = true)]
+    pub listen_database_url: Option<String>,
     /// Also sign every delivery with Standard Webhooks headers (webhook-id, webhook-timestamp,
     /// webhook-signature) under this secret (whsec_…), for receivers without a QStash SDK.
     #[arg(long, env = "POSTDATE_STANDARD_WEBHOOKS_SECRET", hide_env_values = true)]
@@ -237,6 +245,10 @@ pub struct Config {
     pub dlq_retention: Duration,
     pub shutdown_timeout: Duration,
     pub database_connections: u32,
+    /// The database URL leads to a transaction-mode pooler (see `EngineArgs::transaction_pooler`).
+    pub transaction_pooler: bool,
+    /// Direct URL for `LISTEN` (see `EngineArgs::listen_database_url`).
+    pub listen_database_url: Option<String>,
     pub dedup_window: Duration,
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
@@ -358,6 +370,8 @@ impl Config {
             dlq_retention: Duration::ZERO,
             shutdown_timeout: Duration::ZERO,
             database_connections: 0,
+            transaction_pooler: false,
+            listen_database_url: None,
             dedup_window: Duration::ZERO,
             header_read_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
@@ -397,6 +411,8 @@ impl Config {
         self.dlq_retention = e.dlq_retention;
         self.shutdown_timeout = e.shutdown_timeout;
         self.database_connections = e.database_connections.max(2);
+        self.transaction_pooler = e.transaction_pooler;
+        self.listen_database_url = e.listen_database_url.clone();
         self.dedup_window = e.dedup_window;
         // A zero timeout would close every connection before its first request could arrive.
         self.header_read_timeout = e.header_read_timeout.max(MIN_CONNECTION_TIMEOUT);
@@ -431,6 +447,8 @@ impl Default for EngineArgs {
             dlq_retention: d(DEFAULT_DLQ_RETENTION),
             shutdown_timeout: d(DEFAULT_SHUTDOWN_TIMEOUT),
             database_connections: DEFAULT_DATABASE_CONNECTIONS,
+            transaction_pooler: false,
+            listen_database_url: None,
             dedup_window: d(DEFAULT_DEDUP_WINDOW),
             standard_webhooks_secret: None,
             allow_destinations: Vec::new(),

@@ -26,8 +26,29 @@ pub enum ApiError {
         "the dev server only answers requests to localhost, a loopback address or its listen address (Host header refused)"
     )]
     MisdirectedHost,
+    /// The database cannot be reached (down, restarting, or every connection busy for too long). Said at
+    /// once instead of after long waits, so clients can retry; a publish retried with the same
+    /// `Upstash-Deduplication-Id` is stored at most once.
+    #[error(
+        "the database is unavailable; retry in a few seconds (send Upstash-Deduplication-Id so that a retried \
+         publish is never stored twice)"
+    )]
+    Unavailable(StoreError),
     #[error("internal error")]
-    Internal(#[from] StoreError),
+    Internal(StoreError),
+}
+
+/// Seconds a client is told to wait before retrying when the database is unavailable.
+const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            ApiError::Unavailable(error)
+        } else {
+            ApiError::Internal(error)
+        }
+    }
 }
 
 impl ApiError {
@@ -42,6 +63,7 @@ impl ApiError {
             // 421 (RFC 9110 §15.5.20): this server does not answer for that host name. Not 403, which
             // would suggest a token problem.
             ApiError::MisdirectedHost => StatusCode::MISDIRECTED_REQUEST,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -49,11 +71,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(error) = &self {
-            tracing::error!(%error, "request failed");
+        match &self {
+            ApiError::Internal(error) => tracing::error!(%error, "request failed"),
+            ApiError::Unavailable(error) => tracing::warn!(%error, "request refused: the database is unavailable"),
+            _ => {}
         }
         let body = Json(serde_json::json!({ "error": self.to_string() }));
-        (self.status(), body).into_response()
+        let mut response = (self.status(), body).into_response();
+        if matches!(self, ApiError::Unavailable(_)) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.into());
+        }
+        response
     }
 }
 

@@ -28,6 +28,25 @@ pub enum StoreError {
     UnsupportedUrl,
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or did not answer in time (as opposed to refusing the
+    /// statement): the caller may retry the same thing later.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            // Class 08: connection exceptions; 57P01-03: the server is shutting down or starting;
+            // 53300: too many connections.
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")),
+            _ => false,
+        }
+    }
+}
+
 /// Every store operation, one trait per resource (each backend implements them in files of the same names).
 /// Times are bound from the caller's clock.
 #[allow(async_fn_in_trait)] // crate-private and only used through the closed `Store` enum
@@ -50,6 +69,8 @@ pub(crate) trait Backend:
 #[allow(async_fn_in_trait)]
 pub(crate) trait MessageStore {
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()>;
+    /// Like `message_insert`, but gives up (storing nothing) when no connection is free within `wait`.
+    async fn message_insert_within(&self, messages: &[NewMessage], wait: std::time::Duration) -> Result<()>;
     /// Stores `messages` unless `key` was claimed by an earlier publish that has not expired at `now`: then
     /// nothing is stored and that publish's `published` answer comes back.
     async fn message_insert_deduplicated(
@@ -86,8 +107,9 @@ pub(crate) trait DeliveryStore {
     async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64>;
     /// Writes the end of attempts back, guarded by (id, attempt, in_progress); returns rows changed.
     async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64>;
-    /// Makes messages whose lease expired (their worker died) due again; returns how many.
-    async fn message_rescue_expired(&self, now: i64) -> Result<u64>;
+    /// Makes messages whose lease expired (their instance died or lost the database) due again, except
+    /// `held` (the caller's own leases, whose results are still coming); returns how many.
+    async fn message_rescue_expired(&self, now: i64, held: &[String]) -> Result<u64>;
 }
 
 /// Flow-control keys and the claim that respects them.
@@ -149,8 +171,13 @@ pub(crate) trait ScheduleStore {
     /// being fired and not paused, and only then are its messages stored. Returns the ids of the schedules
     /// this call fired, so several instances firing the same slot create its messages once.
     async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>>;
-    /// Tries to become the one instance running the cron loop.
-    async fn leader_try_acquire(&self) -> Result<Option<Leadership>>;
+    /// Takes the lease of a singleton loop when it is free or lapsed at `now`, until `until`; returns the
+    /// new term, or `None` while another holder's lease runs.
+    async fn leader_acquire(&self, lease: &LeaderLease, now: i64, until: i64) -> Result<Option<i64>>;
+    /// Extends the lease while `term` is still the holder's; false once another instance took over.
+    async fn leader_renew(&self, lease: &LeaderLease, term: i64, until: i64) -> Result<bool>;
+    /// Gives the lease up so that another instance takes over at once.
+    async fn leader_release(&self, lease: &LeaderLease, term: i64) -> Result<()>;
 }
 
 /// URL groups and their endpoints.
@@ -245,6 +272,7 @@ macro_rules! delegate {
 delegate! {
     migrate() -> ();
     message_insert(messages: &[NewMessage]) -> ();
+    message_insert_within(messages: &[NewMessage], wait: std::time::Duration) -> ();
     message_insert_deduplicated(key: &str, published: &str, expires_at: i64, now: i64, messages: &[NewMessage])
         -> Option<String>;
     dedup_delete_expired(now: i64, limit: i64) -> u64;
@@ -263,7 +291,7 @@ delegate! {
     flow_control_reset_rate(key: &str, now: i64) -> bool;
     message_extend_leases(claims: &[(String, i32)], lease_until: i64) -> u64;
     message_complete(now: i64, completions: &[Completion]) -> u64;
-    message_rescue_expired(now: i64) -> u64;
+    message_rescue_expired(now: i64, held: &[String]) -> u64;
     message_cancel(now: i64, id: &str) -> CancelResult;
     message_cancel_many(now: i64, filter: &Filter) -> u64;
     message_delete_finished(before: i64, limit: i64) -> u64;
@@ -284,7 +312,9 @@ delegate! {
     schedule_next_fire_at() -> Option<i64>;
     schedule_fire(now: i64, fires: &[Fire]) -> Vec<String>;
     message_states(ids: &[String]) -> Vec<(String, String)>;
-    leader_try_acquire() -> Option<Leadership>;
+    leader_acquire(lease: &LeaderLease, now: i64, until: i64) -> Option<i64>;
+    leader_renew(lease: &LeaderLease, term: i64, until: i64) -> bool;
+    leader_release(lease: &LeaderLease, term: i64) -> ();
     url_group_upsert_endpoints(name: &str, endpoints: &[(String, Option<String>)], now: i64) -> ();
     url_group_remove_endpoints(name: &str, urls: &[String], names: &[String], now: i64) -> Option<()>;
     url_group_get(name: &str) -> Option<UrlGroup>;
@@ -323,22 +353,31 @@ impl PeerListener {
     }
 }
 
-impl Leadership {
-    /// Whether the lock is still held: false once its connection broke (then the lock is gone too).
-    pub async fn still_held(&mut self) -> bool {
-        match self {
-            Leadership::Postgres(conn) => sqlx::query("select 1").execute(&mut *conn).await.is_ok(),
-            Leadership::Sqlite => true,
-        }
-    }
+/// How to reach the database beyond its URL.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectSettings {
+    /// Largest pool (Postgres).
+    pub max_connections: u32,
+    /// The URL leads to a connection pooler in transaction mode (Postgres): no session state.
+    pub transaction_pooler: bool,
+    /// A direct URL for `LISTEN` (Postgres); by default the database URL, none behind a transaction pooler.
+    pub listen_url: Option<String>,
 }
 
 impl Store {
     /// Connects to `postgres://…` or `sqlite://…` (a SQLite file and its folder are created if missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
+        let settings = ConnectSettings {
+            max_connections,
+            ..ConnectSettings::default()
+        };
+        Store::connect_with(url, &settings).await
+    }
+
+    pub async fn connect_with(url: &str, settings: &ConnectSettings) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Store::of(Db::Postgres(
-                postgres::PgStore::connect(url, max_connections).await?,
+                postgres::PgStore::connect(url, settings).await?,
             )))
         } else if url.starts_with("sqlite:") {
             Ok(Store::of(Db::Sqlite(sqlite::SqliteStore::connect(url).await?)))
@@ -503,4 +542,22 @@ where
     }
     qb.push(format!(" order by d.dlq_id {direction} limit "))
         .push_bind(page.count);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn connection_failures_are_unavailable_and_refused_statements_are_not() {
+        let unavailable = |e: sqlx::Error| StoreError::Database(e).is_unavailable();
+        assert!(unavailable(sqlx::Error::PoolTimedOut));
+        assert!(unavailable(sqlx::Error::PoolClosed));
+        assert!(unavailable(sqlx::Error::Io(
+            std::io::ErrorKind::ConnectionRefused.into()
+        )));
+        assert!(!unavailable(sqlx::Error::RowNotFound));
+        assert!(!unavailable(sqlx::Error::Protocol("bad".into())));
+        assert!(!StoreError::UnsupportedUrl.is_unavailable());
+    }
 }

@@ -200,12 +200,11 @@ pub struct Fire {
     pub messages: Vec<crate::domain::message::NewMessage>,
 }
 
-/// The right to run the cron loop. On Postgres it is a session advisory lock held on a connection of its
-/// own, released when that connection closes (also when the process dies); SQLite has one process.
-#[derive(Debug)]
-pub enum Leadership {
-    Postgres(sqlx::PgConnection),
-    Sqlite,
+/// Who asks for the lease of a singleton loop: the loop's name and this instance's id.
+#[derive(Debug, Clone)]
+pub struct LeaderLease {
+    pub name: &'static str,
+    pub holder: String,
 }
 
 /// A subscription to the wake-ups other instances send (Postgres `LISTEN`); SQLite has one instance.

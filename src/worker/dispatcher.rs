@@ -3,9 +3,8 @@
 //! one completer task. Leases of deliveries still running are extended, so a crash is recovered within one
 //! lease however long a destination takes.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify, Semaphore};
@@ -13,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::deliver::Deliverer;
+use super::leases::HeldLeases;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::store::{Completion, CompletionKind, MessageRow, Store};
@@ -82,8 +82,9 @@ pub struct Dispatcher {
     config: DispatchConfig,
     wake: Arc<Wake>,
     flow_keys: Arc<FlowKeys>,
-    /// (id → attempt) of deliveries running now, for lease extension.
-    in_flight: Mutex<HashMap<String, i32>>,
+    /// Claims whose result is not written yet (delivery running or completion waiting), for lease
+    /// extension and so that this instance's rescuer leaves them alone.
+    held: Arc<HeldLeases>,
     metrics: Arc<Metrics>,
     /// See [`Dispatcher::last_loop_at_ms`].
     heartbeat_ms: AtomicI64,
@@ -105,10 +106,15 @@ impl Dispatcher {
             config,
             wake,
             flow_keys,
-            in_flight: Mutex::new(HashMap::new()),
+            held: Arc::new(HeldLeases::default()),
             metrics: Arc::new(Metrics::new()),
             heartbeat_ms: AtomicI64::new(crate::clock::system_now_ms()),
         }
+    }
+
+    /// The leases this dispatcher holds; the maintenance loop must not rescue them.
+    pub fn held_leases(&self) -> Arc<HeldLeases> {
+        self.held.clone()
     }
 
     /// Reports claims to these metrics instead of to a registry of its own.
@@ -122,18 +128,25 @@ impl Dispatcher {
         self.heartbeat_ms.load(Ordering::Relaxed)
     }
 
-    /// Deliveries this instance is running now.
+    /// Deliveries this instance holds now: running, or finished with their result not yet written.
     pub fn deliveries_in_flight(&self) -> usize {
-        self.in_flight.lock().expect("in-flight lock is never poisoned").len()
+        self.held.len()
     }
 
     /// One step for tests and tools: claims what is due now, delivers it all, completes it. Returns how
     /// many attempts were made.
     pub async fn run_once(&self) -> crate::store::Result<usize> {
         let claimed = self.claim(self.config.claim_batch).await?;
+        for message in &claimed {
+            self.held.hold(&message.id, message.attempt);
+        }
         let attempts = claimed.iter().map(|m| self.attempt(m));
         let completions = futures_util::future::join_all(attempts).await;
-        self.store.message_complete(self.clock.now_ms(), &completions).await?;
+        let written = self.store.message_complete(self.clock.now_ms(), &completions).await;
+        for message in &claimed {
+            self.held.release(&message.id, message.attempt);
+        }
+        written?;
         Ok(completions.len())
     }
 
@@ -208,12 +221,12 @@ impl Dispatcher {
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
-                self.in_flight_insert(&message);
+                // Held until the completer has written the result, not just until the delivery ends.
+                self.held.hold(&message.id, message.attempt);
                 let this = self.clone();
                 let completions = completions.clone();
                 deliveries.spawn(async move {
                     let completion = this.attempt(&message).await;
-                    this.in_flight_remove(&message.id);
                     // The completer only stops after this sender is dropped, so this cannot fail.
                     let _ = completions.send(completion).await;
                     drop(permit);
@@ -307,7 +320,18 @@ impl Dispatcher {
             let mut backoff = Duration::from_millis(100);
             loop {
                 match self.store.message_complete(self.clock.now_ms(), &batch).await {
-                    Ok(_) => break,
+                    Ok(applied) => {
+                        let overtaken = batch.len() as u64 - applied.min(batch.len() as u64);
+                        if overtaken > 0 {
+                            tracing::warn!(
+                                overtaken,
+                                "results written after their lease had lapsed and another instance had \
+                                 taken the message over (this instance could not reach the database in time); \
+                                 those messages may be delivered twice"
+                            );
+                        }
+                        break;
+                    }
                     Err(error) => {
                         // Never drop a completion: until it is written the message stays leased, and if
                         // we die meanwhile it is delivered again after the lease (at-least-once).
@@ -317,6 +341,9 @@ impl Dispatcher {
                     }
                 }
             }
+            for completion in &batch {
+                self.held.release(&completion.id, completion.attempt);
+            }
             batch.clear();
             if retries || queued {
                 // A retry may now be the earliest due message; a finished queued message lets the next go.
@@ -325,18 +352,20 @@ impl Dispatcher {
         }
     }
 
-    /// Extends the leases of running deliveries every third of a lease.
+    /// Extends the leases of running deliveries and of results waiting to be written, every third of a
+    /// lease.
     async fn keep_leases(self: Arc<Self>, stop: CancellationToken) {
-        let every = self.config.lease / 3;
+        // Ticks measured from the start of each extension, not its end: a slow statement must not push
+        // the next extension past the lease.
+        let mut ticks = tokio::time::interval(self.config.lease / 3);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
+                _ = ticks.tick() => {}
             }
-            let claims: Vec<(String, i32)> = {
-                let map = self.in_flight.lock().expect("in-flight lock is never poisoned");
-                map.iter().map(|(id, attempt)| (id.clone(), *attempt)).collect()
-            };
+            let claims = self.held.claims();
             if claims.is_empty() {
                 continue;
             }
@@ -345,17 +374,5 @@ impl Dispatcher {
                 tracing::error!(%error, "extending leases failed");
             }
         }
-    }
-
-    fn in_flight_insert(&self, message: &MessageRow) {
-        let mut map = self.in_flight.lock().expect("in-flight lock is never poisoned");
-        map.insert(message.id.clone(), message.attempt);
-    }
-
-    fn in_flight_remove(&self, id: &str) {
-        self.in_flight
-            .lock()
-            .expect("in-flight lock is never poisoned")
-            .remove(id);
     }
 }

@@ -1,4 +1,4 @@
-//! The maintenance loop: rescues messages whose lease expired (their worker died), picks up key rotations
+//! The maintenance loop: rescues messages whose lease expired (another instance died or lost the database), picks up key rotations
 //! made by other instances, and deletes what retention no longer keeps.
 
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::dispatcher::Wake;
+use super::leases::HeldLeases;
 use crate::clock::Clock;
 use crate::keys::KeyRing;
 use crate::store::Store;
@@ -26,15 +27,22 @@ pub struct Maintenance {
     pub clock: Clock,
     pub keys: Arc<KeyRing>,
     pub wake: Arc<Wake>,
+    /// This instance's own leases (deliveries running, results waiting to be written): never rescued here.
+    pub held: Arc<HeldLeases>,
     pub config: MaintenanceConfig,
 }
 
 impl Maintenance {
-    /// Makes expired leases due again; wakes the dispatcher when it found any.
+    /// Makes expired leases due again, except this instance's own; wakes the dispatcher when it found any.
     pub async fn rescue_once(&self) -> crate::store::Result<u64> {
-        let rescued = self.store.message_rescue_expired(self.clock.now_ms()).await?;
+        let own = self.held.ids();
+        let rescued = self.store.message_rescue_expired(self.clock.now_ms(), &own).await?;
         if rescued > 0 {
-            tracing::warn!(rescued, "recovered messages whose worker stopped during delivery");
+            tracing::warn!(
+                rescued,
+                "took back messages whose lease lapsed: the instance delivering them stopped, or could not \
+                 reach the database to extend the lease or write the result; they are delivered again"
+            );
             self.wake.notify();
         }
         Ok(rescued)

@@ -5,6 +5,7 @@
 pub mod committer;
 pub mod deliver;
 pub mod dispatcher;
+pub mod leases;
 pub mod maintenance;
 mod panic_guard;
 pub mod peers;

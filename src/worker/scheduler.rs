@@ -1,7 +1,10 @@
 //! The scheduler owns firing: each due slot of a schedule becomes an ordinary message, exactly once per
 //! slot (the store's `schedule_fire` moves the schedule past the slot and stores the message in one
-//! transaction, only if no one else moved it first). On Postgres one instance at a time runs this loop
-//! (advisory lock); another takes over within `LEADER_RETRY` when the leader's connection dies.
+//! transaction, only if no one else moved it first). One instance at a time runs this loop, holding a lease
+//! row with a term in the database (not a session lock, so it works behind transaction-mode poolers);
+//! another takes over within `LEADER_LEASE` + `LEADER_RETRY` when the leader dies, at once when it shuts
+//! down. Two leaders for a moment (one that lost the database) cannot fire a slot twice: `schedule_fire`
+//! guards every slot.
 //!
 //! After downtime a schedule fires once for all the slots it missed (not a burst), then continues from the
 //! next slot after now.
@@ -21,10 +24,14 @@ use crate::domain::destination::DestinationUrl;
 use crate::domain::headers;
 use crate::domain::ids::new_message_id;
 use crate::domain::message::{labels_from_column, NewMessage};
-use crate::store::{Endpoint, Fire, Leadership, ScheduleRow, Store};
+use crate::store::{Endpoint, Fire, LeaderLease, ScheduleRow, Store};
 
-/// How often an instance that is not the leader tries to become it.
+/// How often an instance that is not the leader tries to become it, and the leader renews its lease.
 const LEADER_RETRY: Duration = Duration::from_secs(2);
+/// How long the leader's lease lasts without renewal (two renewals may fail before another takes over).
+const LEADER_LEASE: Duration = Duration::from_secs(6);
+/// The lease row of this loop.
+const LEADER_NAME: &str = "scheduler";
 /// Schedules fired per step.
 const FIRE_BATCH: i64 = 500;
 /// `next_fire_at` of a schedule whose expression has no slot left (it stays, but never fires).
@@ -93,31 +100,49 @@ impl Scheduler {
     }
 
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut leadership: Option<Leadership> = None;
+        let lease = LeaderLease {
+            name: LEADER_NAME,
+            holder: crate::domain::ids::new_message_id(),
+        };
+        let lease_ms = LEADER_LEASE.as_millis() as i64;
+        // (term, until when the last successful renewal holds it).
+        let mut held: Option<(i64, i64)> = None;
         while !shutdown.is_cancelled() {
-            if let Some(lead) = leadership.as_mut() {
-                if !lead.still_held().await {
-                    tracing::warn!("lost the scheduler lock; another instance may take over");
-                    leadership = None;
-                    self.leading.store(false, Ordering::SeqCst);
-                }
-            }
-            if leadership.is_none() {
-                match self.store.leader_try_acquire().await {
-                    Ok(Some(lead)) => {
-                        tracing::info!("running the cron scheduler on this instance");
-                        leadership = Some(lead);
-                        self.leading.store(true, Ordering::SeqCst);
+            let now = self.clock.now_ms();
+            held = match held {
+                Some((term, until)) => match self.store.leader_renew(&lease, term, now + lease_ms).await {
+                    Ok(true) => Some((term, now + lease_ms)),
+                    Ok(false) => {
+                        tracing::warn!(term, "another instance took over the cron scheduler");
+                        None
                     }
-                    Ok(None) => {}
-                    Err(error) => tracing::error!(%error, "trying the scheduler lock failed"),
-                }
-            }
-            let pause = if leadership.is_some() {
+                    Err(error) if now < until => {
+                        tracing::error!(%error, "renewing the scheduler lease failed; retrying");
+                        Some((term, until))
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the scheduler lease lapsed; another instance may take over");
+                        None
+                    }
+                },
+                None => match self.store.leader_acquire(&lease, now, now + lease_ms).await {
+                    Ok(Some(term)) => {
+                        tracing::info!(term, "running the cron scheduler on this instance");
+                        Some((term, now + lease_ms))
+                    }
+                    Ok(None) => None,
+                    Err(error) => {
+                        tracing::error!(%error, "trying the scheduler lease failed");
+                        None
+                    }
+                },
+            };
+            self.leading.store(held.is_some(), Ordering::SeqCst);
+            let pause = if held.is_some() {
                 if let Err(error) = self.run_once().await {
                     tracing::error!(%error, "firing schedules failed");
                 }
-                self.pause_until_next_slot().await
+                self.pause_until_next_slot().await.min(LEADER_RETRY)
             } else {
                 LEADER_RETRY
             };
@@ -127,9 +152,13 @@ impl Scheduler {
                 _ = shutdown.cancelled() => {}
             }
         }
-        // Dropping the lock's connection releases it for the next instance.
-        drop(leadership);
         self.leading.store(false, Ordering::SeqCst);
+        // Hand over at once instead of after the lease.
+        if let Some((term, _)) = held {
+            if let Err(error) = self.store.leader_release(&lease, term).await {
+                tracing::warn!(%error, "releasing the scheduler lease failed; another takes over when it lapses");
+            }
+        }
     }
 
     async fn pause_until_next_slot(&self) -> Duration {

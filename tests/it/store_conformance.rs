@@ -216,8 +216,16 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(extended, 1, "only the matching attempt is extended");
-    assert_eq!(store.message_rescue_expired(T0 + LEASE - 1).await.unwrap(), 0);
-    assert_eq!(store.message_rescue_expired(T0 + LEASE + 1).await.unwrap(), 1);
+    assert_eq!(store.message_rescue_expired(T0 + LEASE - 1, &[]).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .message_rescue_expired(T0 + LEASE + 1, std::slice::from_ref(&b.id))
+            .await
+            .unwrap(),
+        0,
+        "the caller's own leases are never rescued"
+    );
+    assert_eq!(store.message_rescue_expired(T0 + LEASE + 1, &[]).await.unwrap(), 1);
     let row_b = store.message_get(&b.id).await.unwrap().unwrap();
     assert_eq!(
         (row_b.state.as_str(), row_b.due_at, row_b.attempt),
@@ -618,28 +626,41 @@ async fn schedule_fire_moves_each_slot_once_and_stores_its_messages(backend: Bac
 
 async fn the_scheduler_lock_has_one_holder_at_a_time(backend: Backend) {
     let (_db, store) = store(backend).await;
-    let mut first = store
-        .leader_try_acquire()
-        .await
-        .unwrap()
-        .expect("the first instance leads");
-    assert!(first.still_held().await);
-    let second = store.leader_try_acquire().await.unwrap();
-    match backend {
-        // One process owns a SQLite file: it always leads, and `schedule_fire` guards each slot anyway.
-        Backend::Sqlite => assert!(second.is_some()),
-        Backend::Postgres => {
-            assert!(
-                second.is_none(),
-                "a second instance does not lead while the first holds the lock"
-            );
-            drop(first);
-            crate::common::eventually(std::time::Duration::from_secs(5), "the lock to be released", || async {
-                store.leader_try_acquire().await.unwrap()
-            })
-            .await;
-        }
-    }
+    let lease = |holder: &str| postdate::store::LeaderLease {
+        name: "scheduler",
+        holder: holder.to_string(),
+    };
+    let (a, b) = (lease("a"), lease("b"));
+    let first = store.leader_acquire(&a, T0, T0 + LEASE).await.unwrap();
+    assert_eq!(first, Some(1), "the first instance leads, in term 1");
+    assert_eq!(store.leader_acquire(&b, T0 + 1, T0 + 1 + LEASE).await.unwrap(), None);
+    assert!(store.leader_renew(&a, 1, T0 + 2 * LEASE).await.unwrap());
+    assert_eq!(
+        store.leader_acquire(&b, T0 + LEASE + 1, T0 + 3 * LEASE).await.unwrap(),
+        None,
+        "a renewed lease is not taken over"
+    );
+    assert_eq!(
+        store
+            .leader_acquire(&b, T0 + 2 * LEASE + 1, T0 + 3 * LEASE)
+            .await
+            .unwrap(),
+        Some(2),
+        "a lapsed lease is taken over in the next term"
+    );
+    assert!(
+        !store.leader_renew(&a, 1, T0 + 4 * LEASE).await.unwrap(),
+        "the old term cannot renew"
+    );
+    store.leader_release(&b, 2).await.unwrap();
+    assert_eq!(
+        store
+            .leader_acquire(&a, T0 + 2 * LEASE + 2, T0 + 4 * LEASE)
+            .await
+            .unwrap(),
+        Some(3),
+        "a released lease is free at once"
+    );
 }
 
 async fn completions_store_their_spawned_messages_only_when_they_apply(backend: Backend) {

@@ -7,11 +7,24 @@ const MESSAGE_NEXT_DUE_AT: &str = "
 -- of them are woken when those finish)
 select min(due_at) from messages where state = 'pending' and due_at > $1";
 
+/// Skips rows another statement holds (a completion writing them, which needs no lease any more) instead of
+/// waiting for them: an extension that waited on rows locked in another order deadlocked with completions.
 const MESSAGE_EXTEND_LEASES: &str = "
--- message_extend_leases: keep the leases of attempts still in flight
-update messages m set lease_until = $1
-from unnest($2::text[], $3::int[]) as c(id, attempt)
-where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'";
+-- message_extend_leases: keep the leases of attempts still in flight; skip rows being completed
+with held as (
+    select m.id from messages m
+    join unnest($2::text[], $3::int[]) as c(id, attempt) on m.id = c.id and m.attempt = c.attempt
+    where m.state = 'in_progress'
+    order by m.id
+    for update of m skip locked
+)
+update messages m set lease_until = $1 from held where m.id = held.id";
+
+/// Taken first in every completion transaction: its rows are then locked in one order (by id), whatever
+/// order the batch and its statements have, so two statements that lock overlapping rows cannot deadlock.
+const MESSAGE_LOCK_FOR_COMPLETION: &str = "
+-- message_complete (lock): lock the rows of the batch in id order
+select id from messages where id = any($1::text[]) order by id for update";
 
 const MESSAGE_COMPLETE_DELIVERED: &str = "
 -- message_complete (delivered): finish attempts that got a 2xx; log DELIVERED
@@ -93,18 +106,25 @@ with done as (
 select id from done";
 
 const MESSAGE_RESCUE_EXPIRED: &str = "
--- message_rescue_expired: messages whose worker died while holding the lease become due again; log RETRY
-with rescued as (
-    update messages
-    set state = case when cancel_requested then 'canceled' else 'pending' end,
-        finished_at = case when cancel_requested then $1 end,
+-- message_rescue_expired: messages whose lease lapsed become due again, except the caller's own ($2) and
+-- rows being completed right now (skipped); log RETRY
+with expired as (
+    select id from messages
+    where state = 'in_progress' and lease_until < $1 and id <> all($2::text[])
+    order by id
+    for update skip locked
+), rescued as (
+    update messages m
+    set state = case when m.cancel_requested then 'canceled' else 'pending' end,
+        finished_at = case when m.cancel_requested then $1 end,
         due_at = $1, lease_until = null, updated_at = $1
-    where state = 'in_progress' and lease_until < $1
-    returning id, state
+    from expired where m.id = expired.id
+    returning m.id, m.state
 ), logged as (
     insert into message_events (message_id, time, state, error, next_delivery_time)
     select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end,
-           'the instance delivering it stopped before recording the result', case when state = 'pending' then $1 end
+           'its lease lapsed before the result was recorded (the instance delivering it stopped or lost the database)',
+           case when state = 'pending' then $1 end
     from rescued
 )
 select count(*) from rescued";
@@ -140,6 +160,11 @@ impl DeliveryStore for PgStore {
     async fn message_complete(&self, now: i64, completions: &[Completion]) -> Result<u64> {
         // One transaction: the guarded updates, then the callbacks of the completions that applied.
         let mut tx = self.pool.begin().await?;
+        let ids: Vec<&str> = completions.iter().map(|c| c.id.as_str()).collect();
+        sqlx::query(MESSAGE_LOCK_FOR_COMPLETION)
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
         let mut applied: Vec<String> = Vec::new();
         let delivered: Vec<&Completion> = completions
             .iter()
@@ -231,9 +256,10 @@ impl DeliveryStore for PgStore {
         Ok(applied.len() as u64)
     }
 
-    async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
+    async fn message_rescue_expired(&self, now: i64, held: &[String]) -> Result<u64> {
         let rescued: i64 = sqlx::query_scalar(MESSAGE_RESCUE_EXPIRED)
             .bind(now)
+            .bind(held)
             .fetch_one(&self.pool)
             .await?;
         Ok(rescued as u64)

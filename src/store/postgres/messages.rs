@@ -71,6 +71,21 @@ impl MessageStore for PgStore {
         Ok(())
     }
 
+    async fn message_insert_within(&self, messages: &[NewMessage], wait: Duration) -> Result<()> {
+        // Only the wait for a connection is bounded: once the statement runs it is not abandoned, so a
+        // publish is either stored and acknowledged or not stored.
+        let mut conn = tokio::time::timeout(wait, self.pool.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        if fits_one_statement(messages) && !self.pool.transaction_pooler {
+            return insert_message_run(&mut *conn, messages).await;
+        }
+        let mut tx = self.pool.begin_on(&mut conn).await?;
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn message_insert_deduplicated(
         &self,
         key: &str,
@@ -136,17 +151,20 @@ impl MessageStore for PgStore {
         let mut qb = QueryBuilder::new(
             "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n",
         );
-        qb.push("with changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
+        // The rows are locked in id order first, like completions lock theirs: two statements locking
+        // overlapping rows in different orders could deadlock.
+        qb.push("with locked as (select m.id from messages m where m.state in ('pending', 'in_progress')");
+        // A delivery already asked to stop is not asked again, nor counted again.
+        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
+        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+        qb.push(" order by m.id for update), ");
+        qb.push("changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
         qb.push("else m.state end, cancel_requested = (m.state = 'in_progress'), ");
         qb.push("finished_at = case when m.state = 'pending' then ");
         qb.push_bind(now);
         qb.push(" else m.finished_at end, updated_at = ");
         qb.push_bind(now);
-        qb.push(" where m.state in ('pending', 'in_progress')");
-        // A delivery already asked to stop is not asked again, nor counted again.
-        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
-        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
-        qb.push(" returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
+        qb.push(" from locked where m.id = locked.id returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
         qb.push("select id, ");
         qb.push_bind(now);
         qb.push(", case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed) ");

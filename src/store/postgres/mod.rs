@@ -2,7 +2,7 @@
 //! writes bind arrays and `unnest` them, one round trip per batch. States are literals in hot queries so
 //! cached plans keep using the partial indexes.
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPoolOptions};
 use sqlx::{ConnectOptions, QueryBuilder};
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,28 +28,53 @@ mod messages;
 mod peers;
 mod queues;
 mod schedules;
+mod session;
 mod stats;
 mod url_groups;
+
+use session::Sessions;
+
+/// Longest wait for a connection before a statement fails as "database unavailable".
+const DATABASE_WAIT: Duration = Duration::from_secs(2);
 
 const DIALECT: Dialect = Dialect { contains_fn: "strpos" };
 
 #[derive(Clone, Debug)]
 pub struct PgStore {
-    pool: PgPool,
+    pool: Sessions,
+    /// Where `LISTEN` connects: a direct URL given for it, or the pool's own server; `None` behind a
+    /// transaction pooler without a direct URL (then instances find each other's messages by polling).
+    listen_url: Option<String>,
 }
 
 impl PgStore {
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)?
+    pub async fn connect(url: &str, settings: &super::ConnectSettings) -> Result<Self> {
+        let mut options = PgConnectOptions::from_str(url)?
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _| {
+        if settings.transaction_pooler {
+            // No statement cache (see `session`), and no startup parameter PgBouncer refuses.
+            options = options.statement_cache_capacity(0).extra_float_digits(None);
+        }
+        let mut pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            // Short: while the database is unreachable, requests answer 503 within seconds instead of
+            // queueing behind each other; the engine's loops retry on their own.
+            .acquire_timeout(DATABASE_WAIT);
+        if !settings.transaction_pooler {
+            // Behind a transaction pooler this is `set local` in every transaction instead.
+            pool = pool.after_connect(|conn, _| {
                 Box::pin(async move { sqlx::query(NO_BITMAP_SCANS).execute(conn).await.map(drop) })
-            })
-            .connect_with(options)
-            .await?;
+            });
+        }
+        let pool = Sessions {
+            pool: pool.connect_with(options).await?,
+            transaction_pooler: settings.transaction_pooler,
+        };
+        let listen_url = match (&settings.listen_url, settings.transaction_pooler) {
+            (Some(direct), _) => Some(direct.clone()),
+            (None, false) => Some(url.to_string()),
+            (None, true) => None,
+        };
         let autovacuum: String = sqlx::query_scalar(AUTOVACUUM_SETTING).fetch_one(&pool).await?;
         if autovacuum != "on" {
             tracing::warn!(
@@ -57,7 +82,7 @@ impl PgStore {
                  claim until the messages table is vacuumed; turn autovacuum on or run VACUUM regularly"
             );
         }
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, listen_url })
     }
 
     pub async fn close(&self) {
@@ -73,6 +98,10 @@ impl PgStore {
 const NO_BITMAP_SCANS: &str = "
 -- (every connection): plain index scans only, see above
 set enable_bitmapscan = off";
+
+const MIGRATION_LOCK: &str = "
+-- (migrate behind a transaction pooler): one instance migrates at a time, until its transaction ends
+select pg_advisory_xact_lock(7460453511254771)";
 
 const AUTOVACUUM_SETTING: &str = "
 -- (start): whether the server vacuums tables by itself
@@ -195,7 +224,18 @@ async fn insert_message_run<'e>(executor: impl PgExecutor<'e>, messages: &[NewMe
 
 impl Backend for PgStore {
     async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        if !self.pool.transaction_pooler {
+            sqlx::migrate!("./migrations/postgres").run(&self.pool.pool).await?;
+            return Ok(());
+        }
+        // Behind a transaction pooler a session advisory lock (sqlx's default) could outlive the migration
+        // on a pooled session: all of it runs in one transaction under a transaction-scoped lock instead.
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.set_locking(false);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(MIGRATION_LOCK).execute(&mut *tx).await?;
+        migrator.run(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -16,7 +16,11 @@ impl PeerStore for PgStore {
     }
 
     async fn peers_listen(&self) -> Result<Option<PeerListener>> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        // LISTEN needs a session of its own; behind a transaction pooler only a direct URL gives one.
+        let Some(url) = &self.listen_url else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
         listener.listen(PEERS_CHANNEL).await?;
         Ok(Some(PeerListener::Postgres(listener)))
     }

@@ -53,9 +53,21 @@ from unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[]) as f(id, slot, n
 where s.id = f.id and s.next_fire_at = f.slot and not s.is_paused
 returning s.id";
 
-const LEADER_TRY_ACQUIRE: &str = "
--- leader_try_acquire: the session advisory lock of the cron loop (key: 'postdate-scheduler')
-select pg_try_advisory_lock(hashtext('postdate-scheduler'))";
+const LEADER_ACQUIRE: &str = "
+-- leader_acquire: take the lease of a singleton loop if nobody holds it or its lease lapsed; next term
+insert into leader_leases (name, holder, term, lease_until) values ($1, $2, 1, $4)
+on conflict (name) do update
+set holder = excluded.holder, term = leader_leases.term + 1, lease_until = excluded.lease_until
+where leader_leases.lease_until < $3
+returning term";
+
+const LEADER_RENEW: &str = "
+-- leader_renew: extend the lease, only while this holder's term is the current one
+update leader_leases set lease_until = $4 where name = $1 and holder = $2 and term = $3";
+
+const LEADER_RELEASE: &str = "
+-- leader_release: let another instance take over at once (on shutdown)
+update leader_leases set lease_until = 0 where name = $1 and holder = $2 and term = $3";
 
 impl ScheduleStore for PgStore {
     async fn schedule_upsert(&self, s: &NewSchedule) -> Result<()> {
@@ -152,10 +164,34 @@ impl ScheduleStore for PgStore {
         Ok(fired)
     }
 
-    async fn leader_try_acquire(&self) -> Result<Option<Leadership>> {
-        // A connection of its own, detached from the pool: the lock lives exactly as long as it does.
-        let mut conn = self.pool.acquire().await?.detach();
-        let acquired: bool = sqlx::query_scalar(LEADER_TRY_ACQUIRE).fetch_one(&mut conn).await?;
-        Ok(acquired.then_some(Leadership::Postgres(conn)))
+    async fn leader_acquire(&self, lease: &LeaderLease, now: i64, until: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(LEADER_ACQUIRE)
+            .bind(lease.name)
+            .bind(&lease.holder)
+            .bind(now)
+            .bind(until)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn leader_renew(&self, lease: &LeaderLease, term: i64, until: i64) -> Result<bool> {
+        let done = sqlx::query(LEADER_RENEW)
+            .bind(lease.name)
+            .bind(&lease.holder)
+            .bind(term)
+            .bind(until)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn leader_release(&self, lease: &LeaderLease, term: i64) -> Result<()> {
+        sqlx::query(LEADER_RELEASE)
+            .bind(lease.name)
+            .bind(&lease.holder)
+            .bind(term)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -38,7 +38,7 @@ impl StatsStore for PgStore {
 
     fn pool_connections(&self) -> (u32, u32) {
         // Size and idle count are read one after the other while connections come and go.
-        let idle = self.pool.num_idle() as u32;
-        (self.pool.size().saturating_sub(idle), idle)
+        let idle = self.pool.pool.num_idle() as u32;
+        (self.pool.pool.size().saturating_sub(idle), idle)
     }
 }

@@ -44,12 +44,13 @@ insert into dlq (dlq_id, message_id, response_status, response_header, response_
 values (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 const MESSAGE_RESCUE_EXPIRED: &str = "
--- message_rescue_expired: messages whose worker died while holding the lease become due again
+-- message_rescue_expired: messages whose lease lapsed become due again, except the caller's own (?2, a
+-- JSON array of ids)
 update messages
 set state = case when cancel_requested then 'canceled' else 'pending' end,
     finished_at = case when cancel_requested then ?1 end,
     due_at = ?1, lease_until = null, updated_at = ?1
-where state = 'in_progress' and lease_until < ?1
+where state = 'in_progress' and lease_until < ?1 and id not in (select value from json_each(?2))
 returning id, state";
 
 impl DeliveryStore for SqliteStore {
@@ -203,16 +204,21 @@ impl DeliveryStore for SqliteStore {
         Ok(changed)
     }
 
-    async fn message_rescue_expired(&self, now: i64) -> Result<u64> {
+    async fn message_rescue_expired(&self, now: i64, held: &[String]) -> Result<u64> {
+        let held = serde_json::Value::from(held.to_vec()).to_string();
         let mut tx = self.begin_write().await?;
         let rescued: Vec<(String, String)> = sqlx::query_as(MESSAGE_RESCUE_EXPIRED)
             .bind(now)
+            .bind(held)
             .fetch_all(&mut *tx)
             .await?;
         let mut log = EventLog::default();
         for (id, state) in &rescued {
             let event = Event {
-                error: Some("the instance delivering it stopped before recording the result"),
+                error: Some(
+                    "its lease lapsed before the result was recorded (the instance delivering it stopped or lost \
+                     the database)",
+                ),
                 next_delivery_time: (state == "pending").then_some(now),
                 ..Event::new(id, log_state(state, "RETRY"))
             };

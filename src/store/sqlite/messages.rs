@@ -55,6 +55,17 @@ impl MessageStore for SqliteStore {
         Ok(())
     }
 
+    async fn message_insert_within(&self, messages: &[NewMessage], wait: Duration) -> Result<()> {
+        // Only the wait for the writer is bounded: once the transaction runs it is not abandoned.
+        let mut conn = tokio::time::timeout(wait, self.writer.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        insert_messages(&mut tx, messages).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn message_insert_deduplicated(
         &self,
         key: &str,

@@ -45,6 +45,22 @@ const SCHEDULE_NEXT_FIRE_AT: &str = "
 -- schedule_next_fire_at: the earliest slot of any schedule that is not paused
 select min(next_fire_at) from schedules where not is_paused";
 
+const LEADER_ACQUIRE: &str = "
+-- leader_acquire: take the lease of a singleton loop if nobody holds it or its lease lapsed; next term
+insert into leader_leases (name, holder, term, lease_until) values (?1, ?2, 1, ?4)
+on conflict (name) do update
+set holder = excluded.holder, term = leader_leases.term + 1, lease_until = excluded.lease_until
+where leader_leases.lease_until < ?3
+returning term";
+
+const LEADER_RENEW: &str = "
+-- leader_renew: extend the lease, only while this holder's term is the current one
+update leader_leases set lease_until = ?4 where name = ?1 and holder = ?2 and term = ?3";
+
+const LEADER_RELEASE: &str = "
+-- leader_release: let another instance take over at once (on shutdown)
+update leader_leases set lease_until = 0 where name = ?1 and holder = ?2 and term = ?3";
+
 impl ScheduleStore for SqliteStore {
     async fn schedule_upsert(&self, s: &NewSchedule) -> Result<()> {
         sqlx::query(SCHEDULE_UPSERT)
@@ -135,8 +151,34 @@ impl ScheduleStore for SqliteStore {
         Ok(fired.into_iter().map(|f| f.schedule_id.clone()).collect())
     }
 
-    async fn leader_try_acquire(&self) -> Result<Option<Leadership>> {
-        // One process owns a SQLite file; `schedule_fire` still guards each slot.
-        Ok(Some(Leadership::Sqlite))
+    async fn leader_acquire(&self, lease: &LeaderLease, now: i64, until: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(LEADER_ACQUIRE)
+            .bind(lease.name)
+            .bind(&lease.holder)
+            .bind(now)
+            .bind(until)
+            .fetch_optional(&self.writer)
+            .await?)
+    }
+
+    async fn leader_renew(&self, lease: &LeaderLease, term: i64, until: i64) -> Result<bool> {
+        let done = sqlx::query(LEADER_RENEW)
+            .bind(lease.name)
+            .bind(&lease.holder)
+            .bind(term)
+            .bind(until)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn leader_release(&self, lease: &LeaderLease, term: i64) -> Result<()> {
+        sqlx::query(LEADER_RELEASE)
+            .bind(lease.name)
+            .bind(&lease.holder)
+            .bind(term)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Test harness: a fresh database per test on either backend, the real app on port 0, and an in-process
 //! receiver that records every request it gets.
 
+pub mod proxy;
 pub mod receiver;
 pub mod sdk;
 
@@ -77,6 +78,11 @@ impl TestDb {
         }
     }
 
+    /// The same database reached through another URL (a relay or a connection pooler in front of it).
+    pub fn through(&self, url: String) -> TestDb {
+        TestDb { url, _dir: None }
+    }
+
     pub async fn store(&self) -> Store {
         let store = Store::connect(&self.url, 8).await.unwrap();
         store.migrate().await.unwrap();
@@ -137,12 +143,31 @@ pub fn config_for(db_url: &str, manual_clock: bool) -> Config {
     let mut config = Config::defaults("127.0.0.1:0".into(), db_url.into(), TOKEN.into());
     // The receivers run in-process on loopback, which the default (serve) policy refuses.
     config.destination_policy = DestinationPolicy::strict().allowing(&["127.0.0.0/8", "::1"]).unwrap();
+    through_pgbouncer(&mut config);
     if manual_clock {
         config.clock = Clock::manual(T0);
         config.run_workers = false;
     }
     config.shutdown_timeout = Duration::from_secs(5);
     config
+}
+
+/// With POSTDATE_TEST_PGBOUNCER_URL (a PgBouncer in transaction mode in front of the test Postgres, which
+/// `scripts/test` starts), apps reach their Postgres database through it in transaction-pooler mode, with
+/// no direct URL for `LISTEN` (so they poll); the harness still creates databases directly.
+fn through_pgbouncer(config: &mut Config) {
+    let Ok(pooler) = std::env::var("POSTDATE_TEST_PGBOUNCER_URL") else {
+        return;
+    };
+    if !config.database_url.starts_with("postgres") {
+        return;
+    }
+    let pooler = url::Url::parse(&pooler).expect("POSTDATE_TEST_PGBOUNCER_URL is a URL");
+    let mut url = url::Url::parse(&config.database_url).unwrap();
+    url.set_host(pooler.host_str()).unwrap();
+    url.set_port(pooler.port()).unwrap();
+    config.database_url = url.to_string();
+    config.transaction_pooler = true;
 }
 
 pub async fn spawn_app(backend: Backend, options: Options) -> TestApp {
