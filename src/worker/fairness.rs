@@ -228,6 +228,67 @@ mod tests {
         assert!(shares.try_admit("a.example").is_some());
     }
 
+    fn message(id: &str, host: &str) -> MessageRow {
+        MessageRow {
+            id: id.into(),
+            state: "in_progress".into(),
+            attempt: 1,
+            max_retries: 3,
+            due_at: 0,
+            lease_until: None,
+            cancel_requested: false,
+            url: format!("https://{host}/"),
+            url_host: host.into(),
+            url_path: "/".into(),
+            method: "POST".into(),
+            header: "{}".into(),
+            body: Vec::new(),
+            timeout_ms: None,
+            retry_delay_expression: None,
+            not_before: 0,
+            created_at: 0,
+            updated_at: 0,
+            finished_at: None,
+            caller_ip: None,
+            labels: None,
+            topic_name: None,
+            endpoint_name: None,
+            queue_name: None,
+            schedule_id: None,
+            flow_control_key: None,
+            callback: None,
+            failure_callback: None,
+            queue_order: None,
+            redact: None,
+        }
+    }
+
+    #[test]
+    fn waiting_messages_start_in_claim_order_as_their_hosts_free_places() {
+        let shares = HostShares::new(1, Arc::new(Wake::default()));
+        let waiting = Waiting::new(3);
+        let busy = shares.try_admit("a").unwrap();
+        for (id, host) in [("a1", "a"), ("b1", "b"), ("a2", "a")] {
+            assert!(waiting.push(message(id, host)).is_none());
+        }
+        assert!(
+            waiting.push(message("c1", "c")).is_some(),
+            "beyond the limit it is given back"
+        );
+        assert_eq!(waiting.hosts(), ["a", "b"]);
+        let started: Vec<_> = waiting.admissible(&shares, 10).into_iter().map(|(m, _)| m.id).collect();
+        assert_eq!(started, ["b1"], "a is still at its share");
+        drop(busy);
+        let first = waiting.admissible(&shares, 10);
+        let ids: Vec<_> = first.iter().map(|(m, _)| m.id.as_str()).collect();
+        assert_eq!(ids, ["a1"], "one place: the earlier message of a takes it");
+        drop(first);
+        assert_eq!(waiting.admissible(&shares, 0).len(), 0, "no slots, nothing starts");
+        let rest: Vec<_> = waiting.admissible(&shares, 10).into_iter().map(|(m, _)| m.id).collect();
+        assert_eq!(rest, ["a2"]);
+        assert!(waiting.drain().is_empty());
+    }
+
     #[test]
     fn the_byte_budget_reserves_body_and_response_and_caps_one_message_at_the_whole() {
         let budget = ByteBudget::new(1024 * 1024, 64 * 1024);
