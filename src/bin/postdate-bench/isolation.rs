@@ -78,6 +78,14 @@ pub async fn hanging_neighbour(
     })
 }
 
+/// How the slow-receiver run publishes: `clients` publishers, `batch_size` messages per request, at most
+/// `window` messages published but not yet delivered.
+pub struct Publishing {
+    pub clients: u64,
+    pub batch_size: u64,
+    pub window: u64,
+}
+
 /// Sustained throughput to a receiver that answers every request after `pause`, with bodies of
 /// `body_bytes`; reports the server's peak open file descriptors besides its memory.
 pub async fn slow_receiver(
@@ -86,13 +94,18 @@ pub async fn slow_receiver(
     pause: Duration,
     body_bytes: usize,
     seconds: u64,
-    window: u64,
+    publishing: Publishing,
 ) -> Value {
     let seen = Arc::new(Seen::default());
     let url = start_at("127.0.0.1".parse().unwrap(), seen.clone(), pause).await;
     let slow = Arc::new(client.to(&url, body_bytes));
     let fds = FdSampler::start(server_pid);
-    let mut result = crate::throughput::sustained(slow, seen, seconds, 64, 1, window).await;
+    let Publishing {
+        clients,
+        batch_size,
+        window,
+    } = publishing;
+    let mut result = crate::throughput::sustained(slow, seen, seconds, clients, batch_size, window).await;
     result["run"] = "slow-receiver".into();
     result["receiver_pause_ms"] = (pause.as_millis() as u64).into();
     result["body_bytes"] = body_bytes.into();

@@ -122,6 +122,11 @@ enum Run {
         pause: std::time::Duration,
         #[arg(long, default_value_t = 0)]
         body_bytes: usize,
+        #[arg(long, default_value_t = 64)]
+        clients: u64,
+        /// Messages per publish request (more than 1 goes through `/v2/batch`).
+        #[arg(long, default_value_t = 1)]
+        batch_size: u64,
         #[arg(long, default_value_t = 60)]
         seconds: u64,
         /// Most messages published but not yet delivered.
@@ -239,9 +244,18 @@ async fn main() {
         Run::SlowReceiver {
             pause,
             body_bytes,
+            clients,
+            batch_size,
             seconds,
             window,
-        } => isolation::slow_receiver(client, args.server_pid, pause, body_bytes, seconds, window).await,
+        } => {
+            let publishing = isolation::Publishing {
+                clients,
+                batch_size: batch_size.max(1),
+                window,
+            };
+            isolation::slow_receiver(client, args.server_pid, pause, body_bytes, seconds, publishing).await
+        }
         Run::ManyDestinations {
             hosts,
             rate,
