@@ -67,15 +67,47 @@ pub async fn hanging_neighbour(
         failed += u64::from(!ok);
     }
     let publish_seconds = started.elapsed().as_secs_f64();
-    let fast = lateness(client, seen, rate, seconds, "1s".into()).await;
+    let fast = lateness(client.clone(), seen, rate, seconds, "1s".into()).await;
     let attempts = hung.count();
+    let outcomes = attempt_outcomes(&client).await;
     json!({
         "run": "hanging-neighbour", "hanging_messages": hanging, "hanging_publish_failures": failed,
         "hang_timeout": hang_timeout, "hanging_publish_seconds": publish_seconds,
         "hanging_attempts_received": attempts,
         "hanging_retries_received": attempts.saturating_sub(hanging),
+        "server_attempt_outcomes": outcomes,
         "fast": fast,
     })
+}
+
+/// The server's delivery attempts so far by outcome (timeouts, open circuits, …), summed over its labels,
+/// from its `/metrics`.
+async fn attempt_outcomes(client: &Client) -> Value {
+    let text = match client
+        .http
+        .get(format!("{}/metrics", client.base))
+        .bearer_auth(&client.token)
+        .send()
+        .await
+    {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => return Value::Null,
+    };
+    let mut outcomes = serde_json::Map::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("postdate_delivery_attempts_total{"))
+    {
+        let Some(outcome) = line.split("outcome=\"").nth(1).and_then(|r| r.split('"').next()) else {
+            continue;
+        };
+        let Some(count) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
+        let total = outcomes.get(outcome).and_then(Value::as_f64).unwrap_or(0.0) + count;
+        outcomes.insert(outcome.to_string(), total.into());
+    }
+    Value::Object(outcomes)
 }
 
 /// How the slow-receiver run publishes: `clients` publishers, `batch_size` messages per request, at most
