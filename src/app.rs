@@ -12,7 +12,8 @@ use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::server::ConnectionLimits;
 use crate::store::{Store, StoreError};
-use crate::worker::deliver::Deliverer;
+use crate::worker::breaker::BreakerConfig;
+use crate::worker::deliver::{Deliverer, NetworkOptions};
 use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys, Wake};
 use crate::worker::maintenance::{Maintenance, MaintenanceConfig};
 use crate::worker::scheduler::Scheduler;
@@ -72,13 +73,22 @@ impl App {
         let wake = Arc::new(Wake::default());
         let flow_keys = Arc::new(FlowKeys::default());
         let destination_policy = Arc::new(config.destination_policy.clone());
-        let deliverer = Deliverer::new(
+        let deliverer = Deliverer::with_network(
             keys.clone(),
             config.delivery_timeout,
             config.dlq_response_bytes,
             config.standard_webhooks_key.clone(),
             destination_policy.clone(),
             config.resolve_overrides.clone(),
+            NetworkOptions {
+                connect_timeout: config.connect_timeout,
+                // Connections in use are bounded by the host's share; keep at most that many idle too.
+                pool_max_idle_per_host: config.max_in_flight_per_host,
+                breaker: BreakerConfig {
+                    failures: config.breaker_failures,
+                    cooldown: config.breaker_cooldown,
+                },
+            },
         )
         .with_metrics(metrics.clone());
         let dispatcher = Arc::new(
@@ -90,6 +100,9 @@ impl App {
                     lease: config.lease,
                     claim_batch: config.claim_batch,
                     max_in_flight: config.max_in_flight,
+                    max_in_flight_per_host: config.max_in_flight_per_host,
+                    max_in_flight_bytes: config.max_in_flight_bytes,
+                    response_body_limit: config.dlq_response_bytes,
                     poll_interval: config.poll_interval,
                     shutdown_timeout: config.shutdown_timeout,
                 },
@@ -285,7 +298,7 @@ impl App {
 }
 
 /// The soft open-file limit (the binary raises it to the hard limit at start); 1024 if unknown.
-fn open_file_limit() -> u64 {
+pub(crate) fn open_file_limit() -> u64 {
     #[cfg(unix)]
     if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
         return soft;

@@ -25,7 +25,15 @@ const DEFAULT_MAX_DELAY: &str = "365d";
 const DEFAULT_DELIVERY_TIMEOUT: &str = "15m";
 const DEFAULT_DLQ_RESPONSE_BYTES: usize = 64 * 1024;
 const DEFAULT_LEASE: &str = "30s";
-const DEFAULT_MAX_IN_FLIGHT: usize = 512;
+/// Deliveries in flight by default: an in-flight delivery is a cheap async request, so this is bounded by
+/// file descriptors (half the open-file limit, see `default_max_in_flight`), at most this many.
+const DEFAULT_MAX_IN_FLIGHT_CAP: usize = 4_096;
+/// Never fewer by default, whatever the open-file limit (the old fixed default).
+const DEFAULT_MAX_IN_FLIGHT_FLOOR: usize = 512;
+const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 512 * 1024 * 1024;
+const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
+const DEFAULT_BREAKER_FAILURES: u32 = 5;
+const DEFAULT_BREAKER_COOLDOWN: &str = "30s";
 const DEFAULT_POLL_INTERVAL: &str = "500ms";
 const DEFAULT_MESSAGE_RETENTION: &str = "3d";
 const DEFAULT_DLQ_RETENTION: &str = "14d";
@@ -170,9 +178,27 @@ pub struct EngineArgs {
     /// Lease on a claimed message; a crashed instance's deliveries are retried after it expires.
     #[arg(long, env = "POSTDATE_LEASE", default_value = DEFAULT_LEASE, value_parser = duration)]
     pub lease: Duration,
-    /// Deliveries in flight at once, per instance.
-    #[arg(long, env = "POSTDATE_MAX_IN_FLIGHT", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
-    pub max_in_flight: usize,
+    /// Deliveries in flight at once, per instance. Default: half the open-file limit, between 512 and 4096.
+    #[arg(long, env = "POSTDATE_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
+    /// Deliveries in flight to one destination host at once, per instance: its fair share, so that a slow or
+    /// hanging host never holds all capacity. Default: half of --max-in-flight.
+    #[arg(long, env = "POSTDATE_MAX_IN_FLIGHT_PER_HOST")]
+    pub max_in_flight_per_host: Option<usize>,
+    /// Bytes of request and response bodies deliveries in flight may hold, per instance; each delivery counts
+    /// its request body plus --dlq-response-bytes for its response.
+    #[arg(long, env = "POSTDATE_MAX_IN_FLIGHT_BYTES", default_value_t = DEFAULT_MAX_IN_FLIGHT_BYTES)]
+    pub max_in_flight_bytes: usize,
+    /// Longest a delivery may take to connect to its destination (the response has --delivery-timeout).
+    #[arg(long, env = "POSTDATE_CONNECT_TIMEOUT", default_value = DEFAULT_CONNECT_TIMEOUT, value_parser = duration)]
+    pub connect_timeout: Duration,
+    /// Connection failures or timeouts in a row after which a host's circuit opens: its messages fail
+    /// without being sent (and are retried on their schedule) until a probe gets an answer. 0 turns it off.
+    #[arg(long, env = "POSTDATE_BREAKER_FAILURES", default_value_t = DEFAULT_BREAKER_FAILURES)]
+    pub breaker_failures: u32,
+    /// How long a host's open circuit waits before one delivery probes the host again.
+    #[arg(long, env = "POSTDATE_BREAKER_COOLDOWN", default_value = DEFAULT_BREAKER_COOLDOWN, value_parser = duration)]
+    pub breaker_cooldown: Duration,
     /// Longest time between looks at the database for messages accepted by other instances.
     #[arg(long, env = "POSTDATE_POLL_INTERVAL", default_value = DEFAULT_POLL_INTERVAL, value_parser = duration)]
     pub poll_interval: Duration,
@@ -239,6 +265,11 @@ pub struct Config {
     pub dlq_response_bytes: usize,
     pub lease: Duration,
     pub max_in_flight: usize,
+    pub max_in_flight_per_host: usize,
+    pub max_in_flight_bytes: usize,
+    pub connect_timeout: Duration,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
     pub claim_batch: usize,
     pub poll_interval: Duration,
     pub message_retention: Duration,
@@ -364,6 +395,11 @@ impl Config {
             dlq_response_bytes: 0,
             lease: Duration::ZERO,
             max_in_flight: 0,
+            max_in_flight_per_host: 0,
+            max_in_flight_bytes: 0,
+            connect_timeout: Duration::ZERO,
+            breaker_failures: 0,
+            breaker_cooldown: Duration::ZERO,
             claim_batch: 100,
             poll_interval: Duration::ZERO,
             message_retention: Duration::ZERO,
@@ -405,7 +441,18 @@ impl Config {
         self.delivery_timeout = e.delivery_timeout;
         self.dlq_response_bytes = e.dlq_response_bytes;
         self.lease = e.lease.max(Duration::from_millis(300));
-        self.max_in_flight = e.max_in_flight.max(1);
+        self.max_in_flight = e
+            .max_in_flight
+            .unwrap_or_else(|| default_max_in_flight(crate::app::open_file_limit()))
+            .max(1);
+        self.max_in_flight_per_host = e
+            .max_in_flight_per_host
+            .unwrap_or(self.max_in_flight / 2)
+            .clamp(1, self.max_in_flight);
+        self.max_in_flight_bytes = e.max_in_flight_bytes.max(1);
+        self.connect_timeout = e.connect_timeout.max(Duration::from_millis(1));
+        self.breaker_failures = e.breaker_failures;
+        self.breaker_cooldown = e.breaker_cooldown;
         self.poll_interval = e.poll_interval.max(Duration::from_millis(1));
         self.message_retention = e.message_retention;
         self.dlq_retention = e.dlq_retention;
@@ -420,6 +467,14 @@ impl Config {
         self.body_read_timeout = e.body_read_timeout.max(MIN_CONNECTION_TIMEOUT);
         self.max_connections = e.max_connections.map(|n| n.max(1));
     }
+}
+
+/// Deliveries in flight by default: half the open-file limit (the other half is for client connections,
+/// the database and idle pooled connections), within the floor and the cap.
+pub fn default_max_in_flight(fd_limit: u64) -> usize {
+    usize::try_from(fd_limit / 2)
+        .unwrap_or(usize::MAX)
+        .clamp(DEFAULT_MAX_IN_FLIGHT_FLOOR, DEFAULT_MAX_IN_FLIGHT_CAP)
 }
 
 impl Default for EngineArgs {
@@ -441,7 +496,12 @@ impl Default for EngineArgs {
             delivery_timeout: d(DEFAULT_DELIVERY_TIMEOUT),
             dlq_response_bytes: DEFAULT_DLQ_RESPONSE_BYTES,
             lease: d(DEFAULT_LEASE),
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_in_flight: None,
+            max_in_flight_per_host: None,
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
+            connect_timeout: d(DEFAULT_CONNECT_TIMEOUT),
+            breaker_failures: DEFAULT_BREAKER_FAILURES,
+            breaker_cooldown: d(DEFAULT_BREAKER_COOLDOWN),
             poll_interval: d(DEFAULT_POLL_INTERVAL),
             message_retention: d(DEFAULT_MESSAGE_RETENTION),
             dlq_retention: d(DEFAULT_DLQ_RETENTION),
@@ -516,6 +576,30 @@ mod tests {
         assert!(matches!(serve_with(DEV_TOKEN), Err(ConfigError::PublicDevToken)));
         assert!(matches!(serve_with("fifteen-chars-x"), Err(ConfigError::ShortToken)));
         assert!(serve_with("sixteen-chars-xx").is_ok());
+    }
+
+    #[test]
+    fn capacity_defaults_follow_the_open_file_limit_and_each_host_gets_half() {
+        assert_eq!(default_max_in_flight(1_024), 512);
+        assert_eq!(default_max_in_flight(4_096), 2_048);
+        assert_eq!(default_max_in_flight(1_048_576), 4_096);
+        let engine = EngineArgs {
+            max_in_flight: Some(100),
+            ..EngineArgs::default()
+        };
+        let config = Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, true).unwrap();
+        assert_eq!(config.max_in_flight, 100);
+        assert_eq!(config.max_in_flight_per_host, 50);
+        let engine = EngineArgs {
+            max_in_flight: Some(100),
+            max_in_flight_per_host: Some(1_000),
+            ..EngineArgs::default()
+        };
+        let config = Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, true).unwrap();
+        assert_eq!(
+            config.max_in_flight_per_host, 100,
+            "a host's share is at most the whole"
+        );
     }
 
     #[test]

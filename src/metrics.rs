@@ -42,6 +42,8 @@ pub enum AttemptOutcome {
     timeout,
     connect_error,
     refused_by_policy,
+    /// Not sent: the host's circuit breaker is open after repeated connection failures or timeouts.
+    circuit_open,
     /// This machine ran out of descriptors or memory; the attempt is not counted against the message.
     local_resource,
     /// Anything else without a response (the connection dropped, the attempt panicked, …).
@@ -219,6 +221,7 @@ impl Metrics {
             O::timeout,
             O::connect_error,
             O::refused_by_policy,
+            O::circuit_open,
             O::local_resource,
             O::error,
         ];

@@ -99,8 +99,15 @@ pub(crate) trait MessageStore {
 /// The delivery cycle: claim, lease, complete, rescue.
 #[allow(async_fn_in_trait)]
 pub(crate) trait DeliveryStore {
-    /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt.
-    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
+    /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt,
+    /// leaving out those to the hosts in `skip_hosts`.
+    async fn message_claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        skip_hosts: &[String],
+    ) -> Result<Vec<MessageRow>>;
     /// The earliest due time after `now` of any pending message.
     async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>>;
     /// Keeps leases of attempts still in flight alive; returns how many were extended.
@@ -115,8 +122,15 @@ pub(crate) trait DeliveryStore {
 /// Flow-control keys and the claim that respects them.
 #[allow(async_fn_in_trait)]
 pub(crate) trait FlowControlStore {
-    /// Leases due messages of flow-control keys within each key's parallelism and rate, up to `limit` in all.
-    async fn message_claim_flow_controlled(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>>;
+    /// Leases due messages of flow-control keys within each key's parallelism and rate, up to `limit` in all,
+    /// leaving out those to the hosts in `skip_hosts`.
+    async fn message_claim_flow_controlled(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        skip_hosts: &[String],
+    ) -> Result<Vec<MessageRow>>;
     /// Whether any flow-control key exists.
     async fn flow_control_any(&self) -> Result<bool>;
     /// Messages in flight on every instance.
@@ -277,9 +291,9 @@ delegate! {
         -> Option<String>;
     dedup_delete_expired(now: i64, limit: i64) -> u64;
     message_get(id: &str) -> Option<MessageRow>;
-    message_claim_due(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
+    message_claim_due(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<MessageRow>;
     message_next_due_at(now: i64) -> Option<i64>;
-    message_claim_flow_controlled(now: i64, lease_until: i64, limit: i64) -> Vec<MessageRow>;
+    message_claim_flow_controlled(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<MessageRow>;
     message_in_flight_count() -> i64;
     flow_control_any() -> bool;
     flow_control_configure(flow: &FlowControl, now: i64) -> ();

@@ -19,6 +19,7 @@ use crate::domain::signing::{sign, standard_webhooks_signature};
 use crate::keys::KeyRing;
 use crate::metrics::{AcceptedKind, AttemptOutcome, Metrics};
 use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
+use crate::worker::breaker::{BreakerConfig, Breakers, Gate};
 use crate::worker::resolver::PolicyResolver;
 
 pub struct Deliverer {
@@ -32,6 +33,32 @@ pub struct Deliverer {
     /// Judges address literals; names are judged by the client's resolver with the same policy.
     policy: Arc<DestinationPolicy>,
     metrics: Arc<Metrics>,
+    /// Per-host circuit breakers: hosts that keep failing to connect or timing out are not dialled.
+    breakers: Breakers,
+}
+
+/// How the delivery client reaches destinations.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkOptions {
+    /// Longest a connection attempt may take, separate from (and much shorter than) the response timeout,
+    /// so a host that is down fails fast.
+    pub connect_timeout: Duration,
+    /// Idle keep-alive connections kept per host; those in use are bounded by the per-host share.
+    pub pool_max_idle_per_host: usize,
+    pub breaker: BreakerConfig,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> Self {
+        NetworkOptions {
+            connect_timeout: Duration::from_secs(10),
+            pool_max_idle_per_host: 1024,
+            breaker: BreakerConfig {
+                failures: 0,
+                cooldown: Duration::from_secs(30),
+            },
+        }
+    }
 }
 
 /// How long a message whose attempt failed for want of a local resource waits before it is due again.
@@ -59,6 +86,26 @@ impl Deliverer {
         policy: Arc<DestinationPolicy>,
         resolve_overrides: HashMap<String, Vec<IpAddr>>,
     ) -> Self {
+        Self::with_network(
+            keys,
+            default_timeout,
+            response_body_limit,
+            standard_webhooks_key,
+            policy,
+            resolve_overrides,
+            NetworkOptions::default(),
+        )
+    }
+
+    pub fn with_network(
+        keys: Arc<KeyRing>,
+        default_timeout: Duration,
+        response_body_limit: usize,
+        standard_webhooks_key: Option<Vec<u8>>,
+        policy: Arc<DestinationPolicy>,
+        resolve_overrides: HashMap<String, Vec<IpAddr>>,
+        network: NetworkOptions,
+    ) -> Self {
         let resolver = PolicyResolver::new(policy.clone(), resolve_overrides);
         let http = reqwest::Client::builder()
             // Every name goes through the policy; a proxy from the environment would dial unchecked.
@@ -67,8 +114,9 @@ impl Deliverer {
             // A redirect is the destination's answer, not an instruction to send the body elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(network.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(network.pool_max_idle_per_host)
             .build()
             .expect("the HTTP client configuration is valid");
         Deliverer {
@@ -79,6 +127,7 @@ impl Deliverer {
             standard_webhooks_key,
             policy,
             metrics: Arc::new(Metrics::new()),
+            breakers: Breakers::new(network.breaker),
         }
     }
 
@@ -105,16 +154,50 @@ impl Deliverer {
     async fn attempt_in(&self, message: &MessageRow, now_ms: impl Fn() -> i64, span: &tracing::Span) -> Completion {
         let started = std::time::Instant::now();
         let lateness_ms = now_ms() - message.due_at;
-        let response = self.send(message).await;
-        let transport = match response.refused {
-            true => AttemptOutcome::refused_by_policy,
-            false => response.transport.unwrap_or(AttemptOutcome::error),
+        let (response, transport) = match self.breakers.check(&message.url_host, now_ms()) {
+            Gate::Pass => {
+                let response = self.send(message).await;
+                self.note_reachability(&message.url_host, &response, now_ms());
+                let transport = match response.refused {
+                    true => AttemptOutcome::refused_by_policy,
+                    false => response.transport.unwrap_or(AttemptOutcome::error),
+                };
+                (response, transport)
+            }
+            // Not sent: the attempt fails as if the host had refused, and is retried on its schedule.
+            Gate::Open { until, failures } => (
+                no_response(format!(
+                    "not sent: the circuit for host {} is open after {failures} failed connections or timeouts \
+                     in a row; the host is probed again at {}",
+                    message.url_host,
+                    chrono::DateTime::from_timestamp_millis(until)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                        .unwrap_or_default()
+                )),
+                AttemptOutcome::circuit_open,
+            ),
         };
         let completion = self.complete(message, response, now_ms());
         let outcome = self.record(message, &completion, transport, started.elapsed(), lateness_ms);
         span.record("outcome", format!("{outcome:?}"));
         span.record("status", completion.status);
         completion
+    }
+
+    /// Tells the host's circuit breaker what an attempt that dialled it found: any answer means the host is
+    /// up; a failed connection or a timeout counts towards opening its circuit.
+    fn note_reachability(&self, host: &str, response: &Response, now: i64) {
+        if response.refused || response.local_failure {
+            return;
+        }
+        if response.result.status.is_some() {
+            self.breakers.record(host, true, now);
+        } else if matches!(
+            response.transport,
+            Some(AttemptOutcome::timeout | AttemptOutcome::connect_error)
+        ) {
+            self.breakers.record(host, false, now);
+        }
     }
 
     /// The attempt in the metrics: its outcome, what it does to the message, and callbacks it makes.
@@ -454,10 +537,11 @@ pub fn is_local_resource_error(error: &(dyn std::error::Error + 'static)) -> boo
 
 /// A short reason without the URL (URLs may carry credentials in their query).
 fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
+    // A connection that timed out is a host that could not be reached, not a slow answer.
+    let kind = if error.is_connect() {
         "could not connect"
+    } else if error.is_timeout() {
+        "timed out"
     } else if error.is_body() || error.is_decode() {
         "failed while reading the response"
     } else {

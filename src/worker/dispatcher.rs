@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::deliver::Deliverer;
+use super::fairness::{ByteBudget, HostShares, HostSlot, Waiting};
 use super::leases::HeldLeases;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -25,6 +26,12 @@ pub struct DispatchConfig {
     pub lease: Duration,
     pub claim_batch: usize,
     pub max_in_flight: usize,
+    /// Deliveries in flight to one destination host at once: its fair share of `max_in_flight`.
+    pub max_in_flight_per_host: usize,
+    /// Bytes of request and response bodies deliveries in flight may hold.
+    pub max_in_flight_bytes: usize,
+    /// Bytes of a response body a delivery may keep: reserved in the byte budget with its request body.
+    pub response_body_limit: usize,
     /// Longest sleep without looking at the database: the backstop for messages other instances accept.
     pub poll_interval: Duration,
     pub shutdown_timeout: Duration,
@@ -88,6 +95,9 @@ pub struct Dispatcher {
     metrics: Arc<Metrics>,
     /// See [`Dispatcher::last_loop_at_ms`].
     heartbeat_ms: AtomicI64,
+    hosts: Arc<HostShares>,
+    bytes: ByteBudget,
+    waiting: Waiting,
 }
 
 impl Dispatcher {
@@ -99,7 +109,14 @@ impl Dispatcher {
         wake: Arc<Wake>,
         flow_keys: Arc<FlowKeys>,
     ) -> Self {
+        let hosts = HostShares::new(config.max_in_flight_per_host, wake.clone());
+        let bytes = ByteBudget::new(config.max_in_flight_bytes, config.response_body_limit);
         Dispatcher {
+            hosts,
+            bytes,
+            // A few claims' worth: hosts stay out of claims while theirs wait, so this fills only when many
+            // hosts reach their share at once.
+            waiting: Waiting::new(config.claim_batch * 4),
             store,
             clock,
             deliverer,
@@ -137,17 +154,58 @@ impl Dispatcher {
     /// many attempts were made.
     pub async fn run_once(&self) -> crate::store::Result<usize> {
         let claimed = self.claim(self.config.claim_batch).await?;
-        for message in &claimed {
-            self.held.hold(&message.id, message.attempt);
+        // Held until the results are written, like the claims of the loop.
+        let claims: Vec<(String, i32)> = claimed.iter().map(|m| (m.id.clone(), m.attempt)).collect();
+        for (id, attempt) in &claims {
+            self.held.hold(id, *attempt);
         }
-        let attempts = claimed.iter().map(|m| self.attempt(m));
-        let completions = futures_util::future::join_all(attempts).await;
+        let (admitted, over_share) = self.admit(claimed);
+        let attempts = admitted.iter().map(|(m, _)| self.attempt(m));
+        let mut completions = futures_util::future::join_all(attempts).await;
+        let made = completions.len();
+        completions.extend(over_share.iter().map(|m| self.hand_back(m)));
         let written = self.store.message_complete(self.clock.now_ms(), &completions).await;
-        for message in &claimed {
-            self.held.release(&message.id, message.attempt);
+        for (id, attempt) in &claims {
+            self.held.release(id, *attempt);
         }
         written?;
-        Ok(completions.len())
+        Ok(made)
+    }
+
+    /// Splits a claim into the messages whose host has room in its share (with their places) and those
+    /// over it, which are handed back. Claims are taken in due order (and queue order), so a message handed
+    /// back never lets a later one of its queue start first.
+    fn admit(&self, mut claimed: Vec<MessageRow>) -> (Vec<(MessageRow, HostSlot)>, Vec<MessageRow>) {
+        claimed.sort_by_key(|m| (m.due_at, m.queue_order));
+        let mut admitted = Vec::with_capacity(claimed.len());
+        let mut over_share = Vec::new();
+        for message in claimed {
+            match self.hosts.try_admit(&message.url_host) {
+                Some(slot) => admitted.push((message, slot)),
+                None => over_share.push(message),
+            }
+        }
+        (admitted, over_share)
+    }
+
+    /// Undoes the claim of a message over its host's share (in `run_once`, when too many wait, or at
+    /// shutdown): due again at its old time, the attempt not counted.
+    fn hand_back(&self, message: &MessageRow) -> Completion {
+        let host = &message.url_host;
+        let cap = self.hosts.cap();
+        tracing::debug!(message_id = %message.id, host, cap, "host at its share of in-flight deliveries; handing back");
+        Completion {
+            id: message.id.clone(),
+            attempt: message.attempt,
+            kind: CompletionKind::HandBack { due_at: message.due_at },
+            queued: message.queue_name.is_some() || message.flow_control_key.is_some(),
+            status: 0,
+            error: Some(format!(
+                "not sent yet: host {host} already has {cap} deliveries in flight (its share of this instance's \
+                 capacity); waiting for one to finish"
+            )),
+            spawn: Vec::new(),
+        }
     }
 
     /// One attempt; a panic inside it ends as a failed attempt instead of leaving the message in flight.
@@ -163,12 +221,17 @@ impl Dispatcher {
     /// Claims what is due at `now` (the time the caller will also plan its next look from).
     async fn claim_at(&self, now: i64, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
         let lease_until = now + self.config.lease.as_millis() as i64;
-        let mut claimed = self.store.message_claim_due(now, lease_until, limit as i64).await?;
+        let mut skip_hosts = self.hosts.saturated();
+        skip_hosts.extend(self.waiting.hosts());
+        let mut claimed = self
+            .store
+            .message_claim_due(now, lease_until, limit as i64, &skip_hosts)
+            .await?;
         let room = limit.saturating_sub(claimed.len());
         if room > 0 && self.flow_keys.may_exist(&self.store).await? {
             claimed.extend(
                 self.store
-                    .message_claim_flow_controlled(now, lease_until, room as i64)
+                    .message_claim_flow_controlled(now, lease_until, room as i64, &skip_hosts)
                     .await?,
             );
         }
@@ -193,14 +256,24 @@ impl Dispatcher {
         while !shutdown.is_cancelled() {
             self.heartbeat_ms
                 .store(crate::clock::system_now_ms(), Ordering::Relaxed);
-            let room = permits.available_permits().min(self.config.claim_batch);
+            // Messages claimed earlier over their host's share go first, as their hosts free places.
+            for (message, host_slot) in self.waiting.admissible(&self.hosts, permits.available_permits()) {
+                self.start(message, host_slot, &permits, &deliveries, &completions)
+                    .await;
+            }
+            let room = permits
+                .available_permits()
+                .min(self.config.claim_batch)
+                .min(self.bytes.room());
             if room == 0 {
-                // Every slot is busy: wait for a batch of slots to free up, not just one; claiming one
-                // message per freed slot would spend the database on one claim per delivery. The loop
-                // still goes round every second, so readiness sees it alive while deliveries are slow.
+                // Every slot (or the byte budget) is taken: wait for a batch of slots to free up, not just
+                // one; claiming one message per freed slot would spend the database on one claim per delivery.
+                // The loop still goes round every second, so readiness sees it alive while deliveries are slow.
+                let slots_taken = permits.available_permits() == 0;
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = self.wait_for_slots(&permits) => {}
+                    _ = self.wait_for_slots(&permits), if slots_taken => {}
+                    _ = self.bytes.wait_for_room(), if !slots_taken => {}
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
                 continue;
@@ -215,22 +288,19 @@ impl Dispatcher {
                 }
             };
             let full = claimed.len() == room;
-            for message in claimed {
-                let permit = permits
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed");
-                // Held until the completer has written the result, not just until the delivery ends.
+            let (admitted, over_share) = self.admit(claimed);
+            for message in over_share {
+                // Waiting messages keep their lease like deliveries in flight, until their result (a
+                // delivery, or a hand-back) is written.
                 self.held.hold(&message.id, message.attempt);
-                let this = self.clone();
-                let completions = completions.clone();
-                deliveries.spawn(async move {
-                    let completion = this.attempt(&message).await;
+                if let Some(message) = self.waiting.push(message) {
                     // The completer only stops after this sender is dropped, so this cannot fail.
-                    let _ = completions.send(completion).await;
-                    drop(permit);
-                });
+                    let _ = completions.send(self.hand_back(&message)).await;
+                }
+            }
+            for (message, host_slot) in admitted {
+                self.start(message, host_slot, &permits, &deliveries, &completions)
+                    .await;
             }
             if !full {
                 let pause = self.pause_after_claim(claimed_at).await;
@@ -238,6 +308,9 @@ impl Dispatcher {
             }
         }
 
+        for message in self.waiting.drain() {
+            let _ = completions.send(self.hand_back(&message)).await;
+        }
         deliveries.close();
         if tokio::time::timeout(self.config.shutdown_timeout, deliveries.wait())
             .await
@@ -250,6 +323,36 @@ impl Dispatcher {
         let _ = completer.await;
         lease_keeper_stop.cancel();
         let _ = lease_keeper.await;
+    }
+
+    /// Starts the delivery of a claimed message that has its place in its host's share.
+    async fn start(
+        self: &Arc<Self>,
+        message: MessageRow,
+        host_slot: HostSlot,
+        permits: &Arc<Semaphore>,
+        deliveries: &TaskTracker,
+        completions: &mpsc::Sender<Completion>,
+    ) {
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        // Held from now on (even while waiting for the byte budget) until the completer writes the result.
+        self.held.hold(&message.id, message.attempt);
+        let bytes = self.bytes.reserve(message.body.len()).await;
+        let this = self.clone();
+        let completions = completions.clone();
+        deliveries.spawn(async move {
+            let completion = this.attempt(&message).await;
+            // Free the host's place (which wakes the loop for messages waiting on it) and the bytes first.
+            drop(host_slot);
+            drop(bytes);
+            // The completer only stops after this sender is dropped, so this cannot fail.
+            let _ = completions.send(completion).await;
+            drop(permit);
+        });
     }
 
     /// Waits until a quarter of a claim batch of slots is free, or one slot and then at most

@@ -2,9 +2,11 @@
 //! scheduler fires cron slots into messages; the maintenance loop rescues expired leases, refreshes signing
 //! keys and applies retention; `peers` wakes the other instances sharing a database.
 
+pub mod breaker;
 pub mod committer;
 pub mod deliver;
 pub mod dispatcher;
+pub mod fairness;
 pub mod leases;
 pub mod maintenance;
 mod panic_guard;

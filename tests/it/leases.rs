@@ -66,7 +66,7 @@ async fn extending_leases_skips_rows_a_completion_holds() {
     let a = app.publish_ok(&receiver.url, "a", &[]).await;
     let b = app.publish_ok(&receiver.url, "b", &[]).await;
     let store = app.db.store().await;
-    assert_eq!(store.message_claim_due(T0, T0 + 1_000, 10).await.unwrap().len(), 2);
+    assert_eq!(store.message_claim_due(T0, T0 + 1_000, 10, &[]).await.unwrap().len(), 2);
 
     let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
     let mut completing = pool.begin().await.unwrap();

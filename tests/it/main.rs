@@ -15,6 +15,7 @@ mod dedup;
 mod delivery;
 mod dlq_api;
 mod flow_control;
+mod isolation;
 mod leases;
 mod limits;
 mod local_resources;

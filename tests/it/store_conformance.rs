@@ -18,6 +18,7 @@ use crate::common::{Backend, TestDb, T0};
 backend_tests!(
     message_insert_and_get_round_trip_every_field,
     message_claim_due_takes_the_earliest_due_first_up_to_the_limit,
+    message_claim_due_leaves_out_the_hosts_it_is_told_to_skip,
     concurrent_claimers_never_share_a_row,
     message_complete_is_guarded_by_attempt_and_state,
     message_rescue_expired_and_extend_leases,
@@ -125,7 +126,10 @@ async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend:
         Some(T0 + 30),
         "only times after now"
     );
-    let claimed = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 2).await.unwrap();
+    let claimed = store
+        .message_claim_due(T0 + 100, T0 + 100 + LEASE, 2, &[])
+        .await
+        .unwrap();
     let ids: Vec<_> = claimed.iter().map(|m| m.id.clone()).collect();
     assert_eq!(
         ids,
@@ -135,10 +139,35 @@ async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend:
     assert!(claimed
         .iter()
         .all(|m| m.state == "in_progress" && m.attempt == 1 && m.lease_until == Some(T0 + 100 + LEASE)));
-    let rest = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 10).await.unwrap();
+    let rest = store
+        .message_claim_due(T0 + 100, T0 + 100 + LEASE, 10, &[])
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 1, "the future message is not claimed");
     assert_eq!(rest[0].id, batch[0].id);
     assert_eq!(store.message_next_due_at(T0 + 100).await.unwrap(), Some(T0 + 1_000));
+}
+
+async fn message_claim_due_leaves_out_the_hosts_it_is_told_to_skip(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let batch: Vec<_> = [
+        "https://busy.test/",
+        "https://calm.test/",
+        "https://busy.test/",
+        "https://other.test/",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, url)| message(url, T0 + i as i64, &[]))
+    .collect();
+    store.message_insert(&batch).await.unwrap();
+    let skip = ["busy.test".to_string(), "absent.test".to_string()];
+    let claimed = store.message_claim_due(T0 + 100, T0 + LEASE, 10, &skip).await.unwrap();
+    let hosts: Vec<_> = claimed.iter().map(|m| m.url_host.as_str()).collect();
+    assert_eq!(hosts, ["calm.test", "other.test"]);
+    let rest = store.message_claim_due(T0 + 100, T0 + LEASE, 10, &[]).await.unwrap();
+    assert_eq!(rest.len(), 2, "skipped messages stay due for the next claim");
+    assert!(rest.iter().all(|m| m.url_host == "busy.test"));
 }
 
 async fn concurrent_claimers_never_share_a_row(backend: Backend) {
@@ -148,7 +177,7 @@ async fn concurrent_claimers_never_share_a_row(backend: Backend) {
     let claimer = |store: Store| async move {
         let mut mine = Vec::new();
         loop {
-            let claimed = store.message_claim_due(T0 + 1_000, T0 + LEASE, 9).await.unwrap();
+            let claimed = store.message_claim_due(T0 + 1_000, T0 + LEASE, 9, &[]).await.unwrap();
             if claimed.is_empty() {
                 return mine;
             }
@@ -169,7 +198,7 @@ async fn message_complete_is_guarded_by_attempt_and_state(backend: Backend) {
     let (_db, store) = store(backend).await;
     let m = message("https://e.test/", T0, &[]);
     store.message_insert(std::slice::from_ref(&m)).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
     let stale = completion(&m.id, 0, CompletionKind::Delivered);
     assert_eq!(
         store.message_complete(T0 + 1, &[stale]).await.unwrap(),
@@ -195,7 +224,10 @@ async fn message_complete_is_guarded_by_attempt_and_state(backend: Backend) {
         "not in progress any more"
     );
 
-    store.message_claim_due(T0 + 500, T0 + 500 + LEASE, 10).await.unwrap();
+    store
+        .message_claim_due(T0 + 500, T0 + 500 + LEASE, 10, &[])
+        .await
+        .unwrap();
     let done = [
         completion(&m.id, 2, CompletionKind::Delivered),
         completion("msg_other", 1, CompletionKind::Delivered),
@@ -210,7 +242,7 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
     let a = message("https://e.test/a", T0, &[]);
     let b = message("https://e.test/b", T0, &[]);
     store.message_insert(&[a.clone(), b.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
     let extended = store
         .message_extend_leases(&[(a.id.clone(), 1), (b.id.clone(), 7)], T0 + 2 * LEASE)
         .await
@@ -234,7 +266,7 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
     assert_eq!(store.message_get(&a.id).await.unwrap().unwrap().state, "in_progress");
     // The dead worker's completion for b's old attempt is ignored once b is claimed again.
     let again = store
-        .message_claim_due(T0 + LEASE + 1, T0 + 3 * LEASE, 10)
+        .message_claim_due(T0 + LEASE + 1, T0 + 3 * LEASE, 10, &[])
         .await
         .unwrap();
     assert_eq!(again[0].attempt, 2);
@@ -251,7 +283,7 @@ async fn message_cancel_and_cancel_many(backend: Backend) {
         .collect();
     store.message_insert(&[pending.clone(), flight.clone()]).await.unwrap();
     store.message_insert(&labelled).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
 
     assert_eq!(
         store.message_cancel(T0, &pending.id).await.unwrap(),
@@ -298,7 +330,7 @@ async fn failed_completion_dead_letters_unless_cancel_was_requested(backend: Bac
     let a = message("https://e.test/a", T0, &["x"]);
     let b = message("https://e.test/b", T0, &[]);
     store.message_insert(&[a.clone(), b.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
     store.message_cancel(T0, &b.id).await.unwrap();
     let failures = [
         completion(&a.id, 1, CompletionKind::Failed(dlq_entry("0000000000001-a"))),
@@ -325,7 +357,7 @@ async fn dead_letter_all(store: &Store, n: usize) -> Vec<String> {
         .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
         .collect();
     store.message_insert(&batch).await.unwrap();
-    let claimed = store.message_claim_due(T0, T0 + LEASE, n as i64).await.unwrap();
+    let claimed = store.message_claim_due(T0, T0 + LEASE, n as i64, &[]).await.unwrap();
     let failures: Vec<_> = claimed
         .iter()
         .enumerate()
@@ -421,7 +453,7 @@ async fn retention_deletes_old_finished_messages_but_not_dlq_held_ones(backend: 
     let done = message("https://e.test/done", T0, &[]);
     let waiting = message("https://e.test/waiting", T0 + 999_999, &[]);
     store.message_insert(&[done.clone(), waiting.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
     store
         .message_complete(T0 + 10, &[completion(&done.id, 1, CompletionKind::Delivered)])
         .await
@@ -669,7 +701,7 @@ async fn completions_store_their_spawned_messages_only_when_they_apply(backend: 
         .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
         .collect();
     store.message_insert(&batch).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
     let with_callback = |id: &str, attempt, kind| {
         let callback = message("https://cb.test/", T0, &[]);
         let mut completion = completion(id, attempt, kind);
@@ -712,7 +744,7 @@ async fn batches_larger_than_one_statement_are_stored_claimed_and_completed_whol
         "queue positions follow the batch order: {orders:?}"
     );
 
-    let claimed = store.message_claim_due(T0, T0 + LEASE, 1_000).await.unwrap();
+    let claimed = store.message_claim_due(T0, T0 + LEASE, 1_000, &[]).await.unwrap();
     let ids: HashSet<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(
         (claimed.len(), ids.len()),
@@ -776,7 +808,10 @@ async fn message_insert_of_a_fan_out_larger_than_the_statement_body_budget_store
         assert_eq!(row.body.len(), body.len());
         assert!(row.body.iter().all(|b| *b == 7));
     }
-    let claimed = store.message_claim_due(T0 + 100, T0 + 100 + LEASE, 100).await.unwrap();
+    let claimed = store
+        .message_claim_due(T0 + 100, T0 + 100 + LEASE, 100, &[])
+        .await
+        .unwrap();
     let order: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
     let expected: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(order, expected, "claimed in due order, each once");
@@ -787,7 +822,7 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
     let m = message("https://e.test/", T0, &[]);
     let canceled = message("https://e.test/canceled", T0, &[]);
     store.message_insert(&[m.clone(), canceled.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10).await.unwrap();
+    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
     assert_eq!(
         store.message_cancel(T0 + 1, &canceled.id).await.unwrap(),
         CancelResult::CancelRequested
@@ -848,7 +883,7 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
     assert!(last.event_error.as_deref().unwrap().contains("Too many open files"));
 
     let again = store
-        .message_claim_due(T0 + 1_000, T0 + 1_000 + LEASE, 10)
+        .message_claim_due(T0 + 1_000, T0 + 1_000 + LEASE, 10, &[])
         .await
         .unwrap();
     assert_eq!(again.len(), 1);

@@ -8,6 +8,8 @@ pub struct Client {
     pub token: String,
     /// The receiver's URL every message goes to.
     pub hook: String,
+    /// Bodies are padded to this many bytes (a number alone when smaller).
+    pub body_bytes: usize,
 }
 
 impl Client {
@@ -17,18 +19,49 @@ impl Client {
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
             hook: hook.to_string(),
+            body_bytes: 0,
         }
+    }
+
+    /// The same server and token, delivering to `hook` instead, with bodies padded to `body_bytes`.
+    pub fn to(&self, hook: &str, body_bytes: usize) -> Client {
+        Client {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token: self.token.clone(),
+            hook: hook.to_string(),
+            body_bytes,
+        }
+    }
+
+    /// The body of message `n`: its number, padded after a space to `body_bytes`.
+    fn body(&self, n: u64) -> String {
+        let mut body = n.to_string();
+        if self.body_bytes > body.len() + 1 {
+            body.push(' ');
+            let pad = self.body_bytes - body.len();
+            body.push_str(&"x".repeat(pad));
+        }
+        body
     }
 
     /// Publishes message number `n` on its own; true when it was accepted.
     pub async fn publish(&self, n: u64, delay: Option<&str>) -> bool {
+        self.publish_to(&self.hook, n, delay, &[]).await
+    }
+
+    /// Publishes message number `n` to `url` with extra `headers`; true when it was accepted.
+    pub async fn publish_to(&self, url: &str, n: u64, delay: Option<&str>, headers: &[(&str, &str)]) -> bool {
         let mut request = self
             .http
-            .post(format!("{}/v2/publish/{}", self.base, self.hook))
+            .post(format!("{}/v2/publish/{url}", self.base))
             .bearer_auth(&self.token)
-            .body(n.to_string());
+            .body(self.body(n));
         if let Some(delay) = delay {
             request = request.header("Upstash-Delay", delay);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         matches!(request.send().await, Ok(r) if r.status().is_success())
     }
@@ -40,7 +73,7 @@ impl Client {
             None => json!({}),
         };
         let items: Vec<_> = range
-            .map(|n| json!({ "destination": self.hook, "body": n.to_string(), "headers": headers }))
+            .map(|n| json!({ "destination": self.hook, "body": self.body(n), "headers": headers }))
             .collect();
         let request = self
             .http

@@ -6,8 +6,12 @@
 //!   postdate-bench --url http://127.0.0.1:8080 --token T lateness --rate 1000 --seconds 60 --delay 2s
 //!   postdate-bench --url http://127.0.0.1:8080 --token T cron --schedules 10000 --minutes 3
 //!   postdate-bench --url http://127.0.0.1:8080 --token T --server-pid PID memory
+//!   postdate-bench --url http://127.0.0.1:8080 --token T hanging-neighbour --hanging 1000 --rate 1000 --seconds 60
+//!   postdate-bench --url http://127.0.0.1:8080 --token T --server-pid PID slow-receiver --pause 200ms
+//!   postdate-bench --url http://127.0.0.1:8080 --token T many-destinations --hosts 1000 --rate 5000
 
 mod client;
+mod isolation;
 mod memory;
 mod receiver;
 mod throughput;
@@ -98,6 +102,53 @@ enum Run {
         #[arg(long, default_value_t = 1024 * 1024)]
         body_bytes: usize,
     },
+    /// `hanging` messages to a destination (127.0.0.2) that never answers, then the lateness run to the fast
+    /// receiver (1 s delay): fast traffic must not wait for the hanging one.
+    HangingNeighbour {
+        #[arg(long, default_value_t = 1_000)]
+        hanging: u64,
+        /// Upstash-Timeout of each hanging message.
+        #[arg(long, default_value = "10s")]
+        hang_timeout: String,
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// Sustained deliveries/s to a receiver answering each request after `pause`, with peak open file
+    /// descriptors (give `--server-pid`).
+    SlowReceiver {
+        #[arg(long, default_value = "200ms", value_parser = pause)]
+        pause: std::time::Duration,
+        #[arg(long, default_value_t = 0)]
+        body_bytes: usize,
+        #[arg(long, default_value_t = 64)]
+        clients: u64,
+        /// Messages per publish request (more than 1 goes through `/v2/batch`).
+        #[arg(long, default_value_t = 1)]
+        batch_size: u64,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Most messages published but not yet delivered.
+        #[arg(long, default_value_t = 20_000)]
+        window: u64,
+    },
+    /// Delayed messages spread over `hosts` receivers on loopback addresses of their own; reports the
+    /// slowest host's p99 lateness against the fastest's.
+    ManyDestinations {
+        #[arg(long, default_value_t = 1_000)]
+        hosts: u64,
+        #[arg(long, default_value_t = 5_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value = "2s")]
+        delay: String,
+    },
+}
+
+fn pause(s: &str) -> Result<std::time::Duration, String> {
+    postdate::domain::duration::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// Peak (VmHWM) and current (VmRSS) resident memory of a process, in MiB, from /proc.
@@ -184,6 +235,33 @@ async fn main() {
             )
             .await
         }
+        Run::HangingNeighbour {
+            hanging,
+            hang_timeout,
+            rate,
+            seconds,
+        } => isolation::hanging_neighbour(client, seen, hanging, hang_timeout, rate, seconds).await,
+        Run::SlowReceiver {
+            pause,
+            body_bytes,
+            clients,
+            batch_size,
+            seconds,
+            window,
+        } => {
+            let publishing = isolation::Publishing {
+                clients,
+                batch_size: batch_size.max(1),
+                window,
+            };
+            isolation::slow_receiver(client, args.server_pid, pause, body_bytes, seconds, publishing).await
+        }
+        Run::ManyDestinations {
+            hosts,
+            rate,
+            seconds,
+            delay,
+        } => isolation::many_destinations(client, hosts, rate, seconds, delay).await,
     };
     if let Some(scraper) = scrapes {
         scraper.abort();

@@ -43,7 +43,9 @@ pub fn now_us() -> i64 {
 
 async fn receive(State(seen): State<Arc<Seen>>, body: axum::body::Bytes) -> &'static str {
     let at = now_us();
-    if let Some(n) = std::str::from_utf8(&body).ok().and_then(|s| s.parse::<u64>().ok()) {
+    // The number leads the body; larger bodies pad it after a space.
+    let number = body.split(|b| *b == b' ').next().unwrap_or_default();
+    if let Some(n) = std::str::from_utf8(number).ok().and_then(|s| s.parse::<u64>().ok()) {
         seen.arrivals.lock().unwrap().push((n, at));
     }
     seen.count.fetch_add(1, Ordering::Relaxed);
@@ -53,9 +55,26 @@ async fn receive(State(seen): State<Arc<Seen>>, body: axum::body::Bytes) -> &'st
 /// Starts the receiver on a free port of 127.0.0.1 and returns its URL.
 pub async fn start() -> (String, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
-    let app = axum::Router::new().fallback(receive).with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = start_at("127.0.0.1".parse().unwrap(), seen.clone(), Duration::ZERO).await;
+    (url, seen)
+}
+
+/// Starts a receiver on a free port of `ip` that records into `seen` and answers after `pause` (zero: at
+/// once; `Duration::MAX`: never); returns its URL.
+pub async fn start_at(ip: std::net::IpAddr, seen: Arc<Seen>, pause: Duration) -> String {
+    let app = axum::Router::new()
+        .fallback(move |state: State<Arc<Seen>>, body: axum::body::Bytes| async move {
+            let answer = receive(state, body).await;
+            if pause == Duration::MAX {
+                std::future::pending::<()>().await;
+            } else if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            answer
+        })
+        .with_state(seen);
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
+    url
 }

@@ -16,7 +16,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn summary(mut late_ms: Vec<f64>) -> Value {
+pub fn summary(mut late_ms: Vec<f64>) -> Value {
     late_ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
     json!({
         "p50": percentile(&late_ms, 50.0), "p99": percentile(&late_ms, 99.0),

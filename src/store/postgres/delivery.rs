@@ -130,11 +130,18 @@ with expired as (
 select count(*) from rescued";
 
 impl DeliveryStore for PgStore {
-    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
+    async fn message_claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        skip_hosts: &[String],
+    ) -> Result<Vec<MessageRow>> {
         Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
             .bind(now)
             .bind(lease_until)
             .bind(limit)
+            .bind(skip_hosts)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -71,7 +71,13 @@ const FLOW_CONTROL_RESET_RATE: &str = "
 update flow_control_keys set rate_count = 0, rate_period_start = $2, updated_at = $2 where key = $1";
 
 impl FlowControlStore for PgStore {
-    async fn message_claim_flow_controlled(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
+    async fn message_claim_flow_controlled(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        skip_hosts: &[String],
+    ) -> Result<Vec<MessageRow>> {
         let mut tx = self.pool.begin().await?;
         let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY).bind(now).fetch_all(&mut *tx).await?;
         let mut claimed: Vec<MessageRow> = Vec::new();
@@ -82,6 +88,7 @@ impl FlowControlStore for PgStore {
                     .bind(now)
                     .bind(lease_until)
                     .bind(allowance.start)
+                    .bind(skip_hosts)
                     .bind(&key.key)
                     .fetch_all(&mut *tx)
                     .await?

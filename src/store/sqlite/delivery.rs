@@ -54,12 +54,19 @@ where state = 'in_progress' and lease_until < ?1 and id not in (select value fro
 returning id, state";
 
 impl DeliveryStore for SqliteStore {
-    async fn message_claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
+    async fn message_claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        skip_hosts: &[String],
+    ) -> Result<Vec<MessageRow>> {
         let mut tx = self.begin_write().await?;
         let claimed: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
             .bind(now)
             .bind(lease_until)
             .bind(limit)
+            .bind(super::hosts_json(skip_hosts))
             .fetch_all(&mut *tx)
             .await?;
         let mut log = EventLog::default();

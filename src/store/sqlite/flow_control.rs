@@ -70,10 +70,17 @@ const FLOW_CONTROL_RESET_RATE: &str = "
 update flow_control_keys set rate_count = 0, rate_period_start = ?2, updated_at = ?2 where key = ?1";
 
 impl FlowControlStore for SqliteStore {
-    async fn message_claim_flow_controlled(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<MessageRow>> {
+    async fn message_claim_flow_controlled(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        skip_hosts: &[String],
+    ) -> Result<Vec<MessageRow>> {
         let mut tx = self.begin_write().await?;
         let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY).bind(now).fetch_all(&mut *tx).await?;
         let mut claimed: Vec<MessageRow> = Vec::new();
+        let skip = super::hosts_json(skip_hosts);
         for key in keys {
             let allowance = key.allowance(now, limit - claimed.len() as i64);
             let rows: Vec<MessageRow> = if allowance.start > 0 {
@@ -81,6 +88,7 @@ impl FlowControlStore for SqliteStore {
                     .bind(now)
                     .bind(lease_until)
                     .bind(allowance.start)
+                    .bind(&skip)
                     .bind(&key.key)
                     .fetch_all(&mut *tx)
                     .await?;

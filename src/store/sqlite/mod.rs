@@ -73,7 +73,9 @@ impl SqliteStore {
     }
 }
 
-/// The claim statement, for messages without a flow-control key or for those of one key (?4).
+/// The claim statement, for messages without a flow-control key or for those of one key (?5). `?4` is a
+/// JSON array of hosts at their share of this instance's capacity (SQLite has no array parameters); it is
+/// `[]` in the common case.
 macro_rules! claim_sql {
     ($which:literal) => {
         concat!(
@@ -82,7 +84,8 @@ macro_rules! claim_sql {
 update messages
 set state = 'in_progress', attempt = attempt + 1, lease_until = ?2, updated_at = ?1
 where id in (select id from messages
-             where state = 'pending' and due_at <= ?1 ",
+             where state = 'pending' and due_at <= ?1
+               and url_host not in (select value from json_each(?4)) ",
             $which,
             "
                -- a queued message waits until fewer than `parallelism` unfinished ones are ahead of it
@@ -101,7 +104,12 @@ returning *"
 }
 
 const MESSAGE_CLAIM_DUE: &str = claim_sql!("and flow_control_key is null");
-const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = ?4");
+const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = ?5");
+
+/// Hosts as the JSON array the claim reads with `json_each` (SQLite has no array parameters).
+fn hosts_json(hosts: &[String]) -> String {
+    serde_json::to_string(hosts).expect("a list of strings serialises")
+}
 
 /// The log state of a cancel's or rescue's result.
 fn log_state(new_state: &str, otherwise: &'static str) -> &'static str {

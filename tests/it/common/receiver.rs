@@ -1,5 +1,7 @@
 //! An in-process HTTP destination that records every request and answers as the test tells it.
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +45,9 @@ pub enum Reply {
     Hang,
     /// Answers 200 after a pause (a slow destination).
     SlowOk(Duration),
+    /// Holds the request until the test calls `release`, then answers 200 (a destination that hangs for as
+    /// long as the test wants).
+    Held,
 }
 
 type Responder = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
@@ -52,6 +57,8 @@ struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
     arrived: Arc<Notify>,
     responder: Arc<Mutex<Responder>>,
+    released: Arc<AtomicBool>,
+    release: Arc<Notify>,
 }
 
 pub struct Receiver {
@@ -66,13 +73,23 @@ impl Receiver {
     }
 
     pub async fn answering(responder: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Receiver {
+        Receiver::answering_at(([127, 0, 0, 1], 0).into(), responder).await
+    }
+
+    /// A receiver on another loopback address (127.0.0.2:0, …: a destination host of its own) or port.
+    pub async fn answering_at(
+        addr: SocketAddr,
+        responder: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> Receiver {
         let shared = Shared {
             requests: Arc::default(),
             arrived: Arc::default(),
             responder: Arc::new(Mutex::new(Arc::new(responder))),
+            released: Arc::default(),
+            release: Arc::default(),
         };
         let app = axum::Router::new().fallback(record).with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver { url, shared }
@@ -81,6 +98,12 @@ impl Receiver {
     /// Changes how later requests are answered.
     pub fn answer(&self, responder: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) {
         *self.shared.responder.lock().unwrap() = Arc::new(responder);
+    }
+
+    /// Answers every `Reply::Held` request, now and later, with 200.
+    pub fn release(&self) {
+        self.shared.released.store(true, Ordering::SeqCst);
+        self.shared.release.notify_waiters();
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -132,6 +155,16 @@ async fn record(State(shared): State<Shared>, request: Request) -> Response {
             response
         }
         Reply::Hang => std::future::pending().await,
+        Reply::Held => {
+            loop {
+                let released = shared.release.notified();
+                if shared.released.load(Ordering::SeqCst) {
+                    break;
+                }
+                released.await;
+            }
+            StatusCode::OK.into_response()
+        }
         Reply::SlowOk(pause) => {
             tokio::time::sleep(pause).await;
             StatusCode::OK.into_response()

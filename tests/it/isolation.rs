@@ -1,0 +1,257 @@
+//! Isolation (issue 10): a slow or hanging destination holds at most its host's share of the in-flight
+//! capacity, so other destinations keep being delivered; FIFO queues and flow control keep their guarantees
+//! meanwhile; a host that is down fails fast (short connect timeout) and, after repeated failures, is not
+//! dialled at all until a probe finds it back (circuit breaker).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::backend_tests;
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::{eventually, spawn_app, spawn_app_on, Backend, Options, TestApp, TestDb};
+
+backend_tests!(
+    a_hanging_destination_holds_only_its_share_and_a_fast_one_is_still_delivered,
+    fifo_queues_and_flow_control_keep_their_guarantees_while_their_host_hangs,
+    a_host_that_does_not_accept_connections_fails_at_the_connect_timeout,
+    after_repeated_connection_failures_a_host_is_not_dialled_until_its_probe,
+);
+
+/// A loopback address other than 127.0.0.1: a destination host distinct from the fast receivers.
+fn other_host(last: u8) -> SocketAddr {
+    ([127, 0, 0, last], 0).into()
+}
+
+fn small_capacity(max_in_flight: usize, per_host: usize) -> Options {
+    Options::default().with(move |c| {
+        c.max_in_flight = max_in_flight;
+        c.max_in_flight_per_host = per_host;
+    })
+}
+
+async fn publish_many(app: &TestApp, url: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(app.publish_ok(&format!("{url}/m/{i}"), "x", &[]).await);
+    }
+    ids
+}
+
+async fn wait_delivered(app: &TestApp, ids: &[String]) {
+    for id in ids {
+        app.wait_for_state(id, "DELIVERED").await;
+    }
+}
+
+async fn a_hanging_destination_holds_only_its_share_and_a_fast_one_is_still_delivered(backend: Backend) {
+    let hanging = Receiver::answering_at(other_host(2), |_| Reply::Held).await;
+    let fast = Receiver::start().await;
+    // Before: the hanging host's 8 requests took all 8 slots and nothing else was ever delivered.
+    let app = spawn_app(backend, small_capacity(8, 4)).await;
+    let held = publish_many(&app, &hanging.url, 20).await;
+    hanging.wait_for(4, Duration::from_secs(10)).await;
+    let quick = publish_many(&app, &fast.url, 10).await;
+    wait_delivered(&app, &quick).await;
+    assert_eq!(
+        hanging.requests().len(),
+        4,
+        "the hanging host never got more than its share"
+    );
+    hanging.release();
+    wait_delivered(&app, &held).await;
+    let requests = hanging.requests();
+    assert_eq!(requests.len(), 20, "each held message delivered once");
+    assert!(
+        requests.iter().all(|r| r.header("upstash-retried") == Some("0")),
+        "a message handed back over its host's share does not spend an attempt"
+    );
+    app.stop().await;
+}
+
+async fn enqueue(app: &TestApp, queue: &str, url: &str) -> String {
+    let request = app
+        .request(Method::POST, &format!("/v2/enqueue/{queue}/{url}"))
+        .body("x");
+    let (status, body) = app.send_json(request).await;
+    assert_eq!(status, 201, "{body}");
+    body["messageId"].as_str().unwrap().to_string()
+}
+
+async fn fifo_queues_and_flow_control_keep_their_guarantees_while_their_host_hangs(backend: Backend) {
+    let hanging = Receiver::answering_at(other_host(2), |_| Reply::Held).await;
+    let fast = Receiver::start().await;
+    let app = spawn_app(backend, small_capacity(8, 2)).await;
+    // Plain messages fill the host's share first.
+    let plain = publish_many(&app, &hanging.url, 2).await;
+    hanging.wait_for(2, Duration::from_secs(10)).await;
+    let mut queued = Vec::new();
+    for i in 0..5 {
+        queued.push(enqueue(&app, "fifo", &format!("{}/q/{i}", hanging.url)).await);
+    }
+    let mut keyed = Vec::new();
+    for i in 0..3 {
+        let headers = [
+            ("Upstash-Flow-Control-Key", "partner"),
+            ("Upstash-Flow-Control-Value", "parallelism=1"),
+        ];
+        keyed.push(app.publish_ok(&format!("{}/f/{i}", hanging.url), "x", &headers).await);
+    }
+    // Fast deliveries finishing means the engine has claimed (and left or handed back the others) since.
+    let quick = publish_many(&app, &fast.url, 5).await;
+    wait_delivered(&app, &quick).await;
+    assert_eq!(hanging.requests().len(), 2, "nothing over the host's share was sent");
+    hanging.release();
+    wait_delivered(&app, &plain).await;
+    wait_delivered(&app, &queued).await;
+    wait_delivered(&app, &keyed).await;
+    let requests = hanging.requests();
+    let queue_order: Vec<&str> = requests
+        .iter()
+        .map(|r| r.target.as_str())
+        .filter(|t| t.starts_with("/q/"))
+        .collect();
+    assert_eq!(queue_order, ["/q/0", "/q/1", "/q/2", "/q/3", "/q/4"], "FIFO order kept");
+    let flow: Vec<_> = requests.iter().filter(|r| r.target.starts_with("/f/")).collect();
+    assert_eq!(flow.len(), 3, "each flow-controlled message sent once");
+    assert!(requests.iter().all(|r| r.header("upstash-retried") == Some("0")));
+    app.stop().await;
+}
+
+async fn events_of(app: &TestApp, id: &str) -> Vec<Value> {
+    let (status, page) = app.get_json(&format!("/v2/events?messageId={id}")).await;
+    assert_eq!(status, 200, "{page}");
+    page["events"].as_array().unwrap().clone()
+}
+
+/// The newest ERROR entry's error text.
+async fn last_error(app: &TestApp, id: &str) -> String {
+    let events = events_of(app, id).await;
+    let error = events
+        .iter()
+        .find(|e| e["state"] == "ERROR")
+        .unwrap_or_else(|| panic!("no ERROR entry: {events:?}"));
+    error["error"].as_str().unwrap_or_default().to_string()
+}
+
+/// A listener that never accepts, with its accept queue filled: further connection attempts get no answer.
+async fn unanswering_listener() -> (tokio::net::TcpListener, Vec<tokio::net::TcpStream>, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(other_host(4)).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut filling = Vec::new();
+    // Fill the accept queue: connections beyond it get no SYN-ACK and wait.
+    for _ in 0..8 {
+        match tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => filling.push(stream),
+            _ => break,
+        }
+    }
+    (listener, filling, addr)
+}
+
+async fn a_host_that_does_not_accept_connections_fails_at_the_connect_timeout(backend: Backend) {
+    let (_listener, _filling, addr) = unanswering_listener().await;
+    let app = spawn_app(
+        backend,
+        Options::stepped().with(|c| {
+            c.connect_timeout = Duration::from_millis(200);
+            c.delivery_timeout = Duration::from_secs(3_600);
+        }),
+    )
+    .await;
+    // The response may take 8 s; connecting may not. Before, connecting had 10 s, so the attempt ran into the
+    // response timeout instead and tied up a slot for it.
+    let id = app
+        .publish_ok(
+            &format!("http://{addr}/slow-to-connect"),
+            "x",
+            &[("Upstash-Timeout", "8s")],
+        )
+        .await;
+    let attempts = tokio::time::timeout(Duration::from_secs(60), app.dispatcher.run_once())
+        .await
+        .expect("the attempt ends")
+        .unwrap();
+    assert_eq!(attempts, 1);
+    let error = last_error(&app, &id).await;
+    assert!(error.starts_with("could not connect"), "{error}");
+    assert_eq!(app.message(&id).await["state"], "RETRY");
+    app.stop().await;
+}
+
+async fn after_repeated_connection_failures_a_host_is_not_dialled_until_its_probe(backend: Backend) {
+    // A port nobody listens on: connections are refused.
+    let addr = std::net::TcpListener::bind(other_host(3))
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = spawn_app(
+        backend,
+        Options::stepped().with(|c| {
+            c.breaker_failures = 2;
+            c.breaker_cooldown = Duration::from_secs(60);
+        }),
+    )
+    .await;
+    let url = format!("http://{addr}");
+    let first = publish_many(&app, &url, 2).await;
+    assert_eq!(app.dispatcher.run_once().await.unwrap(), 2);
+    for id in &first {
+        assert!(last_error(&app, id).await.starts_with("could not connect"));
+    }
+    // The circuit is open: the next message is not sent but fails at once, on its normal retry schedule.
+    let next = app.publish_ok(&format!("{url}/next"), "x", &[]).await;
+    assert_eq!(app.dispatcher.run_once().await.unwrap(), 1);
+    let error = last_error(&app, &next).await;
+    assert!(error.contains("circuit") && error.contains("open"), "{error}");
+    let message = app.message(&next).await;
+    assert_eq!(message["state"], "RETRY");
+    let retry_at = app.clock.now_ms() + postdate::domain::retry::default_backoff_ms(1);
+    let events = events_of(&app, &next).await;
+    let retry = events.iter().find(|e| e["state"] == "RETRY").unwrap();
+    assert_eq!(retry["nextDeliveryTime"], retry_at);
+    // The host comes back on the same port; after the cooldown one attempt probes it and closes the circuit,
+    // and the others go at their next retry.
+    let back = Receiver::answering_at(addr, |_| Reply::Status(200)).await;
+    for _ in 0..2 {
+        app.clock.advance_ms(86_400_000);
+        app.run_until_idle().await;
+    }
+    for id in first.iter().chain([&next]) {
+        app.wait_for_state(id, "DELIVERED").await;
+    }
+    assert_eq!(back.requests().len(), 3);
+    app.stop().await;
+}
+
+/// Each engine sharing one Postgres keeps the host shares: a hanging host holds at most one share per
+/// engine, and the other destinations are delivered by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_postgres_each_keep_a_hanging_host_to_its_share() {
+    let Some(backend) = Backend::postgres() else { return };
+    let db = Arc::new(TestDb::new(backend).await);
+    let hanging = Receiver::answering_at(other_host(2), |_| Reply::Held).await;
+    let fast = Receiver::start().await;
+    let a = spawn_app_on(db.clone(), small_capacity(6, 2)).await;
+    let b = spawn_app_on(db.clone(), small_capacity(6, 2)).await;
+    let held = publish_many(&a, &hanging.url, 20).await;
+    hanging.wait_for(4, Duration::from_secs(10)).await;
+    let quick = publish_many(&b, &fast.url, 20).await;
+    wait_delivered(&a, &quick).await;
+    assert_eq!(hanging.requests().len(), 4, "two shares of two, no more");
+    hanging.release();
+    wait_delivered(&a, &held).await;
+    let requests = eventually(Duration::from_secs(5), "all held requests recorded", || async {
+        let r = hanging.requests();
+        (r.len() >= 20).then_some(r)
+    })
+    .await;
+    assert_eq!(requests.len(), 20, "each delivered once");
+    a.stop().await;
+    b.stop().await;
+}
