@@ -66,6 +66,27 @@ impl Client {
         matches!(request.send().await, Ok(r) if r.status().is_success())
     }
 
+    /// Publishes message numbers `range` to these destinations (one each, in order) in one `/v2/batch`
+    /// request, each with `delay`; true when all were accepted.
+    pub async fn publish_batch_to<'a>(
+        &self,
+        destinations: impl Iterator<Item = &'a str>,
+        range: std::ops::Range<u64>,
+        delay: &str,
+    ) -> bool {
+        let items: Vec<_> = destinations
+            .zip(range)
+            .map(|(url, n)| json!({ "destination": url, "body": self.body(n), "headers": { "Upstash-Delay": delay } }))
+            .collect();
+        let request = self
+            .http
+            .post(format!("{}/v2/batch", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&items).unwrap());
+        matches!(request.send().await, Ok(r) if r.status().is_success())
+    }
+
     /// Publishes message numbers `range` in one `/v2/batch` request; true when all were accepted.
     pub async fn publish_batch(&self, range: std::ops::Range<u64>, delay: Option<&str>) -> bool {
         let headers = match delay {

@@ -148,7 +148,14 @@ pub async fn slow_receiver(
 /// `hosts` receivers, each on a loopback address of its own (127.1.x.y), and messages delayed by `delay`
 /// spread round-robin over them at `rate` for `seconds`; reports each host's p99 lateness, the fastest
 /// and slowest of those, and their ratio.
-pub async fn many_destinations(client: Arc<Client>, hosts: u64, rate: u64, seconds: u64, delay: String) -> Value {
+pub async fn many_destinations(
+    client: Arc<Client>,
+    hosts: u64,
+    rate: u64,
+    seconds: u64,
+    delay: String,
+    batch_size: u64,
+) -> Value {
     let delay_us = postdate::domain::duration::parse_duration(&delay)
         .expect("a valid --delay")
         .as_micros() as i64;
@@ -163,20 +170,35 @@ pub async fn many_destinations(client: Arc<Client>, hosts: u64, rate: u64, secon
     let due: Arc<Mutex<Vec<i64>>> = Arc::new(Mutex::new(vec![0; total as usize]));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..total {
-        let at = started + Duration::from_secs_f64(n as f64 / rate as f64);
+    for first in (0..total).step_by(batch_size as usize) {
+        let at = started + Duration::from_secs_f64(first as f64 / rate as f64);
         tokio::time::sleep_until(at.into()).await;
         let (client, due, delay, urls) = (client.clone(), due.clone(), delay.clone(), urls.clone());
+        let range = first..(first + batch_size).min(total);
         tasks.spawn(async move {
-            due.lock().unwrap()[n as usize] = now_us() + delay_us;
-            client
-                .publish_to(&urls[(n % hosts) as usize], n, Some(&delay), &[])
-                .await
+            let sent_at = now_us() + delay_us;
+            for n in range.clone() {
+                due.lock().unwrap()[n as usize] = sent_at;
+            }
+            let destinations = range.clone().map(|n| urls[(n % hosts) as usize].as_str());
+            let accepted = match range.end - range.start {
+                1 => {
+                    client
+                        .publish_to(&urls[(range.start % hosts) as usize], range.start, Some(&delay), &[])
+                        .await
+                }
+                _ => client.publish_batch_to(destinations, range.clone(), &delay).await,
+            };
+            if accepted {
+                0
+            } else {
+                range.end - range.start
+            }
         });
     }
     let mut failed = 0;
-    while let Some(ok) = tasks.join_next().await {
-        failed += u64::from(!ok.unwrap());
+    while let Some(not_accepted) = tasks.join_next().await {
+        failed += not_accepted.unwrap();
     }
     seen.wait_for(total - failed, Duration::from_secs(30)).await;
     let due = due.lock().unwrap();
@@ -196,6 +218,7 @@ pub async fn many_destinations(client: Arc<Client>, hosts: u64, rate: u64, secon
     let slowest = p99s.iter().copied().fold(0.0, f64::max);
     json!({
         "run": "many-destinations", "hosts": hosts, "rate": rate, "seconds": seconds, "delay": delay,
+        "batch_size": batch_size,
         "messages": total, "publish_failures": failed, "delivered": all.len(),
         "hosts_delivered": p99s.len(),
         "lateness_ms": summary(all),

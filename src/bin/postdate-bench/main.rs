@@ -144,6 +144,10 @@ enum Run {
         seconds: u64,
         #[arg(long, default_value = "2s")]
         delay: String,
+        /// Messages per `/v2/batch` request (1: one publish per message). Batches of consecutive messages
+        /// go to consecutive hosts, so every request spans many hosts.
+        #[arg(long, default_value_t = 1)]
+        batch_size: u64,
     },
 }
 
@@ -261,7 +265,8 @@ async fn main() {
             rate,
             seconds,
             delay,
-        } => isolation::many_destinations(client, hosts, rate, seconds, delay).await,
+            batch_size,
+        } => isolation::many_destinations(client, hosts, rate, seconds, delay, batch_size.max(1)).await,
     };
     if let Some(scraper) = scrapes {
         scraper.abort();
