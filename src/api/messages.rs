@@ -51,32 +51,11 @@ async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Resu
 const DEFAULT_COUNT: i64 = 100;
 const MAX_COUNT: i64 = 1_000;
 
-const LIST_KEYS: &[&str] = &[
-    "messageIds",
-    "messageId",
-    "topicName",
-    "queueName",
-    "url",
-    "host",
-    "path",
-    "label",
-    "flowControlKey",
-    "scheduleId",
-    "callerIp",
-    "callerIP",
-    "fromDate",
-    "toDate",
-    "state",
-    "cursor",
-    "count",
-    "order",
-];
-
 /// One page of messages matching the filters (all when none is given), oldest first unless
 /// `order=latestFirst`, with the cursor of the next page while more remain.
 async fn list_messages(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let query = Query::parse(request.uri().query())?;
-    query.only(LIST_KEYS)?;
+    query.only(&[FILTER_KEYS, &["messageId", "state", "cursor", "count", "order"]].concat())?;
     // A blank filter never reads as "no filter", here as in bulk cancel.
     query.refuse_blank_filters()?;
     let states = query
@@ -119,7 +98,8 @@ async fn list_messages(State(app): State<AppState>, request: Request) -> Result<
     Ok(Json(body))
 }
 
-const CANCEL_KEYS: &[&str] = &[
+/// The filters of bulk cancel and of the list (spec §4.3).
+const FILTER_KEYS: &[&str] = &[
     "messageIds",
     "topicName",
     "queueName",
@@ -133,7 +113,6 @@ const CANCEL_KEYS: &[&str] = &[
     "callerIP",
     "fromDate",
     "toDate",
-    "count",
 ];
 
 /// Three request styles (spec §4.3): query (JS), JSON body (Python `cancel_many`), or neither (cancel all).
@@ -141,7 +120,7 @@ const CANCEL_KEYS: &[&str] = &[
 async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query())?;
-    query.only(CANCEL_KEYS)?;
+    query.only(&[FILTER_KEYS, &["count"]].concat())?;
     let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
     let filter = match Selection::of(&query, body)? {
         Selection::All => Filter::default(),

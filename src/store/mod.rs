@@ -240,6 +240,23 @@ pub(crate) trait StatsStore {
     fn pool_connections(&self) -> (u32, u32);
 }
 
+/// The row of `store_stats`, the same on both databases.
+type StatsRow = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
+
+fn stats_from_row(row: StatsRow) -> crate::metrics::StoreStats {
+    let (waiting, due, in_flight, retrying, dlq_entries, oldest_due_at, schedules_active, schedules_paused) = row;
+    crate::metrics::StoreStats {
+        waiting,
+        due,
+        in_flight,
+        retrying,
+        dlq_entries,
+        oldest_due_at,
+        schedules_active,
+        schedules_paused,
+    }
+}
+
 /// Signing keys.
 #[allow(async_fn_in_trait)]
 pub(crate) trait KeyStore {
@@ -528,15 +545,7 @@ select m.* from messages m where true",
             .collect();
         qb.push(format!(" and ({})", conditions.join(" or ")));
     }
-    let (after, direction) = match page.order {
-        Order::EarliestFirst => (">", "asc"),
-        Order::LatestFirst => ("<", "desc"),
-    };
-    if let Some(cursor) = &page.cursor {
-        qb.push(format!(" and m.id {after} ")).push_bind(cursor.clone());
-    }
-    qb.push(format!(" order by m.id {direction} limit "))
-        .push_bind(page.count);
+    push_page(&mut qb, "m.id", page.cursor.as_ref(), page.order, page.count);
     qb
 }
 
@@ -547,15 +556,30 @@ where
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    let (after, direction) = match page.order {
+    push_page(qb, "d.dlq_id", page.cursor.as_ref(), page.order, page.count);
+}
+
+/// Rows after `cursor` (the last `id_column` of the previous page) in `order`, at most `count`.
+fn push_page<'a, DB>(
+    qb: &mut sqlx::QueryBuilder<'a, DB>,
+    id_column: &str,
+    cursor: Option<&String>,
+    order: Order,
+    count: i64,
+) where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let (after, direction) = match order {
         Order::EarliestFirst => (">", "asc"),
         Order::LatestFirst => ("<", "desc"),
     };
-    if let Some(cursor) = &page.cursor {
-        qb.push(format!(" and d.dlq_id {after} ")).push_bind(cursor.clone());
+    if let Some(cursor) = cursor {
+        qb.push(format!(" and {id_column} {after} ")).push_bind(cursor.clone());
     }
-    qb.push(format!(" order by d.dlq_id {direction} limit "))
-        .push_bind(page.count);
+    qb.push(format!(" order by {id_column} {direction} limit "))
+        .push_bind(count);
 }
 
 #[cfg(test)]

@@ -18,22 +18,10 @@ select
   (select count(*) from schedules where not is_paused),
   (select count(*) from schedules where is_paused)";
 
-type StatsRow = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
-
 impl StatsStore for SqliteStore {
     async fn store_stats(&self, now: i64) -> Result<StoreStats> {
-        let row: StatsRow = sqlx::query_as(STORE_STATS).bind(now).fetch_one(&self.reader).await?;
-        let (waiting, due, in_flight, retrying, dlq_entries, oldest_due_at, schedules_active, schedules_paused) = row;
-        Ok(StoreStats {
-            waiting,
-            due,
-            in_flight,
-            retrying,
-            dlq_entries,
-            oldest_due_at,
-            schedules_active,
-            schedules_paused,
-        })
+        let row: crate::store::StatsRow = sqlx::query_as(STORE_STATS).bind(now).fetch_one(&self.reader).await?;
+        Ok(crate::store::stats_from_row(row))
     }
 
     fn pool_connections(&self) -> (u32, u32) {
