@@ -78,12 +78,17 @@ impl Client {
             .zip(range)
             .map(|(url, n)| json!({ "destination": url, "body": self.body(n), "headers": { "Upstash-Delay": delay } }))
             .collect();
+        self.send_batch(&items).await
+    }
+
+    /// Sends one `/v2/batch` request; true when every item was accepted.
+    async fn send_batch(&self, items: &[serde_json::Value]) -> bool {
         let request = self
             .http
             .post(format!("{}/v2/batch", self.base))
             .bearer_auth(&self.token)
             .header("content-type", "application/json")
-            .body(serde_json::to_vec(&items).unwrap());
+            .body(serde_json::to_vec(items).unwrap());
         matches!(request.send().await, Ok(r) if r.status().is_success())
     }
 
@@ -96,13 +101,7 @@ impl Client {
         let items: Vec<_> = range
             .map(|n| json!({ "destination": self.hook, "body": self.body(n), "headers": headers }))
             .collect();
-        let request = self
-            .http
-            .post(format!("{}/v2/batch", self.base))
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&items).unwrap());
-        matches!(request.send().await, Ok(r) if r.status().is_success())
+        self.send_batch(&items).await
     }
 
     /// Publishes message numbers `range`: one request when `batch` is more than one, else one each.
