@@ -495,11 +495,19 @@ fn cancel_result(new_state: &str) -> CancelResult {
     }
 }
 
-/// Why `message_cancel` changed nothing, from the message's current state.
-fn not_cancelable(state: Option<&str>) -> CancelResult {
-    match state.and_then(crate::domain::state::MessageState::parse) {
-        Some(state) => CancelResult::AlreadyFinished(state),
-        None => CancelResult::NotFound,
+/// Why `message_cancel` changed nothing, from the message's current state (`None`: there is no such message).
+fn not_cancelable(id: &str, state: Option<&str>) -> Result<CancelResult> {
+    let Some(state) = state else {
+        return Ok(CancelResult::NotFound);
+    };
+    match crate::domain::state::MessageState::parse(state) {
+        Some(state) => Ok(CancelResult::AlreadyFinished(state)),
+        None => Err(StoreError::Corrupt {
+            table: "messages",
+            id: id.to_string(),
+            column: "state",
+            reason: format!("unknown state {state:?}"),
+        }),
     }
 }
 

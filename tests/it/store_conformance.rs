@@ -43,9 +43,9 @@ const LIMITS: Limits = Limits {
     max_delay_ms: i64::MAX / 4,
     max_timeout_ms: 3_600_000,
 };
-const LEASE: i64 = 30_000;
+pub(crate) const LEASE: i64 = 30_000;
 
-fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
+pub(crate) fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
     let options = MessageOptions {
         not_before_ms: Some(due),
         labels: labels.iter().map(|l| l.to_string()).collect(),
@@ -62,13 +62,13 @@ fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
     .unwrap()
 }
 
-async fn store(backend: Backend) -> (TestDb, Store) {
+pub(crate) async fn store(backend: Backend) -> (TestDb, Store) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     (db, store)
 }
 
-fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
+pub(crate) fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
     Completion {
         id: id.into(),
         attempt,

@@ -132,7 +132,7 @@ impl MessageStore for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        Ok(crate::store::not_cancelable(state.as_deref()))
+        crate::store::not_cancelable(id, state.as_deref())
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
