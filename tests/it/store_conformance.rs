@@ -97,8 +97,37 @@ async fn message_insert_and_get_round_trip_every_field(backend: Backend) {
     m.body = vec![0, 159, 146, 150].into();
     m.timeout_ms = Some(1500);
     m.caller_ip = Some("10.0.0.1".into());
+    m.retry_delay_expression = Some("pow(2, retried) * 1000".into());
+    m.redact = Some(postdate::domain::redact::parse("body, header[Authorization]").unwrap());
+    m.callback = Some(postdate::domain::callback::Callback {
+        url: "https://example.com/cb".into(),
+        method: Some("PUT".into()),
+        timeout_ms: None,
+        retries: Some(1),
+        retry_delay: None,
+        delay_ms: None,
+        header: HeaderMap::from([("X-Cb".to_string(), vec!["1".to_string()])]),
+    });
+    (m.topic_name, m.endpoint_name) = (Some("group".into()), Some("end".into()));
+    (m.schedule_id, m.flow_control_key) = (Some("scd_1".into()), Some("key".into()));
     store.message_insert(std::slice::from_ref(&m)).await.unwrap();
     let row = store.message_get(&m.id).await.unwrap().unwrap();
+    // Every stored setting comes back decoded, as it went in.
+    assert_eq!(row.retry_delay.as_ref().map(|d| d.delay_ms(3)), Some(Some(8_000)));
+    assert_eq!(
+        (row.redact.as_ref(), row.callback.as_ref()),
+        (m.redact.as_ref(), m.callback.as_ref())
+    );
+    assert_eq!(row.failure_callback, None);
+    assert_eq!(
+        (row.topic_name, row.endpoint_name, row.schedule_id, row.flow_control_key),
+        (
+            m.topic_name.clone(),
+            m.endpoint_name.clone(),
+            m.schedule_id.clone(),
+            m.flow_control_key.clone()
+        )
+    );
     assert_eq!(row.state, MessageState::Pending);
     assert_eq!(
         (row.attempt, row.max_retries, row.due_at, row.not_before),
