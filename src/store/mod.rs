@@ -584,14 +584,26 @@ select m.* from messages m where true",
     qb
 }
 
-/// Cursor, order and limit of a DLQ page; the cursor is the last id of the previous page.
-fn push_dlq_page<'a, DB>(qb: &mut sqlx::QueryBuilder<'a, DB>, page: &DlqPage)
+/// The whole `dlq_list` query for either database (`dlq_get` is a page of the one entry): entries joined
+/// with their message; the cursor is the last id of the previous page.
+fn dlq_query<'a, DB>(page: &DlqPage, dialect: &filter::Dialect) -> sqlx::QueryBuilder<'a, DB>
 where
     DB: sqlx::Database,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    push_page(qb, "d.dlq_id", page.cursor.as_ref(), page.order, page.count);
+    let mut qb = sqlx::QueryBuilder::new(
+        "
+-- dlq_list / dlq_get: DLQ entries joined with their message
+select m.*, d.dlq_id, d.response_status, d.response_header, d.response_body, d.error as dlq_error,
+       d.created_at as dlq_created_at
+from dlq d join messages m on m.id = d.message_id
+where true",
+    );
+    filter::push_filter(&mut qb, &page.filter, "d.created_at", dialect);
+    push_page(&mut qb, "d.dlq_id", page.cursor.as_ref(), page.order, page.count);
+    qb
 }
 
 /// Rows after `cursor` (the last `id_column` of the previous page) in `order`, at most `count`.

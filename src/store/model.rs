@@ -74,6 +74,20 @@ pub struct DlqPage {
     pub count: i64,
 }
 
+impl DlqPage {
+    /// The page of exactly one entry (`dlq_get`).
+    pub fn only(dlq_id: &str) -> DlqPage {
+        DlqPage {
+            filter: Filter {
+                dlq_ids: vec![dlq_id.to_string()],
+                ..Filter::default()
+            },
+            count: 1,
+            ..DlqPage::default()
+        }
+    }
+}
+
 /// A page of `message_list`: messages matching the filter and any of `states`, by id (creation order) from
 /// the cursor, the last id of the previous page.
 #[derive(Debug, Clone, Default)]
