@@ -35,4 +35,5 @@ mod shutdown;
 mod ssrf;
 mod standard_webhooks;
 mod store_conformance;
+mod store_conformance_resources;
 mod url_groups;
