@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::filters::{Filters, Order, Query};
+use super::filters::{Filters, Paging, Query};
 use super::http::Client;
 use super::messages::{details, print_more};
 use super::render::{clip, header_lines, now_ms, print_json, print_table, relative, Details, Table};
@@ -75,15 +75,8 @@ impl DlqFilters {
 pub struct ListArgs {
     #[command(flatten)]
     filters: DlqFilters,
-    /// Entries per page (at most 100).
-    #[arg(long, default_value_t = 100)]
-    count: u32,
-    /// The page after this cursor (printed at the end of the previous page).
-    #[arg(long)]
-    cursor: Option<String>,
-    /// Which end comes first.
-    #[arg(long, value_enum, default_value = "earliest")]
-    order: Order,
+    #[command(flatten)]
+    paging: Paging,
 }
 
 #[derive(Args)]
@@ -104,10 +97,7 @@ pub async fn run(command: DlqCommand, server: &Server) -> Result<(), CliError> {
     match command {
         DlqCommand::Ls(args) => {
             let mut query = args.filters.query();
-            query
-                .add("count", args.count)
-                .add("order", args.order.wire())
-                .add_opt("cursor", args.cursor.as_ref());
+            query.paging(&args.paging);
             let page: DlqPage = client.get("/v2/dlq").query(&query.pairs).send().await?;
             if server.json {
                 print_json(&page);

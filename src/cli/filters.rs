@@ -48,6 +48,20 @@ pub struct UrlPartFilters {
     pub path: Vec<String>,
 }
 
+/// Which page of a listing: its size, where it starts, and which end comes first.
+#[derive(Args, Clone)]
+pub struct Paging {
+    /// Entries per page (at most 100 in the DLQ, 1000 for messages).
+    #[arg(long, default_value_t = 100)]
+    pub count: u32,
+    /// The page after this cursor (printed at the end of the previous page).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Which end comes first.
+    #[arg(long, value_enum, default_value = "earliest")]
+    pub order: Order,
+}
+
 /// Which end of a listing comes first.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Order {
@@ -100,6 +114,12 @@ impl Query {
             .add_all("callerIp", &filters.caller_ip)
             .add_opt("fromDate", filters.from)
             .add_opt("toDate", filters.to)
+    }
+
+    pub fn paging(&mut self, paging: &Paging) -> &mut Query {
+        self.add("count", paging.count)
+            .add("order", paging.order.wire())
+            .add_opt("cursor", paging.cursor.as_ref())
     }
 
     pub fn url_parts(&mut self, parts: &UrlPartFilters) -> &mut Query {

@@ -123,11 +123,7 @@ impl Call {
 
 /// The server's `{"error": …}` message, or the body itself when it is not one (a proxy's error page).
 fn error_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        error: String,
-    }
-    match serde_json::from_slice::<ErrorBody>(body) {
+    match serde_json::from_slice::<crate::wire::ErrorBody>(body) {
         Ok(parsed) => parsed.error,
         Err(_) => String::from_utf8_lossy(body).trim().to_string(),
     }

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::filters::{Filters, Order, Query, UrlPartFilters};
+use super::filters::{Filters, Paging, Query, UrlPartFilters};
 use super::http::Client;
 use super::render::{
     absolute, clip, header_lines, now_ms, print_json, print_table, relative, relative_opt, wire_name, Details, Table,
@@ -48,15 +48,8 @@ pub struct ListArgs {
     filters: Filters,
     #[command(flatten)]
     url_parts: UrlPartFilters,
-    /// Messages per page (at most 1000).
-    #[arg(long, default_value_t = 100)]
-    count: u32,
-    /// The page after this cursor (printed at the end of the previous page).
-    #[arg(long)]
-    cursor: Option<String>,
-    /// Which end comes first.
-    #[arg(long, value_enum, default_value = "earliest")]
-    order: Order,
+    #[command(flatten)]
+    paging: Paging,
 }
 
 #[derive(Args)]
@@ -97,9 +90,7 @@ async fn list(client: &Client, args: ListArgs, json: bool) -> Result<(), CliErro
         .add_all("state", &args.state)
         .filters(&args.filters)
         .url_parts(&args.url_parts)
-        .add("count", args.count)
-        .add("order", args.order.wire())
-        .add_opt("cursor", args.cursor.as_ref());
+        .paging(&args.paging);
     let page: MessagePage = client.get("/v2/messages").query(&query.pairs).send().await?;
     if json {
         print_json(&page);

@@ -30,22 +30,7 @@ pub enum SchedulesCommand {
     #[command(
         after_help = "Example:\n  postdate schedules add https://example.com/hook --cron '*/5 * * * *' --id every-5-min"
     )]
-    Add {
-        /// Destination: a URL or the name of a URL group.
-        destination: String,
-        /// When: five cron fields in UTC (minute hour day-of-month month day-of-week), optionally after
-        /// `CRON_TZ=<zone> `.
-        #[arg(long)]
-        cron: String,
-        /// The schedule's id (letters, digits, '-', '_', '.'); an existing schedule with it is replaced.
-        #[arg(long)]
-        id: Option<String>,
-        /// Enqueue each message into this queue.
-        #[arg(long, value_name = "NAME")]
-        queue: Option<String>,
-        #[command(flatten)]
-        options: MessageOptions,
-    },
+    Add(Box<AddArgs>),
     /// Shows one schedule.
     #[command(after_help = "Example:\n  postdate schedules show nightly")]
     Show {
@@ -72,6 +57,24 @@ pub enum SchedulesCommand {
     },
 }
 
+#[derive(clap::Args)]
+pub struct AddArgs {
+    /// Destination: a URL or the name of a URL group.
+    pub destination: String,
+    /// When: five cron fields in UTC (minute hour day-of-month month day-of-week), optionally after
+    /// `CRON_TZ=<zone> `.
+    #[arg(long)]
+    pub cron: String,
+    /// The schedule's id (letters, digits, '-', '_', '.'); an existing schedule with it is replaced.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Enqueue each message into this queue.
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<String>,
+    #[command(flatten)]
+    pub options: MessageOptions,
+}
+
 pub async fn run(command: SchedulesCommand, server: &Server) -> Result<(), CliError> {
     let client = Client::new(server)?;
     match command {
@@ -83,13 +86,14 @@ pub async fn run(command: SchedulesCommand, server: &Server) -> Result<(), CliEr
                 print_table(&table(&schedules, now_ms()), "no schedules");
             }
         }
-        SchedulesCommand::Add {
-            destination,
-            cron,
-            id,
-            queue,
-            options,
-        } => {
+        SchedulesCommand::Add(args) => {
+            let AddArgs {
+                destination,
+                cron,
+                id,
+                queue,
+                options,
+            } = *args;
             let mut call = client
                 .post(&format!("/v2/schedules/{destination}"))
                 .header("Upstash-Cron", &cron);
