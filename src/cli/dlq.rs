@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use super::filters::{Filters, Paging, Query};
 use super::http::Client;
 use super::messages::{details, print_more};
-use super::render::{clip, header_lines, now_ms, print_json, print_table, relative, Details, Table};
+use super::render::{clip, header_lines, now_ms, relative, show, Details, Table};
 use super::{segment, CliError, Server};
 use crate::wire::{Deleted, DlqMessage, DlqPage, Retried};
 
@@ -99,21 +99,15 @@ pub async fn run(command: DlqCommand, server: &Server) -> Result<(), CliError> {
             let mut query = args.filters.query();
             query.paging(&args.paging);
             let page: DlqPage = client.get("/v2/dlq").query(&query.pairs).send().await?;
-            if server.json {
-                print_json(&page);
-            } else {
-                print_table(&table(&page.messages, now_ms()), "the DLQ is empty");
+            show(server.json, &page, |page| {
                 print_more(page.cursor.as_deref());
-            }
+                table(&page.messages, now_ms()).or("the DLQ is empty")
+            });
             Ok(())
         }
         DlqCommand::Show { id } => {
             let entry: DlqMessage = client.get(&format!("/v2/dlq/{}", segment(&id))).send().await?;
-            if server.json {
-                print_json(&entry);
-            } else {
-                print!("{}", entry_details(&entry, now_ms()));
-            }
+            show(server.json, &entry, |entry| entry_details(entry, now_ms()));
             Ok(())
         }
         DlqCommand::Retry(args) => retry(&client, args, server.json).await,
@@ -126,11 +120,9 @@ pub async fn run(command: DlqCommand, server: &Server) -> Result<(), CliError> {
                     client.delete("/v2/dlq").query(&query.pairs).send().await?
                 }
             };
-            if server.json {
-                print_json(&deleted);
-            } else {
-                println!("removed {} DLQ entr{}", deleted.deleted, plural_y(deleted.deleted));
-            }
+            show(server.json, &deleted, |d| {
+                format!("removed {} DLQ entr{}\n", d.deleted, plural_y(d.deleted))
+            });
             Ok(())
         }
     }
@@ -203,18 +195,11 @@ async fn retry(client: &Client, args: RetryArgs, json: bool) -> Result<(), CliEr
         let answer: Retried = client.post("/v2/dlq/retry").query(&query.pairs).send().await?;
         retried.responses.extend(answer.responses);
     }
-    if json {
-        print_json(&retried);
-        return Ok(());
-    }
-    println!(
-        "retried {} DLQ entr{} as new messages",
-        retried.responses.len(),
-        plural_y(retried.responses.len() as u64)
-    );
-    for message in &retried.responses {
-        println!("{}", message.message_id);
-    }
+    show(json, &retried, |retried| {
+        let count = retried.responses.len();
+        let ids = retried.responses.iter().map(|m| format!("{}\n", m.message_id));
+        format!("retried {count} DLQ entr{} as new messages\n", plural_y(count as u64)) + &ids.collect::<String>()
+    });
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::http::Client;
-use super::render::{now_ms, print_json, print_table, relative, Table};
+use super::render::{now_ms, relative, show, Table};
 use super::{segment, CliError, Server};
 use crate::wire::{Empty, UrlGroup};
 
@@ -50,11 +50,9 @@ pub async fn run(command: GroupsCommand, server: &Server) -> Result<(), CliError
     match command {
         GroupsCommand::Ls => {
             let groups: Vec<UrlGroup> = client.get("/v2/topics").send().await?;
-            if server.json {
-                print_json(&groups);
-            } else {
-                print_table(&table(&groups, now_ms()), "no URL groups");
-            }
+            show(server.json, &groups, |groups| {
+                table(groups, now_ms()).or("no URL groups")
+            });
         }
         GroupsCommand::Add { name, urls } => {
             let endpoints: Vec<_> = urls.iter().map(|url| json!({ "url": url })).collect();
@@ -66,11 +64,9 @@ pub async fn run(command: GroupsCommand, server: &Server) -> Result<(), CliError
                 .await?;
             // The group as it is now, with the endpoints it had before.
             let group: UrlGroup = client.get(&path).send().await?;
-            if server.json {
-                print_json(&group);
-            } else {
-                print_table(&table(std::slice::from_ref(&group), now_ms()), "");
-            }
+            show(server.json, &group, |group| {
+                table(std::slice::from_ref(group), now_ms()).render()
+            });
         }
         GroupsCommand::Rm { name, endpoints } => {
             let path = format!("/v2/topics/{}", segment(&name));
@@ -84,13 +80,10 @@ pub async fn run(command: GroupsCommand, server: &Server) -> Result<(), CliError
                     .send()
                     .await?
             };
-            if server.json {
-                print_json(&answer);
-            } else if endpoints.is_empty() {
-                println!("removed URL group {name}");
-            } else {
-                println!("removed {} endpoint(s) from URL group {name}", endpoints.len());
-            }
+            show(server.json, &answer, |_| match endpoints.len() {
+                0 => format!("removed URL group {name}\n"),
+                n => format!("removed {n} endpoint(s) from URL group {name}\n"),
+            });
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::http::Client;
-use super::render::print_json;
+use super::render::show;
 use super::{CliError, Server};
 use crate::wire::SigningKeys;
 
@@ -29,11 +29,11 @@ pub async fn run(args: KeysArgs) -> Result<(), CliError> {
         true => client.post("/v2/keys/rotate").send().await?,
         false => client.get("/v2/keys").send().await?,
     };
-    if args.server.json {
-        print_json(&keys);
-    } else {
-        println!("QSTASH_CURRENT_SIGNING_KEY={}", keys.current);
-        println!("QSTASH_NEXT_SIGNING_KEY={}", keys.next);
-    }
+    show(args.server.json, &keys, |keys| {
+        format!(
+            "QSTASH_CURRENT_SIGNING_KEY={}\nQSTASH_NEXT_SIGNING_KEY={}\n",
+            keys.current, keys.next
+        )
+    });
     Ok(())
 }

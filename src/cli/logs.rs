@@ -12,7 +12,7 @@ use clap::Args;
 use super::filters::{Filters, Query, UrlPartFilters};
 use super::http::Client;
 use super::messages::print_more;
-use super::render::{clip, now_ms, print_table, relative, wire_name, Table};
+use super::render::{clip, now_ms, relative, show, wire_name, Table};
 use super::{CliError, Server};
 use crate::wire::{LogEntry, LogPage};
 
@@ -85,12 +85,10 @@ pub async fn run(args: LogsArgs) -> Result<(), CliError> {
         .add_opt("cursor", args.cursor.as_ref());
     let page: LogPage = client.get("/v2/events").query(&query.pairs).send().await?;
     if !args.follow {
-        if args.server.json {
-            super::render::print_json(&page);
-        } else {
-            print_table(&table(&page.events, now_ms()), "no log entries");
+        show(args.server.json, &page, |page| {
             print_more(page.cursor.as_deref());
-        }
+            table(&page.events, now_ms()).or("no log entries")
+        });
         return Ok(());
     }
     // The latest entries, oldest first, then everything written after them.

@@ -5,9 +5,7 @@ use clap::{Args, Subcommand};
 
 use super::filters::{Filters, Paging, Query, UrlPartFilters};
 use super::http::Client;
-use super::render::{
-    absolute, clip, header_lines, now_ms, print_json, print_table, relative, relative_opt, wire_name, Details, Table,
-};
+use super::render::{absolute, clip, header_lines, now_ms, relative, relative_opt, show, wire_name, Details, Table};
 use super::{segment, CliError, Server};
 use crate::wire::{Cancelled, Message, MessagePage};
 
@@ -73,11 +71,7 @@ pub async fn run(command: MessagesCommand, server: &Server) -> Result<(), CliErr
         MessagesCommand::Ls(args) => list(&client, args, server.json).await,
         MessagesCommand::Get { id } => {
             let message: Message = client.get(&format!("/v2/messages/{}", segment(&id))).send().await?;
-            if server.json {
-                print_json(&message);
-            } else {
-                print!("{}", details(&message, now_ms()));
-            }
+            show(server.json, &message, |m| details(m, now_ms()));
             Ok(())
         }
         MessagesCommand::Cancel(args) => cancel(&client, args, server.json).await,
@@ -92,13 +86,16 @@ async fn list(client: &Client, args: ListArgs, json: bool) -> Result<(), CliErro
         .url_parts(&args.url_parts)
         .paging(&args.paging);
     let page: MessagePage = client.get("/v2/messages").query(&query.pairs).send().await?;
-    if json {
-        print_json(&page);
-        return Ok(());
-    }
-    let now = now_ms();
+    show(json, &page, |page| {
+        print_more(page.cursor.as_deref());
+        table(&page.messages, now_ms()).or("no messages")
+    });
+    Ok(())
+}
+
+fn table(messages: &[Message], now: i64) -> Table {
     let mut table = Table::new(&["ID", "STATE", "URL", "DUE", "RETRIED", "CREATED"]);
-    for m in &page.messages {
+    for m in messages {
         table.row(vec![
             m.message_id.clone(),
             wire_name(&m.state),
@@ -108,9 +105,7 @@ async fn list(client: &Client, args: ListArgs, json: bool) -> Result<(), CliErro
             relative(m.created_at, now),
         ]);
     }
-    print_table(&table, "no messages");
-    print_more(page.cursor.as_deref());
-    Ok(())
+    table
 }
 
 /// Tells how to get the next page, on stderr so that the table stays clean for pipes.
@@ -167,10 +162,6 @@ async fn cancel(client: &Client, args: CancelArgs, json: bool) -> Result<(), Cli
             client.delete("/v2/messages").query(&query.pairs).send().await?
         }
     };
-    if json {
-        print_json(&cancelled);
-    } else {
-        println!("cancelled {} message(s)", cancelled.cancelled);
-    }
+    show(json, &cancelled, |c| format!("cancelled {} message(s)\n", c.cancelled));
     Ok(())
 }

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::http::Client;
-use super::render::{now_ms, print_json, print_table, relative, Table};
+use super::render::{now_ms, print_json, relative, show, Table};
 use super::{segment, CliError, Server};
 use crate::wire::Queue;
 
@@ -37,11 +37,7 @@ pub async fn run(command: QueuesCommand, server: &Server) -> Result<(), CliError
     let (name, action) = match command {
         QueuesCommand::Ls => {
             let queues: Vec<Queue> = client.get("/v2/queues").send().await?;
-            if server.json {
-                print_json(&queues);
-            } else {
-                print_table(&table(&queues, now_ms()), "no queues");
-            }
+            show(server.json, &queues, |queues| table(queues, now_ms()).or("no queues"));
             return Ok(());
         }
         QueuesCommand::Pause { name } => (name, "pause"),

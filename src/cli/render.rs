@@ -22,8 +22,12 @@ impl Table {
         self.rows.push(cells);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+    /// The table, or the line `empty` (e.g. "no messages") when it has no rows.
+    pub fn or(&self, empty: &str) -> String {
+        match self.rows.is_empty() {
+            true => format!("{empty}\n"),
+            false => self.render(),
+        }
     }
 
     /// The table as text, one line per row; trailing spaces trimmed.
@@ -49,12 +53,12 @@ impl Table {
     }
 }
 
-/// Prints `table`, or `empty` (e.g. "no messages") when it has no rows.
-pub fn print_table(table: &Table, empty: &str) {
-    if table.is_empty() {
-        println!("{empty}");
+/// Prints `value` as its JSON document with `--json`, else the text `text` makes of it for people.
+pub fn show<T: Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) {
+    if json {
+        print_json(value);
     } else {
-        print!("{}", table.render());
+        print!("{}", text(value));
     }
 }
 

@@ -5,9 +5,7 @@ use reqwest::Method;
 
 use super::http::Client;
 use super::publish::MessageOptions;
-use super::render::{
-    absolute, clip, header_lines, now_ms, print_json, print_table, relative_opt, wire_name, Details, Table,
-};
+use super::render::{absolute, clip, header_lines, now_ms, print_json, relative_opt, show, wire_name, Details, Table};
 use super::{segment, CliError, Server};
 use crate::wire::{Empty, Schedule, ScheduleCreated};
 
@@ -80,11 +78,9 @@ pub async fn run(command: SchedulesCommand, server: &Server) -> Result<(), CliEr
     match command {
         SchedulesCommand::Ls => {
             let schedules: Vec<Schedule> = client.get("/v2/schedules").send().await?;
-            if server.json {
-                print_json(&schedules);
-            } else {
-                print_table(&table(&schedules, now_ms()), "no schedules");
-            }
+            show(server.json, &schedules, |schedules| {
+                table(schedules, now_ms()).or("no schedules")
+            });
         }
         SchedulesCommand::Add(args) => {
             let AddArgs {
@@ -104,29 +100,17 @@ pub async fn run(command: SchedulesCommand, server: &Server) -> Result<(), CliEr
                 call = call.header("Upstash-Queue-Name", queue);
             }
             let created: ScheduleCreated = options.apply(call)?.send().await?;
-            if server.json {
-                print_json(&created);
-            } else {
-                println!("{}", created.schedule_id);
-            }
+            show(server.json, &created, |created| format!("{}\n", created.schedule_id));
         }
         SchedulesCommand::Show { id } => {
             let schedule = get(&client, &id).await?;
-            if server.json {
-                print_json(&schedule);
-            } else {
-                print!("{}", details(&schedule, now_ms()));
-            }
+            show(server.json, &schedule, |schedule| details(schedule, now_ms()));
         }
         SchedulesCommand::Pause { id } => set_paused(&client, &id, "pause", server.json).await?,
         SchedulesCommand::Resume { id } => set_paused(&client, &id, "resume", server.json).await?,
         SchedulesCommand::Rm { id } => {
             let answer: Empty = client.delete(&format!("/v2/schedules/{}", segment(&id))).send().await?;
-            if server.json {
-                print_json(&answer);
-            } else {
-                println!("removed schedule {id}");
-            }
+            show(server.json, &answer, |_| format!("removed schedule {id}\n"));
         }
     }
     Ok(())
