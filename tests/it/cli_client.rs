@@ -5,8 +5,8 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use postdate::wire::{
-    Cancelled, Deleted, DlqPage, LogEntry, LogPage, Message, MessagePage, Queue, Retried, Schedule, SigningKeys,
-    UrlGroup,
+    Cancelled, Deleted, DlqMessage, DlqPage, Empty, LogEntry, LogPage, Message, MessagePage, PublishAnswer, Queue,
+    Retried, Schedule, ScheduleCreated, SigningKeys, UrlGroup,
 };
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -136,11 +136,14 @@ async fn a_published_message_shows_in_messages_ls_and_get_until_it_is_cancelled(
     assert_eq!(serde_json::to_value(cancelled.state).unwrap(), "CANCELED");
 
     // --all cancels every waiting message; filters given with it narrow it.
-    let kept = cli.ok(&["publish", &url, "--delay", "1h", "--label", "keep"]).await;
+    let kept = match cli.json(&["publish", &url, "--delay", "1h", "--label", "keep"]).await {
+        PublishAnswer::Url(published) => published.message_id,
+        PublishAnswer::UrlGroup(many) => panic!("a URL publish answers one message: {many:?}"),
+    };
     cli.ok(&["publish", &url, "--delay", "1h", "--label", "drop"]).await;
     let dropped: Cancelled = cli.json(&["messages", "cancel", "--all", "--label", "drop"]).await;
     assert_eq!(dropped.cancelled, 1);
-    let kept: Message = cli.json(&["messages", "get", kept.trim()]).await;
+    let kept: Message = cli.json(&["messages", "get", &kept]).await;
     assert_eq!(serde_json::to_value(kept.state).unwrap(), "CREATED");
     let rest: Cancelled = cli.json(&["messages", "cancel", "--all"]).await;
     assert_eq!(rest.cancelled, 1);
@@ -186,6 +189,9 @@ async fn a_failed_delivery_is_listed_shown_retried_and_removed_in_the_dlq(backen
         shown.contains("response status") && shown.contains("500") && shown.contains("boom"),
         "{shown}"
     );
+    let entry: DlqMessage = cli.json(&["dlq", "show", &dlq_ids[0]]).await;
+    assert_eq!(&entry, &page.messages[0]);
+    assert_eq!(entry.response_body.as_deref(), Some("boom"));
 
     receiver.answer(|_| Reply::Status(200));
     let retried: Retried = cli.json(&["dlq", "retry", &dlq_ids[0]]).await;
@@ -194,6 +200,8 @@ async fn a_failed_delivery_is_listed_shown_retried_and_removed_in_the_dlq(backen
     assert_eq!(removed.deleted, 1);
     let left: DlqPage = cli.json(&["dlq", "ls"]).await;
     assert_eq!(left.messages.len(), 1, "one retried, one removed");
+    let again = cli.run(&["dlq", "rm", &dlq_ids[1]]).await;
+    assert_eq!(again.status.code(), Some(1), "removing it again is an API error");
 
     let all = cli.ok(&["dlq", "retry", "--all", "--response-status", "500"]).await;
     assert!(all.starts_with("retried 1 DLQ entry as new messages"), "{all}");
@@ -244,6 +252,8 @@ async fn schedules_are_added_listed_paused_resumed_and_removed(backend: Backend)
     let paused: Schedule = cli.json(&["schedules", "pause", "nightly"]).await;
     assert!(paused.is_paused);
     assert!(cli.ok(&["schedules", "ls"]).await.contains("paused"));
+    let text = cli.ok(&["schedules", "pause", "nightly"]).await;
+    assert_eq!(text.trim(), "paused schedule nightly");
     assert_eq!(
         cli.ok(&["schedules", "resume", "nightly"]).await.trim(),
         "resumed schedule nightly"
@@ -260,6 +270,12 @@ async fn schedules_are_added_listed_paused_resumed_and_removed(backend: Backend)
     assert_eq!(gone.status.code(), Some(1));
     let empty: Vec<Schedule> = cli.json(&["schedules", "ls"]).await;
     assert!(empty.is_empty());
+    let added: ScheduleCreated = cli
+        .json(&["schedules", "add", &url, "--cron", "* * * * *", "--id", "again"])
+        .await;
+    assert_eq!(added.schedule_id, "again");
+    let removed: Empty = cli.json(&["schedules", "rm", "again"]).await;
+    assert_eq!(removed, Empty {});
     app.stop().await;
 }
 
@@ -277,7 +293,8 @@ async fn url_groups_are_filled_listed_and_emptied(backend: Backend) {
     assert_eq!(app.run_until_idle().await, 2);
     assert_eq!((a.requests().len(), b.requests().len()), (1, 1));
 
-    cli.ok(&["groups", "rm", "orders", urls[1]]).await;
+    let removed = cli.ok(&["groups", "rm", "orders", urls[1]]).await;
+    assert_eq!(removed.trim(), "removed 1 endpoint(s) from URL group orders");
     let listed: Vec<UrlGroup> = cli.json(&["groups", "ls"]).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].endpoints.len(), 1);
@@ -292,6 +309,11 @@ async fn url_groups_are_filled_listed_and_emptied(backend: Backend) {
         "removed URL group orders"
     );
     assert_eq!(cli.ok(&["groups", "ls"]).await.trim(), "no URL groups");
+    let table = cli.ok(&["groups", "add", "solo", &a.url]).await;
+    assert!(
+        table.starts_with("NAME") && table.contains("solo") && table.contains(&a.url),
+        "{table}"
+    );
     app.stop().await;
 }
 
@@ -314,6 +336,8 @@ async fn queues_are_listed_paused_and_resumed(backend: Backend) {
         .expect("a row for the queue");
     assert!(row.contains("paused"), "{table}");
 
+    let text = cli.ok(&["queues", "pause", "orders"]).await;
+    assert_eq!(text.trim(), "paused queue orders");
     assert_eq!(
         cli.ok(&["queues", "resume", "orders"]).await.trim(),
         "resumed queue orders"
@@ -339,6 +363,11 @@ async fn keys_are_shown_and_rotated(backend: Backend) {
     let after: SigningKeys = cli.json(&["keys", "--rotate"]).await;
     assert_eq!(after.current, before.next, "the next key becomes current");
     assert_ne!(after.next, before.next);
+    let rotated = cli.ok(&["keys", "--rotate"]).await;
+    assert!(
+        rotated.contains(&format!("QSTASH_CURRENT_SIGNING_KEY={}", after.next)),
+        "{rotated}"
+    );
     app.stop().await;
 }
 
@@ -389,6 +418,24 @@ async fn logs_list_entries_and_follow_prints_entries_written_after_it_started(ba
             assert!(states.contains(&format!("{id} \"{state}\"")), "{states:?}");
         }
     }
+    follower.kill().await.unwrap();
+
+    // Without --json, one line per entry: time, state, message id, URL.
+    let mut follower = cli
+        .command(&["logs", "--follow", "--message-id", &second])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        line.contains(" CREATED ") && line.contains(&second) && line.contains(&receiver.url),
+        "{line}"
+    );
     follower.kill().await.unwrap();
     app.stop().await;
 }
