@@ -163,12 +163,13 @@ fn print_followed(entry: &LogEntry, json: bool) {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
         .unwrap_or_else(|| entry.time.to_string());
     let state = wire_name(&entry.state);
-    println!(
+    let line = format!(
         "{time}  {state:<16}  {}  {}  {}",
         entry.message_id,
         entry.url,
         detail(entry, now_ms())
     );
+    println!("{}", line.trim_end());
 }
 
 /// What an entry adds to its state: the status, the error, when the next attempt is due.
