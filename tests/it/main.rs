@@ -8,6 +8,7 @@ mod bulk_fail_closed;
 mod bulk_properties;
 mod callbacks;
 mod cli;
+mod cli_client;
 mod client_input;
 mod connections;
 mod crash;
