@@ -72,22 +72,29 @@ async fn a_message_accepted_by_one_instance_wakes_the_dispatcher_of_another() {
     let accepting = spawn_app_on(db.clone(), Options::stepped()).await;
     let hour = Duration::from_secs(3_600);
     let delivering = spawn_app_on(db.clone(), Options::default().with(move |c| c.poll_interval = hour)).await;
-    // The delivering instance starts listening in the background: publish until a wake-up reaches it.
+    // The delivering instance starts listening in the background: publish until a wake-up reaches it. Its
+    // first look at the database may find the first warm-up message by itself, so a wake-up is proven only
+    // by a message that arrives although everything published before it had already arrived (its
+    // dispatcher was asleep, for an hour).
     let mut published = 0;
+    let mut all_arrived = false;
     loop {
-        accepting
+        let id = accepting
             .publish_ok(&format!("{}/warm-up/{published}", receiver.url), "x", &[])
             .await;
         published += 1;
         let arrived = tokio::time::timeout(Duration::from_millis(500), async {
-            while receiver.requests().is_empty() {
+            while !receiver.requests().iter().any(|r| r.message_id() == id) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-        });
-        if arrived.await.is_ok() {
+        })
+        .await
+        .is_ok();
+        if arrived && all_arrived {
             break;
         }
-        assert!(published < 20, "no wake-up reached the other instance");
+        all_arrived = arrived && receiver.requests().len() >= published;
+        assert!(published < 40, "no wake-up reached the other instance");
     }
     let id = accepting.publish_ok(&format!("{}/woken", receiver.url), "x", &[]).await;
     let requests = eventually(Duration::from_secs(5), "the other instance to deliver", || async {
