@@ -1,7 +1,8 @@
 //! The error answers (`{"error": "…"}`, spec §13), added to each operation by what it reads, and the bearer
 //! token on every operation that needs it. Rules rather than lists per operation, so a new operation gets
 //! them too: whatever reads a token can answer 401, whatever reads the database 503, whatever takes a
-//! parameter or body 400, whatever names something in its path 404, whatever reads a body 408 and 413.
+//! parameter or body 400, whatever names something in its path 404, whatever reads a body 408 and 413,
+//! and on the dev server any route 421.
 
 use serde_json::json;
 use utoipa::openapi::path::Operation;
@@ -34,6 +35,12 @@ const ERRORS: &[(&str, &str, &str, &str)] = &[
         "PayloadTooLarge",
         "The body is larger than the server's limit.",
         "request body is larger than the limit of 1048576 bytes",
+    ),
+    (
+        "421",
+        "MisdirectedRequest",
+        "`postdate dev` only: the Host header names neither a loopback address nor the listen address.",
+        "the dev server only answers requests to localhost, a loopback address or its listen address",
     ),
     (
         "503",
@@ -96,6 +103,8 @@ fn statuses(path: &str, operation: &Operation, authenticated: bool) -> Vec<&'sta
     if has_body {
         statuses.extend(["408", "413"]);
     }
+    // Every route, on the dev server.
+    statuses.push("421");
     if path.starts_with("/v2/") {
         statuses.push("503");
     }

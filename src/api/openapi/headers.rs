@@ -13,7 +13,7 @@ const TAKES_OPTIONS: &[&str] = &["publish", "enqueue", "createSchedule", "retryD
 const OPTION_HEADERS: &[(&str, &str, &str)] = &[
     (
         "Upstash-Method",
-        "HTTP method of the delivery: GET, POST, PUT, PATCH or DELETE. Default POST.",
+        "HTTP method of the delivery: GET, POST, PUT, PATCH, DELETE (also HEAD, OPTIONS). Default POST.",
         "POST",
     ),
     (

@@ -22,6 +22,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
 use super::AppState;
+use errors::ErrorResponses;
+use headers::OptionHeaders;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,7 +35,7 @@ use super::AppState;
             Times are Unix milliseconds unless a field says otherwise.",
         license(name = "MIT")
     ),
-    modifiers(&Security, &headers::OptionHeaders, &errors::ErrorResponses),
+    modifiers(&Security, &OptionHeaders, &ErrorResponses),
     paths(
         paths::publish::publish,
         paths::publish::enqueue,

@@ -70,23 +70,10 @@ pub struct Paging {
     order: Option<Order>,
 }
 
-/// The state of a message as the message list filters it.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum MessageState {
-    Created,
-    Active,
-    Retry,
-    CancelRequested,
-    Delivered,
-    Failed,
-    Canceled,
-}
-
 /// The state of a log entry (`IN_PROGRESS` matches ACTIVE, RETRY and ERROR; `CANCELLED` is CANCELED).
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LogState {
+pub enum LogStateFilter {
     Created,
     Active,
     Retry,
@@ -105,8 +92,7 @@ pub struct MessageListQuery {
     #[param(rename = "messageId")]
     message_id: Option<String>,
     /// States to list (repeat or separate with commas).
-    #[param(inline)]
-    state: Option<Vec<MessageState>>,
+    state: Option<Vec<crate::domain::state::ShownState>>,
 }
 
 #[derive(utoipa::IntoParams)]
@@ -129,8 +115,9 @@ pub struct LogQuery {
     /// One message id.
     #[param(rename = "messageId")]
     message_id: Option<String>,
+    /// One state; `IN_PROGRESS` matches ACTIVE, RETRY and ERROR.
     #[param(inline)]
-    state: Option<LogState>,
+    state: Option<LogStateFilter>,
 }
 
 #[derive(utoipa::IntoParams)]

@@ -26,10 +26,6 @@ impl ApiRequest {
         ApiRequest(self.0.header(key, value))
     }
 
-    pub fn headers(self, headers: http::HeaderMap) -> ApiRequest {
-        ApiRequest(self.0.headers(headers))
-    }
-
     pub fn body<T: Into<reqwest::Body>>(self, body: T) -> ApiRequest {
         ApiRequest(self.0.body(body))
     }
@@ -38,20 +34,8 @@ impl ApiRequest {
         ApiRequest(self.0.json(json))
     }
 
-    pub fn query<T: serde::Serialize + ?Sized>(self, query: &T) -> ApiRequest {
-        ApiRequest(self.0.query(query))
-    }
-
     pub fn bearer_auth<T: std::fmt::Display>(self, token: T) -> ApiRequest {
         ApiRequest(self.0.bearer_auth(token))
-    }
-
-    pub fn timeout(self, timeout: std::time::Duration) -> ApiRequest {
-        ApiRequest(self.0.timeout(timeout))
-    }
-
-    pub fn try_clone(&self) -> Option<ApiRequest> {
-        self.0.try_clone().map(ApiRequest)
     }
 
     /// Sends the request, reads the whole answer, checks it, and hands it back as it came.
@@ -105,9 +89,17 @@ pub fn document() -> &'static Document {
 
 impl Document {
     pub fn compile(doc: &Value) -> Document {
-        let components = doc["components"].clone();
+        let mut components = doc["components"].clone();
+        if let Some(schemas) = components["schemas"].as_object_mut() {
+            // A component may be a part of another (`allOf`): only the places that use it are closed.
+            for schema in schemas.values_mut() {
+                close_children(schema);
+            }
+        }
         // Schemas refer to `#/components/schemas/…`: each one is compiled with the components beside it.
         let validator = |schema: &Value| {
+            let mut schema = schema.clone();
+            close(&mut schema);
             let schema = json!({
                 "$schema": "https://json-schema.org/draft/2020-12/schema",
                 "components": components,
@@ -221,6 +213,34 @@ fn segments(template: &str) -> Vec<Segment> {
             s => Segment::Literal(s.to_string()),
         })
         .collect()
+}
+
+/// Refuses properties the document does not name, in `schema` and below: an answer with an undocumented field
+/// fails (`unevaluatedProperties` sees through `$ref` and `allOf`, so parts of a type stay open).
+fn close(schema: &mut Value) {
+    if let Some(object) = schema.as_object_mut() {
+        let describes_object = object.contains_key("$ref") || object.contains_key("allOf") || object.contains_key("properties");
+        if describes_object && !object.contains_key("additionalProperties") {
+            object.insert("unevaluatedProperties".into(), Value::Bool(false));
+        }
+    }
+    close_children(schema);
+}
+
+/// [`close`] below `schema` but not on it; the parts of an `allOf` stay open, their own children are closed.
+fn close_children(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    for (key, child) in object.iter_mut() {
+        match (key.as_str(), child) {
+            ("properties", Value::Object(properties)) => properties.values_mut().for_each(close),
+            ("allOf", Value::Array(parts)) => parts.iter_mut().for_each(close_children),
+            ("oneOf" | "anyOf", Value::Array(options)) => options.iter_mut().for_each(close),
+            ("items" | "additionalProperties", child @ Value::Object(_)) => close(child),
+            _ => {}
+        }
+    }
 }
 
 /// A response, or the component it refers to.

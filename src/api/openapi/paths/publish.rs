@@ -72,6 +72,8 @@ pub fn enqueue() {}
     responses(
         (status = 201, description = "One answer per item, in order: an object for a URL, an array for a URL group",
             body = Vec<PublishAnswer>),
+        (status = 404, description = "An item names a URL group that does not exist or has no endpoints",
+            body = crate::wire::ErrorBody),
     )
 )]
 pub fn batch() {}
