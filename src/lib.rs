@@ -10,4 +10,5 @@ pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod wire;
 pub mod worker;

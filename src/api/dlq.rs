@@ -5,17 +5,17 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query, Selection};
-use super::{view, AppState};
+use super::AppState;
 use crate::domain::callback;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::headers;
 use crate::domain::message::{labels_from_column, NewMessage};
 use crate::domain::options::MessageOptions;
 use crate::store::{DlqPage, DlqRow, Filter};
+use crate::wire;
 
 /// Page size limits of spec §14.
 const DEFAULT_COUNT: i64 = 100;
@@ -73,22 +73,15 @@ fn page_from_query(query: &Query, filter: Filter) -> Result<DlqPage, ApiError> {
     })
 }
 
-fn with_cursor(mut body: Value, cursor: Option<String>) -> Json<Value> {
-    if let Some(cursor) = cursor {
-        body["cursor"] = json!(cursor);
-    }
-    Json(body)
-}
-
-async fn list(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn list(State(app): State<AppState>, request: Request) -> Result<Json<wire::DlqPage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
     query.only(PAGE_KEYS)?;
     let (rows, cursor) = page(&app, page_from_query(&query, query.filter()?)?).await?;
     let messages = with_flow_limits(&app, &rows).await?;
-    Ok(with_cursor(json!({ "messages": messages }), cursor))
+    Ok(Json(wire::DlqPage { messages, cursor }))
 }
 
-async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<Value>, ApiError> {
+async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<wire::DlqMessage>, ApiError> {
     match app.store.dlq_get(&dlq_id).await? {
         Some(row) => Ok(Json(
             with_flow_limits(&app, std::slice::from_ref(&row)).await?.remove(0),
@@ -98,18 +91,14 @@ async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<
 }
 
 /// DLQ entries with the limits of their flow-control keys (each key read once).
-async fn with_flow_limits(app: &AppState, rows: &[DlqRow]) -> Result<Vec<Value>, ApiError> {
+async fn with_flow_limits(app: &AppState, rows: &[DlqRow]) -> Result<Vec<wire::DlqMessage>, ApiError> {
     let keys =
         super::flow_control::limits_of(app, rows.iter().filter_map(|r| r.message.flow_control_key.as_ref())).await?;
     Ok(rows
         .iter()
         .map(|row| {
-            let mut entry = view::dlq_message(row);
             let key = row.message.flow_control_key.as_ref().and_then(|k| keys.get(k));
-            if let Some(limits) = key {
-                view::put_flow_limits(&mut entry, limits);
-            }
-            entry
+            wire::DlqMessage::of(row, key)
         })
         .collect())
 }
@@ -118,10 +107,10 @@ fn not_found(dlq_id: &str) -> ApiError {
     ApiError::NotFound(format!("DLQ entry {dlq_id:?} not found"))
 }
 
-async fn delete_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<Value>, ApiError> {
+async fn delete_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<wire::Deleted>, ApiError> {
     match app.store.dlq_delete(std::slice::from_ref(&dlq_id)).await? {
         0 => Err(not_found(&dlq_id)),
-        n => Ok(Json(json!({ "deleted": n }))),
+        deleted => Ok(Json(wire::Deleted { deleted, cursor: None })),
     }
 }
 
@@ -169,28 +158,31 @@ fn named(dlq_ids: Vec<String>) -> DlqPage {
     }
 }
 
-async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Deleted>, ApiError> {
     let (rows, cursor, _) = select(&app, request).await?;
     let ids: Vec<String> = rows.into_iter().map(|r| r.dlq_id).collect();
     let deleted = app.store.dlq_delete(&ids).await?;
-    Ok(with_cursor(json!({ "deleted": deleted }), cursor))
+    Ok(Json(wire::Deleted { deleted, cursor }))
 }
 
-async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Retried>, ApiError> {
     let (rows, cursor, headers) = select(&app, request).await?;
     let ids = retry(&app, &rows, &headers).await?;
-    let responses: Vec<Value> = ids.iter().map(|id| json!({ "messageId": id })).collect();
-    Ok(with_cursor(json!({ "responses": responses }), cursor))
+    let responses = ids
+        .into_iter()
+        .map(|message_id| wire::RetriedMessage { message_id })
+        .collect();
+    Ok(Json(wire::Retried { responses, cursor }))
 }
 
 async fn retry_one(
     State(app): State<AppState>,
     PathId(dlq_id): PathId,
     request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<wire::RetriedMessage>), ApiError> {
     let row = app.store.dlq_get(&dlq_id).await?.ok_or_else(|| not_found(&dlq_id))?;
     match retry(&app, std::slice::from_ref(&row), request.headers()).await?.pop() {
-        Some(id) => Ok((StatusCode::CREATED, Json(json!({ "messageId": id })))),
+        Some(message_id) => Ok((StatusCode::CREATED, Json(wire::RetriedMessage { message_id }))),
         None => Err(not_found(&dlq_id)),
     }
 }

@@ -3,12 +3,12 @@
 use axum::extract::{Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::request::Query;
-use super::{view, AppState};
+use super::AppState;
 use crate::store::{EventPage, Order};
+use crate::wire;
 
 const DEFAULT_COUNT: i64 = 100;
 const MAX_COUNT: i64 = 1_000;
@@ -70,7 +70,7 @@ fn states(filter: Option<&str>) -> Result<Vec<String>, ApiError> {
     Ok(states.into_iter().map(str::to_string).collect())
 }
 
-async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<Value>, ApiError> {
+async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<wire::LogPage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
     query.only(KEYS)?;
     let cursor = query
@@ -96,14 +96,12 @@ async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<V
     let mut rows = app.store.event_list(&page).await?;
     let more = rows.len() as i64 > count;
     rows.truncate(count as usize);
-    let events: Vec<Value> = rows.iter().map(view::event).collect();
-    let mut body = json!({ "events": events });
-    if both_keys {
-        body["logs"] = body["events"].clone();
-    }
+    let events: Vec<wire::LogEntry> = rows.iter().map(wire::LogEntry::of).collect();
     // No cursor key at all on the last page (spec §10.1).
-    if let (true, Some(last)) = (more, rows.last()) {
-        body["cursor"] = json!(last.event_id.to_string());
-    }
-    Ok(Json(body))
+    let cursor = rows.last().filter(|_| more).map(|last| last.event_id.to_string());
+    Ok(Json(wire::LogPage {
+        logs: both_keys.then(|| events.clone()),
+        events,
+        cursor,
+    }))
 }

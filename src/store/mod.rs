@@ -26,6 +26,15 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL: expected postgres://… or sqlite://…")]
     UnsupportedUrl,
+    /// A stored value the code cannot read (written by another version, or edited by hand). Named, never
+    /// defaulted: a row read wrongly could be delivered wrongly.
+    #[error("corrupt {column} in {table} row {id:?}: {reason}")]
+    Corrupt {
+        table: &'static str,
+        id: String,
+        column: &'static str,
+        reason: String,
+    },
 }
 
 impl StoreError {
