@@ -45,7 +45,13 @@ async fn every_documented_operation_is_routed() {
     for (path, item) in document["paths"].as_object().unwrap() {
         let concrete: Vec<&str> = path
             .split('/')
-            .map(|segment| if segment.starts_with('{') { sample(segment) } else { segment })
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    sample(segment)
+                } else {
+                    segment
+                }
+            })
             .collect();
         let concrete = concrete.join("/");
         for method in item.as_object().unwrap().keys() {
@@ -81,7 +87,10 @@ async fn the_docs_page_loads_only_its_own_assets() {
         .map(|(_, value)| value)
         .collect();
     assert_eq!(references, ["/openapi.json", "/docs/redoc.standalone.js"], "{html}");
-    assert!(!html.contains("http:") && !html.contains("https:") && !html.contains("//"), "{html}");
+    assert!(
+        !html.contains("http:") && !html.contains("https:") && !html.contains("//"),
+        "{html}"
+    );
     for (asset, content_type) in [
         ("/docs/redoc.standalone.js", "text/javascript; charset=utf-8"),
         ("/openapi.json", "application/json"),

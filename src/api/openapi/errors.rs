@@ -23,7 +23,12 @@ const ERRORS: &[(&str, &str, &str, &str)] = &[
         "No token, or not the server's token.",
         "missing or invalid token: send Authorization: Bearer <QSTASH_TOKEN>",
     ),
-    ("404", "NotFound", "Nothing of that name or id.", "message \"msg_…\" not found"),
+    (
+        "404",
+        "NotFound",
+        "Nothing of that name or id.",
+        "message \"msg_…\" not found",
+    ),
     (
         "408",
         "RequestTimeout",

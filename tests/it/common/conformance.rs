@@ -105,7 +105,8 @@ impl Document {
                 "components": components,
                 "allOf": [schema],
             });
-            jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("the document's schema {schema} compiles: {e}"))
+            jsonschema::validator_for(&schema)
+                .unwrap_or_else(|e| panic!("the document's schema {schema} compiles: {e}"))
         };
         let mut operations = Vec::new();
         for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -167,8 +168,12 @@ impl Document {
             content_type.starts_with("application/json"),
             "{what} with Content-Type {content_type:?}, not JSON"
         );
-        let value: Value = serde_json::from_slice(body)
-            .unwrap_or_else(|e| panic!("{what} with a body that is not JSON ({e}): {}", String::from_utf8_lossy(body)));
+        let value: Value = serde_json::from_slice(body).unwrap_or_else(|e| {
+            panic!(
+                "{what} with a body that is not JSON ({e}): {}",
+                String::from_utf8_lossy(body)
+            )
+        });
         let errors: Vec<String> = schema
             .iter_errors(&value)
             .map(|e| format!("{} at {}", e, e.instance_path))
@@ -219,7 +224,8 @@ fn segments(template: &str) -> Vec<Segment> {
 /// fails (`unevaluatedProperties` sees through `$ref` and `allOf`, so parts of a type stay open).
 fn close(schema: &mut Value) {
     if let Some(object) = schema.as_object_mut() {
-        let describes_object = object.contains_key("$ref") || object.contains_key("allOf") || object.contains_key("properties");
+        let describes_object =
+            object.contains_key("$ref") || object.contains_key("allOf") || object.contains_key("properties");
         if describes_object && !object.contains_key("additionalProperties") {
             object.insert("unevaluatedProperties".into(), Value::Bool(false));
         }
