@@ -70,19 +70,22 @@ pub struct Paging {
     order: Option<Order>,
 }
 
-/// The state of a log entry (`IN_PROGRESS` matches ACTIVE, RETRY and ERROR; `CANCELLED` is CANCELED).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LogStateFilter {
-    Created,
-    Active,
-    Retry,
-    Error,
-    Delivered,
-    Failed,
-    CancelRequested,
-    Canceled,
-    InProgress,
+/// A log state, or `IN_PROGRESS` (ACTIVE, RETRY or ERROR), or `CANCELLED` (QStash's spelling of CANCELED).
+fn log_state_filter() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    use utoipa::openapi::Ref;
+    OneOfBuilder::new()
+        .description(Some(
+            "One state; `IN_PROGRESS` matches ACTIVE, RETRY and ERROR, `CANCELLED` is CANCELED.",
+        ))
+        .item(Ref::from_schema_name("LogState"))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["IN_PROGRESS", "CANCELLED"])),
+        )
+        .build()
+        .into()
 }
 
 #[derive(utoipa::IntoParams)]
@@ -115,9 +118,8 @@ pub struct LogQuery {
     /// One message id.
     #[param(rename = "messageId")]
     message_id: Option<String>,
-    /// One state; `IN_PROGRESS` matches ACTIVE, RETRY and ERROR.
-    #[param(inline)]
-    state: Option<LogStateFilter>,
+    #[param(schema_with = log_state_filter)]
+    state: Option<String>,
 }
 
 #[derive(utoipa::IntoParams)]

@@ -27,7 +27,8 @@ pub enum PublishOrSchedule {
         ("Upstash-Cron" = Option<String>, Header, description = "Creates a schedule instead (compatibility path of `POST /v2/schedules/{destination}`)", example = "*/5 * * * *"),
     ),
     request_body(description = "The body to deliver, any bytes with any `Content-Type`; stored as sent.",
-        content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        content((String = "text/plain", example = json!("hello")),
+            (serde_json::Value = "application/json", example = json!({"order": 42, "status": "paid"})))),
     responses(
         (status = 201, description = "Accepted and stored", body = inline(PublishOrSchedule),
             example = json!({"messageId": "msg_26hZCxZCuWyyTWPmSVBrNCtiJEFrrrSmANjCHXzdRjzfvMJnbLaEhxeRcxjBd", "url": "https://example.com/hook"})),
@@ -51,7 +52,8 @@ pub fn publish() {}
         ("destination" = String, Path, description = "Destination URL or URL group name", example = "https://example.com/hook"),
     ),
     request_body(description = "The body to deliver, any bytes with any `Content-Type`.",
-        content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        content((String = "text/plain", example = json!("hello")),
+            (serde_json::Value = "application/json", example = json!({"order": 42, "status": "paid"})))),
     responses(
         (status = 201, description = "Accepted and stored", body = PublishAnswer),
         (status = 202, description = "A duplicate: nothing new stored", body = PublishAnswer),

@@ -17,7 +17,8 @@ use crate::wire::{Empty, Schedule, ScheduleCreated};
         ("Upstash-Queue-Name" = Option<String>, Header, description = "Each fire is enqueued to this queue", example = "reports"),
     ),
     request_body(description = "The body each fire delivers.",
-        content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        content((String = "text/plain", example = json!("hello")),
+            (serde_json::Value = "application/json", example = json!({"report": "nightly"})))),
     responses((status = 200, description = "Created or replaced", body = ScheduleCreated,
         example = json!({"scheduleId": "scd_1a2b3c"})))
 )]
