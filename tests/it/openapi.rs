@@ -101,3 +101,54 @@ async fn the_docs_page_loads_only_its_own_assets() {
         assert!(response.bytes().await.unwrap().len() > 1000, "{asset} has content");
     }
 }
+
+/// The check every `/v2` answer of the suite goes through refuses what the document does not say.
+#[test]
+fn the_conformance_check_refuses_answers_the_document_does_not_describe() {
+    let document = crate::common::conformance::document();
+    let mut json = http::HeaderMap::new();
+    json.insert(http::header::CONTENT_TYPE, "application/json".parse().unwrap());
+    let queue = serde_json::json!({
+        "name": "emails", "parallelism": 1, "createdAt": 1, "updatedAt": 2, "lag": 0, "paused": false,
+    });
+    let check = |method: http::Method, path: &str, status: u16, body: &serde_json::Value| {
+        let bytes = serde_json::to_vec(body).unwrap();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            document.check(&method, path, status, &json, &bytes)
+        }))
+        .is_ok()
+    };
+    assert!(
+        check(http::Method::GET, "/v2/queues/emails", 200, &queue),
+        "a conforming answer passes"
+    );
+    let mut extra = queue.clone();
+    extra["surprise"] = serde_json::json!(true);
+    assert!(
+        !check(http::Method::GET, "/v2/queues/emails", 200, &extra),
+        "an undocumented field"
+    );
+    let mut wrong = queue.clone();
+    wrong["lag"] = serde_json::json!("none");
+    assert!(
+        !check(http::Method::GET, "/v2/queues/emails", 200, &wrong),
+        "a field of the wrong type"
+    );
+    assert!(
+        !check(http::Method::GET, "/v2/queues/emails", 418, &queue),
+        "an undocumented status"
+    );
+    assert!(
+        !check(http::Method::PUT, "/v2/queues/emails", 200, &queue),
+        "an undocumented operation"
+    );
+    let error = serde_json::json!({ "error": "queue \"x\" does not exist" });
+    assert!(
+        check(http::Method::GET, "/v2/queues/x", 404, &error),
+        "a documented error"
+    );
+    assert!(
+        !check(http::Method::GET, "/v2/queues/x", 404, &queue),
+        "an error without its body"
+    );
+}
