@@ -9,12 +9,10 @@ use axum::{Json, Router};
 use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query, Selection};
 use super::AppState;
-use crate::domain::callback;
 use crate::domain::destination::DestinationUrl;
-use crate::domain::headers;
-use crate::domain::message::{labels_from_column, NewMessage};
+use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
-use crate::store::{DlqPage, DlqRow, Filter};
+use crate::store::{DlqEntry, DlqPage, Filter};
 use crate::wire;
 
 /// Page size limits of spec §14.
@@ -49,7 +47,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One page of entries plus the cursor of the next page, if any entries remain.
-async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqRow>, Option<String>), ApiError> {
+async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqEntry>, Option<String>), ApiError> {
     let count = page.count;
     let mut rows = app
         .store
@@ -60,7 +58,9 @@ async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqRow>, Option<Stri
         .await?;
     let more = rows.len() as i64 > count;
     rows.truncate(count as usize);
-    let cursor = more.then(|| rows.last().map(|r| r.dlq_id.clone())).flatten();
+    let cursor = more
+        .then(|| rows.last().map(|r| r.dead_letter.dlq_id.clone()))
+        .flatten();
     Ok((rows, cursor))
 }
 
@@ -91,7 +91,7 @@ async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<
 }
 
 /// DLQ entries with the limits of their flow-control keys (each key read once).
-async fn with_flow_limits(app: &AppState, rows: &[DlqRow]) -> Result<Vec<wire::DlqMessage>, ApiError> {
+async fn with_flow_limits(app: &AppState, rows: &[DlqEntry]) -> Result<Vec<wire::DlqMessage>, ApiError> {
     let keys =
         super::flow_control::limits_of(app, rows.iter().filter_map(|r| r.message.flow_control_key.as_ref())).await?;
     Ok(rows
@@ -115,7 +115,10 @@ async fn delete_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Resu
 }
 
 /// The entries a bulk request names: `dlqIds` (query or JSON body), else one page of the filters.
-async fn select(app: &AppState, request: Request) -> Result<(Vec<DlqRow>, Option<String>, http::HeaderMap), ApiError> {
+async fn select(
+    app: &AppState,
+    request: Request,
+) -> Result<(Vec<DlqEntry>, Option<String>, http::HeaderMap), ApiError> {
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query())?;
     query.only(PAGE_KEYS)?;
@@ -160,7 +163,7 @@ fn named(dlq_ids: Vec<String>) -> DlqPage {
 
 async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Deleted>, ApiError> {
     let (rows, cursor, _) = select(&app, request).await?;
-    let ids: Vec<String> = rows.into_iter().map(|r| r.dlq_id).collect();
+    let ids: Vec<String> = rows.into_iter().map(|r| r.dead_letter.dlq_id).collect();
     let deleted = app.store.dlq_delete(&ids).await?;
     Ok(Json(wire::Deleted { deleted, cursor }))
 }
@@ -189,7 +192,7 @@ async fn retry_one(
 
 /// Re-publishes entries as new messages with any `Upstash-*` overrides from the request (spec §9.5):
 /// method, retries, timeout, delay or not-before, labels, and extra `Upstash-Forward-*` headers.
-async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
+async fn retry(app: &AppState, rows: &[DlqEntry], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
     super::destinations::check_callbacks(app, &overrides)?;
     let now = app.clock.now_ms();
@@ -198,7 +201,7 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
     }
     let entries = rows
         .iter()
-        .map(|row| Ok((row.dlq_id.clone(), republish(row, &overrides, now, app)?)))
+        .map(|row| Ok((row.dead_letter.dlq_id.clone(), republish(row, &overrides, now, app)?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let ids = app.store.dlq_retry(&entries).await?;
     app.metrics.accepted(crate::metrics::AcceptedKind::dlq_retry, ids.len());
@@ -209,28 +212,25 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
 }
 
 /// The failed message again, as a new message: same destination, body and settings, unless overridden.
-fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState) -> Result<NewMessage, ApiError> {
+fn republish(row: &DlqEntry, overrides: &MessageOptions, now: i64, app: &AppState) -> Result<NewMessage, ApiError> {
     let m = &row.message;
     let url = DestinationUrl::parse(&m.url)?;
     super::destinations::check_url(app, &url)?;
     // Only `Upstash-*` headers override (spec §9.5): the retry request's own Content-Type says nothing
     // about the message.
-    let mut header = headers::from_json(&m.header);
+    let mut header = m.header.clone();
     header.extend(overrides.forward.clone());
     let stored = MessageOptions {
         method: Some(overrides.method.clone().unwrap_or_else(|| m.method.clone())),
         retries: Some(overrides.retries.unwrap_or(m.max_retries)),
         timeout_ms: overrides.timeout_ms.or(m.timeout_ms),
-        callback: overrides
-            .callback
-            .clone()
-            .or_else(|| callback::from_column(m.callback.as_deref())),
+        callback: overrides.callback.clone().or_else(|| m.callback.clone()),
         failure_callback: overrides
             .failure_callback
             .clone()
-            .or_else(|| callback::from_column(m.failure_callback.as_deref())),
+            .or_else(|| m.failure_callback.clone()),
         labels: if overrides.labels.is_empty() {
-            labels_from_column(m.labels.as_deref())
+            m.labels.clone()
         } else {
             overrides.labels.clone()
         },
@@ -246,14 +246,14 @@ fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState)
     )?;
     message.header = header;
     if stored.redact.is_none() {
-        message.redact = crate::domain::redact::from_column(m.redact.as_deref());
+        message.redact = m.redact.clone();
     }
     if stored.flow_control.is_none() {
         // The key exists already: the message waits under the same limits as before.
         message.flow_control_key = m.flow_control_key.clone();
     }
     if stored.retry_delay.is_none() {
-        message.retry_delay_expression = m.retry_delay_expression.clone();
+        message.retry_delay_expression = m.retry_delay.as_ref().map(|d| d.source().to_string());
     }
     Ok(message)
 }

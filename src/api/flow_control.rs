@@ -121,7 +121,7 @@ async fn act(
 pub(super) async fn limits_of<'a>(
     app: &AppState,
     keys: impl Iterator<Item = &'a String>,
-) -> Result<std::collections::HashMap<String, crate::store::FlowControlRow>, ApiError> {
+) -> Result<std::collections::HashMap<String, crate::store::FlowControlKey>, ApiError> {
     let mut limits = std::collections::HashMap::new();
     for key in keys {
         if !limits.contains_key(key) {

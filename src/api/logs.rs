@@ -7,23 +7,12 @@ use axum::{Json, Router};
 use super::error::ApiError;
 use super::request::Query;
 use super::AppState;
+use crate::domain::state::LogState;
 use crate::store::{EventPage, Order};
 use crate::wire;
 
 const DEFAULT_COUNT: i64 = 100;
 const MAX_COUNT: i64 = 1_000;
-
-/// The state names of the Python SDK's `LogState` enum; `IN_PROGRESS` is a filter for the three below it.
-const STATES: [&str; 8] = [
-    "CREATED",
-    "ACTIVE",
-    "RETRY",
-    "ERROR",
-    "DELIVERED",
-    "FAILED",
-    "CANCEL_REQUESTED",
-    "CANCELED",
-];
 
 const KEYS: &[&str] = &[
     "cursor",
@@ -52,22 +41,22 @@ pub fn router() -> Router<AppState> {
         .route("/v2/logs", get(|State(app), request| list(app, request, true)))
 }
 
-fn states(filter: Option<&str>) -> Result<Vec<String>, ApiError> {
-    let states: Vec<&str> = match filter.map(str::to_ascii_uppercase).as_deref() {
+fn states(filter: Option<&str>) -> Result<Vec<LogState>, ApiError> {
+    Ok(match filter.map(str::to_ascii_uppercase).as_deref() {
         None => vec![],
-        Some("IN_PROGRESS") => vec!["ACTIVE", "RETRY", "ERROR"],
-        Some("CANCELLED") => vec!["CANCELED"],
-        Some(state) => match STATES.iter().find(|s| **s == state) {
-            Some(s) => vec![*s],
+        Some("IN_PROGRESS") => vec![LogState::Active, LogState::Retry, LogState::Error],
+        Some("CANCELLED") => vec![LogState::Canceled],
+        Some(state) => match LogState::parse(state) {
+            Some(s) => vec![s],
             None => {
+                let names: Vec<&str> = LogState::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(ApiError::BadRequest(format!(
                     "state must be one of {}, IN_PROGRESS; got {state:?}",
-                    STATES.join(", ")
-                )))
+                    names.join(", ")
+                )));
             }
         },
-    };
-    Ok(states.into_iter().map(str::to_string).collect())
+    })
 }
 
 async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<wire::LogPage>, ApiError> {
@@ -98,7 +87,7 @@ async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<w
     rows.truncate(count as usize);
     let events: Vec<wire::LogEntry> = rows.iter().map(wire::LogEntry::of).collect();
     // No cursor key at all on the last page (spec §10.1).
-    let cursor = rows.last().filter(|_| more).map(|last| last.event_id.to_string());
+    let cursor = rows.last().filter(|_| more).map(|last| last.id.to_string());
     Ok(Json(wire::LogPage {
         logs: both_keys.then(|| events.clone()),
         events,

@@ -9,12 +9,11 @@ use http::Method;
 use super::error::ApiError;
 use super::request::{caller_ip, read_body, PathId};
 use super::AppState;
-use crate::domain::cron::Cron;
 use crate::domain::destination::Destination;
 use crate::domain::ids::is_path_safe;
 use crate::domain::options::MessageOptions;
 use crate::domain::schedule::{NewSchedule, ScheduleError, ScheduleRequest};
-use crate::store::ScheduleRow;
+use crate::store::Schedule;
 use crate::wire;
 
 /// What the routes under `/v2/schedules/` answer.
@@ -148,14 +147,12 @@ async fn get_one(app: &AppState, id: &str) -> Result<Json<wire::Schedule>, ApiEr
 }
 
 /// Schedule objects, with the states of the messages each one's last fire created (one query for all).
-async fn render(app: &AppState, schedules: &[ScheduleRow]) -> Result<Vec<wire::Schedule>, ApiError> {
+async fn render(app: &AppState, schedules: &[Schedule]) -> Result<Vec<wire::Schedule>, ApiError> {
     let ids: Vec<String> = schedules
         .iter()
-        .flat_map(|s| s.last_message_ids.as_deref().unwrap_or_default().split(','))
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
+        .flat_map(|s| s.last_message_ids.iter().cloned())
         .collect();
-    let states: std::collections::HashMap<String, String> = app.store.message_states(&ids).await?.into_iter().collect();
+    let states = app.store.message_states(&ids).await?.into_iter().collect();
     Ok(schedules.iter().map(|s| wire::Schedule::of(s, &states)).collect())
 }
 
@@ -183,10 +180,10 @@ async fn pause(app: &AppState, id: &str) -> Result<Json<wire::Empty>, ApiError> 
 async fn resume(app: &AppState, id: &str) -> Result<Json<wire::Empty>, ApiError> {
     let schedule = app.store.schedule_get(id).await?.ok_or_else(|| not_found(id))?;
     let now = app.clock.now_ms();
-    let next = Cron::parse(&schedule.cron)
-        .map_err(ScheduleError::from)?
+    let next = schedule
+        .cron
         .next_after(now)
-        .ok_or_else(|| ScheduleError::NeverFires(schedule.cron.clone()))?;
+        .ok_or_else(|| ScheduleError::NeverFires(schedule.cron.expression().to_string()))?;
     if !app.store.schedule_resume(id, next, now).await? {
         return Err(not_found(id));
     }

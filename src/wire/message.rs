@@ -7,6 +7,7 @@ use crate::domain::state::ShownState;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
+    /// The message's id (`msg_…`), also sent to the destination as `Upstash-Message-Id`.
     pub message_id: String,
     /// The destination URL; for a message published to a URL group, the endpoint's URL.
     pub url: String,
@@ -16,6 +17,7 @@ pub struct Message {
     /// names; values hidden by `Upstash-Redact-Fields` show as `REDACTED:<sha256>`.
     #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
     pub header: HeaderMap,
+    /// The body: `body` when it is UTF-8, `bodyBase64` otherwise; absent when empty.
     #[serde(flatten)]
     pub body: Body,
     /// Retries after the first attempt.
@@ -73,6 +75,7 @@ pub struct Message {
     /// When the next attempt is due (Unix ms), while the message is pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_delivery_time: Option<i64>,
+    /// The limits of its flow-control key as they are now.
     #[serde(flatten)]
     pub flow_limits: FlowLimits,
 }
@@ -95,8 +98,10 @@ pub struct FlowLimits {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DlqMessage {
+    /// Every field of the message.
     #[serde(flatten)]
     pub message: Message,
+    /// The entry's id: pass it to retry or delete the entry.
     pub dlq_id: String,
     /// The HTTP status of the last attempt; 0 when there was no response (timeout, refused connection).
     pub response_status: i32,
@@ -117,6 +122,7 @@ pub struct DlqMessage {
 /// One page of `GET /v2/messages`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MessagePage {
+    /// In id (creation) order, oldest first unless `order=latestFirst`.
     pub messages: Vec<Message>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +132,7 @@ pub struct MessagePage {
 /// One page of `GET /v2/dlq`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DlqPage {
+    /// In id (failure time) order, oldest first unless `order=latestFirst`.
     pub messages: Vec<DlqMessage>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,7 @@
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UrlGroup {
+    /// The group's name (letters, digits, `-`, `_`, `.`): publish to it as the destination.
     pub name: String,
     /// Unix ms.
     pub created_at: i64,
@@ -15,7 +16,9 @@ pub struct UrlGroup {
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Endpoint {
+    /// Where each message of the group goes.
     pub url: String,
+    /// The endpoint's name in the group, if it was given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -24,6 +27,7 @@ pub struct Endpoint {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Queue {
+    /// The queue's name: enqueue with `POST /v2/enqueue/{name}/{destination}`.
     pub name: String,
     /// Most of its messages delivered at once.
     pub parallelism: i32,
@@ -41,6 +45,7 @@ pub struct Queue {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowControlInfo {
+    /// The key, as given in `Upstash-Flow-Control-Key`.
     pub flow_control_key: String,
     /// Messages waiting for the key's limits.
     pub wait_list_size: i64,
@@ -56,6 +61,7 @@ pub struct FlowControlInfo {
     pub rate_period: i64,
     /// When the current period started, Unix seconds.
     pub rate_period_start: i64,
+    /// A paused key delivers nothing until it is resumed.
     pub is_paused: bool,
     /// Whether later messages leave the parallelism alone.
     pub is_pinned_parallelism: bool,
@@ -76,7 +82,9 @@ pub struct GlobalParallelism {
 /// The signing keys: deliveries are signed with `current`; receivers also accept `next`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SigningKeys {
+    /// The key deliveries are signed with now.
     pub current: String,
+    /// The key that becomes current at the next rotation.
     pub next: String,
 }
 

@@ -4,6 +4,7 @@
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Published {
+    /// The new message's id.
     pub message_id: String,
     /// The destination URL (for a URL group, the endpoint's).
     pub url: String,
@@ -25,12 +26,14 @@ pub enum PublishAnswer {
 /// How many messages a cancel stopped.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Cancelled {
+    /// Messages canceled (or, when in flight, asked to stop after this attempt).
     pub cancelled: u64,
 }
 
 /// How many DLQ entries a delete removed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Deleted {
+    /// Entries removed.
     pub deleted: u64,
     /// A bulk delete by filter acts on one page: pass this `cursor` for the next; absent on the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +43,7 @@ pub struct Deleted {
 /// The new messages of a bulk DLQ retry, one per entry retried.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Retried {
+    /// One new message per entry retried.
     pub responses: Vec<RetriedMessage>,
     /// A bulk retry by filter acts on one page: pass this `cursor` for the next; absent on the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +54,7 @@ pub struct Retried {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RetriedMessage {
+    /// The new message's id.
     pub message_id: String,
 }
 

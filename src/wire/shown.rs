@@ -5,44 +5,43 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::*;
-use crate::domain::message::labels_from_column;
-use crate::domain::state::{LogState, MessageState};
-use crate::domain::{callback, headers, redact};
-use crate::store::{DlqRow, EventRow, FlowControlRow, MessageRow, QueueRow, ScheduleRow};
+use crate::domain::callback::Callback;
+use crate::domain::flow_control::DEFAULT_PERIOD_MS;
+use crate::domain::redact::{self, Redact};
+use crate::domain::retry_delay::RetryDelay;
+use crate::domain::state::MessageState;
+use crate::store::{DlqEntry, FlowControlKey, LogEntry as StoredLogEntry};
 
-/// The message's headers as the API shows them: `Upstash-Redact-Fields` hides values behind a hash.
-fn shown_header(m: &MessageRow) -> HeaderMap {
-    let header = headers::from_json(&m.header);
-    match redact::from_column(m.redact.as_deref()) {
-        Some(r) => r.header(&header),
-        None => header,
+/// Headers as the API shows them: `Upstash-Redact-Fields` hides values behind a hash.
+fn shown_header(header: &HeaderMap, redaction: Option<&Redact>) -> HeaderMap {
+    match redaction {
+        Some(r) => r.header(header),
+        None => header.clone(),
     }
 }
 
-/// `REDACTED:<sha256>` instead of the body, when the message asked for it.
-fn redacted_body(m: &MessageRow) -> Option<String> {
-    redact::from_column(m.redact.as_deref())
-        .filter(|r| r.body && !m.body.is_empty())
-        .map(|_| redact::hashed(&m.body))
+/// `REDACTED:<sha256>` instead of a non-empty body, when redaction asks for it.
+fn redacted_body(body: &[u8], redaction: Option<&Redact>) -> Option<String> {
+    redaction
+        .filter(|r| r.body && !body.is_empty())
+        .map(|_| redact::hashed(body))
 }
 
-/// (url, header) of a stored callback.
-fn callback_of(column: &Option<String>) -> (Option<String>, HeaderMap) {
-    match callback::from_column(column.as_deref()) {
-        Some(cb) => (Some(cb.url), cb.header),
+/// (url, header) of a callback.
+fn callback_of(callback: &Option<Callback>) -> (Option<String>, HeaderMap) {
+    match callback {
+        Some(cb) => (Some(cb.url.clone()), cb.header.clone()),
         None => (None, HeaderMap::new()),
     }
 }
 
-/// `label` (the first) and `labels`.
-fn labels_of(column: &Option<String>) -> (Option<String>, Vec<String>) {
-    let labels = labels_from_column(column.as_deref());
-    (labels.first().cloned(), labels)
+fn expression(retry_delay: &Option<RetryDelay>) -> Option<String> {
+    retry_delay.as_ref().map(|d| d.source().to_string())
 }
 
 impl FlowLimits {
     /// The limits of a key as it is now.
-    pub fn of(key: &FlowControlRow) -> FlowLimits {
+    pub fn of(key: &FlowControlKey) -> FlowLimits {
         FlowLimits {
             parallelism: key.parallelism.map(i64::from),
             rate: key.rate.map(i64::from),
@@ -53,17 +52,16 @@ impl FlowLimits {
 
 impl Message {
     /// `flow` is the message's flow-control key as it is now, when it has one.
-    pub fn of(m: &MessageRow, flow: Option<&FlowControlRow>) -> Message {
+    pub fn of(m: &crate::store::Message, flow: Option<&FlowControlKey>) -> Message {
         let (callback, callback_header) = callback_of(&m.callback);
         let (failure_callback, failure_callback_header) = callback_of(&m.failure_callback);
-        let (label, labels) = labels_of(&m.labels);
-        let state = m.state();
+        let redaction = m.redact.as_ref();
         Message {
             message_id: m.id.clone(),
             url: m.url.clone(),
             method: m.method.clone(),
-            header: shown_header(m),
-            body: redacted_body(m).map_or_else(|| Body::of(&m.body), Body::hidden),
+            header: shown_header(&m.header, redaction),
+            body: redacted_body(&m.body, redaction).map_or_else(|| Body::of(&m.body), Body::hidden),
             max_retries: m.max_retries,
             not_before: m.not_before,
             created_at: m.created_at,
@@ -73,89 +71,83 @@ impl Message {
             queue_name: m.queue_name.clone(),
             schedule_id: m.schedule_id.clone(),
             flow_control_key: m.flow_control_key.clone(),
-            retry_delay_expression: m.retry_delay_expression.clone(),
+            retry_delay_expression: expression(&m.retry_delay),
             callback,
             callback_header,
             failure_callback,
             failure_callback_header,
             timeout: m.timeout_ms,
-            label,
-            labels,
-            state: state.shown(m.attempt, m.cancel_requested),
+            label: m.labels.first().cloned(),
+            labels: m.labels.clone(),
+            state: m.state.shown(m.attempt, m.cancel_requested),
             retried: (m.attempt - 1).max(0),
-            next_delivery_time: (state == MessageState::Pending).then_some(m.due_at),
+            next_delivery_time: (m.state == MessageState::Pending).then_some(m.due_at),
             flow_limits: flow.map(FlowLimits::of).unwrap_or_default(),
         }
     }
 }
 
 impl DlqMessage {
-    pub fn of(d: &DlqRow, flow: Option<&FlowControlRow>) -> DlqMessage {
-        let (response_body, response_body_base64) =
-            super::body::text_or_base64(d.response_body.as_deref().unwrap_or_default());
+    pub fn of(d: &DlqEntry, flow: Option<&FlowControlKey>) -> DlqMessage {
+        let letter = &d.dead_letter;
+        let (response_body, response_body_base64) = super::body::text_or_base64(&letter.response_body);
         DlqMessage {
             message: Message::of(&d.message, flow),
-            dlq_id: d.dlq_id.clone(),
-            response_status: d.response_status,
-            response_header: headers::from_json(d.response_header.as_deref().unwrap_or("{}")),
+            dlq_id: letter.dlq_id.clone(),
+            response_status: letter.response_status,
+            response_header: letter.response_header.clone(),
             response_body,
             response_body_base64,
-            error: d.dlq_error.clone(),
+            error: letter.error.clone(),
         }
     }
 }
 
 impl Schedule {
-    /// `states` maps message ids to stored states, for `lastScheduleStates`.
-    pub fn of(s: &ScheduleRow, states: &std::collections::HashMap<String, String>) -> Schedule {
-        let redaction = redact::from_column(s.redact.as_deref());
-        let header = headers::from_json(&s.header);
-        let header = redaction.as_ref().map_or(header.clone(), |r| r.header(&header));
-        let body = match redaction.filter(|r| r.body && !s.body.is_empty()) {
-            Some(_) => Body::hidden(redact::hashed(&s.body)),
-            None => Body::of(&s.body),
-        };
-        let flow = crate::domain::flow_control::from_column(s.flow_control.as_deref());
+    /// `states` holds the states of the messages of its last fire that still exist.
+    pub fn of(s: &crate::store::Schedule, states: &std::collections::HashMap<String, MessageState>) -> Schedule {
+        let redaction = s.redact.as_ref();
+        let body = redacted_body(&s.body, redaction).map_or_else(|| Body::of(&s.body), Body::hidden);
         // A key's period defaults to one second, and messages and DLQ entries show it: so do schedules.
-        let flow_limits = flow.as_ref().map_or_else(FlowLimits::default, |flow| FlowLimits {
-            parallelism: flow.parallelism.map(i64::from),
-            rate: flow.rate.map(i64::from),
-            period: Some(flow.period_ms.unwrap_or(crate::domain::flow_control::DEFAULT_PERIOD_MS) / 1000),
-        });
+        let flow_limits = s
+            .flow_control
+            .as_ref()
+            .map_or_else(FlowLimits::default, |flow| FlowLimits {
+                parallelism: flow.parallelism.map(i64::from),
+                rate: flow.rate.map(i64::from),
+                period: Some(flow.period_ms.unwrap_or(DEFAULT_PERIOD_MS) / 1000),
+            });
         let (callback, callback_header) = callback_of(&s.callback);
         let (failure_callback, failure_callback_header) = callback_of(&s.failure_callback);
-        let (label, labels) = labels_of(&s.labels);
         let last_schedule_states = s
             .last_message_ids
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|id| Some((id.to_string(), schedule_state(states.get(id)?))))
+            .iter()
+            .filter_map(|id| Some((id.clone(), schedule_state(*states.get(id)?))))
             .collect();
         Schedule {
             schedule_id: s.id.clone(),
-            cron: s.cron.clone(),
-            destination: s.destination.clone(),
+            cron: s.cron.expression().to_string(),
+            destination: s.destination.as_str().to_string(),
             created_at: s.created_at,
             method: s.method.clone(),
-            header,
+            header: shown_header(&s.header, redaction),
             body,
             retries: s.max_retries,
             delay: s.delay_ms.map(|ms| ms / 1000),
             timeout: s.timeout_ms.map(|ms| ms / 1000),
             caller_ip: s.caller_ip.clone(),
             caller_ip_alias: s.caller_ip.clone(),
-            retry_delay_expression: s.retry_delay_expression.clone(),
+            retry_delay_expression: expression(&s.retry_delay),
             queue_name: s.queue_name.clone(),
-            flow_control_key: flow.map(|f| f.key),
+            flow_control_key: s.flow_control.as_ref().map(|f| f.key.clone()),
             flow_limits,
             callback,
             callback_header,
             failure_callback,
             failure_callback_header,
             is_paused: s.is_paused,
-            label,
-            labels,
+            label: s.labels.first().cloned(),
+            labels: s.labels.clone(),
             last_schedule_time: s.last_fire_at,
             next_schedule_time: (!s.is_paused && s.next_fire_at < i64::MAX / 8).then_some(s.next_fire_at),
             last_schedule_states,
@@ -164,45 +156,45 @@ impl Schedule {
 }
 
 /// The three values the Python SDK's `ScheduleState` enum accepts.
-fn schedule_state(stored: &str) -> ScheduleState {
-    match MessageState::parse(stored) {
-        Some(MessageState::Delivered) => ScheduleState::Success,
-        Some(MessageState::Failed | MessageState::Canceled) => ScheduleState::Fail,
-        _ => ScheduleState::InProgress,
+fn schedule_state(state: MessageState) -> ScheduleState {
+    match state {
+        MessageState::Delivered => ScheduleState::Success,
+        MessageState::Failed | MessageState::Canceled => ScheduleState::Fail,
+        MessageState::Pending | MessageState::InProgress => ScheduleState::InProgress,
     }
 }
 
 impl LogEntry {
     /// Bodies are base64 here, unlike in Message.
-    pub fn of(e: &EventRow) -> LogEntry {
+    pub fn of(e: &StoredLogEntry) -> LogEntry {
         let m = &e.message;
-        let (label, labels) = labels_of(&m.labels);
-        let url_of = |column: &Option<String>| callback::from_column(column.as_deref()).map(|cb| cb.url);
+        let redaction = m.redact.as_ref();
         LogEntry {
-            time: e.event_time,
+            time: e.time,
             message_id: m.id.clone(),
-            state: LogState::parse(&e.event_state).unwrap_or(LogState::Created),
+            state: e.state,
             url: m.url.clone(),
             method: m.method.clone(),
             max_retries: m.max_retries,
-            header: shown_header(m),
-            body: (!m.body.is_empty()).then(|| redacted_body(m).unwrap_or_else(|| STANDARD.encode(&m.body))),
+            header: shown_header(&m.header, redaction),
+            body: (!m.body.is_empty())
+                .then(|| redacted_body(&m.body, redaction).unwrap_or_else(|| STANDARD.encode(&m.body))),
             topic_name: m.topic_name.clone(),
             endpoint_name: m.endpoint_name.clone(),
             queue_name: m.queue_name.clone(),
             schedule_id: m.schedule_id.clone(),
             flow_control_key: m.flow_control_key.clone(),
             caller_ip: m.caller_ip.clone(),
-            error: e.event_error.clone(),
-            retry_delay_expr: m.retry_delay_expression.clone(),
-            retry_delay_expression: m.retry_delay_expression.clone(),
-            response_status: e.event_status,
-            next_delivery_time: e.event_next,
+            error: e.error.clone(),
+            retry_delay_expr: expression(&m.retry_delay),
+            retry_delay_expression: expression(&m.retry_delay),
+            response_status: e.response_status,
+            next_delivery_time: e.next_delivery_time,
             timeout: m.timeout_ms,
-            callback: url_of(&m.callback),
-            failure_callback: url_of(&m.failure_callback),
-            label,
-            labels,
+            callback: m.callback.as_ref().map(|cb| cb.url.clone()),
+            failure_callback: m.failure_callback.as_ref().map(|cb| cb.url.clone()),
+            label: m.labels.first().cloned(),
+            labels: m.labels.clone(),
         }
     }
 }
@@ -225,8 +217,8 @@ impl From<&crate::store::UrlGroup> for UrlGroup {
     }
 }
 
-impl From<&QueueRow> for Queue {
-    fn from(q: &QueueRow) -> Queue {
+impl From<&crate::store::Queue> for Queue {
+    fn from(q: &crate::store::Queue) -> Queue {
         Queue {
             name: q.name.clone(),
             parallelism: q.parallelism,
@@ -238,8 +230,8 @@ impl From<&QueueRow> for Queue {
     }
 }
 
-impl From<&FlowControlRow> for FlowControlInfo {
-    fn from(k: &FlowControlRow) -> FlowControlInfo {
+impl From<&FlowControlKey> for FlowControlInfo {
+    fn from(k: &FlowControlKey) -> FlowControlInfo {
         FlowControlInfo {
             flow_control_key: k.key.clone(),
             wait_list_size: k.waiting,

@@ -2,13 +2,6 @@
 
 use super::*;
 
-const DLQ_SELECT: &str = "
--- dlq_list / dlq_get: DLQ entries joined with their message
-select m.*, d.dlq_id, d.response_status, d.response_header, d.response_body, d.error as dlq_error,
-       d.created_at as dlq_created_at
-from dlq d join messages m on m.id = d.message_id
-where true";
-
 const DLQ_DELETE: &str = "
 -- dlq_delete: remove entries by id
 delete from dlq where dlq_id = any($1)";
@@ -22,17 +15,14 @@ const DLQ_DELETE_EXPIRED: &str = "
 delete from dlq where dlq_id in (select dlq_id from dlq where created_at < $1 limit $2)";
 
 impl DlqStore for PgStore {
-    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>> {
-        let mut qb = QueryBuilder::new(DLQ_SELECT);
-        push_filter(&mut qb, &page.filter, "d.created_at", &DIALECT);
-        crate::store::push_dlq_page(&mut qb, page);
-        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqEntry>> {
+        let mut qb = crate::store::dlq_query(page, &DIALECT);
+        let rows: Vec<DlqRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        decode_all(rows)
     }
 
-    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>> {
-        let mut qb = QueryBuilder::new(DLQ_SELECT);
-        qb.push(" and d.dlq_id = ").push_bind(dlq_id);
-        Ok(qb.build_query_as().fetch_optional(&self.pool).await?)
+    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqEntry>> {
+        Ok(self.dlq_list(&DlqPage::only(dlq_id)).await?.pop())
     }
 
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
