@@ -22,14 +22,19 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Unknown fields are refused: a typo such as `"header"` would otherwise publish without its settings.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Item {
+#[schema(as = BatchItem)]
+pub(super) struct Item {
+    /// Destination URL or URL group name.
     destination: String,
+    /// The option headers of a publish (`Upstash-Delay`, `Upstash-Forward-<Name>`, `Content-Type`, …).
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
+    /// The body to deliver.
     #[serde(default)]
     body: Option<String>,
+    /// Enqueue to this queue instead of publishing.
     #[serde(default)]
     queue: Option<String>,
 }

@@ -6,6 +6,7 @@ mod auth;
 mod batch;
 mod destinations;
 mod dlq;
+mod docs;
 pub mod error;
 mod flow_control;
 pub mod health;
@@ -13,6 +14,7 @@ pub mod host;
 mod keys;
 mod logs;
 mod messages;
+pub mod openapi;
 mod publish;
 mod queues;
 mod request;
@@ -92,6 +94,9 @@ pub fn router(state: AppState) -> Router {
         .merge(v2)
         .merge(metrics)
         .merge(health::router())
+        // The API's description, without a token: it holds no secrets.
+        .merge(openapi::router())
+        .merge(docs::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(trace::span))

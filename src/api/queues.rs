@@ -39,12 +39,16 @@ pub fn valid_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Upsert {
+#[schema(as = QueueUpsert)]
+pub(super) struct Upsert {
+    /// Letters, digits, `-`, `_` and `.`.
     queue_name: String,
+    /// Deliveries in flight at most, 1 to 1000; default 1.
     #[serde(default)]
     parallelism: Option<i32>,
+    /// Default false.
     #[serde(default)]
     paused: Option<bool>,
 }

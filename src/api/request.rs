@@ -194,7 +194,7 @@ impl Query {
 }
 
 /// The JSON-body style of bulk requests (Python `cancel_many`, `delete_many`, older docs).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkBody {
     #[serde(default)]

@@ -51,6 +51,15 @@ async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<
         .to_string();
     let method = request.method().clone();
     let action = rest.rsplit_once('/').filter(|(id, _)| is_path_safe(id));
+    // `POST …/pause` with no valid id is a destination URL ending in `/pause`; a `PATCH` can only be an action.
+    let bad_id = rest
+        .rsplit_once('/')
+        .filter(|(id, action)| matches!(*action, "pause" | "resume") && !is_path_safe(id));
+    if let (&Method::PATCH, Some((id, _))) = (&method, bad_id) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid schedule id {id:?}: use letters, digits, '-', '_' and '.'"
+        )));
+    }
     match (&method, action) {
         (&Method::PATCH | &Method::POST, Some((id, "pause"))) => pause(&app, id).await.map(done),
         (&Method::PATCH | &Method::POST, Some((id, "resume"))) => resume(&app, id).await.map(done),

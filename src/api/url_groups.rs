@@ -22,14 +22,15 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EndpointsBody {
+pub(super) struct EndpointsBody {
     endpoints: Vec<EndpointBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EndpointRequest)]
 struct EndpointBody {
     #[serde(default)]
     url: Option<String>,

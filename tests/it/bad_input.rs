@@ -24,7 +24,7 @@ async fn assert_nothing_stored(app: &TestApp) {
 async fn malformed_publishes_are_refused_with_a_clear_error_and_store_nothing(backend: Backend) {
     let app = spawn_app(backend, Options::stepped().with(|c| c.max_body_bytes = 1024)).await;
     let ok = "https://example.com/hook";
-    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+    let cases: Vec<(crate::common::ApiRequest, u16, &str)> = vec![
         (app.publish("ftp://example.com/x"), 400, "scheme"),
         (app.publish("https://"), 400, "not a valid URL"),
         (app.publish("not a url"), 400, "neither"),
@@ -91,14 +91,14 @@ async fn malformed_publishes_are_refused_with_a_clear_error_and_store_nothing(ba
 
 async fn requests_without_the_right_token_are_refused(backend: Backend) {
     let app = spawn_app(backend, Options::stepped()).await;
-    let url = format!("{}/v2/publish/https://example.com/x", app.base);
+    let publish = || app.request_without_token(Method::POST, "/v2/publish/https://example.com/x");
     for request in [
-        app.http.post(&url),
-        app.http.post(&url).bearer_auth("wrong"),
-        app.http.post(&url).bearer_auth(format!("{TOKEN}x")),
-        app.http.post(&url).header("Authorization", TOKEN),
-        app.http.get(format!("{}/v2/dlq", app.base)).bearer_auth(""),
-        app.http.get(format!("{}/v2/keys", app.base)),
+        publish(),
+        publish().bearer_auth("wrong"),
+        publish().bearer_auth(format!("{TOKEN}x")),
+        publish().header("Authorization", TOKEN),
+        app.request_without_token(Method::GET, "/v2/dlq").bearer_auth(""),
+        app.request_without_token(Method::GET, "/v2/keys"),
     ] {
         app.expect_error(request, 401, "token").await;
     }
@@ -128,7 +128,7 @@ async fn malformed_bulk_and_dlq_requests_are_refused(backend: Backend) {
     let app = spawn_app(backend, Options::stepped()).await;
     app.publish_ok("https://example.com/x", "kept", &[("Upstash-Delay", "1h")])
         .await;
-    let cases: Vec<(reqwest::RequestBuilder, &str)> = vec![
+    let cases: Vec<(crate::common::ApiRequest, &str)> = vec![
         (
             app.request(Method::DELETE, "/v2/messages").body("{not json"),
             "invalid JSON",

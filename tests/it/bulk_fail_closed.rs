@@ -24,7 +24,7 @@ fn widening_requests(
     method: Method,
     path: &str,
     keys: &[&str],
-) -> Vec<(String, reqwest::RequestBuilder)> {
+) -> Vec<(String, crate::common::ApiRequest)> {
     let mut requests = Vec::new();
     for key in keys {
         for value in ["", "%20", ",", "%20,%20"] {
@@ -58,7 +58,7 @@ fn widening_requests(
     requests
 }
 
-async fn expect_refused(app: &TestApp, what: &str, request: reqwest::RequestBuilder) {
+async fn expect_refused(app: &TestApp, what: &str, request: crate::common::ApiRequest) {
     let (status, body) = app.send_json(request).await;
     assert_eq!(status, 400, "{what} must be refused: {body}");
     assert!(body["error"].is_string(), "{what}: {body}");

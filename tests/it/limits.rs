@@ -51,7 +51,7 @@ async fn a_batch_over_the_item_or_byte_limit_is_refused_and_stores_nothing(backe
     app.stop().await;
 }
 
-async fn add(app: &TestApp, group: &str, urls: &[String]) -> reqwest::RequestBuilder {
+async fn add(app: &TestApp, group: &str, urls: &[String]) -> crate::common::ApiRequest {
     let endpoints: Vec<Value> = urls.iter().map(|url| json!({ "url": url })).collect();
     app.request(Method::POST, &format!("/v2/topics/{group}/endpoints"))
         .json(&json!({ "endpoints": endpoints }))

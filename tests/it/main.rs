@@ -24,6 +24,7 @@ mod logs;
 mod messages_api;
 mod metrics;
 mod multi_instance;
+mod openapi;
 mod outage;
 mod process_output;
 mod queues;

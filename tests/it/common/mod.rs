@@ -1,6 +1,7 @@
 //! Test harness: a fresh database per test on either backend, the real app on port 0, and an in-process
 //! receiver that records every request it gets.
 
+pub mod conformance;
 pub mod proxy;
 pub mod receiver;
 pub mod sdk;
@@ -17,6 +18,8 @@ use postdate::worker::dispatcher::Dispatcher;
 use postdate::worker::maintenance::Maintenance;
 use postdate::worker::scheduler::Scheduler;
 use tokio_util::sync::CancellationToken;
+
+pub use conformance::ApiRequest;
 
 pub const TOKEN: &str = "test-token-0123456789";
 /// 2026-01-01T00:00:00Z, where manual clocks start.
@@ -203,14 +206,21 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
 }
 
 impl TestApp {
-    /// A request to `path` with the bearer token.
-    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
+    /// A request to `path` with the bearer token; its answer is checked against the OpenAPI document.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> ApiRequest {
+        ApiRequest::new(
+            self.http
+                .request(method, format!("{}{path}", self.base))
+                .bearer_auth(TOKEN),
+        )
     }
 
-    pub fn publish(&self, destination: &str) -> reqwest::RequestBuilder {
+    /// A request to `path` without a token, checked like [`TestApp::request`].
+    pub fn request_without_token(&self, method: reqwest::Method, path: &str) -> ApiRequest {
+        ApiRequest::new(self.http.request(method, format!("{}{path}", self.base)))
+    }
+
+    pub fn publish(&self, destination: &str) -> ApiRequest {
         self.request(reqwest::Method::POST, &format!("/v2/publish/{destination}"))
     }
 
@@ -233,7 +243,7 @@ impl TestApp {
         (status, response.json().await.unwrap())
     }
 
-    pub async fn send_json(&self, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    pub async fn send_json(&self, request: ApiRequest) -> (u16, serde_json::Value) {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
@@ -242,7 +252,7 @@ impl TestApp {
     }
 
     /// Sends `request` and asserts the answer is `status` with a JSON error mentioning `mentions`.
-    pub async fn expect_error(&self, request: reqwest::RequestBuilder, status: u16, mentions: &str) {
+    pub async fn expect_error(&self, request: ApiRequest, status: u16, mentions: &str) {
         let (got, body) = self.send_json(request).await;
         assert_eq!(got, status, "{body}");
         let error = body["error"]
