@@ -28,6 +28,7 @@ const PAGE_KEYS: &[&str] = &[
     "dlqIds",
     "messageId",
     "url",
+    "host",
     "topicName",
     "scheduleId",
     "queueName",

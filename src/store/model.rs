@@ -163,6 +163,17 @@ pub enum CancelResult {
     AlreadyFinished(MessageState),
 }
 
+/// What a "run now" request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunNowResult {
+    /// It was waiting or retrying and is due now.
+    Due,
+    NotFound,
+    /// An attempt is under way.
+    InFlight,
+    Finished(MessageState),
+}
+
 /// One `schedules` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ScheduleRow {

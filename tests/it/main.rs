@@ -9,6 +9,7 @@ mod bulk_properties;
 mod callbacks;
 mod cli;
 mod client_input;
+mod console;
 mod connections;
 mod crash;
 mod dedup;

@@ -1,0 +1,154 @@
+//! The overview: messages by state, the DLQ's size and the age of the oldest due message (the store's
+//! bounded counts, cached for two seconds), deliveries and failures per minute over the last hour (this
+//! instance's counters, drawn as SVG), and the next schedules to fire. The live part refreshes itself.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::client::{self, encode};
+use super::layout::{self, page};
+use super::Session;
+use crate::api::AppState;
+use crate::throughput::MinuteCounts;
+
+/// Seconds between refreshes of the live part.
+const REFRESH_SECS: u32 = 5;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/console/", get(overview))
+}
+
+#[derive(Deserialize)]
+struct OverviewQuery {
+    /// Only the live part (the script's refresh).
+    #[serde(default)]
+    live: bool,
+}
+
+async fn overview(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(q): Query<OverviewQuery>,
+) -> Result<Markup, Response> {
+    let live = live(&app).await?;
+    if q.live {
+        return Ok(live);
+    }
+    let body = html! {
+        h1 { "Overview" }
+        div #live data-refresh="/console/?live=1" data-every=(REFRESH_SECS) { (live) }
+    };
+    Ok(page(&session, "Overview", "/console/", body))
+}
+
+async fn live(app: &AppState) -> Result<Markup, Response> {
+    let stats = app.console.stats(app).await.map_err(client::store_failure)?;
+    let now = app.clock.now_ms();
+    let mut schedules = client::get(app, "/v2/schedules").await?.as_array().cloned().unwrap_or_default();
+    schedules.retain(|s| s["nextScheduleTime"].is_i64());
+    schedules.sort_by_key(|s| s["nextScheduleTime"].as_i64());
+    schedules.truncate(5);
+    let counts = [
+        ("Waiting", stats.waiting, "/console/messages?state=CREATED"),
+        ("Due now", stats.due, "/console/messages?state=CREATED"),
+        ("In flight", stats.in_flight, "/console/messages?state=ACTIVE"),
+        ("Retrying", stats.retrying, "/console/messages?state=RETRY"),
+        ("DLQ", stats.dlq_entries, "/console/dlq"),
+    ];
+    let hour = app.metrics.throughput.last_hour(now);
+    Ok(html! {
+        div.stats {
+            @for (label, n, href) in counts {
+                a.stat href=(href) { span.n { (shown_count(n)) } span.l { (label) } }
+            }
+            div.stat { span.n { @if let Some(due) = stats.oldest_due_at { (age(now - due)) } @else { "—" } } span.l { "Oldest due message waited" } }
+        }
+        section.card {
+            h2 { "Deliveries and failed attempts per minute, last hour" }
+            (chart(&hour))
+            p.hint { "This instance's deliveries; " span.legend.good { "delivered" } " " span.legend.bad { "failed attempts" } ". Counts refresh every " (REFRESH_SECS) " s." }
+        }
+        section.card {
+            h2 { "Next schedules to fire" }
+            @if schedules.is_empty() {
+                (layout::empty("No active schedules.", html! { a href="/console/schedules/new" { "Create a schedule" } }))
+            } @else {
+                ul.compact { @for s in &schedules {
+                    li {
+                        (layout::time(s["nextScheduleTime"].as_i64().unwrap_or_default())) " "
+                        a.mono href={"/console/schedules#" (encode(s["scheduleId"].as_str().unwrap_or_default()))} { (s["scheduleId"].as_str().unwrap_or_default()) }
+                        " " code { (s["cron"].as_str().unwrap_or_default()) }
+                    }
+                } }
+            }
+        }
+    })
+}
+
+/// Counts stop at 100,000 (the store counts no further): shown as "100,000+".
+fn shown_count(n: i64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n >= 100_000 {
+        grouped.push('+');
+    }
+    grouped
+}
+
+fn age(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// Two polylines over the hour, scaled to the busiest minute; axis labels are plain text.
+fn chart(hour: &[MinuteCounts]) -> Markup {
+    const W: f64 = 600.0;
+    const H: f64 = 120.0;
+    let peak = hour.iter().map(|m| m.delivered.max(m.failed)).max().unwrap_or(0).max(1);
+    let points = |value: fn(&MinuteCounts) -> u64| -> String {
+        let step = W / (hour.len().max(2) - 1) as f64;
+        hour.iter()
+            .enumerate()
+            .map(|(i, m)| format!("{:.1},{:.1}", i as f64 * step, H - value(m) as f64 / peak as f64 * (H - 4.0)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let total_delivered: u64 = hour.iter().map(|m| m.delivered).sum();
+    let total_failed: u64 = hour.iter().map(|m| m.failed).sum();
+    let label = format!("Last hour: {total_delivered} delivered, {total_failed} failed attempts; busiest minute {peak}.");
+    html! {
+        figure.chart {
+            svg viewBox="0 0 600 130" role="img" aria-label=(label) preserveAspectRatio="none" {
+                line x1="0" y1="120" x2="600" y2="120" stroke="currentColor" stroke-opacity="0.3" {}
+                polyline.delivered fill="none" stroke="#1f9d55" stroke-width="2" points=(points(|m| m.delivered)) {}
+                polyline.failed fill="none" stroke="#d64545" stroke-width="2" points=(points(|m| m.failed)) {}
+            }
+            figcaption { span { "60 min ago" } span { (label) } span { "now" } }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_and_capped_counts_say_so() {
+        assert_eq!(super::shown_count(0), "0");
+        assert_eq!(super::shown_count(1234), "1,234");
+        assert_eq!(super::shown_count(100_000), "100,000+");
+        assert_eq!(super::age(125_000), "2 min");
+    }
+}
