@@ -21,7 +21,14 @@ pub struct MinuteCounts {
 /// The counters' totals at the last sample of each minute.
 #[derive(Debug, Default)]
 pub struct ThroughputHistory {
-    samples: Mutex<VecDeque<MinuteCounts>>,
+    samples: Mutex<Samples>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Samples {
+    by_minute: VecDeque<MinuteCounts>,
+    /// The totals before the oldest kept sample (zero at start: the counters start at zero).
+    base: MinuteCounts,
 }
 
 impl ThroughputHistory {
@@ -34,12 +41,14 @@ impl ThroughputHistory {
             failed: failed_total,
         };
         let mut samples = self.samples.lock().expect("never poisoned");
-        match samples.back_mut() {
+        match samples.by_minute.back_mut() {
             Some(last) if last.minute_start == minute_start => *last = sample,
-            _ => samples.push_back(sample),
+            _ => samples.by_minute.push_back(sample),
         }
-        while samples.len() > KEPT {
-            samples.pop_front();
+        while samples.by_minute.len() > KEPT {
+            if let Some(oldest) = samples.by_minute.pop_front() {
+                samples.base = oldest;
+            }
         }
     }
 
@@ -51,15 +60,20 @@ impl ThroughputHistory {
             .rev()
             .map(|ago| {
                 let minute_start = current - ago * MINUTE_MS;
-                let totals = samples.iter().find(|s| s.minute_start == minute_start);
-                let before = samples.iter().rev().find(|s| s.minute_start < minute_start);
-                match (totals, before) {
-                    (Some(t), Some(b)) => MinuteCounts {
+                let totals = samples.by_minute.iter().find(|s| s.minute_start == minute_start);
+                let before = samples
+                    .by_minute
+                    .iter()
+                    .rev()
+                    .find(|s| s.minute_start < minute_start)
+                    .unwrap_or(&samples.base);
+                match totals {
+                    Some(t) => MinuteCounts {
                         minute_start,
-                        delivered: t.delivered.saturating_sub(b.delivered),
-                        failed: t.failed.saturating_sub(b.failed),
+                        delivered: t.delivered.saturating_sub(before.delivered),
+                        failed: t.failed.saturating_sub(before.failed),
                     },
-                    _ => MinuteCounts {
+                    None => MinuteCounts {
                         minute_start,
                         ..MinuteCounts::default()
                     },
@@ -84,7 +98,7 @@ mod tests {
         let hour = history.last_hour(t0 + 3 * MINUTE_MS + 6_000);
         assert_eq!(hour.len(), 60);
         let last: Vec<(u64, u64)> = hour[56..].iter().map(|m| (m.delivered, m.failed)).collect();
-        assert_eq!(last, vec![(0, 0), (7, 0), (0, 0), (8, 3)]);
+        assert_eq!(last, vec![(15, 2), (7, 0), (0, 0), (8, 3)]);
         assert_eq!(hour[59].minute_start, t0 + 3 * MINUTE_MS);
     }
 }

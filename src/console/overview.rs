@@ -24,9 +24,9 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct OverviewQuery {
-    /// Only the live part (the script's refresh).
+    /// Only the live part (the script's refresh, `?live=1`).
     #[serde(default)]
-    live: bool,
+    live: Option<String>,
 }
 
 async fn overview(
@@ -35,7 +35,7 @@ async fn overview(
     Query(q): Query<OverviewQuery>,
 ) -> Result<Markup, Response> {
     let live = live(&app).await?;
-    if q.live {
+    if q.live.is_some() {
         return Ok(live);
     }
     let body = html! {
@@ -59,6 +59,8 @@ async fn live(app: &AppState) -> Result<Markup, Response> {
         ("Retrying", stats.retrying, "/console/messages?state=RETRY"),
         ("DLQ", stats.dlq_entries, "/console/dlq"),
     ];
+    // Sampled here too, so the chart is current even between the stats refresher's rounds.
+    app.metrics.sample_throughput(now);
     let hour = app.metrics.throughput.last_hour(now);
     Ok(html! {
         div.stats {
