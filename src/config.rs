@@ -360,7 +360,11 @@ impl Config {
         if readonly_token.as_ref().is_some_and(|t| *t == token) {
             return Err(ConfigError::ReadonlyTokenIsToken);
         }
-        if !dev && readonly_token.as_ref().is_some_and(|t| t.chars().count() < MIN_TOKEN_CHARS) {
+        if !dev
+            && readonly_token
+                .as_ref()
+                .is_some_and(|t| t.chars().count() < MIN_TOKEN_CHARS)
+        {
             return Err(ConfigError::ShortToken);
         }
         let mut config = Config::defaults(listen, database_url, token);

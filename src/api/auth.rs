@@ -28,7 +28,11 @@ impl Role {
 pub fn role_of(state: &AppState, presented: &str) -> Option<Role> {
     if tokens_match(presented, &state.token) {
         Some(Role::Admin)
-    } else if state.readonly_token.as_deref().is_some_and(|t| tokens_match(presented, t)) {
+    } else if state
+        .readonly_token
+        .as_deref()
+        .is_some_and(|t| tokens_match(presented, t))
+    {
         Some(Role::Viewer)
     } else {
         None

@@ -59,7 +59,9 @@ pub async fn call(
     };
     let response = crate::api::call(app, request).await;
     let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
     Answer {
         status,
         json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),

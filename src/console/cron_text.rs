@@ -6,7 +6,14 @@ use chrono::TimeZone;
 use crate::domain::cron::{Cron, CronError};
 
 const DAYS: [&str; 8] = [
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
 ];
 
 /// The sentence for `expression` (already known to parse), with its zone.
@@ -101,12 +108,18 @@ mod tests {
 
     #[test]
     fn common_shapes_read_as_sentences() {
-        assert_eq!(text("CRON_TZ=Europe/Berlin 0 9 * * 1"), "every Monday at 09:00 (Europe/Berlin time)");
+        assert_eq!(
+            text("CRON_TZ=Europe/Berlin 0 9 * * 1"),
+            "every Monday at 09:00 (Europe/Berlin time)"
+        );
         assert_eq!(text("0 2 * * *"), "every day at 02:00 (UTC time)");
         assert_eq!(text("0 3 1 * *"), "on day 1 of every month at 03:00 (UTC time)");
         assert_eq!(text("*/5 * * * *"), "every 5 minutes (UTC time)");
         assert_eq!(text("30 8 * * 1-5"), "every Monday to Friday at 08:30 (UTC time)");
-        assert_eq!(text("0 0 1 1 *"), "at minute 0, hour 0, day of month 1, month 1 (UTC time)");
+        assert_eq!(
+            text("0 0 1 1 *"),
+            "at minute 0, hour 0, day of month 1, month 1 (UTC time)"
+        );
     }
 
     #[test]

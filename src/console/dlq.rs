@@ -44,10 +44,19 @@ async fn list(
     if let Some(cursor) = filters.get("cursor") {
         query.push(("cursor".into(), cursor.into()));
     }
-    let answer = client::call(&app, http::Method::GET, &format!("/v2/dlq?{}", filters::query_string(&query)), &[], Vec::new()).await;
+    let answer = client::call(
+        &app,
+        http::Method::GET,
+        &format!("/v2/dlq?{}", filters::query_string(&query)),
+        &[],
+        Vec::new(),
+    )
+    .await;
     let error = answer.error();
     let entries = answer.json["messages"].as_array().cloned().unwrap_or_default();
-    let next = answer.json["cursor"].as_str().map(|c| format!("?{}&cursor={}", filters.console_query(), encode(c)));
+    let next = answer.json["cursor"]
+        .as_str()
+        .map(|c| format!("?{}&cursor={}", filters.console_query(), encode(c)));
     let body = html! {
         h1 { "Dead-letter queue" }
         @if let Some(done) = filters.get("done") { p.notice role="status" { (done) } }
@@ -131,7 +140,10 @@ async fn show(
 
 async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let target = format!("/v2/dlq/retry/{}", encode(&id));
-    match client::call(&app, http::Method::POST, &target, &[], Vec::new()).await.ok() {
+    match client::call(&app, http::Method::POST, &target, &[], Vec::new())
+        .await
+        .ok()
+    {
         Ok(answer) => {
             let new_id = answer["messageId"].as_str().unwrap_or_default();
             Redirect::to(&format!("/console/messages/{}", encode(new_id))).into_response()
@@ -141,7 +153,16 @@ async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Respo
 }
 
 async fn delete_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
-    match client::call(&app, http::Method::DELETE, &format!("/v2/dlq/{}", encode(&id)), &[], Vec::new()).await.ok() {
+    match client::call(
+        &app,
+        http::Method::DELETE,
+        &format!("/v2/dlq/{}", encode(&id)),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .ok()
+    {
         Ok(_) => Redirect::to("/console/dlq?done=Deleted+1+entry.").into_response(),
         Err(page) => page,
     }
@@ -184,7 +205,11 @@ async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(
     }
 }
 
-async fn confirm_page(State(app): State<AppState>, Extension(session): Extension<Session>, body: axum::body::Bytes) -> Result<Markup, Response> {
+async fn confirm_page(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    body: axum::body::Bytes,
+) -> Result<Markup, Response> {
     let (ids, filter, action) = form_fields(&body);
     let (verb, scope) = match action.split_once('-') {
         Some((verb @ ("retry" | "delete"), scope @ ("selected" | "matching"))) => (verb, scope),
@@ -193,7 +218,10 @@ async fn confirm_page(State(app): State<AppState>, Extension(session): Extension
     let back = format!("/console/dlq?{filter}");
     let api_query = if scope == "selected" {
         if ids.is_empty() {
-            return Err(layout::refusal(http::StatusCode::BAD_REQUEST, "Select at least one entry first."));
+            return Err(layout::refusal(
+                http::StatusCode::BAD_REQUEST,
+                "Select at least one entry first.",
+            ));
         }
         vec![("dlqIds".to_string(), ids.join(","))]
     } else {
@@ -201,7 +229,11 @@ async fn confirm_page(State(app): State<AppState>, Extension(session): Extension
     };
     let (entries, more) = selection(&app, api_query).await?;
     let count = entries.len();
-    let title = format!("{} {count} DLQ {}?", if verb == "retry" { "Retry" } else { "Delete" }, if count == 1 { "entry" } else { "entries" });
+    let title = format!(
+        "{} {count} DLQ {}?",
+        if verb == "retry" { "Retry" } else { "Delete" },
+        if count == 1 { "entry" } else { "entries" }
+    );
     let body = html! {
         h1 #confirm-title { (title) }
         @if more { p.warn { "More entries match than one action takes (" (BULK_CAP) "): this acts on the oldest " (count) "; run it again for the rest." } }
@@ -240,7 +272,10 @@ async fn bulk(State(app): State<AppState>, body: axum::body::Bytes) -> Response 
     match client::call(&app, method, target, &headers, request_body).await.ok() {
         Ok(answer) => {
             let done = match action.as_str() {
-                "retry" => format!("Retried {} entries.", answer["responses"].as_array().map_or(0, Vec::len)),
+                "retry" => format!(
+                    "Retried {} entries.",
+                    answer["responses"].as_array().map_or(0, Vec::len)
+                ),
                 _ => format!("Deleted {} entries.", answer["deleted"].as_i64().unwrap_or_default()),
             };
             let mut back = url::form_urlencoded::Serializer::new(filter);

@@ -17,7 +17,15 @@ const TEXT_FILTERS: &[(&str, &str, &str)] = &[
 ];
 
 /// The states a message list can be narrowed to.
-const STATES: &[&str] = &["CREATED", "ACTIVE", "RETRY", "CANCEL_REQUESTED", "DELIVERED", "FAILED", "CANCELED"];
+const STATES: &[&str] = &[
+    "CREATED",
+    "ACTIVE",
+    "RETRY",
+    "CANCEL_REQUESTED",
+    "DELIVERED",
+    "FAILED",
+    "CANCELED",
+];
 
 /// A list's filters as the page was asked for them.
 pub struct Filters {
@@ -76,7 +84,9 @@ impl Filters {
 
     /// Whether any filter is set (paging aside).
     pub fn any(&self) -> bool {
-        self.pairs.iter().any(|(k, _)| !matches!(k.as_str(), "cursor" | "tz" | "done"))
+        self.pairs
+            .iter()
+            .any(|(k, _)| !matches!(k.as_str(), "cursor" | "tz" | "done"))
     }
 }
 

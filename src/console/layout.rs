@@ -120,7 +120,9 @@ pub fn body_text(text: Option<&str>, base64: Option<&str>) -> Markup {
     match (text, base64) {
         (Some(text), _) => html! { pre.body { (text) } },
         (None, Some(encoded)) => {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap_or_default();
             let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
             html! { p.hint { "Binary body, " (bytes.len()) " bytes, as hex:" } pre.body { (hex.join(" ")) } }
         }

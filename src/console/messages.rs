@@ -47,7 +47,9 @@ async fn list(
     .await;
     let error = answer.error();
     let messages = answer.json["messages"].as_array().cloned().unwrap_or_default();
-    let next = answer.json["cursor"].as_str().map(|c| format!("?{}&cursor={}", filters.console_query(), encode(c)));
+    let next = answer.json["cursor"]
+        .as_str()
+        .map(|c| format!("?{}&cursor={}", filters.console_query(), encode(c)));
     let body = html! {
         h1 { "Messages" }
         (filters::form(&filters, "/console/messages", false))

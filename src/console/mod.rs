@@ -84,7 +84,10 @@ async fn css() -> Response {
 }
 
 async fn js() -> Response {
-    asset("text/javascript; charset=utf-8", include_str!("../../assets/console.js"))
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/console.js"),
+    )
 }
 
 fn asset(content_type: &'static str, text: &'static str) -> Response {

@@ -1,6 +1,6 @@
 //! The overview: messages by state, the DLQ's size and the age of the oldest due message (the store's
 //! bounded counts, cached for two seconds), deliveries and failures per minute over the last hour (this
-//! instance's counters, drawn as SVG), and the next schedules to fire. The live part refreshes itself.
+//! instance's counters, drawn as SVG bars), and the next schedules to fire. The live part refreshes itself.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -48,7 +48,11 @@ async fn overview(
 async fn live(app: &AppState) -> Result<Markup, Response> {
     let stats = app.console.stats(app).await.map_err(client::store_failure)?;
     let now = app.clock.now_ms();
-    let mut schedules = client::get(app, "/v2/schedules").await?.as_array().cloned().unwrap_or_default();
+    let mut schedules = client::get(app, "/v2/schedules")
+        .await?
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     schedules.retain(|s| s["nextScheduleTime"].is_i64());
     schedules.sort_by_key(|s| s["nextScheduleTime"].as_i64());
     schedules.truncate(5);
@@ -116,28 +120,29 @@ fn age(ms: i64) -> String {
     }
 }
 
-/// Two polylines over the hour, scaled to the busiest minute; axis labels are plain text.
+/// Two bars a minute (delivered, failed attempts), scaled to the busiest minute.
 fn chart(hour: &[MinuteCounts]) -> Markup {
-    const W: f64 = 600.0;
     const H: f64 = 120.0;
+    const SLOT: f64 = 10.0;
     let peak = hour.iter().map(|m| m.delivered.max(m.failed)).max().unwrap_or(0).max(1);
-    let points = |value: fn(&MinuteCounts) -> u64| -> String {
-        let step = W / (hour.len().max(2) - 1) as f64;
-        hour.iter()
-            .enumerate()
-            .map(|(i, m)| format!("{:.1},{:.1}", i as f64 * step, H - value(m) as f64 / peak as f64 * (H - 4.0)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let height = |n: u64| (n as f64 / peak as f64 * (H - 4.0)).max(if n > 0 { 1.0 } else { 0.0 });
     let total_delivered: u64 = hour.iter().map(|m| m.delivered).sum();
     let total_failed: u64 = hour.iter().map(|m| m.failed).sum();
-    let label = format!("Last hour: {total_delivered} delivered, {total_failed} failed attempts; busiest minute {peak}.");
+    let label =
+        format!("Last hour: {total_delivered} delivered, {total_failed} failed attempts; busiest minute {peak}.");
     html! {
         figure.chart {
-            svg viewBox="0 0 600 130" role="img" aria-label=(label) preserveAspectRatio="none" {
-                line x1="0" y1="120" x2="600" y2="120" stroke="currentColor" stroke-opacity="0.3" {}
-                polyline.delivered fill="none" stroke="#1f9d55" stroke-width="2" points=(points(|m| m.delivered)) {}
-                polyline.failed fill="none" stroke="#d64545" stroke-width="2" points=(points(|m| m.failed)) {}
+            svg viewBox="0 0 600 122" role="img" aria-label=(label) preserveAspectRatio="none" {
+                line x1="0" y1="120.5" x2="600" y2="120.5" stroke="currentColor" stroke-opacity="0.3" {}
+                @for (i, m) in hour.iter().enumerate() {
+                    @let x = i as f64 * SLOT;
+                    rect x=(format!("{:.1}", x + 1.0)) y=(format!("{:.1}", H - height(m.delivered))) width="4" height=(format!("{:.1}", height(m.delivered))) fill="#1f9d55" {
+                        title { (m.delivered) " delivered" }
+                    }
+                    rect x=(format!("{:.1}", x + 5.0)) y=(format!("{:.1}", H - height(m.failed))) width="4" height=(format!("{:.1}", height(m.failed))) fill="#d64545" {
+                        title { (m.failed) " failed attempts" }
+                    }
+                }
             }
             figcaption { span { "60 min ago" } span { (label) } span { "now" } }
         }

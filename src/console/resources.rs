@@ -135,7 +135,9 @@ fn flow_row(session: &Session, k: &Value) -> Markup {
 /// Performs an API request and returns to `back`, or shows the API's refusal.
 async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Value>, back: &str) -> Response {
     let headers = [("content-type".to_string(), "application/json".to_string())];
-    let body = body.map(|b| serde_json::to_vec(&b).unwrap_or_default()).unwrap_or_default();
+    let body = body
+        .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+        .unwrap_or_default();
     match client::call(app, method, target, &headers, body).await.ok() {
         Ok(_) => Redirect::to(back).into_response(),
         Err(page) => page,
@@ -180,7 +182,14 @@ async fn add_endpoint(State(app): State<AppState>, Form(f): Form<EndpointForm>) 
         endpoint["name"] = json!(f.name.trim());
     }
     let target = format!("/v2/topics/{}/endpoints", encode(f.group.trim()));
-    act(&app, http::Method::POST, &target, Some(json!({ "endpoints": [endpoint] })), BACK).await
+    act(
+        &app,
+        http::Method::POST,
+        &target,
+        Some(json!({ "endpoints": [endpoint] })),
+        BACK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -190,11 +199,25 @@ struct RemoveForm {
 
 async fn remove_endpoint(State(app): State<AppState>, Path(name): Path<String>, Form(f): Form<RemoveForm>) -> Response {
     let target = format!("/v2/topics/{}/endpoints", encode(&name));
-    act(&app, http::Method::DELETE, &target, Some(json!({ "endpoints": [{ "url": f.url }] })), BACK).await
+    act(
+        &app,
+        http::Method::DELETE,
+        &target,
+        Some(json!({ "endpoints": [{ "url": f.url }] })),
+        BACK,
+    )
+    .await
 }
 
 async fn delete_group(State(app): State<AppState>, Path(name): Path<String>) -> Response {
-    act(&app, http::Method::DELETE, &format!("/v2/topics/{}", encode(&name)), None, BACK).await
+    act(
+        &app,
+        http::Method::DELETE,
+        &format!("/v2/topics/{}", encode(&name)),
+        None,
+        BACK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]

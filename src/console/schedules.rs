@@ -160,7 +160,11 @@ async fn edit_form(
         .into_iter()
         .flatten()
         .flat_map(|(name, values)| {
-            values.as_array().into_iter().flatten().map(move |v| format!("{name}: {}", v.as_str().unwrap_or_default()))
+            values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |v| format!("{name}: {}", v.as_str().unwrap_or_default()))
         })
         .collect();
     let f = ScheduleForm {
@@ -172,7 +176,12 @@ async fn edit_form(
         retries: s["retries"].as_i64().map(|r| r.to_string()).unwrap_or_default(),
         headers: headers.join("\n"),
     };
-    Ok(page(&session, "Edit schedule", "/console/schedules", form(&session, &f, None)))
+    Ok(page(
+        &session,
+        "Edit schedule",
+        "/console/schedules",
+        form(&session, &f, None),
+    ))
 }
 
 /// Creates or replaces through `POST /v2/schedules/{destination}`, as the SDKs do.
@@ -182,7 +191,11 @@ async fn save(
     axum::Form(f): axum::Form<ScheduleForm>,
 ) -> Response {
     let mut headers = vec![("upstash-cron".to_string(), f.cron.trim().to_string())];
-    let optional = [("upstash-schedule-id", &f.id), ("upstash-method", &f.method), ("upstash-retries", &f.retries)];
+    let optional = [
+        ("upstash-schedule-id", &f.id),
+        ("upstash-method", &f.method),
+        ("upstash-retries", &f.retries),
+    ];
     for (name, value) in optional {
         if !value.trim().is_empty() {
             headers.push((name.into(), value.trim().into()));
@@ -202,7 +215,11 @@ async fn save(
 
 fn render_error(session: &Session, f: &ScheduleForm, error: &str) -> Response {
     let body = form(session, f, Some(error));
-    (http::StatusCode::BAD_REQUEST, page(session, "Schedule", "/console/schedules", body)).into_response()
+    (
+        http::StatusCode::BAD_REQUEST,
+        page(session, "Schedule", "/console/schedules", body),
+    )
+        .into_response()
 }
 
 async fn act(State(app): State<AppState>, Path((id, action)): Path<(String, String)>) -> Response {
@@ -239,6 +256,10 @@ async fn preview(State(app): State<AppState>, Query(q): Query<PreviewQuery>) -> 
             Json(json!({ "description": cron_text::describe(&cron), "zone": cron.zone().name(), "times": times }))
                 .into_response()
         }
-        Err(error) => (http::StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response(),
+        Err(error) => (
+            http::StatusCode::BAD_REQUEST,
+            Json(json!({ "error": error.to_string() })),
+        )
+            .into_response(),
     }
 }

@@ -101,9 +101,17 @@ async fn form_page(Extension(session): Extension<Session>) -> Markup {
     page(&session, "Send", "/console/send", form(&session, &f, None))
 }
 
-async fn send(State(app): State<AppState>, Extension(session): Extension<Session>, Form(f): Form<SendForm>) -> Response {
+async fn send(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Form(f): Form<SendForm>,
+) -> Response {
     let mut headers = Vec::new();
-    for (name, value) in [("upstash-method", &f.method), ("upstash-delay", &f.delay), ("upstash-retries", &f.retries)] {
+    for (name, value) in [
+        ("upstash-method", &f.method),
+        ("upstash-delay", &f.delay),
+        ("upstash-retries", &f.retries),
+    ] {
         if !value.trim().is_empty() {
             headers.push((name.to_string(), value.trim().to_string()));
         }
@@ -127,5 +135,9 @@ async fn send(State(app): State<AppState>, Extension(session): Extension<Session
 
 fn refused(session: &Session, f: &SendForm, error: &str) -> Response {
     let body = form(session, f, Some(error));
-    (http::StatusCode::BAD_REQUEST, page(session, "Send", "/console/send", body)).into_response()
+    (
+        http::StatusCode::BAD_REQUEST,
+        page(session, "Send", "/console/send", body),
+    )
+        .into_response()
 }

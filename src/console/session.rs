@@ -175,10 +175,14 @@ async fn checked_csrf(request: Request, session: &Session) -> Result<Request, Re
         return Err(refused());
     }
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
-        layout::refusal(http::StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.")
-    })?;
-    let from_header = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| layout::refusal(http::StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
+    let from_header = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let presented = from_header.or_else(|| {
         url::form_urlencoded::parse(&body)
             .find(|(k, _)| k == CSRF_FIELD)

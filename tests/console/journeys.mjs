@@ -171,7 +171,7 @@ const journeys = {
     await shot(page, "1-delivered");
     // The overview opened before the message was sent refreshes itself: its chart now counts the delivery.
     await overview.locator("figcaption", { hasText: "Last hour: 1 delivered" }).waitFor({ timeout: 10_000 });
-    await shot(overview, "overview");
+    await shot(overview, "1-overview-refreshed");
     await overview.close();
     await page.close();
   },
@@ -309,6 +309,13 @@ const journeys = {
     const other = await api(dev, DEV_TOKEN, "GET", "/v2/dlq?label=other");
     assert.equal(other.json.messages.length, 1, "the entry without the label was not retried");
     await shot(page, "6-bulk-done");
+    // The overview with something to show, for the README.
+    const schedule = await api(dev, DEV_TOKEN, "POST", `/v2/schedules/${RECEIVER}/ok/nightly`, { headers: { "upstash-cron": "CRON_TZ=Europe/Berlin 0 2 * * *", "upstash-schedule-id": "nightly-backup" } });
+    assert.equal(schedule.status, 200);
+    await api(dev, DEV_TOKEN, "POST", `/v2/publish/${RECEIVER}/ok/later`, { headers: { "upstash-delay": "2h" } });
+    await page.goto(`${dev}/console/`);
+    await page.locator("text=nightly-backup").waitFor();
+    await shot(page, "overview");
     await page.close();
   },
 };

@@ -89,7 +89,10 @@ async fn run_now_delivers_a_waiting_message_at_once_keeping_its_attempt_count(ba
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.run_until_idle().await, 1);
     let message = app.message(&delayed).await;
-    assert_eq!((message["state"].as_str(), message["retried"].as_i64()), (Some("DELIVERED"), Some(0)));
+    assert_eq!(
+        (message["state"].as_str(), message["retried"].as_i64()),
+        (Some("DELIVERED"), Some(0))
+    );
 
     receiver.answer(|r| Reply::Status(if r.target.starts_with("/flaky") { 500 } else { 200 }));
     let retrying = app
@@ -112,12 +115,20 @@ async fn run_now_delivers_a_waiting_message_at_once_keeping_its_attempt_count(ba
 async fn run_now_refuses_unknown_and_finished_messages(backend: Backend) {
     let receiver = Receiver::start().await;
     let app = spawn_app(backend, Options::stepped()).await;
-    app.expect_error(app.request(Method::POST, "/v2/messages/msg_unknown/retry"), 404, "not found")
-        .await;
+    app.expect_error(
+        app.request(Method::POST, "/v2/messages/msg_unknown/retry"),
+        404,
+        "not found",
+    )
+    .await;
     let id = app.publish_ok(&format!("{}/ok", receiver.url), "x", &[]).await;
     app.run_until_idle().await;
-    app.expect_error(app.request(Method::POST, &format!("/v2/messages/{id}/retry")), 409, "already delivered")
-        .await;
+    app.expect_error(
+        app.request(Method::POST, &format!("/v2/messages/{id}/retry")),
+        409,
+        "already delivered",
+    )
+    .await;
     assert_eq!(app.run_until_idle().await, 0, "nothing was made due again");
     app.stop().await;
 }
@@ -126,8 +137,19 @@ async fn the_read_only_token_reads_but_every_change_gets_403(backend: Backend) {
     let receiver = Receiver::start().await;
     let app = spawn_app(backend, with_readonly()).await;
     let id = app.publish_ok(&format!("{}/ok", receiver.url), "x", &[]).await;
-    let viewer = |method: Method, path: &str| app.http.request(method, format!("{}{path}", app.base)).bearer_auth(READONLY);
-    for path in ["/v2/messages", &format!("/v2/messages/{id}"), "/v2/dlq", "/v2/schedules", "/v2/keys", "/metrics"] {
+    let viewer = |method: Method, path: &str| {
+        app.http
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(READONLY)
+    };
+    for path in [
+        "/v2/messages",
+        &format!("/v2/messages/{id}"),
+        "/v2/dlq",
+        "/v2/schedules",
+        "/v2/keys",
+        "/metrics",
+    ] {
         assert_eq!(viewer(Method::GET, path).send().await.unwrap().status(), 200, "{path}");
     }
     let changes = [
@@ -151,7 +173,11 @@ async fn sign_in_sets_a_strict_http_only_cookie_without_the_token(backend: Backe
     let root = browser().get(format!("{}/", app.base)).send().await.unwrap();
     assert_eq!(root.headers()["location"], "/console/");
     let unsigned = browser().get(format!("{}/console/", app.base)).send().await.unwrap();
-    assert_eq!(unsigned.headers()["location"], "/console/sign-in", "serve asks to sign in");
+    assert_eq!(
+        unsigned.headers()["location"],
+        "/console/sign-in",
+        "serve asks to sign in"
+    );
     let wrong = browser()
         .post(format!("{}/console/sign-in", app.base))
         .form(&[("token", "wrong")])
@@ -172,7 +198,10 @@ async fn sign_in_sets_a_strict_http_only_cookie_without_the_token(backend: Backe
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
         assert!(cookie.contains(flag), "{cookie} lacks {flag}");
     }
-    assert!(!cookie.contains(TOKEN) && !cookie.contains(READONLY), "no token in the cookie");
+    assert!(
+        !cookie.contains(TOKEN) && !cookie.contains(READONLY),
+        "no token in the cookie"
+    );
     let session = cookie.split(';').next().unwrap();
     let (status, html, _) = page(&app, "/console/", session).await;
     assert_eq!(status, 200);
@@ -194,7 +223,10 @@ async fn state_changing_console_requests_need_the_csrf_token(backend: Backend) {
     assert!(!csrf.is_empty());
     let cancel = format!("/console/messages/{id}/cancel");
     assert_eq!(post_form(&app, &cancel, &cookie, &[]).await.status(), 403, "no token");
-    assert_eq!(post_form(&app, &cancel, &cookie, &[("_csrf", "forged")]).await.status(), 403);
+    assert_eq!(
+        post_form(&app, &cancel, &cookie, &[("_csrf", "forged")]).await.status(),
+        403
+    );
     let cross_site = browser()
         .post(format!("{}{cancel}", app.base))
         .header("cookie", &cookie)
@@ -221,8 +253,17 @@ async fn the_read_only_session_sees_no_actions_and_cannot_post(backend: Backend)
     let (status, html, csrf) = page(&app, &format!("/console/messages/{id}"), &cookie).await;
     assert_eq!(status, 200);
     assert!(html.contains("read-only"));
-    assert!(!html.contains("Run now") && !html.contains("/cancel"), "no action buttons");
-    let run = post_form(&app, &format!("/console/messages/{id}/run"), &cookie, &[("_csrf", &csrf)]).await;
+    assert!(
+        !html.contains("Run now") && !html.contains("/cancel"),
+        "no action buttons"
+    );
+    let run = post_form(
+        &app,
+        &format!("/console/messages/{id}/run"),
+        &cookie,
+        &[("_csrf", &csrf)],
+    )
+    .await;
     assert_eq!(run.status(), 403);
     assert_eq!(app.message(&id).await["state"], "CREATED");
     app.stop().await;
@@ -247,7 +288,11 @@ async fn dev_opens_the_console_without_sign_in_only_for_loopback_hosts(backend: 
         .send()
         .await
         .unwrap();
-    assert_eq!(blind_post.status(), 403, "dev still needs a session and its CSRF token to change things");
+    assert_eq!(
+        blind_post.status(),
+        403,
+        "dev still needs a session and its CSRF token to change things"
+    );
     app.stop().await;
 }
 
@@ -264,11 +309,22 @@ async fn the_cron_preview_shows_five_fires_in_the_zone_or_the_parser_error(backe
     let response = preview("CRON_TZ=Europe/Berlin 0 9 * * 1").await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    let fires: Vec<&str> = body["times"].as_array().unwrap().iter().map(|t| t["local"].as_str().unwrap()).collect();
+    let fires: Vec<&str> = body["times"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["local"].as_str().unwrap())
+        .collect();
     // The test clock starts on Thursday 2026-01-01.
     assert_eq!(
         fires,
-        ["Mon 2026-01-05 09:00 CET", "Mon 2026-01-12 09:00 CET", "Mon 2026-01-19 09:00 CET", "Mon 2026-01-26 09:00 CET", "Mon 2026-02-02 09:00 CET"]
+        [
+            "Mon 2026-01-05 09:00 CET",
+            "Mon 2026-01-12 09:00 CET",
+            "Mon 2026-01-19 09:00 CET",
+            "Mon 2026-01-26 09:00 CET",
+            "Mon 2026-02-02 09:00 CET"
+        ]
     );
     assert_eq!(body["description"], "every Monday at 09:00 (Europe/Berlin time)");
     let response = preview("0 9 * * 8").await.unwrap();
@@ -282,8 +338,12 @@ async fn the_bulk_confirmation_counts_exactly_the_matching_entries(backend: Back
     let receiver = Receiver::answering(|_| Reply::Status(500)).await;
     let app = spawn_app(backend, Options::stepped()).await;
     for label in ["import", "import", "import", "other"] {
-        app.publish_ok(&format!("{}/fail", receiver.url), "x", &[("Upstash-Retries", "0"), ("Upstash-Label", label)])
-            .await;
+        app.publish_ok(
+            &format!("{}/fail", receiver.url),
+            "x",
+            &[("Upstash-Retries", "0"), ("Upstash-Label", label)],
+        )
+        .await;
     }
     app.run_until_idle().await;
     let cookie = sign_in(&app, TOKEN).await;
@@ -292,18 +352,30 @@ async fn the_bulk_confirmation_counts_exactly_the_matching_entries(backend: Back
         &app,
         "/console/dlq/bulk",
         &cookie,
-        &[("_csrf", &csrf), ("action", "delete-matching"), ("filter", "label=import")],
+        &[
+            ("_csrf", &csrf),
+            ("action", "delete-matching"),
+            ("filter", "label=import"),
+        ],
     )
     .await;
     let html = confirm.text().await.unwrap();
     assert!(html.contains("Delete 3 DLQ entries?"), "{html}");
     let (_, all) = app.get_json("/v2/dlq").await;
-    assert_eq!(all["messages"].as_array().unwrap().len(), 4, "confirming first changes nothing");
+    assert_eq!(
+        all["messages"].as_array().unwrap().len(),
+        4,
+        "confirming first changes nothing"
+    );
     let bad = post_form(
         &app,
         "/console/dlq/bulk",
         &cookie,
-        &[("_csrf", &csrf), ("action", "delete-matching"), ("filter", "label=import&responseStatus=abc")],
+        &[
+            ("_csrf", &csrf),
+            ("action", "delete-matching"),
+            ("filter", "label=import&responseStatus=abc"),
+        ],
     )
     .await;
     assert_eq!(bad.status(), 400, "a filter the API refuses never widens");

@@ -132,7 +132,11 @@ pub async fn run(client: Arc<Client>, seen: Arc<Seen>, run: ConsoleRun) -> Value
         let with = sustained().await;
         poller.abort();
         let rate = |v: &Value| v["delivered_per_second"].as_f64().unwrap_or(0.0);
-        let change = if rate(&without) > 0.0 { (rate(&with) / rate(&without) - 1.0) * 100.0 } else { 0.0 };
+        let change = if rate(&without) > 0.0 {
+            (rate(&with) / rate(&without) - 1.0) * 100.0
+        } else {
+            0.0
+        };
         result["throughput_without_console"] = without;
         result["throughput_with_overview_polled"] = with;
         result["overview_poll_every_ms"] = json!(run.poll_every.as_millis() as u64);

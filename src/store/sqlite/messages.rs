@@ -139,7 +139,11 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult> {
-        let done = sqlx::query(MESSAGE_RUN_NOW).bind(id).bind(now).execute(&self.writer).await?;
+        let done = sqlx::query(MESSAGE_RUN_NOW)
+            .bind(id)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
         if done.rows_affected() == 1 {
             return Ok(RunNowResult::Due);
         }
