@@ -1,10 +1,9 @@
 //! The console's way to the API: requests answered in-process by the `/v2` router with the server's own
 //! token, so reads and actions go through exactly the code the SDKs reach.
 
-use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::layout;
+use super::layout::Refusal;
 use crate::api::AppState;
 
 /// An answer the API gave: its status and JSON body.
@@ -25,10 +24,10 @@ impl Answer {
     }
 
     /// The body of a successful answer, or an error page with the API's status and message.
-    pub fn ok(self) -> Result<Value, Response> {
+    pub fn ok(self) -> Result<Value, Refusal> {
         match self.error() {
             None => Ok(self.json),
-            Some(message) => Err(layout::refusal(self.status, &message)),
+            Some(message) => Err(Refusal(self.status, message)),
         }
     }
 }
@@ -69,7 +68,7 @@ pub async fn call(
 }
 
 /// A GET whose failure becomes an error page.
-pub async fn get(app: &AppState, target: &str) -> Result<Value, Response> {
+pub async fn get(app: &AppState, target: &str) -> Result<Value, Refusal> {
     call(app, http::Method::GET, target, &[], Vec::new()).await.ok()
 }
 
@@ -79,6 +78,8 @@ pub fn encode(text: &str) -> String {
 }
 
 /// A store failure as an error page (the overview reads the store's counts directly).
-pub fn store_failure(error: crate::store::StoreError) -> Response {
-    crate::api::error::ApiError::from(error).into_response()
+pub fn store_failure(error: crate::store::StoreError) -> Refusal {
+    let error = crate::api::error::ApiError::from(error);
+    tracing::error!(%error, "the console could not read the store's counts");
+    Refusal(error.status(), error.to_string())
 }

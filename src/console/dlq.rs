@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::client::{self, encode};
 use super::filters::{self, Filters};
-use super::layout::{self, page};
+use super::layout::{self, page, Refusal};
 use super::messages::labels;
 use super::Session;
 use crate::api::AppState;
@@ -36,7 +36,7 @@ async fn list(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     RawQuery(raw): RawQuery,
-) -> Result<Markup, Response> {
+) -> Result<Markup, Refusal> {
     let filters = Filters::parse(raw.as_deref());
     let mut query = filters.api_query(true);
     query.push(("count".into(), PAGE.to_string()));
@@ -107,7 +107,7 @@ async fn show(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
-) -> Result<Markup, Response> {
+) -> Result<Markup, Refusal> {
     let e = client::get(&app, &format!("/v2/dlq/{}", encode(&id))).await?;
     let message_id = e["messageId"].as_str().unwrap_or_default();
     let body = html! {
@@ -148,7 +148,7 @@ async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Respo
             let new_id = answer["messageId"].as_str().unwrap_or_default();
             Redirect::to(&format!("/console/messages/{}", encode(new_id))).into_response()
         }
-        Err(page) => page,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -164,7 +164,7 @@ async fn delete_one(State(app): State<AppState>, Path(id): Path<String>) -> Resp
     .ok()
     {
         Ok(_) => Redirect::to("/console/dlq?done=Deleted+1+entry.").into_response(),
-        Err(page) => page,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -185,7 +185,7 @@ fn form_fields(body: &[u8]) -> (Vec<String>, String, String) {
 
 /// The ids a bulk action would take: the selected ones that still exist, or every match of the filter
 /// (at most [`BULK_CAP`]); and whether more matched.
-async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(Vec<Value>, bool), Response> {
+async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(Vec<Value>, bool), Refusal> {
     let mut entries: Vec<Value> = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -209,18 +209,18 @@ async fn confirm_page(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     body: axum::body::Bytes,
-) -> Result<Markup, Response> {
+) -> Result<Markup, Refusal> {
     let (ids, filter, action) = form_fields(&body);
     let (verb, scope) = match action.split_once('-') {
         Some((verb @ ("retry" | "delete"), scope @ ("selected" | "matching"))) => (verb, scope),
-        _ => return Err(layout::refusal(http::StatusCode::BAD_REQUEST, "Unknown bulk action.")),
+        _ => return Err(Refusal(http::StatusCode::BAD_REQUEST, "Unknown bulk action.".into())),
     };
     let back = format!("/console/dlq?{filter}");
     let api_query = if scope == "selected" {
         if ids.is_empty() {
-            return Err(layout::refusal(
+            return Err(Refusal(
                 http::StatusCode::BAD_REQUEST,
-                "Select at least one entry first.",
+                "Select at least one entry first.".into(),
             ));
         }
         vec![("dlqIds".to_string(), ids.join(","))]
@@ -282,6 +282,6 @@ async fn bulk(State(app): State<AppState>, body: axum::body::Bytes) -> Response 
             back.append_pair("done", &done);
             Redirect::to(&format!("/console/dlq?{}", back.finish())).into_response()
         }
-        Err(page) => page,
+        Err(refused) => refused.into_response(),
     }
 }

@@ -68,6 +68,16 @@ fn head(title: &str, session: Option<&Session>) -> Markup {
     }
 }
 
+/// A request the console refuses, shown as an error page with its status.
+#[derive(Debug)]
+pub struct Refusal(pub http::StatusCode, pub String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refusal(self.0, &self.1)
+    }
+}
+
 /// An error page with `status`.
 pub fn refusal(status: http::StatusCode, message: &str) -> Response {
     let body = bare(

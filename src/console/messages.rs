@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::client::{self, encode};
 use super::filters::{self, Filters};
-use super::layout::{self, page};
+use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
 
@@ -29,7 +29,7 @@ async fn list(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     RawQuery(raw): RawQuery,
-) -> Result<Markup, Response> {
+) -> Result<Markup, Refusal> {
     let filters = Filters::parse(raw.as_deref());
     let mut query = filters.api_query(false);
     query.push(("count".into(), PAGE.to_string()));
@@ -93,7 +93,7 @@ async fn show(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
-) -> Result<Markup, Response> {
+) -> Result<Markup, Refusal> {
     let message = client::get(&app, &format!("/v2/messages/{}", encode(&id))).await?;
     let logs = client::get(&app, &format!("/v2/logs?messageId={}&count=100", encode(&id))).await?;
     let mut attempts: Vec<Value> = logs["events"].as_array().cloned().unwrap_or_default();
@@ -187,6 +187,6 @@ async fn run_now(State(app): State<AppState>, Path(id): Path<String>) -> Respons
 async fn act(app: &AppState, method: http::Method, target: &str, id: &str) -> Response {
     match client::call(app, method, target, &[], Vec::new()).await.ok() {
         Ok(_) => Redirect::to(&format!("/console/messages/{}", encode(id))).into_response(),
-        Err(page) => page,
+        Err(refused) => refused.into_response(),
     }
 }

@@ -3,14 +3,14 @@
 //! instance's counters, drawn as SVG bars), and the next schedules to fire. The live part refreshes itself.
 
 use axum::extract::{Query, State};
-use axum::response::Response;
+
 use axum::routing::get;
 use axum::{Extension, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::client::{self, encode};
-use super::layout::{self, page};
+use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
 use crate::throughput::MinuteCounts;
@@ -33,7 +33,7 @@ async fn overview(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Query(q): Query<OverviewQuery>,
-) -> Result<Markup, Response> {
+) -> Result<Markup, Refusal> {
     let live = live(&app).await?;
     if q.live.is_some() {
         return Ok(live);
@@ -45,7 +45,7 @@ async fn overview(
     Ok(page(&session, "Overview", "/console/", body))
 }
 
-async fn live(app: &AppState) -> Result<Markup, Response> {
+async fn live(app: &AppState) -> Result<Markup, Refusal> {
     let stats = app.console.stats(app).await.map_err(client::store_failure)?;
     let now = app.clock.now_ms();
     let mut schedules = client::get(app, "/v2/schedules")

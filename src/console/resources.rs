@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::client::{self, encode};
 use super::filters::query_string;
-use super::layout::{self, page};
+use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
 
@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/keys/rotate", post(rotate))
 }
 
-async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Response> {
+async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
     let queues = client::get(&app, "/v2/queues").await?;
     let groups = client::get(&app, "/v2/topics").await?;
     let keys = client::get(&app, "/v2/flowControl").await?;
@@ -140,7 +140,7 @@ async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Va
         .unwrap_or_default();
     match client::call(app, method, target, &headers, body).await.ok() {
         Ok(_) => Redirect::to(back).into_response(),
-        Err(page) => page,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -256,7 +256,7 @@ fn masked(key: &str) -> String {
     format!("{head}{}", "•".repeat(key.chars().count().saturating_sub(4).min(24)))
 }
 
-async fn keys(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Response> {
+async fn keys(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
     let keys = client::get(&app, "/v2/keys").await?;
     let body = html! {
         h1 { "Signing keys" }

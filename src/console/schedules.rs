@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::client::{self, encode};
 use super::cron_text;
-use super::layout::{self, page};
+use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
 
@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/schedules/{id}/{action}", post(act))
 }
 
-async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Response> {
+async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
     let schedules = client::get(&app, "/v2/schedules").await?;
     let schedules = schedules.as_array().cloned().unwrap_or_default();
     let now = app.clock.now_ms();
@@ -153,7 +153,7 @@ async fn edit_form(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
-) -> Result<Markup, Response> {
+) -> Result<Markup, Refusal> {
     let s = client::get(&app, &format!("/v2/schedules/{}", encode(&id))).await?;
     let headers: Vec<String> = s["header"]
         .as_object()
@@ -231,7 +231,7 @@ async fn act(State(app): State<AppState>, Path((id, action)): Path<(String, Stri
     };
     match client::call(&app, method, &target, &[], Vec::new()).await.ok() {
         Ok(_) => Redirect::to("/console/schedules").into_response(),
-        Err(page) => page,
+        Err(refused) => refused.into_response(),
     }
 }
 
