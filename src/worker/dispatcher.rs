@@ -112,11 +112,11 @@ impl Dispatcher {
         let hosts = HostShares::new(config.max_in_flight_per_host, wake.clone());
         let bytes = ByteBudget::new(config.max_in_flight_bytes, config.response_body_limit);
         Dispatcher {
-            hosts,
-            bytes,
             // A few claims' worth: hosts stay out of claims while theirs wait, so this fills only when many
             // hosts reach their share at once.
-            waiting: Waiting::new(config.claim_batch * 4),
+            waiting: Waiting::new(config.claim_batch * 4, hosts.clone()),
+            hosts,
+            bytes,
             store,
             clock,
             deliverer,
@@ -257,7 +257,7 @@ impl Dispatcher {
             self.heartbeat_ms
                 .store(crate::clock::system_now_ms(), Ordering::Relaxed);
             // Messages claimed earlier over their host's share go first, as their hosts free places.
-            for (message, host_slot) in self.waiting.admissible(&self.hosts, permits.available_permits()) {
+            for (message, host_slot) in self.waiting.admissible(permits.available_permits()) {
                 self.start(message, host_slot, &permits, &deliveries, &completions)
                     .await;
             }

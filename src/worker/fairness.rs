@@ -6,6 +6,7 @@
 //! shares, so a host holds at most the same fraction of the whole cluster's capacity.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -17,7 +18,10 @@ use crate::store::MessageRow;
 pub struct HostShares {
     cap: usize,
     counts: Mutex<HashMap<String, usize>>,
-    /// Woken when a host falls below its share: its due messages were left out of claims until now.
+    /// Messages claimed over their host's share and waiting in [`Waiting`] for a place.
+    waiting: AtomicUsize,
+    /// Woken when a place frees that someone may be waiting for: a host falls below its share (its due
+    /// messages were left out of claims until now), or any message waits in memory.
     wake: Arc<Wake>,
 }
 
@@ -32,6 +36,7 @@ impl HostShares {
         Arc::new(HostShares {
             cap: cap.max(1),
             counts: Mutex::new(HashMap::new()),
+            waiting: AtomicUsize::new(0),
             wake,
         })
     }
@@ -84,7 +89,10 @@ impl Drop for HostSlot {
             }
             was_full
         };
-        if was_full {
+        // Also when messages wait in memory: the host of one of them may have been below its share already
+        // (places free one by one after it was full), and the dispatcher, which leaves that host out of its
+        // claims, would otherwise not look at them again until its poll interval.
+        if was_full || self.shares.waiting.load(Ordering::Acquire) > 0 {
             self.shares.wake.notify();
         }
     }
@@ -97,14 +105,21 @@ pub struct Waiting {
     messages: Mutex<VecDeque<MessageRow>>,
     /// Most messages waiting; beyond it they are handed back.
     limit: usize,
+    /// Told how many wait, so that a freed place wakes the dispatcher for them.
+    shares: Arc<HostShares>,
 }
 
 impl Waiting {
-    pub fn new(limit: usize) -> Waiting {
+    pub fn new(limit: usize, shares: Arc<HostShares>) -> Waiting {
         Waiting {
             messages: Mutex::new(VecDeque::new()),
             limit,
+            shares,
         }
+    }
+
+    fn count(&self, messages: &VecDeque<MessageRow>) {
+        self.shares.waiting.store(messages.len(), Ordering::Release);
     }
 
     /// Keeps `message` until its host has a place; gives it back when too many already wait.
@@ -114,6 +129,7 @@ impl Waiting {
             return Some(message);
         }
         messages.push_back(message);
+        self.count(&messages);
         None
     }
 
@@ -127,7 +143,8 @@ impl Waiting {
     }
 
     /// Up to `most` waiting messages whose hosts now have a place, in the order they were claimed.
-    pub fn admissible(&self, shares: &Arc<HostShares>, most: usize) -> Vec<(MessageRow, HostSlot)> {
+    pub fn admissible(&self, most: usize) -> Vec<(MessageRow, HostSlot)> {
+        let shares = &self.shares;
         let mut messages = self.messages.lock().expect("waiting lock is never poisoned");
         if messages.is_empty() || most == 0 {
             return Vec::new();
@@ -144,12 +161,15 @@ impl Waiting {
             kept.push_back(message);
         }
         *messages = kept;
+        self.count(&messages);
         admitted
     }
 
     pub fn drain(&self) -> Vec<MessageRow> {
         let mut messages = self.messages.lock().expect("waiting lock is never poisoned");
-        messages.drain(..).collect()
+        let drained = messages.drain(..).collect();
+        self.count(&messages);
+        drained
     }
 }
 
@@ -266,7 +286,7 @@ mod tests {
     #[test]
     fn waiting_messages_start_in_claim_order_as_their_hosts_free_places() {
         let shares = HostShares::new(1, Arc::new(Wake::default()));
-        let waiting = Waiting::new(3);
+        let waiting = Waiting::new(3, shares.clone());
         let busy = shares.try_admit("a").unwrap();
         for (id, host) in [("a1", "a"), ("b1", "b"), ("a2", "a")] {
             assert!(waiting.push(message(id, host)).is_none());
@@ -276,17 +296,39 @@ mod tests {
             "beyond the limit it is given back"
         );
         assert_eq!(waiting.hosts(), ["a", "b"]);
-        let started: Vec<_> = waiting.admissible(&shares, 10).into_iter().map(|(m, _)| m.id).collect();
+        let started: Vec<_> = waiting.admissible(10).into_iter().map(|(m, _)| m.id).collect();
         assert_eq!(started, ["b1"], "a is still at its share");
         drop(busy);
-        let first = waiting.admissible(&shares, 10);
+        let first = waiting.admissible(10);
         let ids: Vec<_> = first.iter().map(|(m, _)| m.id.as_str()).collect();
         assert_eq!(ids, ["a1"], "one place: the earlier message of a takes it");
         drop(first);
-        assert_eq!(waiting.admissible(&shares, 0).len(), 0, "no slots, nothing starts");
-        let rest: Vec<_> = waiting.admissible(&shares, 10).into_iter().map(|(m, _)| m.id).collect();
+        assert_eq!(waiting.admissible(0).len(), 0, "no slots, nothing starts");
+        let rest: Vec<_> = waiting.admissible(10).into_iter().map(|(m, _)| m.id).collect();
         assert_eq!(rest, ["a2"]);
         assert!(waiting.drain().is_empty());
+    }
+
+    #[test]
+    fn a_place_freed_below_the_share_wakes_the_dispatcher_only_while_messages_wait() {
+        use futures_util::FutureExt;
+        let wake = Arc::new(Wake::default());
+        let woken = || wake.notified().now_or_never().is_some();
+        let shares = HostShares::new(3, wake.clone());
+        let waiting = Waiting::new(10, shares.clone());
+        let (a1, a2) = (shares.try_admit("a").unwrap(), shares.try_admit("a").unwrap());
+        drop(a1);
+        assert!(!woken(), "below its share and nothing waits: no need to look");
+        assert!(waiting.push(message("a3", "a")).is_none());
+        drop(a2);
+        assert!(
+            woken(),
+            "a message waits for this host's places: the dispatcher must look now"
+        );
+        assert_eq!(waiting.admissible(10).len(), 1);
+        let a4 = shares.try_admit("a").unwrap();
+        drop(a4);
+        assert!(!woken(), "nothing waits any more");
     }
 
     #[test]
