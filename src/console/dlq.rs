@@ -38,25 +38,11 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, Refusal> {
     let filters = Filters::parse(raw.as_deref());
-    let mut query = filters.api_query(true);
-    query.push(("count".into(), PAGE.to_string()));
-    query.push(("order".into(), "latestFirst".into()));
-    if let Some(cursor) = filters.get("cursor") {
-        query.push(("cursor".into(), cursor.into()));
-    }
-    let answer = client::call(
-        &app,
-        http::Method::GET,
-        &format!("/v2/dlq?{}", filters::query_string(&query)),
-        &[],
-        Vec::new(),
-    )
-    .await;
-    let error = answer.error();
-    let entries = answer.json["messages"].as_array().cloned().unwrap_or_default();
-    let next = answer.json["cursor"]
-        .as_str()
-        .map(|c| format!("?{}&cursor={}", filters.console_query(), encode(c)));
+    let filters::ListPage {
+        rows: entries,
+        error,
+        next,
+    } = filters::fetch_page(&app, "/v2/dlq", &filters, PAGE).await;
     let body = html! {
         h1 { "Dead-letter queue" }
         @if let Some(done) = filters.get("done") { p.notice role="status" { (done) } }

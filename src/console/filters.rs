@@ -90,6 +90,35 @@ impl Filters {
     }
 }
 
+/// One page of a filtered list as the API answered it.
+pub struct ListPage {
+    pub rows: Vec<serde_json::Value>,
+    /// The API's refusal of the filters, shown above the list.
+    pub error: Option<String>,
+    /// The console link to the next page, while more remain.
+    pub next: Option<String>,
+}
+
+/// The newest `count` rows of `resource` (`/v2/messages` or `/v2/dlq`) matching `filters`, from its cursor.
+pub async fn fetch_page(app: &crate::api::AppState, resource: &str, filters: &Filters, count: usize) -> ListPage {
+    let mut query = filters.api_query(resource == "/v2/dlq");
+    query.push(("count".into(), count.to_string()));
+    query.push(("order".into(), "latestFirst".into()));
+    if let Some(cursor) = filters.get("cursor") {
+        query.push(("cursor".into(), cursor.into()));
+    }
+    let target = format!("{resource}?{}", query_string(&query));
+    let answer = super::client::call(app, http::Method::GET, &target, &[], Vec::new()).await;
+    let next = answer.json["cursor"]
+        .as_str()
+        .map(|c| format!("?{}&cursor={}", filters.console_query(), super::client::encode(c)));
+    ListPage {
+        error: answer.error(),
+        rows: answer.json["messages"].as_array().cloned().unwrap_or_default(),
+        next,
+    }
+}
+
 /// `key=value&…`, percent-encoded.
 pub fn query_string(pairs: &[(String, String)]) -> String {
     let mut serializer = url::form_urlencoded::Serializer::new(String::new());

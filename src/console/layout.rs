@@ -119,6 +119,21 @@ pub fn action(session: &Session, action: &str, label: &str, class: &str) -> Mark
     }
 }
 
+/// A form's error and the field it is about.
+pub struct FieldError<'a> {
+    pub field: &'static str,
+    pub message: &'a str,
+}
+
+/// The error next to the field `name`, when it is about that field.
+pub fn field_error(error: Option<&FieldError>, name: &str) -> Markup {
+    html! {
+        @if let Some(error) = error.filter(|e| e.field == name) {
+            p.error id={(name) "-error"} role="alert" { (error.message) }
+        }
+    }
+}
+
 /// The hidden CSRF field of a form.
 pub fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(session.csrf); }

@@ -31,25 +31,11 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, Refusal> {
     let filters = Filters::parse(raw.as_deref());
-    let mut query = filters.api_query(false);
-    query.push(("count".into(), PAGE.to_string()));
-    query.push(("order".into(), "latestFirst".into()));
-    if let Some(cursor) = filters.get("cursor") {
-        query.push(("cursor".into(), cursor.into()));
-    }
-    let answer = client::call(
-        &app,
-        http::Method::GET,
-        &format!("/v2/messages?{}", filters::query_string(&query)),
-        &[],
-        Vec::new(),
-    )
-    .await;
-    let error = answer.error();
-    let messages = answer.json["messages"].as_array().cloned().unwrap_or_default();
-    let next = answer.json["cursor"]
-        .as_str()
-        .map(|c| format!("?{}&cursor={}", filters.console_query(), encode(c)));
+    let filters::ListPage {
+        rows: messages,
+        error,
+        next,
+    } = filters::fetch_page(&app, "/v2/messages", &filters, PAGE).await;
     let body = html! {
         h1 { "Messages" }
         (filters::form(&filters, "/console/messages", false))

@@ -106,10 +106,10 @@ fn field_of(error: &str) -> &'static str {
 }
 
 fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
-    let field = error.map(field_of);
-    let error_for = |name: &str| -> Markup {
-        html! { @if field == Some(name) { p.error #{(name) "-error"} role="alert" { (error.unwrap_or_default()) } } }
-    };
+    let error = error.map(|message| layout::FieldError {
+        field: field_of(message),
+        message,
+    });
     html! {
         h1 { @if f.id.is_empty() { "New schedule" } @else { "Schedule " span.mono { (f.id) } } }
         form.card.form method="post" action="/console/schedules" {
@@ -117,23 +117,23 @@ fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
             label for="cron" { "Cron" }
             input #cron name="cron" required value=(f.cron) placeholder="CRON_TZ=Europe/Berlin 0 9 * * 1" data-cron-preview="/console/cron-preview" autocomplete="off" aria-describedby="cron-error cron-help";
             p.error #cron-live role="alert" hidden {}
-            (error_for("cron"))
+            (layout::field_error(error.as_ref(), "cron"))
             p.hint #cron-help { "Five fields: minute hour day-of-month month day-of-week; optional " code { "CRON_TZ=Zone/City" } " first (UTC otherwise)." }
             div #cron-preview aria-live="polite" {}
             label for="url" { "Destination URL" }
             input #url name="url" type="url" required value=(f.url) placeholder="https://api.example.com/weekly-report";
-            (error_for("url"))
+            (layout::field_error(error.as_ref(), "url"))
             label for="id" { "Schedule id (optional; the same id replaces that schedule)" }
             input #id name="id" value=(f.id) pattern="[A-Za-z0-9._-]*";
-            (error_for("id"))
+            (layout::field_error(error.as_ref(), "id"))
             label for="method" { "Method" }
             select #method name="method" { @for m in ["POST", "GET", "PUT", "PATCH", "DELETE"] { option selected[f.method == m] { (m) } } }
             label for="retries" { "Retries" }
             input #retries name="retries" type="number" min="0" value=(f.retries);
-            (error_for("retries"))
+            (layout::field_error(error.as_ref(), "retries"))
             label for="headers" { "Headers (one " code { "Name: value" } " a line)" }
             textarea #headers name="headers" rows="3" { (f.headers) }
-            (error_for("headers"))
+            (layout::field_error(error.as_ref(), "headers"))
             label for="body" { "Body" }
             textarea #body name="body" rows="4" { (f.body) }
             div.buttons { button.primary type="submit" { "Save schedule" } a.button href="/console/schedules" { "Cancel" } }

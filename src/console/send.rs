@@ -64,10 +64,10 @@ fn field_of(error: &str) -> &'static str {
 }
 
 fn form(session: &Session, f: &SendForm, error: Option<&str>) -> Markup {
-    let field = error.map(field_of);
-    let error_for = |name: &str| -> Markup {
-        html! { @if field == Some(name) { p.error #{(name) "-error"} role="alert" { (error.unwrap_or_default()) } } }
-    };
+    let error = error.map(|message| layout::FieldError {
+        field: field_of(message),
+        message,
+    });
     html! {
         h1 { "Send a test message" }
         @if !session.may_change() { p.warn { "The read-only token cannot send messages." } }
@@ -75,18 +75,18 @@ fn form(session: &Session, f: &SendForm, error: Option<&str>) -> Markup {
             (layout::csrf(session))
             label for="url" { "Destination URL" }
             input #url name="url" type="url" required value=(f.url) placeholder="http://localhost:3000/api/hook" autofocus;
-            (error_for("url"))
+            (layout::field_error(error.as_ref(), "url"))
             label for="method" { "Method" }
             select #method name="method" { @for m in ["POST", "GET", "PUT", "PATCH", "DELETE"] { option selected[f.method == m] { (m) } } }
-            (error_for("method"))
+            (layout::field_error(error.as_ref(), "method"))
             label for="headers" { "Headers (one " code { "Name: value" } " a line)" }
             textarea #headers name="headers" rows="3" placeholder="Content-Type: application/json" { (f.headers) }
-            (error_for("headers"))
+            (layout::field_error(error.as_ref(), "headers"))
             label for="body" { "Body" }
             textarea #body name="body" rows="5" { (f.body) }
             div.row {
-                div { label for="delay" { "Delay" } input #delay name="delay" value=(f.delay) placeholder="10s, 5m, 1h"; (error_for("delay")) }
-                div { label for="retries" { "Retries" } input #retries name="retries" type="number" min="0" value=(f.retries) placeholder="3"; (error_for("retries")) }
+                div { label for="delay" { "Delay" } input #delay name="delay" value=(f.delay) placeholder="10s, 5m, 1h"; (layout::field_error(error.as_ref(), "delay")) }
+                div { label for="retries" { "Retries" } input #retries name="retries" type="number" min="0" value=(f.retries) placeholder="3"; (layout::field_error(error.as_ref(), "retries")) }
             }
             div.buttons { button.primary type="submit" { "Send" } }
         }
