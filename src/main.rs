@@ -120,6 +120,7 @@ async fn run(command: Command) -> Result<(), String> {
             shown(&keys.current, DEV_CURRENT_SIGNING_KEY)
         );
         println!("QSTASH_NEXT_SIGNING_KEY={}\n", shown(&keys.next, DEV_NEXT_SIGNING_KEY));
+        println!("Web console: {url}/console/\n");
     }
     tokio::spawn(on_signal);
     app.run().await.map_err(|e| e.to_string())

@@ -270,7 +270,9 @@ async fn keys(State(app): State<AppState>, Extension(session): Extension<Session
                     " " button.small type="button" data-reveal { "Reveal" }
                 }
             }
-            @if session.may_change() {
+            @if app.keys.is_configured() {
+                p.hint { "These keys are set by configuration (QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY): rotate them there." }
+            } @else if session.may_change() {
                 p.hint { "Rotating makes the next key current and creates a new next key; receivers that know both keep verifying." }
                 (layout::action(&session, "/console/keys/rotate", "Rotate keys", "danger"))
             }
