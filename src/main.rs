@@ -102,7 +102,10 @@ async fn run(command: Command) -> Result<(), String> {
     if dev {
         let keys = app.signing_keys();
         // Dev mode prints ready-to-paste settings (these are the public dev credentials unless overridden).
-        println!("\nPostdate dev server on {url} (database {database}). Paste into your app's .env:\n");
+        println!(
+            "\nPostdate dev server on {url} (database {database}), web console at {url}/console/. Paste into your \
+             app's .env:\n"
+        );
         println!("QSTASH_URL={url}");
         if token == DEV_TOKEN {
             println!("QSTASH_TOKEN={token}");
@@ -120,7 +123,6 @@ async fn run(command: Command) -> Result<(), String> {
             shown(&keys.current, DEV_CURRENT_SIGNING_KEY)
         );
         println!("QSTASH_NEXT_SIGNING_KEY={}\n", shown(&keys.next, DEV_NEXT_SIGNING_KEY));
-        println!("Web console: {url}/console/\n");
     }
     tokio::spawn(on_signal);
     app.run().await.map_err(|e| e.to_string())
