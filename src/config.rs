@@ -115,6 +115,9 @@ pub enum Command {
         #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080", hide = true)]
         listen: String,
     },
+    /// The command-line client (publish, messages, dlq, schedules, logs, groups, queues, keys).
+    #[command(flatten)]
+    Client(crate::cli::ClientCommand),
 }
 
 fn duration(s: &str) -> Result<Duration, String> {

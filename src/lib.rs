@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -12,4 +13,5 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod throughput;
+pub mod wire;
 pub mod worker;

@@ -20,6 +20,7 @@ async fn main() -> std::process::ExitCode {
     raise_open_file_limit();
     let code = match cli.command {
         Command::Healthcheck { url, listen } => healthcheck(url.unwrap_or_else(|| readiness_url(&listen))).await,
+        Command::Client(command) => postdate::cli::run(command).await,
         command => match run(command).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(message) => {
@@ -67,7 +68,9 @@ async fn healthcheck(url: String) -> std::process::ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     let (config, dev) = match command {
-        Command::Healthcheck { .. } => unreachable!("main answers healthchecks before starting anything"),
+        Command::Healthcheck { .. } | Command::Client(_) => {
+            unreachable!("main answers healthchecks and client commands before starting anything")
+        }
         Command::Migrate { database_url } => {
             let store = Store::connect(&database_url, 2).await.map_err(|e| e.to_string())?;
             store.migrate().await.map_err(|e| e.to_string())?;

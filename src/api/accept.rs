@@ -1,36 +1,47 @@
 //! Accepting messages: stored durably before the answer, deduplicated within the window (spec §3.4), and
 //! the dispatcher woken for those due soon. Shared by publish and batch.
 
-use serde_json::{json, Value};
-
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::flow_control::FlowControl;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
+use crate::wire::{PublishAnswer, Published};
 
 /// The messages of one publish (one, or one per URL-group endpoint), or those of the earlier publish that
 /// claimed the same deduplication key.
 pub enum Accepted {
     /// `{"messageId", "url"}` of each new message (the messages themselves went to the store).
-    New(Vec<Value>),
-    Duplicate(Vec<Value>),
+    New(Vec<Published>),
+    Duplicate(Vec<Published>),
 }
 
 impl Accepted {
     /// The answer elements: `{"messageId", "url"}`, plus `"deduplicated": true` for a duplicate.
-    pub fn elements(&self) -> Vec<Value> {
+    pub fn elements(&self) -> Vec<Published> {
         match self {
             Accepted::New(elements) => elements.clone(),
             Accepted::Duplicate(original) => original
                 .iter()
                 .cloned()
-                .map(|mut element| {
-                    element["deduplicated"] = json!(true);
-                    element
+                .map(|element| Published {
+                    deduplicated: Some(true),
+                    ..element
                 })
                 .collect(),
+        }
+    }
+
+    /// The answer of a publish to a URL (its one message) or to a URL group (one element per endpoint).
+    /// Never empty: a publish stores at least one message, and a stored answer that is empty is refused
+    /// when read.
+    pub fn answer(&self, group: bool) -> PublishAnswer {
+        let mut elements = self.elements();
+        if group || elements.is_empty() {
+            PublishAnswer::UrlGroup(elements)
+        } else {
+            PublishAnswer::Url(elements.swap_remove(0))
         }
     }
 
@@ -39,7 +50,11 @@ impl Accepted {
         Accepted::New(
             messages
                 .iter()
-                .map(|m| json!({ "messageId": m.id, "url": m.url.as_str() }))
+                .map(|m| Published {
+                    message_id: m.id.clone(),
+                    url: m.url.as_str().to_string(),
+                    deduplicated: None,
+                })
                 .collect(),
         )
     }
@@ -90,6 +105,23 @@ pub async fn configure_flow(app: &AppState, flow: &FlowControl, now: i64) -> Res
     Ok(())
 }
 
+/// The answer stored with a deduplication key: the elements of the publish that claimed it.
+fn earlier_answer(key: &str, stored: &str) -> Result<Vec<Published>, ApiError> {
+    let corrupt = |reason: String| {
+        ApiError::Internal(crate::store::StoreError::Corrupt {
+            table: "dedup",
+            id: key.to_string(),
+            column: "published",
+            reason,
+        })
+    };
+    match serde_json::from_str::<Vec<Published>>(stored) {
+        Ok(elements) if elements.is_empty() => Err(corrupt("the stored publish answer is empty".into())),
+        Ok(elements) => Ok(elements),
+        Err(e) => Err(corrupt(format!("the stored publish answer does not parse: {e}"))),
+    }
+}
+
 pub async fn accept(
     app: &AppState,
     messages: Vec<NewMessage>,
@@ -112,7 +144,7 @@ pub async fn accept(
             fresh
         }
         Some(key) => {
-            let answer = Value::Array(fresh.elements()).to_string();
+            let answer = serde_json::to_string(&fresh.elements()).expect("publish answers serialise");
             let expires_at = now + app.dedup_window_ms;
             match app
                 .store
@@ -120,7 +152,7 @@ pub async fn accept(
                 .await?
             {
                 None => fresh,
-                Some(original) => Accepted::Duplicate(serde_json::from_str(&original).unwrap_or_default()),
+                Some(original) => Accepted::Duplicate(earlier_answer(&key, &original)?),
             }
         }
     };

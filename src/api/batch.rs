@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
@@ -16,6 +15,7 @@ use crate::domain::destination::Destination;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 use crate::metrics::AcceptedKind;
+use crate::wire::PublishAnswer;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v2/batch", post(batch))
@@ -42,7 +42,10 @@ struct Prepared {
     group: bool,
 }
 
-async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn batch(
+    State(app): State<AppState>,
+    request: Request,
+) -> Result<(StatusCode, Json<Vec<PublishAnswer>>), ApiError> {
     let caller_ip = caller_ip(request.extensions());
     let items = read_items(&app, request.into_body()).await?;
     let now = app.clock.now_ms();
@@ -93,19 +96,12 @@ async fn batch(State(app): State<AppState>, request: Request) -> Result<(StatusC
             group,
         ));
     }
-    let answer: Vec<Value> = answers
+    let answer = answers
         .into_iter()
         .flatten()
-        .map(|(accepted, group)| {
-            let elements = accepted.elements();
-            if group {
-                Value::Array(elements)
-            } else {
-                elements.into_iter().next().unwrap_or_default()
-            }
-        })
+        .map(|(accepted, group)| accepted.answer(group))
         .collect();
-    Ok((StatusCode::CREATED, Json(Value::Array(answer))))
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// The items of a batch, within `--max-batch-bytes` and `--max-batch-items`. The raw request is dropped

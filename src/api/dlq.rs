@@ -5,17 +5,15 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query, Selection};
-use super::{view, AppState};
-use crate::domain::callback;
+use super::AppState;
 use crate::domain::destination::DestinationUrl;
-use crate::domain::headers;
-use crate::domain::message::{labels_from_column, NewMessage};
+use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
-use crate::store::{DlqPage, DlqRow, Filter};
+use crate::store::{DlqEntry, DlqPage, Filter};
+use crate::wire;
 
 /// Page size limits of spec §14.
 const DEFAULT_COUNT: i64 = 100;
@@ -50,7 +48,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One page of entries plus the cursor of the next page, if any entries remain.
-async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqRow>, Option<String>), ApiError> {
+async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqEntry>, Option<String>), ApiError> {
     let count = page.count;
     let mut rows = app
         .store
@@ -61,7 +59,9 @@ async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqRow>, Option<Stri
         .await?;
     let more = rows.len() as i64 > count;
     rows.truncate(count as usize);
-    let cursor = more.then(|| rows.last().map(|r| r.dlq_id.clone())).flatten();
+    let cursor = more
+        .then(|| rows.last().map(|r| r.dead_letter.dlq_id.clone()))
+        .flatten();
     Ok((rows, cursor))
 }
 
@@ -74,22 +74,15 @@ fn page_from_query(query: &Query, filter: Filter) -> Result<DlqPage, ApiError> {
     })
 }
 
-fn with_cursor(mut body: Value, cursor: Option<String>) -> Json<Value> {
-    if let Some(cursor) = cursor {
-        body["cursor"] = json!(cursor);
-    }
-    Json(body)
-}
-
-async fn list(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn list(State(app): State<AppState>, request: Request) -> Result<Json<wire::DlqPage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
     query.only(PAGE_KEYS)?;
     let (rows, cursor) = page(&app, page_from_query(&query, query.filter()?)?).await?;
     let messages = with_flow_limits(&app, &rows).await?;
-    Ok(with_cursor(json!({ "messages": messages }), cursor))
+    Ok(Json(wire::DlqPage { messages, cursor }))
 }
 
-async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<Value>, ApiError> {
+async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<wire::DlqMessage>, ApiError> {
     match app.store.dlq_get(&dlq_id).await? {
         Some(row) => Ok(Json(
             with_flow_limits(&app, std::slice::from_ref(&row)).await?.remove(0),
@@ -99,18 +92,14 @@ async fn get_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<
 }
 
 /// DLQ entries with the limits of their flow-control keys (each key read once).
-async fn with_flow_limits(app: &AppState, rows: &[DlqRow]) -> Result<Vec<Value>, ApiError> {
+async fn with_flow_limits(app: &AppState, rows: &[DlqEntry]) -> Result<Vec<wire::DlqMessage>, ApiError> {
     let keys =
         super::flow_control::limits_of(app, rows.iter().filter_map(|r| r.message.flow_control_key.as_ref())).await?;
     Ok(rows
         .iter()
         .map(|row| {
-            let mut entry = view::dlq_message(row);
             let key = row.message.flow_control_key.as_ref().and_then(|k| keys.get(k));
-            if let Some(limits) = key {
-                view::put_flow_limits(&mut entry, limits);
-            }
-            entry
+            wire::DlqMessage::of(row, key)
         })
         .collect())
 }
@@ -119,15 +108,18 @@ fn not_found(dlq_id: &str) -> ApiError {
     ApiError::NotFound(format!("DLQ entry {dlq_id:?} not found"))
 }
 
-async fn delete_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<Value>, ApiError> {
+async fn delete_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<wire::Deleted>, ApiError> {
     match app.store.dlq_delete(std::slice::from_ref(&dlq_id)).await? {
         0 => Err(not_found(&dlq_id)),
-        n => Ok(Json(json!({ "deleted": n }))),
+        deleted => Ok(Json(wire::Deleted { deleted, cursor: None })),
     }
 }
 
 /// The entries a bulk request names: `dlqIds` (query or JSON body), else one page of the filters.
-async fn select(app: &AppState, request: Request) -> Result<(Vec<DlqRow>, Option<String>, http::HeaderMap), ApiError> {
+async fn select(
+    app: &AppState,
+    request: Request,
+) -> Result<(Vec<DlqEntry>, Option<String>, http::HeaderMap), ApiError> {
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query())?;
     query.only(PAGE_KEYS)?;
@@ -170,35 +162,38 @@ fn named(dlq_ids: Vec<String>) -> DlqPage {
     }
 }
 
-async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Deleted>, ApiError> {
     let (rows, cursor, _) = select(&app, request).await?;
-    let ids: Vec<String> = rows.into_iter().map(|r| r.dlq_id).collect();
+    let ids: Vec<String> = rows.into_iter().map(|r| r.dead_letter.dlq_id).collect();
     let deleted = app.store.dlq_delete(&ids).await?;
-    Ok(with_cursor(json!({ "deleted": deleted }), cursor))
+    Ok(Json(wire::Deleted { deleted, cursor }))
 }
 
-async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Retried>, ApiError> {
     let (rows, cursor, headers) = select(&app, request).await?;
     let ids = retry(&app, &rows, &headers).await?;
-    let responses: Vec<Value> = ids.iter().map(|id| json!({ "messageId": id })).collect();
-    Ok(with_cursor(json!({ "responses": responses }), cursor))
+    let responses = ids
+        .into_iter()
+        .map(|message_id| wire::RetriedMessage { message_id })
+        .collect();
+    Ok(Json(wire::Retried { responses, cursor }))
 }
 
 async fn retry_one(
     State(app): State<AppState>,
     PathId(dlq_id): PathId,
     request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<wire::RetriedMessage>), ApiError> {
     let row = app.store.dlq_get(&dlq_id).await?.ok_or_else(|| not_found(&dlq_id))?;
     match retry(&app, std::slice::from_ref(&row), request.headers()).await?.pop() {
-        Some(id) => Ok((StatusCode::CREATED, Json(json!({ "messageId": id })))),
+        Some(message_id) => Ok((StatusCode::CREATED, Json(wire::RetriedMessage { message_id }))),
         None => Err(not_found(&dlq_id)),
     }
 }
 
 /// Re-publishes entries as new messages with any `Upstash-*` overrides from the request (spec §9.5):
 /// method, retries, timeout, delay or not-before, labels, and extra `Upstash-Forward-*` headers.
-async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
+async fn retry(app: &AppState, rows: &[DlqEntry], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
     super::destinations::check_callbacks(app, &overrides)?;
     let now = app.clock.now_ms();
@@ -207,7 +202,7 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
     }
     let entries = rows
         .iter()
-        .map(|row| Ok((row.dlq_id.clone(), republish(row, &overrides, now, app)?)))
+        .map(|row| Ok((row.dead_letter.dlq_id.clone(), republish(row, &overrides, now, app)?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let ids = app.store.dlq_retry(&entries).await?;
     app.metrics.accepted(crate::metrics::AcceptedKind::dlq_retry, ids.len());
@@ -218,28 +213,25 @@ async fn retry(app: &AppState, rows: &[DlqRow], headers: &http::HeaderMap) -> Re
 }
 
 /// The failed message again, as a new message: same destination, body and settings, unless overridden.
-fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState) -> Result<NewMessage, ApiError> {
+fn republish(row: &DlqEntry, overrides: &MessageOptions, now: i64, app: &AppState) -> Result<NewMessage, ApiError> {
     let m = &row.message;
     let url = DestinationUrl::parse(&m.url)?;
     super::destinations::check_url(app, &url)?;
     // Only `Upstash-*` headers override (spec §9.5): the retry request's own Content-Type says nothing
     // about the message.
-    let mut header = headers::from_json(&m.header);
+    let mut header = m.header.clone();
     header.extend(overrides.forward.clone());
     let stored = MessageOptions {
         method: Some(overrides.method.clone().unwrap_or_else(|| m.method.clone())),
         retries: Some(overrides.retries.unwrap_or(m.max_retries)),
         timeout_ms: overrides.timeout_ms.or(m.timeout_ms),
-        callback: overrides
-            .callback
-            .clone()
-            .or_else(|| callback::from_column(m.callback.as_deref())),
+        callback: overrides.callback.clone().or_else(|| m.callback.clone()),
         failure_callback: overrides
             .failure_callback
             .clone()
-            .or_else(|| callback::from_column(m.failure_callback.as_deref())),
+            .or_else(|| m.failure_callback.clone()),
         labels: if overrides.labels.is_empty() {
-            labels_from_column(m.labels.as_deref())
+            m.labels.clone()
         } else {
             overrides.labels.clone()
         },
@@ -255,14 +247,14 @@ fn republish(row: &DlqRow, overrides: &MessageOptions, now: i64, app: &AppState)
     )?;
     message.header = header;
     if stored.redact.is_none() {
-        message.redact = crate::domain::redact::from_column(m.redact.as_deref());
+        message.redact = m.redact.clone();
     }
     if stored.flow_control.is_none() {
         // The key exists already: the message waits under the same limits as before.
         message.flow_control_key = m.flow_control_key.clone();
     }
     if stored.retry_delay.is_none() {
-        message.retry_delay_expression = m.retry_delay_expression.clone();
+        message.retry_delay_expression = m.retry_delay.as_ref().map(|d| d.source().to_string());
     }
     Ok(message)
 }

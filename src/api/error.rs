@@ -84,7 +84,9 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(error) => tracing::warn!(%error, "request refused: the database is unavailable"),
             _ => {}
         }
-        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        let body = Json(crate::wire::ErrorBody {
+            error: self.to_string(),
+        });
         let mut response = (self.status(), body).into_response();
         if matches!(self, ApiError::Unavailable(_)) {
             response

@@ -3,13 +3,12 @@
 use axum::extract::{Path, Request, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::request::{no_control_characters, PathText, Query};
 use super::AppState;
 use crate::domain::flow_control::MAX_PERIOD_MS;
-use crate::store::FlowControlRow;
+use crate::wire;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,51 +18,38 @@ pub fn router() -> Router<AppState> {
         .route("/v2/globalParallelism", get(global_parallelism))
 }
 
-/// FlowControlInfo: every field, always (Python defaults missing ones, JS passes the object through).
-fn info(k: &FlowControlRow) -> Value {
-    json!({
-        "flowControlKey": k.key,
-        "waitListSize": k.waiting,
-        "parallelismMax": k.parallelism.unwrap_or(0),
-        "parallelismCount": k.in_flight,
-        "rateMax": k.rate.unwrap_or(0),
-        "rateCount": k.rate_count,
-        "ratePeriod": k.period_ms / 1000,
-        "ratePeriodStart": k.rate_period_start / 1000,
-        "isPaused": k.paused,
-        "isPinnedParallelism": k.pinned_parallelism,
-        "isPinnedRate": k.pinned_rate,
-    })
-}
-
 fn not_found(key: &str) -> ApiError {
     ApiError::NotFound(format!("flow-control key {key:?} not found"))
 }
 
-async fn get_one(State(app): State<AppState>, PathText(key): PathText) -> Result<Json<Value>, ApiError> {
+async fn get_one(
+    State(app): State<AppState>,
+    PathText(key): PathText,
+) -> Result<Json<wire::FlowControlInfo>, ApiError> {
     match app.store.flow_control_get(&key).await? {
-        Some(row) => Ok(Json(info(&row))),
+        Some(row) => Ok(Json(wire::FlowControlInfo::from(&row))),
         None => Err(not_found(&key)),
     }
 }
 
-async fn list(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn list(State(app): State<AppState>, request: Request) -> Result<Json<Vec<wire::FlowControlInfo>>, ApiError> {
     let query = Query::parse(request.uri().query())?;
     query.only(&["search"])?;
     let rows = app
         .store
         .flow_control_list(query.first("search").unwrap_or_default())
         .await?;
-    Ok(Json(Value::Array(rows.iter().map(info).collect())))
+    Ok(Json(rows.iter().map(wire::FlowControlInfo::from).collect()))
 }
 
 /// `parallelismMax` is this instance's limit on deliveries in flight; `parallelismCount` counts them on
 /// every instance sharing the database.
-async fn global_parallelism(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn global_parallelism(State(app): State<AppState>) -> Result<Json<wire::GlobalParallelism>, ApiError> {
     let count = app.store.message_in_flight_count().await?;
-    Ok(Json(
-        json!({ "parallelismMax": app.max_in_flight, "parallelismCount": count }),
-    ))
+    Ok(Json(wire::GlobalParallelism {
+        parallelism_max: i64::try_from(app.max_in_flight).unwrap_or(i64::MAX),
+        parallelism_count: count,
+    }))
 }
 
 fn positive(query: &Query, name: &str) -> Result<Option<i32>, ApiError> {
@@ -87,7 +73,7 @@ async fn act(
     State(app): State<AppState>,
     Path((key, action)): Path<(String, String)>,
     request: Request,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Empty>, ApiError> {
     no_control_characters(&key)?;
     let query = Query::parse(request.uri().query())?;
     let now = app.clock.now_ms();
@@ -128,14 +114,14 @@ async fn act(
     }
     // Resuming, unpinning or a new rate window may let waiting messages go.
     app.wake_dispatchers();
-    Ok(Json(json!({})))
+    Ok(Json(wire::Empty {}))
 }
 
 /// The current limits of each of these flow-control keys, each key read once (for message and DLQ views).
 pub(super) async fn limits_of<'a>(
     app: &AppState,
     keys: impl Iterator<Item = &'a String>,
-) -> Result<std::collections::HashMap<String, crate::store::FlowControlRow>, ApiError> {
+) -> Result<std::collections::HashMap<String, crate::store::FlowControlKey>, ApiError> {
     let mut limits = std::collections::HashMap::new();
     for key in keys {
         if !limits.contains_key(key) {

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
+use crate::wire;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::AppState;
 
@@ -25,11 +25,14 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
 }
 
-async fn live() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+async fn live() -> Json<wire::Health> {
+    Json(wire::Health {
+        status: "ok".into(),
+        checks: None,
+    })
 }
 
-async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
+async fn ready(State(app): State<AppState>) -> (StatusCode, Json<wire::Health>) {
     // An indexed read of a table of the schema proves both the connection and the migrations.
     let database = match tokio::time::timeout(DATABASE_TIMEOUT, app.store.schedule_next_fire_at()).await {
         Ok(Ok(_)) => Ok(()),
@@ -60,15 +63,19 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
         ("shutdown", shutdown),
     ];
     let ready = checks.iter().all(|(_, check)| check.is_ok());
-    let shown: serde_json::Map<String, Value> = checks
+    let shown = checks
         .into_iter()
-        .map(|(name, check)| (name.to_string(), json!(check.err().unwrap_or_else(|| "ok".into()))))
+        .map(|(name, check)| (name.to_string(), check.err().unwrap_or_else(|| "ok".into())))
         .collect();
     let (status, word) = match ready {
         true => (StatusCode::OK, "ready"),
         false => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
     };
-    (status, Json(json!({ "status": word, "checks": shown })))
+    let health = wire::Health {
+        status: word.into(),
+        checks: Some(shown),
+    };
+    (status, Json(health))
 }
 
 /// What readiness looks at besides the database.

@@ -3,12 +3,11 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::domain::signing::SigningKeys;
 use crate::keys::RotateError;
+use crate::wire;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -16,17 +15,13 @@ pub fn router() -> Router<AppState> {
         .route("/v2/keys/rotate", post(rotate_keys))
 }
 
-fn keys_json(keys: &SigningKeys) -> Json<Value> {
-    Json(json!({ "current": keys.current, "next": keys.next }))
+async fn get_keys(State(app): State<AppState>) -> Json<wire::SigningKeys> {
+    Json(wire::SigningKeys::from(&app.keys.get()))
 }
 
-async fn get_keys(State(app): State<AppState>) -> Json<Value> {
-    keys_json(&app.keys.get())
-}
-
-async fn rotate_keys(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn rotate_keys(State(app): State<AppState>) -> Result<Json<wire::SigningKeys>, ApiError> {
     match app.keys.rotate(&app.store).await {
-        Ok(keys) => Ok(keys_json(&keys)),
+        Ok(keys) => Ok(Json(wire::SigningKeys::from(&keys))),
         Err(RotateError::Configured) => Err(ApiError::BadRequest(RotateError::Configured.to_string())),
         Err(RotateError::Store(e)) => Err(e.into()),
     }

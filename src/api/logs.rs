@@ -3,27 +3,16 @@
 use axum::extract::{Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::request::Query;
-use super::{view, AppState};
+use super::AppState;
+use crate::domain::state::LogState;
 use crate::store::{EventPage, Order};
+use crate::wire;
 
 const DEFAULT_COUNT: i64 = 100;
 const MAX_COUNT: i64 = 1_000;
-
-/// The state names of the Python SDK's `LogState` enum; `IN_PROGRESS` is a filter for the three below it.
-const STATES: [&str; 8] = [
-    "CREATED",
-    "ACTIVE",
-    "RETRY",
-    "ERROR",
-    "DELIVERED",
-    "FAILED",
-    "CANCEL_REQUESTED",
-    "CANCELED",
-];
 
 const KEYS: &[&str] = &[
     "cursor",
@@ -52,25 +41,25 @@ pub fn router() -> Router<AppState> {
         .route("/v2/logs", get(|State(app), request| list(app, request, true)))
 }
 
-fn states(filter: Option<&str>) -> Result<Vec<String>, ApiError> {
-    let states: Vec<&str> = match filter.map(str::to_ascii_uppercase).as_deref() {
+fn states(filter: Option<&str>) -> Result<Vec<LogState>, ApiError> {
+    Ok(match filter.map(str::to_ascii_uppercase).as_deref() {
         None => vec![],
-        Some("IN_PROGRESS") => vec!["ACTIVE", "RETRY", "ERROR"],
-        Some("CANCELLED") => vec!["CANCELED"],
-        Some(state) => match STATES.iter().find(|s| **s == state) {
-            Some(s) => vec![*s],
+        Some("IN_PROGRESS") => vec![LogState::Active, LogState::Retry, LogState::Error],
+        Some("CANCELLED") => vec![LogState::Canceled],
+        Some(state) => match LogState::parse(state) {
+            Some(s) => vec![s],
             None => {
+                let names: Vec<&str> = LogState::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(ApiError::BadRequest(format!(
                     "state must be one of {}, IN_PROGRESS; got {state:?}",
-                    STATES.join(", ")
-                )))
+                    names.join(", ")
+                )));
             }
         },
-    };
-    Ok(states.into_iter().map(str::to_string).collect())
+    })
 }
 
-async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<Value>, ApiError> {
+async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<wire::LogPage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
     query.only(KEYS)?;
     let cursor = query
@@ -96,14 +85,12 @@ async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<V
     let mut rows = app.store.event_list(&page).await?;
     let more = rows.len() as i64 > count;
     rows.truncate(count as usize);
-    let events: Vec<Value> = rows.iter().map(view::event).collect();
-    let mut body = json!({ "events": events });
-    if both_keys {
-        body["logs"] = body["events"].clone();
-    }
+    let events: Vec<wire::LogEntry> = rows.iter().map(wire::LogEntry::of).collect();
     // No cursor key at all on the last page (spec §10.1).
-    if let (true, Some(last)) = (more, rows.last()) {
-        body["cursor"] = json!(last.event_id.to_string());
-    }
-    Ok(Json(body))
+    let cursor = rows.last().filter(|_| more).map(|last| last.id.to_string());
+    Ok(Json(wire::LogPage {
+        logs: both_keys.then(|| events.clone()),
+        events,
+        cursor,
+    }))
 }

@@ -4,13 +4,13 @@
 use axum::extract::{Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query, Selection};
-use super::{view, AppState};
+use super::AppState;
 use crate::domain::state::ShownState;
 use crate::store::{CancelResult, Filter, MessagePage, RunNowResult};
+use crate::wire;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,26 +20,22 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Any message, pending or finished, until retention removes it (QStash forgets finished ones at once).
-async fn get_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {
+async fn get_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<wire::Message>, ApiError> {
     let message = app
         .store
         .message_get(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("message {id:?} not found")))?;
-    let mut shown = view::message(&message);
-    if let Some(key) = &message.flow_control_key {
-        if let Some(limits) = app.store.flow_control_get(key).await? {
-            view::put_flow_limits(&mut shown, &limits);
-        }
-    }
-    Ok(Json(shown))
+    let limits = super::flow_control::limits_of(&app, message.flow_control_key.iter()).await?;
+    let flow = message.flow_control_key.as_ref().and_then(|k| limits.get(k));
+    Ok(Json(wire::Message::of(&message, flow)))
 }
 
-async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {
+async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<wire::Cancelled>, ApiError> {
     match app.store.message_cancel(app.clock.now_ms(), &id).await? {
         CancelResult::Canceled | CancelResult::CancelRequested => {
             app.metrics.cancelled(1);
-            Ok(Json(json!({ "cancelled": 1 })))
+            Ok(Json(wire::Cancelled { cancelled: 1 }))
         }
         CancelResult::NotFound => Err(ApiError::NotFound(format!("message {id:?} not found"))),
         CancelResult::AlreadyFinished(state) => Err(ApiError::NotFound(format!(
@@ -52,12 +48,15 @@ async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Resu
 /// becomes due at once and keeps its attempt count, so its retries left are unchanged. 404 for an unknown
 /// message; 409 when an attempt is in flight (it may still succeed; run it again if it does not) or the
 /// message is finished (retry a failed one from the DLQ instead).
-async fn run_now(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<Value>, ApiError> {
+async fn run_now(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<wire::RunNow>, ApiError> {
     let now = app.clock.now_ms();
     match app.store.message_run_now(now, &id).await? {
         RunNowResult::Due => {
             app.wake_dispatchers();
-            Ok(Json(json!({ "messageId": id, "nextDeliveryTime": now })))
+            Ok(Json(wire::RunNow {
+                message_id: id,
+                next_delivery_time: now,
+            }))
         }
         RunNowResult::NotFound => Err(ApiError::NotFound(format!("message {id:?} not found"))),
         RunNowResult::InFlight => Err(ApiError::Conflict(format!(
@@ -75,7 +74,7 @@ const MAX_COUNT: i64 = 1_000;
 
 /// One page of messages matching the filters (all when none is given), oldest first unless
 /// `order=latestFirst`, with the cursor of the next page while more remain.
-async fn list_messages(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn list_messages(State(app): State<AppState>, request: Request) -> Result<Json<wire::MessagePage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
     query.only(&[FILTER_KEYS, &["messageId", "state", "cursor", "count", "order"]].concat())?;
     // A blank filter never reads as "no filter", here as in bulk cancel.
@@ -103,21 +102,12 @@ async fn list_messages(State(app): State<AppState>, request: Request) -> Result<
     let more = rows.len() as i64 > count;
     rows.truncate(count as usize);
     let limits = super::flow_control::limits_of(&app, rows.iter().filter_map(|m| m.flow_control_key.as_ref())).await?;
-    let messages: Vec<Value> = rows
+    let messages = rows
         .iter()
-        .map(|row| {
-            let mut shown = view::message(row);
-            if let Some(key) = row.flow_control_key.as_ref().and_then(|k| limits.get(k)) {
-                view::put_flow_limits(&mut shown, key);
-            }
-            shown
-        })
+        .map(|row| wire::Message::of(row, row.flow_control_key.as_ref().and_then(|k| limits.get(k))))
         .collect();
-    let mut body = json!({ "messages": messages });
-    if let Some(last) = rows.last().filter(|_| more) {
-        body["cursor"] = json!(last.id);
-    }
-    Ok(Json(body))
+    let cursor = rows.last().filter(|_| more).map(|last| last.id.clone());
+    Ok(Json(wire::MessagePage { messages, cursor }))
 }
 
 /// The filters of bulk cancel and of the list (spec §4.3).
@@ -139,14 +129,14 @@ const FILTER_KEYS: &[&str] = &[
 
 /// Three request styles (spec §4.3): query (JS), JSON body (Python `cancel_many`), or neither (cancel all).
 /// `count` is accepted and ignored: the whole operation finishes in this call, as JS 2.12 documents.
-async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Json<wire::Cancelled>, ApiError> {
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query())?;
     query.only(&[FILTER_KEYS, &["count"]].concat())?;
     let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
     let filter = match Selection::of(&query, body)? {
         Selection::All => Filter::default(),
-        Selection::Nothing => return Ok(Json(json!({ "cancelled": 0 }))),
+        Selection::Nothing => return Ok(Json(wire::Cancelled { cancelled: 0 })),
         Selection::Matching(filter) => {
             if !filter.dlq_ids.is_empty() || !filter.response_status.is_empty() {
                 return Err(ApiError::BadRequest(
@@ -166,5 +156,5 @@ async fn cancel_messages(State(app): State<AppState>, request: Request) -> Resul
     };
     let cancelled = app.store.message_cancel_many(app.clock.now_ms(), &filter).await?;
     app.metrics.cancelled(cancelled);
-    Ok(Json(json!({ "cancelled": cancelled })))
+    Ok(Json(wire::Cancelled { cancelled }))
 }

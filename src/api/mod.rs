@@ -19,7 +19,6 @@ mod request;
 mod schedules;
 mod trace;
 mod url_groups;
-mod view;
 
 use std::sync::Arc;
 

@@ -4,7 +4,6 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::Value;
 
 use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
@@ -13,6 +12,7 @@ use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::options::MessageOptions;
 use crate::metrics::AcceptedKind;
+use crate::wire::PublishAnswer;
 
 const PREFIX: &str = "/v2/publish/";
 const ENQUEUE_PREFIX: &str = "/v2/enqueue/";
@@ -23,7 +23,18 @@ pub fn router() -> Router<AppState> {
         .route("/v2/enqueue/{*queue_and_destination}", post(enqueue))
 }
 
-async fn publish(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// A schedule created through `Upstash-Cron`, or the messages published.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum PublishOrSchedule {
+    Published(PublishAnswer),
+    Schedule(crate::wire::ScheduleCreated),
+}
+
+async fn publish(
+    State(app): State<AppState>,
+    request: Request,
+) -> Result<(StatusCode, Json<PublishOrSchedule>), ApiError> {
     // The raw request target, not a decoded path: the destination keeps its `//`, escapes and query.
     let rest = request
         .uri()
@@ -34,14 +45,15 @@ async fn publish(State(app): State<AppState>, request: Request) -> Result<(Statu
     if request.headers().contains_key("upstash-cron") {
         // QStash's first API (and tutorials still in circulation) create schedules this way: never deliver
         // such a request once, at once.
-        let created = super::schedules::create(&app, &rest, request).await?;
-        return Ok((StatusCode::CREATED, created));
+        let Json(created) = super::schedules::create(&app, &rest, request).await?;
+        return Ok((StatusCode::CREATED, Json(PublishOrSchedule::Schedule(created))));
     }
-    publish_to(&app, &rest, None, request).await
+    let (status, Json(answer)) = publish_to(&app, &rest, None, request).await?;
+    Ok((status, Json(PublishOrSchedule::Published(answer))))
 }
 
 /// `POST /v2/enqueue/{queue}/{destination}` (spec §3.2): a publish into a FIFO queue, created on first use.
-async fn enqueue(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn enqueue(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
     let rest = request
         .uri()
         .path()
@@ -62,7 +74,7 @@ async fn publish_to(
     rest: &str,
     queue: Option<String>,
     request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
     let (parts, body) = request.into_parts();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
@@ -85,13 +97,7 @@ async fn publish_to(
         None => AcceptedKind::publish,
     };
     let accepted = accept(app, messages, dedup_key, options.flow_control.as_ref(), now, kind).await?;
-    let elements = accepted.elements();
-    let answer = if group {
-        Value::Array(elements)
-    } else {
-        elements.into_iter().next().unwrap_or_default()
-    };
-    Ok((status(&accepted), Json(answer)))
+    Ok((status(&accepted), Json(accepted.answer(group))))
 }
 
 /// 201 for new messages, 202 for a duplicate (spec §3.4).

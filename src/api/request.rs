@@ -42,6 +42,21 @@ pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiErro
     }
 }
 
+/// A JSON request body (axum's `AppJson` pattern): read within `--max-body-bytes`, and malformed JSON or a
+/// body of the wrong shape answered with our `{"error": …}` 400, never axum's plain-text rejection.
+pub struct AppJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<super::AppState> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, app: &super::AppState) -> Result<Self, ApiError> {
+        let body = read_body(request.into_body(), app.max_body_bytes).await?;
+        serde_json::from_slice(&body)
+            .map(AppJson)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    }
+}
+
 /// Query parameters in order, percent-decoded, repeated keys kept.
 pub struct Query(Vec<(String, String)>);
 

@@ -5,17 +5,25 @@ use axum::extract::{Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use http::Method;
-use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::request::{caller_ip, read_body, PathId};
-use super::{view, AppState};
-use crate::domain::cron::Cron;
+use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::ids::is_path_safe;
 use crate::domain::options::MessageOptions;
 use crate::domain::schedule::{NewSchedule, ScheduleError, ScheduleRequest};
-use crate::store::ScheduleRow;
+use crate::store::Schedule;
+use crate::wire;
+
+/// What the routes under `/v2/schedules/` answer.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Created(wire::ScheduleCreated),
+    Schedule(Box<wire::Schedule>),
+    Done(wire::Empty),
+}
 
 const PREFIX: &str = "/v2/schedules/";
 
@@ -34,7 +42,7 @@ impl From<ScheduleError> for ApiError {
 }
 
 /// Routes `{id}`, `{id}/pause`, `{id}/resume` and `{destination}` by method and shape.
-async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<Value>, ApiError> {
+async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<Answer>, ApiError> {
     let rest = request
         .uri()
         .path()
@@ -44,26 +52,38 @@ async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<
     let method = request.method().clone();
     let action = rest.rsplit_once('/').filter(|(id, _)| is_path_safe(id));
     match (&method, action) {
-        (&Method::PATCH | &Method::POST, Some((id, "pause"))) => pause(&app, id).await,
-        (&Method::PATCH | &Method::POST, Some((id, "resume"))) => resume(&app, id).await,
-        (&Method::POST, _) => create(&app, &rest, request).await,
+        (&Method::PATCH | &Method::POST, Some((id, "pause"))) => pause(&app, id).await.map(done),
+        (&Method::PATCH | &Method::POST, Some((id, "resume"))) => resume(&app, id).await.map(done),
+        (&Method::POST, _) => create(&app, &rest, request)
+            .await
+            .map(|Json(created)| Json(Answer::Created(created))),
         (&Method::GET | &Method::DELETE, _) => {
             let (mut parts, _) = request.into_parts();
             let PathId(id) =
                 <PathId as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &()).await?;
             if method == Method::GET {
-                get_one(&app, &id).await
+                get_one(&app, &id)
+                    .await
+                    .map(|Json(s)| Json(Answer::Schedule(Box::new(s))))
             } else {
-                delete(&app, &id).await
+                delete(&app, &id).await.map(done)
             }
         }
         _ => Err(ApiError::MethodNotAllowed(method.to_string())),
     }
 }
 
+fn done(Json(empty): Json<wire::Empty>) -> Json<Answer> {
+    Json(Answer::Done(empty))
+}
+
 /// Creates or replaces the schedule of the request to `rest`, the raw destination after the route prefix
 /// (also reached as `POST /v2/publish/{destination}` with `Upstash-Cron`, QStash's first API).
-pub(super) async fn create(app: &AppState, rest: &str, request: Request) -> Result<Json<Value>, ApiError> {
+pub(super) async fn create(
+    app: &AppState,
+    rest: &str,
+    request: Request,
+) -> Result<Json<wire::ScheduleCreated>, ApiError> {
     let (parts, body) = request.into_parts();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     if let Destination::UrlGroup(name) = &destination {
@@ -101,63 +121,63 @@ pub(super) async fn create(app: &AppState, rest: &str, request: Request) -> Resu
     }
     app.store.schedule_upsert(&schedule).await?;
     app.schedule_wake.notify();
-    Ok(Json(json!({ "scheduleId": schedule.id })))
+    Ok(Json(wire::ScheduleCreated {
+        schedule_id: schedule.id,
+    }))
 }
 
-async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn list(State(app): State<AppState>) -> Result<Json<Vec<wire::Schedule>>, ApiError> {
     let schedules = app.store.schedule_list().await?;
-    Ok(Json(Value::Array(render(&app, &schedules).await?)))
+    Ok(Json(render(&app, &schedules).await?))
 }
 
-async fn get_one(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+async fn get_one(app: &AppState, id: &str) -> Result<Json<wire::Schedule>, ApiError> {
     let schedule = app.store.schedule_get(id).await?.ok_or_else(|| not_found(id))?;
     let mut rendered = render(app, std::slice::from_ref(&schedule)).await?;
     Ok(Json(rendered.remove(0)))
 }
 
 /// Schedule objects, with the states of the messages each one's last fire created (one query for all).
-async fn render(app: &AppState, schedules: &[ScheduleRow]) -> Result<Vec<Value>, ApiError> {
+async fn render(app: &AppState, schedules: &[Schedule]) -> Result<Vec<wire::Schedule>, ApiError> {
     let ids: Vec<String> = schedules
         .iter()
-        .flat_map(|s| s.last_message_ids.as_deref().unwrap_or_default().split(','))
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
+        .flat_map(|s| s.last_message_ids.iter().cloned())
         .collect();
-    let states: std::collections::HashMap<String, String> = app.store.message_states(&ids).await?.into_iter().collect();
-    Ok(schedules.iter().map(|s| view::schedule(s, &states)).collect())
+    let states = app.store.message_states(&ids).await?.into_iter().collect();
+    Ok(schedules.iter().map(|s| wire::Schedule::of(s, &states)).collect())
 }
 
 fn not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("schedule {id:?} not found"))
 }
 
-async fn delete(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+async fn delete(app: &AppState, id: &str) -> Result<Json<wire::Empty>, ApiError> {
     if app.store.schedule_delete(id).await? {
-        Ok(Json(json!({})))
+        Ok(Json(wire::Empty {}))
     } else {
         Err(not_found(id))
     }
 }
 
-async fn pause(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+async fn pause(app: &AppState, id: &str) -> Result<Json<wire::Empty>, ApiError> {
     if app.store.schedule_pause(id, app.clock.now_ms()).await? {
-        Ok(Json(json!({})))
+        Ok(Json(wire::Empty {}))
     } else {
         Err(not_found(id))
     }
 }
 
 /// Continues from the next slot after now: the slots passed while paused do not fire.
-async fn resume(app: &AppState, id: &str) -> Result<Json<Value>, ApiError> {
+async fn resume(app: &AppState, id: &str) -> Result<Json<wire::Empty>, ApiError> {
     let schedule = app.store.schedule_get(id).await?.ok_or_else(|| not_found(id))?;
     let now = app.clock.now_ms();
-    let next = Cron::parse(&schedule.cron)
-        .map_err(ScheduleError::from)?
+    let next = schedule
+        .cron
         .next_after(now)
-        .ok_or_else(|| ScheduleError::NeverFires(schedule.cron.clone()))?;
+        .ok_or_else(|| ScheduleError::NeverFires(schedule.cron.expression().to_string()))?;
     if !app.store.schedule_resume(id, next, now).await? {
         return Err(not_found(id));
     }
     app.schedule_wake.notify();
-    Ok(Json(json!({})))
+    Ok(Json(wire::Empty {}))
 }

@@ -1,17 +1,16 @@
 //! URL groups, "topics" on the wire (spec §6): add and remove endpoints, list, get, delete.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::{read_body, PathText};
+use super::request::{AppJson, PathText};
 use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::ids::is_path_safe;
-use crate::store::UrlGroup;
+use crate::wire;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,25 +47,22 @@ fn group_name(name: &str) -> Result<&str, ApiError> {
     }
 }
 
-async fn endpoints_body(app: &AppState, request: Request) -> Result<Vec<EndpointBody>, ApiError> {
-    let body = read_body(request.into_body(), app.max_body_bytes).await?;
-    let parsed: EndpointsBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body, expected {{\"endpoints\": [...]}}: {e}")))?;
-    if parsed.endpoints.is_empty() {
+fn endpoints_body(body: EndpointsBody) -> Result<Vec<EndpointBody>, ApiError> {
+    if body.endpoints.is_empty() {
         return Err(ApiError::BadRequest("endpoints must not be empty".into()));
     }
-    Ok(parsed.endpoints)
+    Ok(body.endpoints)
 }
 
 /// Creates the group if it is missing; adds endpoints, or renames those whose URL is already there.
 async fn add_endpoints(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    request: Request,
-) -> Result<Json<Value>, ApiError> {
+    AppJson(body): AppJson<EndpointsBody>,
+) -> Result<Json<wire::Empty>, ApiError> {
     let name = group_name(&name)?;
     let mut endpoints: Vec<(String, Option<String>)> = Vec::new();
-    for endpoint in endpoints_body(&app, request).await? {
+    for endpoint in endpoints_body(body)? {
         let url = endpoint
             .url
             .ok_or_else(|| ApiError::BadRequest("every endpoint needs a url".into()))?;
@@ -83,7 +79,7 @@ async fn add_endpoints(
     app.store
         .url_group_upsert_endpoints(name, &endpoints, app.clock.now_ms())
         .await?;
-    Ok(Json(json!({})))
+    Ok(Json(wire::Empty {}))
 }
 
 /// Refuses an addition that would take the group past `--max-group-endpoints`: every publish to a group
@@ -109,11 +105,11 @@ async fn check_endpoint_count(app: &AppState, name: &str, adding: &[(String, Opt
 async fn remove_endpoints(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    request: Request,
-) -> Result<Json<Value>, ApiError> {
+    AppJson(body): AppJson<EndpointsBody>,
+) -> Result<Json<wire::Empty>, ApiError> {
     let name = group_name(&name)?;
     let (mut urls, mut names) = (Vec::new(), Vec::new());
-    for endpoint in endpoints_body(&app, request).await? {
+    for endpoint in endpoints_body(body)? {
         match (endpoint.url, endpoint.name) {
             (None, None) => return Err(ApiError::BadRequest("every endpoint needs a url or a name".into())),
             (url, endpoint_name) => {
@@ -127,7 +123,7 @@ async fn remove_endpoints(
         .url_group_remove_endpoints(name, &urls, &names, app.clock.now_ms())
         .await?
     {
-        Some(()) => Ok(Json(json!({}))),
+        Some(()) => Ok(Json(wire::Empty {})),
         None => Err(not_found(name)),
     }
 }
@@ -136,39 +132,22 @@ fn not_found(name: &str) -> ApiError {
     ApiError::NotFound(format!("URL group {name:?} does not exist"))
 }
 
-fn group_json(group: &UrlGroup) -> Value {
-    let endpoints: Vec<Value> = group
-        .endpoints
-        .iter()
-        .map(|e| match &e.name {
-            Some(name) => json!({ "url": e.url, "name": name }),
-            None => json!({ "url": e.url }),
-        })
-        .collect();
-    json!({
-        "name": group.name,
-        "createdAt": group.created_at,
-        "updatedAt": group.updated_at,
-        "endpoints": endpoints,
-    })
-}
-
-async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn list(State(app): State<AppState>) -> Result<Json<Vec<wire::UrlGroup>>, ApiError> {
     let groups = app.store.url_group_list().await?;
-    Ok(Json(Value::Array(groups.iter().map(group_json).collect())))
+    Ok(Json(groups.iter().map(wire::UrlGroup::from).collect()))
 }
 
-async fn get_one(State(app): State<AppState>, PathText(name): PathText) -> Result<Json<Value>, ApiError> {
+async fn get_one(State(app): State<AppState>, PathText(name): PathText) -> Result<Json<wire::UrlGroup>, ApiError> {
     match app.store.url_group_get(&name).await? {
-        Some(group) => Ok(Json(group_json(&group))),
+        Some(group) => Ok(Json(wire::UrlGroup::from(&group))),
         None => Err(not_found(&name)),
     }
 }
 
 /// Idempotent: deleting a group that does not exist succeeds too. Messages already accepted keep going.
-async fn delete(State(app): State<AppState>, PathText(name): PathText) -> Result<Json<Value>, ApiError> {
+async fn delete(State(app): State<AppState>, PathText(name): PathText) -> Result<Json<wire::Empty>, ApiError> {
     app.store.url_group_delete(&name).await?;
-    Ok(Json(json!({})))
+    Ok(Json(wire::Empty {}))
 }
 
 /// The endpoints of a group to fan out to, or 404 when it does not exist or has none.

@@ -29,10 +29,6 @@ pub fn to_column(flow: &Option<FlowControl>) -> Option<String> {
         .map(|f| serde_json::to_string(f).expect("flow control serialises"))
 }
 
-pub fn from_column(column: Option<&str>) -> Option<FlowControl> {
-    serde_json::from_str(column?).ok()
-}
-
 fn invalid(header: &str, reason: impl Into<String>) -> InvalidOption {
     InvalidOption {
         header: header.into(),

@@ -58,11 +58,6 @@ pub fn to_json(map: &HeaderMap) -> String {
     serde_json::to_string(map).expect("a map of strings always serialises")
 }
 
-/// Reads a stored header map; the store only ever holds what `to_json` wrote.
-pub fn from_json(text: &str) -> HeaderMap {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,7 +95,7 @@ mod tests {
     fn round_trips_through_json() {
         let mut map = HeaderMap::new();
         map.insert("X-A".into(), vec!["1".into(), "2".into()]);
-        assert_eq!(from_json(&to_json(&map)), map);
+        assert_eq!(serde_json::from_str::<HeaderMap>(&to_json(&map)).unwrap(), map);
         assert_eq!(to_json(&map), r#"{"X-A":["1","2"]}"#);
     }
 }

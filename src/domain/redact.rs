@@ -74,10 +74,6 @@ pub fn to_column(redact: &Option<Redact>) -> Option<String> {
         .map(|r| serde_json::to_string(r).expect("redaction settings serialise"))
 }
 
-pub fn from_column(column: Option<&str>) -> Option<Redact> {
-    serde_json::from_str(column?).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MessageState {
     Pending,
     InProgress,
@@ -70,20 +70,26 @@ impl MessageState {
 
     /// The QStash log state name (spec §10.3) for a message in this state.
     pub fn qstash_name(self, attempt: i32, cancel_requested: bool) -> &'static str {
+        self.shown(attempt, cancel_requested).name()
+    }
+
+    /// How a message in this state is shown, after `attempt` attempts.
+    pub fn shown(self, attempt: i32, cancel_requested: bool) -> ShownState {
         match self {
-            MessageState::Pending if attempt == 0 => "CREATED",
-            MessageState::Pending => "RETRY",
-            MessageState::InProgress if cancel_requested => "CANCEL_REQUESTED",
-            MessageState::InProgress => "ACTIVE",
-            MessageState::Delivered => "DELIVERED",
-            MessageState::Failed => "FAILED",
-            MessageState::Canceled => "CANCELED",
+            MessageState::Pending if attempt == 0 => ShownState::Created,
+            MessageState::Pending => ShownState::Retry,
+            MessageState::InProgress if cancel_requested => ShownState::CancelRequested,
+            MessageState::InProgress => ShownState::Active,
+            MessageState::Delivered => ShownState::Delivered,
+            MessageState::Failed => ShownState::Failed,
+            MessageState::Canceled => ShownState::Canceled,
         }
     }
 }
 
 /// The state a message is shown in (`state` of a message, spec §4.1), as a filter of `GET /v2/messages`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ShownState {
     Created,
     Retry,
@@ -107,6 +113,66 @@ impl ShownState {
             "CANCELED" | "CANCELLED" => ShownState::Canceled,
             _ => return None,
         })
+    }
+}
+
+impl ShownState {
+    /// The QStash spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShownState::Created => "CREATED",
+            ShownState::Retry => "RETRY",
+            ShownState::Active => "ACTIVE",
+            ShownState::CancelRequested => "CANCEL_REQUESTED",
+            ShownState::Delivered => "DELIVERED",
+            ShownState::Failed => "FAILED",
+            ShownState::Canceled => "CANCELED",
+        }
+    }
+}
+
+/// The state of a log entry (spec §10.3): one per transition, as stored in `message_events.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LogState {
+    Created,
+    Active,
+    Retry,
+    Error,
+    Delivered,
+    Failed,
+    CancelRequested,
+    Canceled,
+}
+
+impl LogState {
+    pub const ALL: [LogState; 8] = [
+        LogState::Created,
+        LogState::Active,
+        LogState::Retry,
+        LogState::Error,
+        LogState::Delivered,
+        LogState::Failed,
+        LogState::CancelRequested,
+        LogState::Canceled,
+    ];
+
+    /// The spelling stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogState::Created => "CREATED",
+            LogState::Active => "ACTIVE",
+            LogState::Retry => "RETRY",
+            LogState::Error => "ERROR",
+            LogState::Delivered => "DELIVERED",
+            LogState::Failed => "FAILED",
+            LogState::CancelRequested => "CANCEL_REQUESTED",
+            LogState::Canceled => "CANCELED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LogState> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
     }
 }
 

@@ -8,6 +8,8 @@ mod body_budget;
 mod filter;
 pub mod model;
 mod postgres;
+pub mod read_model;
+mod rows;
 mod sqlite;
 
 use crate::domain::flow_control::FlowControl;
@@ -15,6 +17,7 @@ use crate::domain::message::NewMessage;
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
 pub use model::*;
+pub use read_model::*;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -26,6 +29,15 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL: expected postgres://… or sqlite://…")]
     UnsupportedUrl,
+    /// A stored value the code cannot read (written by another version, or edited by hand). Named, never
+    /// defaulted: a row read wrongly could be delivered wrongly.
+    #[error("corrupt {column} in {table} row {id:?}: {reason}")]
+    Corrupt {
+        table: &'static str,
+        id: String,
+        column: &'static str,
+        reason: String,
+    },
 }
 
 impl StoreError {
@@ -83,7 +95,7 @@ pub(crate) trait MessageStore {
     ) -> Result<Option<String>>;
     /// Retention for deduplication keys whose window has passed.
     async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64>;
-    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>>;
+    async fn message_get(&self, id: &str) -> Result<Option<Message>>;
     async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult>;
     /// Makes a pending message (waiting or retrying) due at `now` without touching its attempt count.
     async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult>;
@@ -91,11 +103,11 @@ pub(crate) trait MessageStore {
     /// Retention: deletes up to `limit` messages finished before `before` that no DLQ entry holds.
     async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
     /// (id, state) of those of `ids` that still exist.
-    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, crate::domain::state::MessageState)>>;
     /// Log entries (spec §10), newest first unless the page asks otherwise.
-    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>>;
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<LogEntry>>;
     /// Messages, pending or finished until retention, one page at a time.
-    async fn message_list(&self, page: &MessagePage) -> Result<Vec<MessageRow>>;
+    async fn message_list(&self, page: &MessagePage) -> Result<Vec<Message>>;
 }
 
 /// The delivery cycle: claim, lease, complete, rescue.
@@ -109,7 +121,7 @@ pub(crate) trait DeliveryStore {
         lease_until: i64,
         limit: i64,
         skip_hosts: &[String],
-    ) -> Result<Vec<MessageRow>>;
+    ) -> Result<Vec<Message>>;
     /// The earliest due time after `now` of any pending message.
     async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>>;
     /// Keeps leases of attempts still in flight alive; returns how many were extended.
@@ -132,15 +144,15 @@ pub(crate) trait FlowControlStore {
         lease_until: i64,
         limit: i64,
         skip_hosts: &[String],
-    ) -> Result<Vec<MessageRow>>;
+    ) -> Result<Vec<Message>>;
     /// Whether any flow-control key exists.
     async fn flow_control_any(&self) -> Result<bool>;
     /// Messages in flight on every instance.
     async fn message_in_flight_count(&self) -> Result<i64>;
     /// Creates the key, or (unless pinned) sets the limits a message brings.
     async fn flow_control_configure(&self, flow: &FlowControl, now: i64) -> Result<()>;
-    async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlRow>>;
-    async fn flow_control_list(&self, search: &str) -> Result<Vec<FlowControlRow>>;
+    async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlKey>>;
+    async fn flow_control_list(&self, search: &str) -> Result<Vec<FlowControlKey>>;
     async fn flow_control_set_paused(&self, key: &str, paused: bool, now: i64) -> Result<bool>;
     /// Fixes the given limits against later messages; resets the rate window.
     async fn flow_control_pin(
@@ -158,8 +170,8 @@ pub(crate) trait FlowControlStore {
 /// The dead-letter queue.
 #[allow(async_fn_in_trait)]
 pub(crate) trait DlqStore {
-    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>>;
-    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>>;
+    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqEntry>>;
+    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqEntry>>;
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64>;
     /// Atomically turns each entry into its new message and removes the entry; an entry already gone
     /// (deleted or retried concurrently) is skipped. Returns the ids of the new messages.
@@ -174,14 +186,14 @@ pub(crate) trait ScheduleStore {
     /// Creates the schedule, or replaces every setting of the one with its id (keeping its paused state,
     /// creation time and last fire).
     async fn schedule_upsert(&self, schedule: &NewSchedule) -> Result<()>;
-    async fn schedule_get(&self, id: &str) -> Result<Option<ScheduleRow>>;
-    async fn schedule_list(&self) -> Result<Vec<ScheduleRow>>;
+    async fn schedule_get(&self, id: &str) -> Result<Option<Schedule>>;
+    async fn schedule_list(&self) -> Result<Vec<Schedule>>;
     async fn schedule_delete(&self, id: &str) -> Result<bool>;
     async fn schedule_pause(&self, id: &str, now: i64) -> Result<bool>;
     /// Unpauses and sets the next slot (computed from now, so no missed slot fires).
     async fn schedule_resume(&self, id: &str, next_fire_at: i64, now: i64) -> Result<bool>;
     /// Schedules not paused whose next slot is at or before `now`, earliest first.
-    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<ScheduleRow>>;
+    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<Schedule>>;
     async fn schedule_next_fire_at(&self) -> Result<Option<i64>>;
     /// Fires slots in one transaction: each schedule moves to its next slot only if it is still at the slot
     /// being fired and not paused, and only then are its messages stored. Returns the ids of the schedules
@@ -227,8 +239,8 @@ pub(crate) trait QueueStore {
     async fn queue_upsert(&self, name: &str, parallelism: i32, paused: bool, now: i64) -> Result<()>;
     /// Creates the queue with parallelism 1 unless it exists (enqueue creates queues).
     async fn queue_ensure(&self, name: &str, now: i64) -> Result<()>;
-    async fn queue_get(&self, name: &str) -> Result<Option<QueueRow>>;
-    async fn queue_list(&self) -> Result<Vec<QueueRow>>;
+    async fn queue_get(&self, name: &str) -> Result<Option<Queue>>;
+    async fn queue_list(&self) -> Result<Vec<Queue>>;
     async fn queue_delete(&self, name: &str) -> Result<bool>;
     async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool>;
 }
@@ -309,15 +321,15 @@ delegate! {
     message_insert_deduplicated(key: &str, published: &str, expires_at: i64, now: i64, messages: &[NewMessage])
         -> Option<String>;
     dedup_delete_expired(now: i64, limit: i64) -> u64;
-    message_get(id: &str) -> Option<MessageRow>;
-    message_claim_due(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<MessageRow>;
+    message_get(id: &str) -> Option<Message>;
+    message_claim_due(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<Message>;
     message_next_due_at(now: i64) -> Option<i64>;
-    message_claim_flow_controlled(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<MessageRow>;
+    message_claim_flow_controlled(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<Message>;
     message_in_flight_count() -> i64;
     flow_control_any() -> bool;
     flow_control_configure(flow: &FlowControl, now: i64) -> ();
-    flow_control_get(key: &str) -> Option<FlowControlRow>;
-    flow_control_list(search: &str) -> Vec<FlowControlRow>;
+    flow_control_get(key: &str) -> Option<FlowControlKey>;
+    flow_control_list(search: &str) -> Vec<FlowControlKey>;
     flow_control_set_paused(key: &str, paused: bool, now: i64) -> bool;
     flow_control_pin(key: &str, parallelism: Option<i32>, rate: Option<i32>, period_ms: Option<i64>, now: i64) -> bool;
     flow_control_unpin(key: &str, parallelism: bool, rate: bool, now: i64) -> bool;
@@ -329,23 +341,23 @@ delegate! {
     message_run_now(now: i64, id: &str) -> RunNowResult;
     message_cancel_many(now: i64, filter: &Filter) -> u64;
     message_delete_finished(before: i64, limit: i64) -> u64;
-    event_list(page: &EventPage) -> Vec<EventRow>;
-    message_list(page: &MessagePage) -> Vec<MessageRow>;
-    dlq_list(page: &DlqPage) -> Vec<DlqRow>;
-    dlq_get(dlq_id: &str) -> Option<DlqRow>;
+    event_list(page: &EventPage) -> Vec<LogEntry>;
+    message_list(page: &MessagePage) -> Vec<Message>;
+    dlq_list(page: &DlqPage) -> Vec<DlqEntry>;
+    dlq_get(dlq_id: &str) -> Option<DlqEntry>;
     dlq_delete(dlq_ids: &[String]) -> u64;
     dlq_retry(entries: &[(String, NewMessage)]) -> Vec<String>;
     dlq_delete_expired(before: i64, limit: i64) -> u64;
     schedule_upsert(schedule: &NewSchedule) -> ();
-    schedule_get(id: &str) -> Option<ScheduleRow>;
-    schedule_list() -> Vec<ScheduleRow>;
+    schedule_get(id: &str) -> Option<Schedule>;
+    schedule_list() -> Vec<Schedule>;
     schedule_delete(id: &str) -> bool;
     schedule_pause(id: &str, now: i64) -> bool;
     schedule_resume(id: &str, next_fire_at: i64, now: i64) -> bool;
-    schedule_due(now: i64, limit: i64) -> Vec<ScheduleRow>;
+    schedule_due(now: i64, limit: i64) -> Vec<Schedule>;
     schedule_next_fire_at() -> Option<i64>;
     schedule_fire(now: i64, fires: &[Fire]) -> Vec<String>;
-    message_states(ids: &[String]) -> Vec<(String, String)>;
+    message_states(ids: &[String]) -> Vec<(String, crate::domain::state::MessageState)>;
     leader_acquire(lease: &LeaderLease, now: i64, until: i64) -> Option<i64>;
     leader_renew(lease: &LeaderLease, term: i64, until: i64) -> bool;
     leader_release(lease: &LeaderLease, term: i64) -> ();
@@ -356,8 +368,8 @@ delegate! {
     url_group_delete(name: &str) -> bool;
     queue_upsert(name: &str, parallelism: i32, paused: bool, now: i64) -> ();
     queue_ensure(name: &str, now: i64) -> ();
-    queue_get(name: &str) -> Option<QueueRow>;
-    queue_list() -> Vec<QueueRow>;
+    queue_get(name: &str) -> Option<Queue>;
+    queue_list() -> Vec<Queue>;
     queue_delete(name: &str) -> bool;
     queue_set_paused(name: &str, paused: bool, now: i64) -> bool;
     signing_keys_get() -> Option<SigningKeys>;
@@ -462,6 +474,21 @@ fn message_ids_column(fire: &Fire) -> String {
         .join(",")
 }
 
+/// (id, state) pairs as `message_states` reads them.
+fn decode_states(rows: Vec<(String, String)>) -> Result<Vec<(String, crate::domain::state::MessageState)>> {
+    rows.into_iter()
+        .map(|(id, state)| match crate::domain::state::MessageState::parse(&state) {
+            Some(parsed) => Ok((id, parsed)),
+            None => Err(StoreError::Corrupt {
+                table: "messages",
+                id,
+                column: "state",
+                reason: format!("unknown state {state:?}"),
+            }),
+        })
+        .collect()
+}
+
 /// Reads the state `message_cancel` returned for a message it changed.
 fn cancel_result(new_state: &str) -> CancelResult {
     if new_state == "in_progress" {
@@ -471,11 +498,19 @@ fn cancel_result(new_state: &str) -> CancelResult {
     }
 }
 
-/// Why `message_cancel` changed nothing, from the message's current state.
-fn not_cancelable(state: Option<&str>) -> CancelResult {
-    match state.and_then(crate::domain::state::MessageState::parse) {
-        Some(state) => CancelResult::AlreadyFinished(state),
-        None => CancelResult::NotFound,
+/// Why `message_cancel` changed nothing, from the message's current state (`None`: there is no such message).
+fn not_cancelable(id: &str, state: Option<&str>) -> Result<CancelResult> {
+    let Some(state) = state else {
+        return Ok(CancelResult::NotFound);
+    };
+    match crate::domain::state::MessageState::parse(state) {
+        Some(state) => Ok(CancelResult::AlreadyFinished(state)),
+        None => Err(StoreError::Corrupt {
+            table: "messages",
+            id: id.to_string(),
+            column: "state",
+            reason: format!("unknown state {state:?}"),
+        }),
     }
 }
 
@@ -510,7 +545,7 @@ where
         qb.push(" and e.state in (");
         let mut states = qb.separated(", ");
         for state in &page.states {
-            states.push_bind(state.clone());
+            states.push_bind(state.as_str().to_string());
         }
         states.push_unseparated(")");
     }

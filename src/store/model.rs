@@ -1,74 +1,7 @@
-//! Rows and inputs the store exchanges with the rest of the crate. Both backends decode the same rows.
+//! Inputs of store operations (new rows, completions, filters, pages) and the URL-group model.
 
-use crate::domain::headers::HeaderMap;
-use crate::domain::state::MessageState;
-
-/// One `messages` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MessageRow {
-    pub id: String,
-    pub state: String,
-    pub attempt: i32,
-    pub max_retries: i32,
-    pub due_at: i64,
-    pub lease_until: Option<i64>,
-    pub cancel_requested: bool,
-    pub url: String,
-    pub url_host: String,
-    pub url_path: String,
-    pub method: String,
-    pub header: String,
-    pub body: Vec<u8>,
-    pub timeout_ms: Option<i64>,
-    pub retry_delay_expression: Option<String>,
-    pub not_before: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub finished_at: Option<i64>,
-    pub caller_ip: Option<String>,
-    pub labels: Option<String>,
-    pub topic_name: Option<String>,
-    pub endpoint_name: Option<String>,
-    pub queue_name: Option<String>,
-    pub schedule_id: Option<String>,
-    pub flow_control_key: Option<String>,
-    pub callback: Option<String>,
-    pub failure_callback: Option<String>,
-    pub queue_order: Option<i64>,
-    pub redact: Option<String>,
-}
-
-impl MessageRow {
-    pub fn state(&self) -> MessageState {
-        // The column is only ever written from MessageState::as_str.
-        MessageState::parse(&self.state).unwrap_or(MessageState::Pending)
-    }
-}
-
-/// A DLQ entry joined with its message.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DlqRow {
-    #[sqlx(flatten)]
-    pub message: MessageRow,
-    pub dlq_id: String,
-    pub response_status: i32,
-    pub response_header: Option<String>,
-    pub response_body: Option<Vec<u8>>,
-    pub dlq_error: Option<String>,
-    pub dlq_created_at: i64,
-}
-
-/// The last response of a finally failed message, kept in its DLQ entry.
-#[derive(Debug, Clone)]
-pub struct DlqEntry {
-    pub dlq_id: String,
-    /// 0 when there was no HTTP response.
-    pub response_status: i32,
-    pub response_header: HeaderMap,
-    pub response_body: Vec<u8>,
-    /// Why there was no response (connection refused, timeout), when there was none.
-    pub error: Option<String>,
-}
+use super::read_model::DeadLetter;
+use crate::domain::state::{LogState, MessageState};
 
 /// The end of one attempt, written back with a guarded update (`id` and `attempt` must still match).
 #[derive(Debug, Clone)]
@@ -91,7 +24,7 @@ pub enum CompletionKind {
     Retry {
         due_at: i64,
     },
-    Failed(DlqEntry),
+    Failed(DeadLetter),
     /// The attempt never reached the destination because this machine ran out of a resource (file
     /// descriptors, memory): the message is due again at `due_at` and the attempt is not counted.
     HandBack {
@@ -174,34 +107,6 @@ pub enum RunNowResult {
     Finished(MessageState),
 }
 
-/// One `schedules` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ScheduleRow {
-    pub id: String,
-    pub cron: String,
-    pub destination: String,
-    pub method: String,
-    pub header: String,
-    pub body: Vec<u8>,
-    pub max_retries: i32,
-    pub delay_ms: Option<i64>,
-    pub timeout_ms: Option<i64>,
-    pub labels: Option<String>,
-    pub caller_ip: Option<String>,
-    pub is_paused: bool,
-    pub next_fire_at: i64,
-    pub last_fire_at: Option<i64>,
-    pub last_message_ids: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub retry_delay_expression: Option<String>,
-    pub callback: Option<String>,
-    pub failure_callback: Option<String>,
-    pub queue_name: Option<String>,
-    pub flow_control: Option<String>,
-    pub redact: Option<String>,
-}
-
 /// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.
 #[derive(Debug, Clone)]
 pub struct Fire {
@@ -260,54 +165,13 @@ pub(crate) fn assemble_groups(groups: Vec<UrlGroupRow>, endpoints: Vec<Endpoint>
         .collect()
 }
 
-/// One log entry joined with its message.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventRow {
-    #[sqlx(flatten)]
-    pub message: MessageRow,
-    pub event_id: i64,
-    pub event_time: i64,
-    pub event_state: String,
-    pub event_status: Option<i32>,
-    pub event_error: Option<String>,
-    pub event_next: Option<i64>,
-}
-
 /// One page of log entries: matching `filter` and one of `states` (any when empty), after `cursor` (an
 /// entry id) in `order`, at most `count`.
 #[derive(Debug, Clone, Default)]
 pub struct EventPage {
     pub filter: Filter,
-    pub states: Vec<String>,
+    pub states: Vec<LogState>,
     pub cursor: Option<i64>,
     pub order: Order,
     pub count: i64,
-}
-
-/// A queue with its lag (messages not yet delivered or dead-lettered).
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct QueueRow {
-    pub name: String,
-    pub parallelism: i32,
-    pub paused: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub lag: i64,
-}
-
-/// A flow-control key as `GET /v2/flowControl/{key}` shows it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct FlowControlRow {
-    pub key: String,
-    pub parallelism: Option<i32>,
-    pub rate: Option<i32>,
-    pub period_ms: i64,
-    pub paused: bool,
-    pub pinned_parallelism: bool,
-    pub pinned_rate: bool,
-    pub rate_count: i32,
-    pub rate_period_start: i64,
-    /// Messages waiting (pending), and in flight.
-    pub waiting: i64,
-    pub in_flight: i64,
 }

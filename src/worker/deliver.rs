@@ -14,11 +14,10 @@ use crate::domain::ids::{new_dlq_id, new_jwt_id};
 use crate::domain::message::NewMessage;
 use crate::domain::net_policy::{DestinationPolicy, Refusal};
 use crate::domain::retry::{classify, AttemptResult, Outcome};
-use crate::domain::retry_delay::RetryDelay;
 use crate::domain::signing::{sign, standard_webhooks_signature};
 use crate::keys::KeyRing;
 use crate::metrics::{AcceptedKind, AttemptOutcome, Metrics};
-use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
+use crate::store::{Completion, CompletionKind, DeadLetter, Message};
 use crate::worker::breaker::{BreakerConfig, Breakers, Gate};
 use crate::worker::resolver::PolicyResolver;
 
@@ -138,7 +137,7 @@ impl Deliverer {
     }
 
     /// Sends one attempt of a claimed message and returns how to complete it.
-    pub async fn attempt(&self, message: &MessageRow, now_ms: impl Fn() -> i64) -> Completion {
+    pub async fn attempt(&self, message: &Message, now_ms: impl Fn() -> i64) -> Completion {
         // Every log line of the attempt carries the message id; the span ends with outcome and status.
         let span = tracing::info_span!(
             "delivery",
@@ -151,7 +150,7 @@ impl Deliverer {
         self.attempt_in(message, now_ms, &span).instrument(span.clone()).await
     }
 
-    async fn attempt_in(&self, message: &MessageRow, now_ms: impl Fn() -> i64, span: &tracing::Span) -> Completion {
+    async fn attempt_in(&self, message: &Message, now_ms: impl Fn() -> i64, span: &tracing::Span) -> Completion {
         let started = std::time::Instant::now();
         let lateness_ms = now_ms() - message.due_at;
         let (response, transport) = match self.breakers.check(&message.url_host, now_ms()) {
@@ -204,7 +203,7 @@ impl Deliverer {
     /// The attempt in the metrics: its outcome, what it does to the message, and callbacks it makes.
     fn record(
         &self,
-        message: &MessageRow,
+        message: &Message,
         completion: &Completion,
         transport: AttemptOutcome,
         took: Duration,
@@ -231,7 +230,7 @@ impl Deliverer {
         outcome
     }
 
-    fn complete(&self, message: &MessageRow, response: Response, now: i64) -> Completion {
+    fn complete(&self, message: &Message, response: Response, now: i64) -> Completion {
         if response.local_failure {
             // Not the destination's fault: do not spend one of its retries (nor dead-letter it) for it.
             tracing::warn!(message_id = %message.id, error = ?response.error, "delivery not sent: out of local resources; handing it back");
@@ -241,16 +240,12 @@ impl Deliverer {
                 kind: CompletionKind::HandBack {
                     due_at: now + LOCAL_RESOURCE_RETRY.as_millis() as i64,
                 },
-                queued: message.queue_name.is_some() || message.flow_control_key.is_some(),
+                queued: message.is_queued(),
                 status: 0,
                 error: response.error,
                 spawn: Vec::new(),
             };
         }
-        let retry_delay = message
-            .retry_delay_expression
-            .as_deref()
-            .and_then(|e| RetryDelay::parse(e).ok());
         let outcome = if response.refused {
             Outcome::RefusedByPolicy
         } else {
@@ -258,7 +253,7 @@ impl Deliverer {
                 &response.result,
                 message.attempt,
                 message.max_retries,
-                retry_delay.as_ref(),
+                message.retry_delay.as_ref(),
                 now,
             )
         };
@@ -281,7 +276,7 @@ impl Deliverer {
         let kind = match (outcome, dlq_id) {
             (Outcome::Delivered, _) => CompletionKind::Delivered,
             (Outcome::Retry { at }, _) => CompletionKind::Retry { due_at: at },
-            (Outcome::Failed | Outcome::RefusedByPolicy, dlq_id) => CompletionKind::Failed(DlqEntry {
+            (Outcome::Failed | Outcome::RefusedByPolicy, dlq_id) => CompletionKind::Failed(DeadLetter {
                 dlq_id: dlq_id.unwrap_or_else(|| new_dlq_id(now)),
                 response_status: status,
                 response_header,
@@ -308,14 +303,14 @@ impl Deliverer {
             id: message.id.clone(),
             attempt: message.attempt,
             kind,
-            queued: message.queue_name.is_some() || message.flow_control_key.is_some(),
+            queued: message.is_queued(),
             status,
             error,
             spawn,
         }
     }
 
-    async fn send(&self, message: &MessageRow) -> Response {
+    async fn send(&self, message: &Message) -> Response {
         let request = match self.build_request(message) {
             Ok(request) => request,
             Err(error) => return no_response(error),
@@ -358,7 +353,7 @@ impl Deliverer {
         }
     }
 
-    fn build_request(&self, message: &MessageRow) -> Result<reqwest::Request, String> {
+    fn build_request(&self, message: &Message) -> Result<reqwest::Request, String> {
         let method = reqwest::Method::from_bytes(message.method.as_bytes()).map_err(|e| e.to_string())?;
         let url = reqwest::Url::parse(&message.url).map_err(|e| format!("invalid destination URL: {e}"))?;
         let timeout = message
@@ -373,7 +368,7 @@ impl Deliverer {
             .build()
             .map_err(|e| describe(&e))?;
         let out = request.headers_mut();
-        append_all(out, &headers::from_json(&message.header));
+        append_all(out, &message.header);
         // The token is checked against the receiver's real clock, so it is issued from the system clock
         // (never the engine's test clock), and never in the future: Python receivers allow no skew.
         let iat = crate::clock::system_now_ms().div_euclid(1000);
@@ -433,24 +428,23 @@ impl Deliverer {
 
 /// The callback after this attempt, and the failure callback after the final one (spec §12.5).
 fn callbacks(
-    message: &MessageRow,
+    message: &Message,
     status: i32,
     response_header: &HeaderMap,
     response_body: &[u8],
     dlq_id: Option<&str>,
     now: i64,
 ) -> Vec<NewMessage> {
-    let after_attempt = callback::from_column(message.callback.as_deref());
-    let after_failure = dlq_id.and(callback::from_column(message.failure_callback.as_deref()));
+    let after_attempt = message.callback.as_ref();
+    let after_failure = dlq_id.and(message.failure_callback.as_ref());
     if after_attempt.is_none() && after_failure.is_none() {
         return Vec::new();
     }
-    let source_header = headers::from_json(&message.header);
     let source = Source {
         id: &message.id,
         url: &message.url,
         method: &message.method,
-        header: &source_header,
+        header: &message.header,
         body: &message.body,
         max_retries: message.max_retries,
         not_before: message.not_before,
@@ -471,10 +465,10 @@ fn callbacks(
     };
     let mut spawned = Vec::new();
     if let Some(cb) = after_attempt {
-        spawned.extend(callback::message(&cb, &source, &report(None), now));
+        spawned.extend(callback::message(cb, &source, &report(None), now));
     }
     if let Some(cb) = after_failure {
-        spawned.extend(callback::message(&cb, &source, &report(dlq_id), now));
+        spawned.extend(callback::message(cb, &source, &report(dlq_id), now));
     }
     spawned
 }

@@ -16,7 +16,7 @@ use super::fairness::{ByteBudget, HostShares, HostSlot, Waiting};
 use super::leases::HeldLeases;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{Completion, CompletionKind, MessageRow, Store};
+use crate::store::{Completion, CompletionKind, Message, Store};
 
 /// Longest a saturated dispatcher waits for more slots to free up before claiming for those it has.
 const SLOT_GATHER_WAIT: Duration = Duration::from_millis(5);
@@ -175,7 +175,7 @@ impl Dispatcher {
     /// Splits a claim into the messages whose host has room in its share (with their places) and those
     /// over it, which are handed back. Claims are taken in due order (and queue order), so a message handed
     /// back never lets a later one of its queue start first.
-    fn admit(&self, mut claimed: Vec<MessageRow>) -> (Vec<(MessageRow, HostSlot)>, Vec<MessageRow>) {
+    fn admit(&self, mut claimed: Vec<Message>) -> (Vec<(Message, HostSlot)>, Vec<Message>) {
         claimed.sort_by_key(|m| (m.due_at, m.queue_order));
         let mut admitted = Vec::with_capacity(claimed.len());
         let mut over_share = Vec::new();
@@ -190,7 +190,7 @@ impl Dispatcher {
 
     /// Undoes the claim of a message over its host's share (in `run_once`, when too many wait, or at
     /// shutdown): due again at its old time, the attempt not counted.
-    fn hand_back(&self, message: &MessageRow) -> Completion {
+    fn hand_back(&self, message: &Message) -> Completion {
         let host = &message.url_host;
         let cap = self.hosts.cap();
         tracing::debug!(message_id = %message.id, host, cap, "host at its share of in-flight deliveries; handing back");
@@ -198,7 +198,7 @@ impl Dispatcher {
             id: message.id.clone(),
             attempt: message.attempt,
             kind: CompletionKind::HandBack { due_at: message.due_at },
-            queued: message.queue_name.is_some() || message.flow_control_key.is_some(),
+            queued: message.is_queued(),
             status: 0,
             error: Some(format!(
                 "not sent yet: host {host} already has {cap} deliveries in flight (its share of this instance's \
@@ -209,17 +209,17 @@ impl Dispatcher {
     }
 
     /// One attempt; a panic inside it ends as a failed attempt instead of leaving the message in flight.
-    async fn attempt(&self, message: &MessageRow) -> Completion {
+    async fn attempt(&self, message: &Message) -> Completion {
         let attempt = self.deliverer.attempt(message, || self.clock.now_ms());
         super::panic_guard::unwind_to_failure(message, attempt, || self.clock.now_ms()).await
     }
 
-    async fn claim(&self, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
+    async fn claim(&self, limit: usize) -> crate::store::Result<Vec<Message>> {
         self.claim_at(self.clock.now_ms(), limit).await
     }
 
     /// Claims what is due at `now` (the time the caller will also plan its next look from).
-    async fn claim_at(&self, now: i64, limit: usize) -> crate::store::Result<Vec<MessageRow>> {
+    async fn claim_at(&self, now: i64, limit: usize) -> crate::store::Result<Vec<Message>> {
         let lease_until = now + self.config.lease.as_millis() as i64;
         let mut skip_hosts = self.hosts.saturated();
         skip_hosts.extend(self.waiting.hosts());
@@ -328,7 +328,7 @@ impl Dispatcher {
     /// Starts the delivery of a claimed message that has its place in its host's share.
     async fn start(
         self: &Arc<Self>,
-        message: MessageRow,
+        message: Message,
         host_slot: HostSlot,
         permits: &Arc<Semaphore>,
         deliveries: &TaskTracker,

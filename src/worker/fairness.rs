@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::dispatcher::Wake;
-use crate::store::MessageRow;
+use crate::store::Message;
 
 /// Deliveries in flight per destination host, each at most `cap`.
 pub struct HostShares {
@@ -102,7 +102,7 @@ impl Drop for HostSlot {
 /// going back to the database: a host at its share would otherwise be claimed and handed back once for
 /// every place it frees. Their hosts stay out of claims while any wait, so a claim never overtakes them.
 pub struct Waiting {
-    messages: Mutex<VecDeque<MessageRow>>,
+    messages: Mutex<VecDeque<Message>>,
     /// Most messages waiting; beyond it they are handed back.
     limit: usize,
     /// Told how many wait, so that a freed place wakes the dispatcher for them.
@@ -118,12 +118,12 @@ impl Waiting {
         }
     }
 
-    fn count(&self, messages: &VecDeque<MessageRow>) {
+    fn count(&self, messages: &VecDeque<Message>) {
         self.shares.waiting.store(messages.len(), Ordering::Release);
     }
 
     /// Keeps `message` until its host has a place; gives it back when too many already wait.
-    pub fn push(&self, message: MessageRow) -> Option<MessageRow> {
+    pub fn push(&self, message: Message) -> Option<Message> {
         let mut messages = self.messages.lock().expect("waiting lock is never poisoned");
         if messages.len() >= self.limit {
             return Some(message);
@@ -143,7 +143,7 @@ impl Waiting {
     }
 
     /// Up to `most` waiting messages whose hosts now have a place, in the order they were claimed.
-    pub fn admissible(&self, most: usize) -> Vec<(MessageRow, HostSlot)> {
+    pub fn admissible(&self, most: usize) -> Vec<(Message, HostSlot)> {
         let shares = &self.shares;
         let mut messages = self.messages.lock().expect("waiting lock is never poisoned");
         if messages.is_empty() || most == 0 {
@@ -165,7 +165,7 @@ impl Waiting {
         admitted
     }
 
-    pub fn drain(&self) -> Vec<MessageRow> {
+    pub fn drain(&self) -> Vec<Message> {
         let mut messages = self.messages.lock().expect("waiting lock is never poisoned");
         let drained = messages.drain(..).collect();
         self.count(&messages);
@@ -248,39 +248,8 @@ mod tests {
         assert!(shares.try_admit("a.example").is_some());
     }
 
-    fn message(id: &str, host: &str) -> MessageRow {
-        MessageRow {
-            id: id.into(),
-            state: "in_progress".into(),
-            attempt: 1,
-            max_retries: 3,
-            due_at: 0,
-            lease_until: None,
-            cancel_requested: false,
-            url: format!("https://{host}/"),
-            url_host: host.into(),
-            url_path: "/".into(),
-            method: "POST".into(),
-            header: "{}".into(),
-            body: Vec::new(),
-            timeout_ms: None,
-            retry_delay_expression: None,
-            not_before: 0,
-            created_at: 0,
-            updated_at: 0,
-            finished_at: None,
-            caller_ip: None,
-            labels: None,
-            topic_name: None,
-            endpoint_name: None,
-            queue_name: None,
-            schedule_id: None,
-            flow_control_key: None,
-            callback: None,
-            failure_callback: None,
-            queue_order: None,
-            redact: None,
-        }
+    fn message(id: &str, host: &str) -> Message {
+        Message::in_flight_to(id, host)
     }
 
     #[test]

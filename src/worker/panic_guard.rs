@@ -8,14 +8,14 @@ use futures_util::FutureExt;
 
 use crate::domain::ids::new_dlq_id;
 use crate::domain::retry::default_backoff_ms;
-use crate::store::{Completion, CompletionKind, DlqEntry, MessageRow};
+use crate::store::{Completion, CompletionKind, DeadLetter, Message};
 
 /// What the log and the DLQ say about an attempt that panicked; the panic itself goes to the log.
 const PANICKED: &str = "internal error while delivering (the attempt panicked)";
 
 /// Runs `attempt`; if it panics, answers the completion of a failed attempt without a response.
 pub async fn unwind_to_failure(
-    message: &MessageRow,
+    message: &Message,
     attempt: impl Future<Output = Completion>,
     now_ms: impl Fn() -> i64,
 ) -> Completion {
@@ -29,9 +29,9 @@ pub async fn unwind_to_failure(
 }
 
 /// A failed attempt with no response: retried after the default backoff while attempts remain.
-fn failed_attempt(message: &MessageRow, now: i64) -> Completion {
+fn failed_attempt(message: &Message, now: i64) -> Completion {
     let kind = if message.attempt > message.max_retries {
-        CompletionKind::Failed(DlqEntry {
+        CompletionKind::Failed(DeadLetter {
             dlq_id: new_dlq_id(now),
             response_status: 0,
             response_header: Default::default(),
@@ -47,7 +47,7 @@ fn failed_attempt(message: &MessageRow, now: i64) -> Completion {
         id: message.id.clone(),
         attempt: message.attempt,
         kind,
-        queued: message.queue_name.is_some() || message.flow_control_key.is_some(),
+        queued: message.is_queued(),
         status: 0,
         error: Some(PANICKED.into()),
         spawn: Vec::new(),
@@ -58,38 +58,12 @@ fn failed_attempt(message: &MessageRow, now: i64) -> Completion {
 mod tests {
     use super::*;
 
-    fn message(attempt: i32, max_retries: i32) -> MessageRow {
-        MessageRow {
-            id: "msg_1".into(),
-            state: "in_progress".into(),
+    fn message(attempt: i32, max_retries: i32) -> Message {
+        Message {
             attempt,
             max_retries,
-            due_at: 0,
-            lease_until: None,
-            cancel_requested: false,
-            url: "https://example.com".into(),
-            url_host: "example.com".into(),
-            url_path: "/".into(),
-            method: "POST".into(),
-            header: "{}".into(),
-            body: Vec::new(),
-            timeout_ms: None,
-            retry_delay_expression: None,
-            not_before: 0,
-            created_at: 0,
-            updated_at: 0,
-            finished_at: None,
-            caller_ip: None,
-            labels: None,
-            topic_name: None,
-            endpoint_name: None,
             queue_name: Some("q".into()),
-            schedule_id: None,
-            flow_control_key: None,
-            callback: None,
-            failure_callback: None,
-            queue_order: None,
-            redact: None,
+            ..Message::in_flight_to("msg_1", "example.com")
         }
     }
 

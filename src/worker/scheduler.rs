@@ -18,13 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::dispatcher::Wake;
 use crate::clock::Clock;
-use crate::domain::callback;
-use crate::domain::cron::Cron;
-use crate::domain::destination::DestinationUrl;
-use crate::domain::headers;
+use crate::domain::destination::{Destination, DestinationUrl};
 use crate::domain::ids::new_message_id;
-use crate::domain::message::{labels_from_column, NewMessage};
-use crate::store::{Endpoint, Fire, LeaderLease, ScheduleRow, Store};
+use crate::domain::message::NewMessage;
+use crate::store::{Endpoint, Fire, LeaderLease, Schedule, Store};
 
 /// How often an instance that is not the leader tries to become it, and the leader renews its lease.
 const LEADER_RETRY: Duration = Duration::from_secs(2);
@@ -84,16 +81,14 @@ impl Scheduler {
     }
 
     /// The endpoints of every URL group these schedules fire to, each group read once.
-    async fn groups_of(&self, due: &[ScheduleRow]) -> crate::store::Result<HashMap<String, Vec<Endpoint>>> {
+    async fn groups_of(&self, due: &[Schedule]) -> crate::store::Result<HashMap<String, Vec<Endpoint>>> {
         let mut groups = HashMap::new();
-        for schedule in due.iter().filter(|s| !is_url(&s.destination)) {
-            if !groups.contains_key(&schedule.destination) {
-                let endpoints = self
-                    .store
-                    .url_group_get(&schedule.destination)
-                    .await?
-                    .map(|g| g.endpoints);
-                groups.insert(schedule.destination.clone(), endpoints.unwrap_or_default());
+        for schedule in due {
+            if let Destination::UrlGroup(name) = &schedule.destination {
+                if !groups.contains_key(name) {
+                    let endpoints = self.store.url_group_get(name).await?.map(|g| g.endpoints);
+                    groups.insert(name.clone(), endpoints.unwrap_or_default());
+                }
             }
         }
         Ok(groups)
@@ -176,38 +171,32 @@ impl Scheduler {
     }
 }
 
-fn is_url(destination: &str) -> bool {
-    destination.starts_with("http://") || destination.starts_with("https://")
-}
-
 /// The slot a due schedule fires now: its messages (one, or one per endpoint of its URL group as the group
 /// is now), and the next slot after now (so missed slots fire once).
-fn fire(schedule: &ScheduleRow, groups: &HashMap<String, Vec<Endpoint>>, now: i64) -> Option<Fire> {
-    let messages = if is_url(&schedule.destination) {
-        let Some(message) = fired_message(schedule, &schedule.destination, now) else {
-            tracing::error!(schedule_id = %schedule.id, "stored schedule no longer parses; skipping it");
-            return None;
-        };
-        vec![message]
-    } else {
-        let endpoints = groups.get(&schedule.destination).map(Vec::as_slice).unwrap_or_default();
-        if endpoints.is_empty() {
-            tracing::warn!(schedule_id = %schedule.id, group = %schedule.destination, "URL group has no endpoints; the slot creates no message");
+fn fire(schedule: &Schedule, groups: &HashMap<String, Vec<Endpoint>>, now: i64) -> Option<Fire> {
+    let messages = match &schedule.destination {
+        Destination::Url(url) => vec![fired_message(schedule, url.clone(), now)],
+        Destination::UrlGroup(group) => {
+            let endpoints = groups.get(group).map(Vec::as_slice).unwrap_or_default();
+            if endpoints.is_empty() {
+                tracing::warn!(schedule_id = %schedule.id, %group, "URL group has no endpoints; the slot creates no message");
+            }
+            endpoints
+                .iter()
+                .filter_map(|e| {
+                    let Ok(url) = DestinationUrl::parse(&e.url) else {
+                        tracing::error!(schedule_id = %schedule.id, %group, url = %e.url, "stored endpoint URL no longer parses; skipping it");
+                        return None;
+                    };
+                    let mut message = fired_message(schedule, url, now);
+                    message.topic_name = Some(group.clone());
+                    message.endpoint_name = e.name.clone();
+                    Some(message)
+                })
+                .collect()
         }
-        endpoints
-            .iter()
-            .filter_map(|e| {
-                let mut message = fired_message(schedule, &e.url, now)?;
-                message.topic_name = Some(schedule.destination.clone());
-                message.endpoint_name = e.name.clone();
-                Some(message)
-            })
-            .collect()
     };
-    let next_fire_at = Cron::parse(&schedule.cron)
-        .ok()
-        .and_then(|cron| cron.next_after(now))
-        .unwrap_or(NEVER);
+    let next_fire_at = schedule.cron.next_after(now).unwrap_or(NEVER);
     Some(Fire {
         schedule_id: schedule.id.clone(),
         slot: schedule.next_fire_at,
@@ -217,28 +206,28 @@ fn fire(schedule: &ScheduleRow, groups: &HashMap<String, Vec<Endpoint>>, now: i6
 }
 
 /// The message one fire creates: the schedule's destination, body and settings, due after its delay.
-fn fired_message(s: &ScheduleRow, url: &str, now: i64) -> Option<NewMessage> {
-    Some(NewMessage {
+fn fired_message(s: &Schedule, url: DestinationUrl, now: i64) -> NewMessage {
+    NewMessage {
         id: new_message_id(),
-        url: DestinationUrl::parse(url).ok()?,
+        url,
         method: s.method.clone(),
-        header: headers::from_json(&s.header),
+        header: s.header.clone(),
         body: s.body.clone().into(),
         max_retries: s.max_retries,
         timeout_ms: s.timeout_ms,
         not_before: now + s.delay_ms.unwrap_or(0),
         created_at: now,
         caller_ip: s.caller_ip.clone(),
-        labels: labels_from_column(s.labels.as_deref()),
+        labels: s.labels.clone(),
         schedule_id: Some(s.id.clone()),
-        retry_delay_expression: s.retry_delay_expression.clone(),
+        retry_delay_expression: s.retry_delay.as_ref().map(|d| d.source().to_string()),
         topic_name: None,
         endpoint_name: None,
         queue_name: s.queue_name.clone(),
         queue_order: None,
-        flow_control_key: crate::domain::flow_control::from_column(s.flow_control.as_deref()).map(|f| f.key),
-        redact: crate::domain::redact::from_column(s.redact.as_deref()),
-        callback: callback::from_column(s.callback.as_deref()),
-        failure_callback: callback::from_column(s.failure_callback.as_deref()),
-    })
+        flow_control_key: s.flow_control.as_ref().map(|f| f.key.clone()),
+        redact: s.redact.clone(),
+        callback: s.callback.clone(),
+        failure_callback: s.failure_callback.clone(),
+    }
 }

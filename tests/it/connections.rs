@@ -110,7 +110,7 @@ async fn idle_and_partial_clients_leave_the_api_and_deliveries_working_and_shutd
     let store = db.store().await;
     assert_eq!(
         store.message_get(&later).await.unwrap().unwrap().state,
-        "pending",
+        postdate::domain::state::MessageState::Pending,
         "nothing was claimed after the shutdown began"
     );
     assert_eq!(receiver.requests().len(), 1);
@@ -196,7 +196,7 @@ async fn deliveries_go_out_while_the_listener_is_saturated(backend: Backend) {
     assert_eq!(app.dispatcher.run_once().await.unwrap(), 1);
     assert_eq!(receiver.requests()[0].message_id(), id);
     let row = app.db.store().await.message_get(&id).await.unwrap().unwrap();
-    assert_eq!(row.state, "delivered");
+    assert_eq!(row.state, postdate::domain::state::MessageState::Delivered);
 }
 
 async fn dev_answers_only_requests_addressed_to_a_loopback_host(backend: Backend) {

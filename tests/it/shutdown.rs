@@ -27,11 +27,15 @@ async fn shutdown_waits_for_deliveries_in_flight_and_claims_nothing_new(backend:
     for id in &ids {
         let row = store.message_get(id).await.unwrap().unwrap();
         assert_eq!(
-            row.state, "delivered",
+            row.state,
+            postdate::domain::state::MessageState::Delivered,
             "in-flight deliveries finished and were recorded"
         );
     }
-    assert_eq!(store.message_get(&later).await.unwrap().unwrap().state, "pending");
+    assert_eq!(
+        store.message_get(&later).await.unwrap().unwrap().state,
+        postdate::domain::state::MessageState::Pending
+    );
     assert_eq!(receiver.requests().len(), 5);
 }
 
@@ -50,7 +54,7 @@ async fn shutdown_is_bounded_and_leaves_stuck_deliveries_leased(backend: Backend
         .expect("shutdown does not wait for a stuck destination");
     let store = db.store().await;
     let row = store.message_get(&id).await.unwrap().unwrap();
-    assert_eq!(row.state, "in_progress");
+    assert_eq!(row.state, postdate::domain::state::MessageState::InProgress);
     assert!(
         row.lease_until.is_some(),
         "the lease stays, so another instance retries it once it expires"

@@ -8,8 +8,9 @@ use postdate::domain::message::NewMessage;
 use postdate::domain::options::{Limits, MessageOptions};
 use postdate::domain::schedule::{NewSchedule, ScheduleRequest};
 use postdate::domain::signing::SigningKeys;
+use postdate::domain::state::{LogState, MessageState};
 use postdate::store::{
-    CancelResult, Completion, CompletionKind, DlqEntry, DlqPage, EventPage, Filter, Fire, Order, RunNowResult, Store,
+    CancelResult, Completion, CompletionKind, DeadLetter, DlqPage, EventPage, Filter, Fire, Order, RunNowResult, Store,
 };
 
 use crate::backend_tests;
@@ -43,9 +44,9 @@ const LIMITS: Limits = Limits {
     max_delay_ms: i64::MAX / 4,
     max_timeout_ms: 3_600_000,
 };
-const LEASE: i64 = 30_000;
+pub(crate) const LEASE: i64 = 30_000;
 
-fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
+pub(crate) fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
     let options = MessageOptions {
         not_before_ms: Some(due),
         labels: labels.iter().map(|l| l.to_string()).collect(),
@@ -62,13 +63,13 @@ fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
     .unwrap()
 }
 
-async fn store(backend: Backend) -> (TestDb, Store) {
+pub(crate) async fn store(backend: Backend) -> (TestDb, Store) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     (db, store)
 }
 
-fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
+pub(crate) fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
     Completion {
         id: id.into(),
         attempt,
@@ -80,8 +81,8 @@ fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Completion {
     }
 }
 
-fn dlq_entry(dlq_id: &str) -> DlqEntry {
-    DlqEntry {
+fn dlq_entry(dlq_id: &str) -> DeadLetter {
+    DeadLetter {
         dlq_id: dlq_id.into(),
         response_status: 500,
         response_header: HeaderMap::from([("X-A".to_string(), vec!["1".to_string()])]),
@@ -97,17 +98,52 @@ async fn message_insert_and_get_round_trip_every_field(backend: Backend) {
     m.body = vec![0, 159, 146, 150].into();
     m.timeout_ms = Some(1500);
     m.caller_ip = Some("10.0.0.1".into());
+    m.retry_delay_expression = Some("pow(2, retried) * 1000".into());
+    m.redact = Some(postdate::domain::redact::parse("body, header[Authorization]").unwrap());
+    m.callback = Some(postdate::domain::callback::Callback {
+        url: "https://example.com/cb".into(),
+        method: Some("PUT".into()),
+        timeout_ms: None,
+        retries: Some(1),
+        retry_delay: None,
+        delay_ms: None,
+        header: HeaderMap::from([("X-Cb".to_string(), vec!["1".to_string()])]),
+    });
+    (m.topic_name, m.endpoint_name) = (Some("group".into()), Some("end".into()));
+    (m.schedule_id, m.flow_control_key) = (Some("scd_1".into()), Some("key".into()));
     store.message_insert(std::slice::from_ref(&m)).await.unwrap();
     let row = store.message_get(&m.id).await.unwrap().unwrap();
-    assert_eq!(row.state, "pending");
+    // Every stored setting comes back decoded, as it went in.
+    assert_eq!(row.retry_delay.as_ref().map(|d| d.delay_ms(3)), Some(Some(8_000)));
+    assert_eq!(
+        (row.redact.as_ref(), row.callback.as_ref()),
+        (m.redact.as_ref(), m.callback.as_ref())
+    );
+    assert_eq!(row.failure_callback, None);
+    assert_eq!(
+        (row.topic_name, row.endpoint_name, row.schedule_id, row.flow_control_key),
+        (
+            m.topic_name.clone(),
+            m.endpoint_name.clone(),
+            m.schedule_id.clone(),
+            m.flow_control_key.clone()
+        )
+    );
+    assert_eq!(row.state, MessageState::Pending);
     assert_eq!(
         (row.attempt, row.max_retries, row.due_at, row.not_before),
         (0, 3, T0 + 5, T0 + 5)
     );
-    assert_eq!((row.url_host.as_str(), row.url_path.as_str()), ("example.com", "/a/b"));
+    assert_eq!(
+        (row.url_host.as_str(), row.url.as_str()),
+        ("example.com", "https://example.com/a/b?c=d")
+    );
     assert_eq!(row.body, vec![0, 159, 146, 150]);
-    assert_eq!(row.header, r#"{"Content-Type":["text/plain"]}"#);
-    assert_eq!(row.labels.as_deref(), Some(",x,y,"));
+    assert_eq!(
+        row.header,
+        HeaderMap::from([("Content-Type".to_string(), vec!["text/plain".to_string()])])
+    );
+    assert_eq!(row.labels, ["x", "y"]);
     assert_eq!(row.timeout_ms, Some(1500));
     assert_eq!(row.caller_ip.as_deref(), Some("10.0.0.1"));
     assert!(store.message_get("msg_missing").await.unwrap().is_none());
@@ -139,7 +175,7 @@ async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend:
     );
     assert!(claimed
         .iter()
-        .all(|m| m.state == "in_progress" && m.attempt == 1 && m.lease_until == Some(T0 + 100 + LEASE)));
+        .all(|m| m.state == MessageState::InProgress && m.attempt == 1 && m.lease_until == Some(T0 + 100 + LEASE)));
     let rest = store
         .message_claim_due(T0 + 100, T0 + 100 + LEASE, 10, &[])
         .await
@@ -264,7 +300,10 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
         (row_b.state.as_str(), row_b.due_at, row_b.attempt),
         ("pending", T0 + LEASE + 1, 1)
     );
-    assert_eq!(store.message_get(&a.id).await.unwrap().unwrap().state, "in_progress");
+    assert_eq!(
+        store.message_get(&a.id).await.unwrap().unwrap().state,
+        MessageState::InProgress
+    );
     // The dead worker's completion for b's old attempt is ignored once b is claimed again.
     let again = store
         .message_claim_due(T0 + LEASE + 1, T0 + 3 * LEASE, 10, &[])
@@ -342,7 +381,10 @@ async fn message_cancel_and_cancel_many(backend: Backend) {
     // The attempt in flight fails: it is canceled instead of retried.
     let retry = completion(&flight.id, 1, CompletionKind::Retry { due_at: T0 + 10 });
     store.message_complete(T0 + 1, &[retry]).await.unwrap();
-    assert_eq!(store.message_get(&flight.id).await.unwrap().unwrap().state, "canceled");
+    assert_eq!(
+        store.message_get(&flight.id).await.unwrap().unwrap().state,
+        MessageState::Canceled
+    );
 
     let by_label = Filter {
         label: vec!["bulk".into()],
@@ -375,15 +417,28 @@ async fn failed_completion_dead_letters_unless_cancel_was_requested(backend: Bac
         completion(&b.id, 1, CompletionKind::Failed(dlq_entry("0000000000001-b"))),
     ];
     assert_eq!(store.message_complete(T0 + 5, &failures).await.unwrap(), 2);
-    assert_eq!(store.message_get(&a.id).await.unwrap().unwrap().state, "failed");
-    assert_eq!(store.message_get(&b.id).await.unwrap().unwrap().state, "canceled");
+    assert_eq!(
+        store.message_get(&a.id).await.unwrap().unwrap().state,
+        MessageState::Failed
+    );
+    assert_eq!(
+        store.message_get(&b.id).await.unwrap().unwrap().state,
+        MessageState::Canceled
+    );
     let entry = store.dlq_get("0000000000001-a").await.unwrap().unwrap();
     assert_eq!(
-        (entry.message.id.as_str(), entry.response_status, entry.dlq_created_at),
+        (
+            entry.message.id.as_str(),
+            entry.dead_letter.response_status,
+            entry.created_at
+        ),
         (a.id.as_str(), 500, T0 + 5)
     );
-    assert_eq!(entry.response_body.as_deref(), Some(&b"boom"[..]));
-    assert_eq!(entry.response_header.as_deref(), Some(r#"{"X-A":["1"]}"#));
+    assert_eq!(entry.dead_letter.response_body, b"boom");
+    assert_eq!(
+        entry.dead_letter.response_header,
+        HeaderMap::from([("X-A".to_string(), vec!["1".to_string()])])
+    );
     assert!(
         store.dlq_get("0000000000001-b").await.unwrap().is_none(),
         "a canceled message is not dead-lettered"
@@ -421,14 +476,14 @@ async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
         count: 2,
     };
     let first = store.dlq_list(&page(None, Order::EarliestFirst)).await.unwrap();
-    let ids: Vec<_> = first.iter().map(|r| r.dlq_id.clone()).collect();
+    let ids: Vec<_> = first.iter().map(|r| r.dead_letter.dlq_id.clone()).collect();
     assert_eq!(ids, dlq_ids[0..2]);
     let second = store
         .dlq_list(&page(Some(&dlq_ids[1]), Order::EarliestFirst))
         .await
         .unwrap();
     assert_eq!(
-        second.iter().map(|r| r.dlq_id.clone()).collect::<Vec<_>>(),
+        second.iter().map(|r| r.dead_letter.dlq_id.clone()).collect::<Vec<_>>(),
         dlq_ids[2..4]
     );
     let latest = store
@@ -436,7 +491,7 @@ async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        latest.iter().map(|r| r.dlq_id.clone()).collect::<Vec<_>>(),
+        latest.iter().map(|r| r.dead_letter.dlq_id.clone()).collect::<Vec<_>>(),
         [dlq_ids[3].clone(), dlq_ids[2].clone()]
     );
     let filtered = Filter {
@@ -464,7 +519,7 @@ async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
     assert!(store.dlq_get(&dlq_ids[0]).await.unwrap().is_none());
     assert_eq!(
         store.message_get(&replacement.id).await.unwrap().unwrap().state,
-        "pending"
+        MessageState::Pending
     );
     let twice = message("https://e.test/twice", T0, &[]);
     assert!(store
@@ -521,12 +576,12 @@ async fn retention_deletes_old_finished_messages_but_not_dlq_held_ones(backend: 
         order: Order::EarliestFirst,
         count: 100,
     };
-    let states: Vec<String> = store
+    let states: Vec<&str> = store
         .event_list(&page)
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.event_state)
+        .map(|e| e.state.as_str())
         .collect();
     assert_eq!(
         states,
@@ -630,7 +685,7 @@ async fn schedules_upsert_list_pause_resume_and_delete(backend: Backend) {
     store.schedule_upsert(&replacement).await.unwrap();
     let b = store.schedule_get("b").await.unwrap().unwrap();
     assert_eq!(
-        (b.cron.as_str(), b.is_paused, b.created_at, b.body.len()),
+        (b.cron.expression(), b.is_paused, b.created_at, b.body.len()),
         ("0 3 * * *", true, T0, 0)
     );
 
@@ -683,14 +738,14 @@ async fn schedule_fire_moves_each_slot_once_and_stores_its_messages(backend: Bac
     let s = store.schedule_get("s").await.unwrap().unwrap();
     let fired_id = first[0].messages[0].id.clone();
     assert_eq!((s.last_fire_at, s.next_fire_at), (Some(slot), slot + 3_600_000));
-    assert_eq!(s.last_message_ids.as_deref(), Some(fired_id.as_str()));
+    assert_eq!(s.last_message_ids, std::slice::from_ref(&fired_id));
     let row = store.message_get(&fired_id).await.unwrap().unwrap();
     assert_eq!(row.schedule_id.as_deref(), Some("s"));
     let states = store
         .message_states(&[fired_id.clone(), "msg_gone".into()])
         .await
         .unwrap();
-    assert_eq!(states, [(fired_id, "pending".to_string())]);
+    assert_eq!(states, [(fired_id, MessageState::Pending)]);
     assert!(store.message_get(&first[1].messages[0].id).await.unwrap().is_none());
 }
 
@@ -810,21 +865,25 @@ async fn batches_larger_than_one_statement_are_stored_claimed_and_completed_whol
         let state = store.message_get(&m.id).await.unwrap().unwrap().state;
         *states.entry(state).or_insert(0) += 1;
     }
-    let expected = [("delivered", delivered), ("in_progress", stale), ("pending", retried)];
-    assert_eq!(states, expected.map(|(s, n)| (s.to_string(), n)).into_iter().collect());
+    let expected = [
+        (MessageState::Pending, retried),
+        (MessageState::InProgress, stale),
+        (MessageState::Delivered, delivered),
+    ];
+    assert_eq!(states, expected.into_iter().collect());
     let page = EventPage {
         filter: Filter::default(),
-        states: vec!["CREATED".into(), "ACTIVE".into(), "DELIVERED".into()],
+        states: vec![LogState::Created, LogState::Active, LogState::Delivered],
         cursor: None,
         order: Order::EarliestFirst,
         count: 1_000,
     };
     let mut logged = std::collections::BTreeMap::new();
     for event in store.event_list(&page).await.unwrap() {
-        *logged.entry(event.event_state).or_insert(0) += 1;
+        *logged.entry(event.state.as_str()).or_insert(0) += 1;
     }
     let expected = [("ACTIVE", 296), ("CREATED", 300), ("DELIVERED", delivered)];
-    assert_eq!(logged, expected.map(|(s, n)| (s.to_string(), n)).into_iter().collect());
+    assert_eq!(logged, expected.into_iter().collect());
 }
 
 /// A fan-out of a large body is stored in several statements (a few MiB of bodies each), all or nothing,
@@ -890,7 +949,7 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
         "due again, and the attempt does not count"
     );
     let row = store.message_get(&canceled.id).await.unwrap().unwrap();
-    assert_eq!(row.state, "canceled", "a cancel requested meanwhile wins");
+    assert_eq!(row.state, MessageState::Canceled, "a cancel requested meanwhile wins");
     assert_eq!(
         store
             .dlq_list(&DlqPage {
@@ -915,10 +974,10 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
     let events = store.event_list(&page).await.unwrap();
     let last = events.last().unwrap();
     assert_eq!(
-        (last.event_state.as_str(), last.event_next),
-        ("RETRY", Some(T0 + 1_000))
+        (last.state, last.next_delivery_time),
+        (LogState::Retry, Some(T0 + 1_000))
     );
-    assert!(last.event_error.as_deref().unwrap().contains("Too many open files"));
+    assert!(last.error.as_deref().unwrap().contains("Too many open files"));
 
     let again = store
         .message_claim_due(T0 + 1_000, T0 + 1_000 + LEASE, 10, &[])

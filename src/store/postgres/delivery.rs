@@ -136,14 +136,15 @@ impl DeliveryStore for PgStore {
         lease_until: i64,
         limit: i64,
         skip_hosts: &[String],
-    ) -> Result<Vec<MessageRow>> {
-        Ok(sqlx::query_as(MESSAGE_CLAIM_DUE)
+    ) -> Result<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
             .bind(now)
             .bind(lease_until)
             .bind(limit)
             .bind(skip_hosts)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        Ok(decode_claimed(rows))
     }
 
     async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>> {
@@ -219,7 +220,7 @@ impl DeliveryStore for PgStore {
                 .await?;
             applied.extend(done);
         }
-        let failed: Vec<(&Completion, &DlqEntry)> = completions
+        let failed: Vec<(&Completion, &DeadLetter)> = completions
             .clone()
             .filter_map(|c| match &c.kind {
                 CompletionKind::Failed(entry) => Some((c, entry)),
@@ -228,8 +229,8 @@ impl DeliveryStore for PgStore {
             .collect();
         if !failed.is_empty() {
             let (ids, attempts) = ids_and_attempts(failed.iter().map(|(c, _)| *c));
-            let entries: Vec<&DlqEntry> = failed.iter().map(|(_, e)| *e).collect();
-            let column = |f: fn(&DlqEntry) -> Option<String>| entries.iter().map(|e| f(e)).collect::<Vec<_>>();
+            let entries: Vec<&DeadLetter> = failed.iter().map(|(_, e)| *e).collect();
+            let column = |f: fn(&DeadLetter) -> Option<String>| entries.iter().map(|e| f(e)).collect::<Vec<_>>();
             let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
                 .bind(now)
                 .bind(ids)

@@ -22,17 +22,19 @@ const DLQ_DELETE_EXPIRED: &str = "
 delete from dlq where dlq_id in (select dlq_id from dlq where created_at < $1 limit $2)";
 
 impl DlqStore for PgStore {
-    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqRow>> {
+    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqEntry>> {
         let mut qb = QueryBuilder::new(DLQ_SELECT);
         push_filter(&mut qb, &page.filter, "d.created_at", &DIALECT);
         crate::store::push_dlq_page(&mut qb, page);
-        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+        let rows: Vec<DlqRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        decode_all(rows)
     }
 
-    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqRow>> {
+    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqEntry>> {
         let mut qb = QueryBuilder::new(DLQ_SELECT);
         qb.push(" and d.dlq_id = ").push_bind(dlq_id);
-        Ok(qb.build_query_as().fetch_optional(&self.pool).await?)
+        let row: Option<DlqRow> = qb.build_query_as().fetch_optional(&self.pool).await?;
+        decode_one(row)
     }
 
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {

@@ -131,8 +131,9 @@ impl MessageStore for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {
-        Ok(sqlx::query_as(MESSAGE_GET).bind(id).fetch_optional(&self.pool).await?)
+    async fn message_get(&self, id: &str) -> Result<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(MESSAGE_GET).bind(id).fetch_optional(&self.pool).await?;
+        decode_one(row)
     }
 
     async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
@@ -148,7 +149,7 @@ impl MessageStore for PgStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(crate::store::not_cancelable(state.as_deref()))
+        crate::store::not_cancelable(id, state.as_deref())
     }
 
     async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult> {
@@ -202,17 +203,20 @@ impl MessageStore for PgStore {
         Ok(deleted as u64)
     }
 
-    async fn message_list(&self, page: &MessagePage) -> Result<Vec<MessageRow>> {
+    async fn message_list(&self, page: &MessagePage) -> Result<Vec<Message>> {
         let mut qb = crate::store::message_list_query(page, &DIALECT);
-        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+        let rows: Vec<MessageRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        decode_all(rows)
     }
 
-    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<LogEntry>> {
         let mut qb = crate::store::event_query(page, &DIALECT);
-        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+        let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        decode_all(rows)
     }
 
-    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(MESSAGE_STATES).bind(ids).fetch_all(&self.pool).await?)
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, MessageState)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(MESSAGE_STATES).bind(ids).fetch_all(&self.pool).await?;
+        crate::store::decode_states(rows)
     }
 }

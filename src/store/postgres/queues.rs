@@ -49,12 +49,12 @@ impl QueueStore for PgStore {
         Ok(())
     }
 
-    async fn queue_get(&self, name: &str) -> Result<Option<QueueRow>> {
+    async fn queue_get(&self, name: &str) -> Result<Option<Queue>> {
         let query = format!("{QUEUE_SELECT} where q.name = $1");
         Ok(sqlx::query_as(&query).bind(name).fetch_optional(&self.pool).await?)
     }
 
-    async fn queue_list(&self) -> Result<Vec<QueueRow>> {
+    async fn queue_list(&self) -> Result<Vec<Queue>> {
         let query = format!("{QUEUE_SELECT} order by q.name");
         Ok(sqlx::query_as(&query).fetch_all(&self.pool).await?)
     }

@@ -96,12 +96,14 @@ impl ScheduleStore for PgStore {
         Ok(())
     }
 
-    async fn schedule_get(&self, id: &str) -> Result<Option<ScheduleRow>> {
-        Ok(sqlx::query_as(SCHEDULE_GET).bind(id).fetch_optional(&self.pool).await?)
+    async fn schedule_get(&self, id: &str) -> Result<Option<Schedule>> {
+        let row: Option<ScheduleRow> = sqlx::query_as(SCHEDULE_GET).bind(id).fetch_optional(&self.pool).await?;
+        decode_one(row)
     }
 
-    async fn schedule_list(&self) -> Result<Vec<ScheduleRow>> {
-        Ok(sqlx::query_as(SCHEDULE_LIST).fetch_all(&self.pool).await?)
+    async fn schedule_list(&self) -> Result<Vec<Schedule>> {
+        let rows: Vec<ScheduleRow> = sqlx::query_as(SCHEDULE_LIST).fetch_all(&self.pool).await?;
+        decode_all(rows)
     }
 
     async fn schedule_delete(&self, id: &str) -> Result<bool> {
@@ -132,12 +134,13 @@ impl ScheduleStore for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<ScheduleRow>> {
-        Ok(sqlx::query_as(SCHEDULE_DUE)
+    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<Schedule>> {
+        let rows: Vec<ScheduleRow> = sqlx::query_as(SCHEDULE_DUE)
             .bind(now)
             .bind(limit)
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        decode_all(rows)
     }
 
     async fn schedule_next_fire_at(&self) -> Result<Option<i64>> {

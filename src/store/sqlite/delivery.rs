@@ -60,7 +60,7 @@ impl DeliveryStore for SqliteStore {
         lease_until: i64,
         limit: i64,
         skip_hosts: &[String],
-    ) -> Result<Vec<MessageRow>> {
+    ) -> Result<Vec<Message>> {
         let mut tx = self.begin_write().await?;
         let claimed: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
             .bind(now)
@@ -75,7 +75,7 @@ impl DeliveryStore for SqliteStore {
         }
         log.write(&mut tx).await?;
         tx.commit().await?;
-        Ok(claimed)
+        Ok(decode_claimed(claimed))
     }
 
     async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>> {

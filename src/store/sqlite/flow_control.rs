@@ -76,7 +76,7 @@ impl FlowControlStore for SqliteStore {
         lease_until: i64,
         limit: i64,
         skip_hosts: &[String],
-    ) -> Result<Vec<MessageRow>> {
+    ) -> Result<Vec<Message>> {
         let mut tx = self.begin_write().await?;
         let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY).bind(now).fetch_all(&mut *tx).await?;
         let mut claimed: Vec<MessageRow> = Vec::new();
@@ -110,7 +110,7 @@ impl FlowControlStore for SqliteStore {
             claimed.extend(rows);
         }
         tx.commit().await?;
-        Ok(claimed)
+        Ok(decode_claimed(claimed))
     }
 
     async fn flow_control_any(&self) -> Result<bool> {
@@ -136,12 +136,12 @@ impl FlowControlStore for SqliteStore {
         Ok(())
     }
 
-    async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlRow>> {
+    async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlKey>> {
         let query = format!("{FLOW_CONTROL_SELECT} where k.key = ?1");
         Ok(sqlx::query_as(&query).bind(key).fetch_optional(&self.reader).await?)
     }
 
-    async fn flow_control_list(&self, search: &str) -> Result<Vec<FlowControlRow>> {
+    async fn flow_control_list(&self, search: &str) -> Result<Vec<FlowControlKey>> {
         let query = format!("{FLOW_CONTROL_SELECT} where instr(k.key, ?1) > 0 order by k.key");
         Ok(sqlx::query_as(&query).bind(search).fetch_all(&self.reader).await?)
     }

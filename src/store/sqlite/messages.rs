@@ -111,11 +111,12 @@ impl MessageStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn message_get(&self, id: &str) -> Result<Option<MessageRow>> {
-        Ok(sqlx::query_as(MESSAGE_GET)
+    async fn message_get(&self, id: &str) -> Result<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(MESSAGE_GET)
             .bind(id)
             .fetch_optional(&self.reader)
-            .await?)
+            .await?;
+        decode_one(row)
     }
 
     async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
@@ -135,7 +136,7 @@ impl MessageStore for SqliteStore {
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        Ok(crate::store::not_cancelable(state.as_deref()))
+        crate::store::not_cancelable(id, state.as_deref())
     }
 
     async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult> {
@@ -188,17 +189,19 @@ impl MessageStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn message_list(&self, page: &MessagePage) -> Result<Vec<MessageRow>> {
+    async fn message_list(&self, page: &MessagePage) -> Result<Vec<Message>> {
         let mut qb = crate::store::message_list_query(page, &DIALECT);
-        Ok(qb.build_query_as().fetch_all(&self.reader).await?)
+        let rows: Vec<MessageRow> = qb.build_query_as().fetch_all(&self.reader).await?;
+        decode_all(rows)
     }
 
-    async fn event_list(&self, page: &EventPage) -> Result<Vec<EventRow>> {
+    async fn event_list(&self, page: &EventPage) -> Result<Vec<LogEntry>> {
         let mut qb = crate::store::event_query(page, &DIALECT);
-        Ok(qb.build_query_as().fetch_all(&self.reader).await?)
+        let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.reader).await?;
+        decode_all(rows)
     }
 
-    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+    async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, MessageState)>> {
         let mut states = Vec::with_capacity(ids.len());
         for id in ids {
             let row: Option<(String, String)> = sqlx::query_as(MESSAGE_STATE_OF)
@@ -207,6 +210,6 @@ impl MessageStore for SqliteStore {
                 .await?;
             states.extend(row);
         }
-        Ok(states)
+        crate::store::decode_states(states)
     }
 }

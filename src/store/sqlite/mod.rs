@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use super::filter::{push_filter, Dialect};
 use super::model::*;
+use super::read_model::*;
+use super::rows::{decode_all, decode_claimed, decode_one, DlqRow, EventRow, MessageRow, ScheduleRow};
 use super::{
     Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
     ScheduleStore, StatsStore, UrlGroupStore,
@@ -18,6 +20,7 @@ use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
+use crate::domain::state::MessageState;
 use crate::domain::{callback, headers, redact};
 
 mod delivery;

@@ -88,15 +88,17 @@ impl ScheduleStore for SqliteStore {
         Ok(())
     }
 
-    async fn schedule_get(&self, id: &str) -> Result<Option<ScheduleRow>> {
-        Ok(sqlx::query_as(SCHEDULE_GET)
+    async fn schedule_get(&self, id: &str) -> Result<Option<Schedule>> {
+        let row: Option<ScheduleRow> = sqlx::query_as(SCHEDULE_GET)
             .bind(id)
             .fetch_optional(&self.reader)
-            .await?)
+            .await?;
+        decode_one(row)
     }
 
-    async fn schedule_list(&self) -> Result<Vec<ScheduleRow>> {
-        Ok(sqlx::query_as(SCHEDULE_LIST).fetch_all(&self.reader).await?)
+    async fn schedule_list(&self) -> Result<Vec<Schedule>> {
+        let rows: Vec<ScheduleRow> = sqlx::query_as(SCHEDULE_LIST).fetch_all(&self.reader).await?;
+        decode_all(rows)
     }
 
     async fn schedule_delete(&self, id: &str) -> Result<bool> {
@@ -127,12 +129,13 @@ impl ScheduleStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<ScheduleRow>> {
-        Ok(sqlx::query_as(SCHEDULE_DUE)
+    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<Schedule>> {
+        let rows: Vec<ScheduleRow> = sqlx::query_as(SCHEDULE_DUE)
             .bind(now)
             .bind(limit)
             .fetch_all(&self.reader)
-            .await?)
+            .await?;
+        decode_all(rows)
     }
 
     async fn schedule_next_fire_at(&self) -> Result<Option<i64>> {

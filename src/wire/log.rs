@@ -1,0 +1,89 @@
+//! LogEntry and the log page (spec §10), "events" on the wire.
+
+use super::HeaderMap;
+use crate::domain::state::LogState;
+
+/// One transition of one message.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEntry {
+    /// When it happened, Unix ms.
+    pub time: i64,
+    /// The message the entry is about.
+    pub message_id: String,
+    /// The transition: `CREATED`, `ACTIVE`, `RETRY`, `ERROR`, `DELIVERED`, `FAILED`, `CANCEL_REQUESTED` or `CANCELED`.
+    pub state: LogState,
+    /// The destination URL (for a URL-group message, the endpoint's).
+    pub url: String,
+    /// The HTTP method of the delivery.
+    pub method: String,
+    /// Retries after the first attempt.
+    pub max_retries: i32,
+    /// The message's headers; redacted values show as `REDACTED:<sha256>`.
+    #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
+    pub header: HeaderMap,
+    /// The message body in base64 (unlike Message), or `REDACTED:<sha256>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The URL group the message was published to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_name: Option<String>,
+    /// The endpoint's name in its URL group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_name: Option<String>,
+    /// The queue the message waits in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+    /// The schedule that created the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<String>,
+    /// The flow-control key the message waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_control_key: Option<String>,
+    /// The publisher's address.
+    #[serde(rename = "callerIP", default, skip_serializing_if = "Option::is_none")]
+    pub caller_ip: Option<String>,
+    /// Why the attempt failed (`ERROR`, `FAILED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The retry delay expression under the name Python reads (spec §15 #4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay_expr: Option<String>,
+    /// The same, under the name the docs give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay_expression: Option<String>,
+    /// The attempt's HTTP status (`ERROR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<i32>,
+    /// When the next attempt is due, Unix ms (`ERROR`, `RETRY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_delivery_time: Option<i64>,
+    /// Timeout of each attempt, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
+    /// Called after each attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+    /// Called once after the final failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_callback: Option<String>,
+    /// The first label (deprecated: read `labels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Every label, in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// One page of log entries. `GET /v2/logs` holds the same entries under `logs` as well.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LogPage {
+    /// Newest first unless `order=earliestFirst`.
+    pub events: Vec<LogEntry>,
+    /// The same entries (`GET /v2/logs` only, whose documented key this is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Vec<LogEntry>>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
