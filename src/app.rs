@@ -158,6 +158,13 @@ impl App {
             flow_keys,
             committer,
             token: config.token.as_str().into(),
+            readonly_token: config.readonly_token.as_deref().map(Into::into),
+            console: Arc::new(crate::console::Console::new(
+                &config.token,
+                config.readonly_token.as_deref(),
+                // Dev mode: the token is public and only loopback Host values are answered.
+                config.loopback_hosts_only,
+            )),
             limits: config.limits,
             max_body_bytes: config.max_body_bytes,
             request_limits: config.request_limits,

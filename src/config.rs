@@ -132,6 +132,10 @@ pub struct EngineArgs {
     /// Upstash dev token).
     #[arg(long, env = "QSTASH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// A second token, for viewers: with it the API answers only GET requests (403 to every other `/v2`
+    /// request) and the web console shows no actions.
+    #[arg(long, env = "POSTDATE_READONLY_TOKEN", hide_env_values = true)]
+    pub readonly_token: Option<String>,
     /// Current signing key; with the next key, overrides the keys stored in the database.
     #[arg(
         long,
@@ -259,6 +263,8 @@ pub struct Config {
     pub listen: String,
     pub database_url: String,
     pub token: String,
+    /// The viewers' token (`EngineArgs::readonly_token`).
+    pub readonly_token: Option<String>,
     /// Keys from configuration; `None` means generate once and keep them in the database.
     pub signing_keys: Option<SigningKeys>,
     pub limits: Limits,
@@ -316,6 +322,8 @@ pub enum ConfigError {
     PublicDevToken,
     #[error("QSTASH_TOKEN is too short: `postdate serve` needs at least {MIN_TOKEN_CHARS} characters")]
     ShortToken,
+    #[error("POSTDATE_READONLY_TOKEN must differ from QSTASH_TOKEN: a viewer's token must not grant changes")]
+    ReadonlyTokenIsToken,
     #[error("POSTDATE_STANDARD_WEBHOOKS_SECRET: {0}")]
     StandardWebhooksSecret(String),
     #[error("POSTDATE_ALLOW_DESTINATIONS: {0}")]
@@ -351,7 +359,19 @@ impl Config {
             }),
             _ => None,
         };
+        let readonly_token = engine.readonly_token.clone().filter(|t| !t.trim().is_empty());
+        if readonly_token.as_ref().is_some_and(|t| *t == token) {
+            return Err(ConfigError::ReadonlyTokenIsToken);
+        }
+        if !dev
+            && readonly_token
+                .as_ref()
+                .is_some_and(|t| t.chars().count() < MIN_TOKEN_CHARS)
+        {
+            return Err(ConfigError::ShortToken);
+        }
         let mut config = Config::defaults(listen, database_url, token);
+        config.readonly_token = readonly_token;
         config.signing_keys = signing_keys;
         config.standard_webhooks_key = engine
             .standard_webhooks_secret
@@ -380,6 +400,7 @@ impl Config {
             listen,
             database_url,
             token,
+            readonly_token: None,
             signing_keys: None,
             limits: Limits {
                 default_retries: 0,
@@ -486,6 +507,7 @@ impl Default for EngineArgs {
         let d = |s: &str| parse_duration(s).expect("default durations parse");
         EngineArgs {
             token: None,
+            readonly_token: None,
             current_signing_key: None,
             next_signing_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

@@ -40,6 +40,11 @@ impl KeyRing {
         })
     }
 
+    /// Whether the keys come from configuration (and so cannot be rotated here).
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
     pub fn get(&self) -> SigningKeys {
         self.keys.read().expect("key lock is never poisoned").clone()
     }

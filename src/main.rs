@@ -105,7 +105,10 @@ async fn run(command: Command) -> Result<(), String> {
     if dev {
         let keys = app.signing_keys();
         // Dev mode prints ready-to-paste settings (these are the public dev credentials unless overridden).
-        println!("\nPostdate dev server on {url} (database {database}). Paste into your app's .env:\n");
+        println!(
+            "\nPostdate dev server on {url} (database {database}), web console at {url}/console/. Paste into your \
+             app's .env:\n"
+        );
         println!("QSTASH_URL={url}");
         if token == DEV_TOKEN {
             println!("QSTASH_TOKEN={token}");

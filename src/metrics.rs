@@ -159,6 +159,8 @@ pub struct Metrics {
     schedules: Family<ScheduleStateLabel, Gauge>,
     scheduler_leader: Gauge,
     database_connections: Family<ConnectionStateLabel, Gauge>,
+    /// Per-minute deliveries and failures for the console's chart.
+    pub throughput: crate::throughput::ThroughputHistory,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -199,6 +201,7 @@ impl Metrics {
             schedules: Family::default(),
             scheduler_leader: Gauge::default(),
             database_connections: Family::default(),
+            throughput: Default::default(),
         };
         m.register();
         m.create_fixed_series();
@@ -417,6 +420,12 @@ impl Metrics {
         };
         set(ConnectionState::in_use, in_use);
         set(ConnectionState::idle, idle);
+    }
+
+    /// Adds this moment's delivered and failed-attempt totals to the console's per-minute history.
+    pub fn sample_throughput(&self, now_ms: i64) {
+        let failed = self.retried.get() + self.dead_lettered.get();
+        self.throughput.sample(now_ms, self.delivered.get(), failed);
     }
 
     pub fn set_store_stats(&self, stats: &StoreStats, now_ms: i64) {

@@ -26,6 +26,7 @@ const PAGE_KEYS: &[&str] = &[
     "dlqIds",
     "messageId",
     "url",
+    "host",
     "topicName",
     "scheduleId",
     "queueName",

@@ -14,8 +14,14 @@ pub enum ApiError {
     BadRequest(String),
     #[error("missing or invalid token: send Authorization: Bearer <QSTASH_TOKEN>")]
     Unauthorized,
+    /// A valid token that may not do this (the read-only token on a request that changes something).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The resource is in a state that does not allow the request (a finished message asked to run now).
+    #[error("{0}")]
+    Conflict(String),
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
     #[error("request body is larger than the limit of {0} bytes")]
@@ -56,7 +62,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,

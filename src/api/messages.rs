@@ -9,13 +9,14 @@ use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query, Selection};
 use super::AppState;
 use crate::domain::state::ShownState;
-use crate::store::{CancelResult, Filter, MessagePage};
+use crate::store::{CancelResult, Filter, MessagePage, RunNowResult};
 use crate::wire;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/messages/{id}", get(get_message).delete(cancel_message))
         .route("/v2/messages", get(list_messages).delete(cancel_messages))
+        .route("/v2/messages/{id}/retry", axum::routing::post(run_now))
 }
 
 /// Any message, pending or finished, until retention removes it (QStash forgets finished ones at once).
@@ -39,6 +40,30 @@ async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Resu
         CancelResult::NotFound => Err(ApiError::NotFound(format!("message {id:?} not found"))),
         CancelResult::AlreadyFinished(state) => Err(ApiError::NotFound(format!(
             "message {id:?} is already {state} and cannot be canceled"
+        ))),
+    }
+}
+
+/// `POST /v2/messages/{id}/retry` ("Run now", hosted QStash's name for it): a waiting or retrying message
+/// becomes due at once and keeps its attempt count, so its retries left are unchanged. 404 for an unknown
+/// message; 409 when an attempt is in flight (it may still succeed; run it again if it does not) or the
+/// message is finished (retry a failed one from the DLQ instead).
+async fn run_now(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<wire::RunNow>, ApiError> {
+    let now = app.clock.now_ms();
+    match app.store.message_run_now(now, &id).await? {
+        RunNowResult::Due => {
+            app.wake_dispatchers();
+            Ok(Json(wire::RunNow {
+                message_id: id,
+                next_delivery_time: now,
+            }))
+        }
+        RunNowResult::NotFound => Err(ApiError::NotFound(format!("message {id:?} not found"))),
+        RunNowResult::InFlight => Err(ApiError::Conflict(format!(
+            "message {id:?} is being delivered right now; it can run again once this attempt has ended"
+        ))),
+        RunNowResult::Finished(state) => Err(ApiError::Conflict(format!(
+            "message {id:?} is already {state}; retry a failed message from the DLQ"
         ))),
     }
 }

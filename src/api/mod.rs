@@ -2,7 +2,7 @@
 //! No SQL here. Each resource module exposes `router()`; they are merged in one place below.
 
 mod accept;
-mod auth;
+pub mod auth;
 mod batch;
 mod destinations;
 mod dlq;
@@ -50,6 +50,10 @@ pub struct AppState {
     /// Wakes the scheduler when a schedule is created, replaced or resumed.
     pub schedule_wake: Arc<Wake>,
     pub token: Arc<str>,
+    /// The viewers' token (`--readonly-token`): GET requests only.
+    pub readonly_token: Option<Arc<str>>,
+    /// The web console's session key and caches.
+    pub console: Arc<crate::console::Console>,
     pub limits: Limits,
     pub max_body_bytes: usize,
     pub request_limits: crate::domain::options::RequestLimits,
@@ -73,8 +77,9 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let v2 = Router::new()
+/// Every `/v2` route behind the token check.
+fn v2(state: &AppState) -> Router<AppState> {
+    Router::new()
         .merge(publish::router())
         .merge(queues::router())
         .merge(batch::router())
@@ -85,7 +90,22 @@ pub fn router(state: AppState) -> Router {
         .merge(logs::router())
         .merge(schedules::router())
         .merge(url_groups::router())
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+}
+
+/// Answers a `/v2` request made in-process. The console acts through this, so its actions follow exactly
+/// the rules (parsing, fail-closed selections, limits) of the API.
+pub async fn call(state: &AppState, request: Request) -> axum::response::Response {
+    use tower::ServiceExt;
+    let router = v2(state).fallback(not_found).with_state(state.clone());
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(infallible) => match infallible {},
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let v2 = v2(&state);
     // Prometheus sends the token as a bearer token too.
     let metrics = Router::new()
         .route("/metrics", axum::routing::get(metrics))
@@ -97,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         // The API's description, without a token: it holds no secrets.
         .merge(openapi::router())
         .merge(docs::router())
+        .merge(crate::console::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(trace::span))

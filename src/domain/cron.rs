@@ -126,6 +126,11 @@ impl Cron {
         })
     }
 
+    /// The zone its slots are wall-clock times of (`CRON_TZ`, UTC by default).
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// The expression as given, trimmed.
     pub fn expression(&self) -> &str {
         &self.expression

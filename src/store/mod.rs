@@ -97,6 +97,8 @@ pub(crate) trait MessageStore {
     async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64>;
     async fn message_get(&self, id: &str) -> Result<Option<Message>>;
     async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult>;
+    /// Makes a pending message (waiting or retrying) due at `now` without touching its attempt count.
+    async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult>;
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64>;
     /// Retention: deletes up to `limit` messages finished before `before` that no DLQ entry holds.
     async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
@@ -336,6 +338,7 @@ delegate! {
     message_complete(now: i64, completions: &[Completion]) -> u64;
     message_rescue_expired(now: i64, held: &[String]) -> u64;
     message_cancel(now: i64, id: &str) -> CancelResult;
+    message_run_now(now: i64, id: &str) -> RunNowResult;
     message_cancel_many(now: i64, filter: &Filter) -> u64;
     message_delete_finished(before: i64, limit: i64) -> u64;
     event_list(page: &EventPage) -> Vec<LogEntry>;
@@ -508,6 +511,15 @@ fn not_cancelable(id: &str, state: Option<&str>) -> Result<CancelResult> {
             column: "state",
             reason: format!("unknown state {state:?}"),
         }),
+    }
+}
+
+/// Why `message_run_now` changed nothing, from the message's current state.
+fn not_runnable(state: Option<&str>) -> RunNowResult {
+    match state.and_then(crate::domain::state::MessageState::parse) {
+        Some(crate::domain::state::MessageState::InProgress) => RunNowResult::InFlight,
+        Some(state) => RunNowResult::Finished(state),
+        None => RunNowResult::NotFound,
     }
 }
 

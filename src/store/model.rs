@@ -110,6 +110,17 @@ pub enum CancelResult {
     AlreadyFinished(MessageState),
 }
 
+/// What a "run now" request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunNowResult {
+    /// It was waiting or retrying and is due now.
+    Due,
+    NotFound,
+    /// An attempt is under way.
+    InFlight,
+    Finished(MessageState),
+}
+
 /// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.
 #[derive(Debug, Clone)]
 pub struct Fire {

@@ -15,7 +15,7 @@ pub use body::Body;
 pub use log::{LogEntry, LogPage};
 pub use message::{DlqMessage, DlqPage, FlowLimits, Message, MessagePage};
 pub use resources::{Endpoint, FlowControlInfo, GlobalParallelism, Health, Queue, SigningKeys, UrlGroup};
-pub use results::{Cancelled, Deleted, Empty, ErrorBody, PublishAnswer, Published, Retried, RetriedMessage};
+pub use results::{Cancelled, Deleted, Empty, ErrorBody, PublishAnswer, Published, Retried, RetriedMessage, RunNow};
 pub use schedule::{Schedule, ScheduleCreated, ScheduleState};
 
 /// A header map as QStash shows it: canonical name → values (spec §0.2).

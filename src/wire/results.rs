@@ -58,6 +58,15 @@ pub struct RetriedMessage {
     pub message_id: String,
 }
 
+/// A message "Run now" made due (`POST /v2/messages/{id}/retry`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunNow {
+    pub message_id: String,
+    /// When it is due: now (Unix ms).
+    pub next_delivery_time: i64,
+}
+
 /// The answer of operations that report nothing: `{}`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Empty {}

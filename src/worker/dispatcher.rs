@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -17,6 +18,17 @@ use super::leases::HeldLeases;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::store::{Completion, CompletionKind, Message, Store};
+
+/// What ended a sleep of the dispatch loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Woken {
+    /// Its time came (or shutdown).
+    Timer,
+    /// New work: a message accepted or made due here or by another instance, a retry or a queue's turn.
+    Work,
+    /// A host's place freed (see [`HostShares`]).
+    Place,
+}
 
 /// Longest a saturated dispatcher waits for more slots to free up before claiming for those it has.
 const SLOT_GATHER_WAIT: Duration = Duration::from_millis(5);
@@ -96,6 +108,10 @@ pub struct Dispatcher {
     /// See [`Dispatcher::last_loop_at_ms`].
     heartbeat_ms: AtomicI64,
     hosts: Arc<HostShares>,
+    /// Woken when a host's place frees that a claim left out or a waiting message needs; kept apart from
+    /// `wake` (new work) because a freed place alone makes a claim worth repeating only if it changes which
+    /// hosts the claim leaves out.
+    places: Arc<Wake>,
     bytes: ByteBudget,
     waiting: Waiting,
 }
@@ -109,13 +125,15 @@ impl Dispatcher {
         wake: Arc<Wake>,
         flow_keys: Arc<FlowKeys>,
     ) -> Self {
-        let hosts = HostShares::new(config.max_in_flight_per_host, wake.clone());
+        let places = Arc::new(Wake::default());
+        let hosts = HostShares::new(config.max_in_flight_per_host, places.clone());
         let bytes = ByteBudget::new(config.max_in_flight_bytes, config.response_body_limit);
         Dispatcher {
             // A few claims' worth: hosts stay out of claims while theirs wait, so this fills only when many
             // hosts reach their share at once.
             waiting: Waiting::new(config.claim_batch * 4, hosts.clone()),
             hosts,
+            places,
             bytes,
             store,
             clock,
@@ -215,23 +233,31 @@ impl Dispatcher {
     }
 
     async fn claim(&self, limit: usize) -> crate::store::Result<Vec<Message>> {
-        self.claim_at(self.clock.now_ms(), limit).await
+        self.claim_at(self.clock.now_ms(), limit, &self.skip_hosts()).await
+    }
+
+    /// Hosts whose messages claims leave for later: those at their share, and those with messages waiting
+    /// in memory (so that a claim never overtakes them). Sorted, so that two lists compare equal.
+    fn skip_hosts(&self) -> Vec<String> {
+        let mut hosts = self.hosts.saturated();
+        hosts.extend(self.waiting.hosts());
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts
     }
 
     /// Claims what is due at `now` (the time the caller will also plan its next look from).
-    async fn claim_at(&self, now: i64, limit: usize) -> crate::store::Result<Vec<Message>> {
+    async fn claim_at(&self, now: i64, limit: usize, skip_hosts: &[String]) -> crate::store::Result<Vec<Message>> {
         let lease_until = now + self.config.lease.as_millis() as i64;
-        let mut skip_hosts = self.hosts.saturated();
-        skip_hosts.extend(self.waiting.hosts());
         let mut claimed = self
             .store
-            .message_claim_due(now, lease_until, limit as i64, &skip_hosts)
+            .message_claim_due(now, lease_until, limit as i64, skip_hosts)
             .await?;
         let room = limit.saturating_sub(claimed.len());
         if room > 0 && self.flow_keys.may_exist(&self.store).await? {
             claimed.extend(
                 self.store
-                    .message_claim_flow_controlled(now, lease_until, room as i64, &skip_hosts)
+                    .message_claim_flow_controlled(now, lease_until, room as i64, skip_hosts)
                     .await?,
             );
         }
@@ -252,6 +278,11 @@ impl Dispatcher {
         let lease_keeper = tokio::spawn(self.clone().keep_leases(lease_keeper_stop.clone()));
         let deliveries = TaskTracker::new();
         let permits = Arc::new(Semaphore::new(self.config.max_in_flight));
+        // After a claim that came back short while leaving hosts out: those hosts, and when to look again
+        // anyway. While the same hosts are left out, a freed place is no reason to claim again: the claim
+        // would only read past the same hosts' messages to find nothing new (with one busy host, its whole
+        // backlog, once per delivery).
+        let mut short: Option<(Vec<String>, Instant)> = None;
 
         while !shutdown.is_cancelled() {
             self.heartbeat_ms
@@ -278,8 +309,17 @@ impl Dispatcher {
                 }
                 continue;
             }
+            let skip_hosts = self.skip_hosts();
+            if let Some((skipped, look_at)) = short.take() {
+                if skipped == skip_hosts && Instant::now() < look_at {
+                    if self.sleep_until(look_at, &shutdown).await != Woken::Work {
+                        short = Some((skipped, look_at));
+                    }
+                    continue;
+                }
+            }
             let claimed_at = self.clock.now_ms();
-            let claimed = match self.claim_at(claimed_at, room).await {
+            let claimed = match self.claim_at(claimed_at, room, &skip_hosts).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::error!(%error, "claiming due messages failed; retrying in 1s");
@@ -303,8 +343,11 @@ impl Dispatcher {
                     .await;
             }
             if !full {
-                let pause = self.pause_after_claim(claimed_at).await;
-                self.sleep_or_wake(pause, &shutdown).await;
+                let look_at = Instant::now() + self.pause_after_claim(claimed_at).await;
+                let woken = self.sleep_until(look_at, &shutdown).await;
+                if woken == Woken::Place && !skip_hosts.is_empty() {
+                    short = Some((skip_hosts, look_at));
+                }
             }
         }
 
@@ -385,13 +428,19 @@ impl Dispatcher {
     }
 
     async fn sleep_or_wake(&self, pause: Duration, shutdown: &CancellationToken) {
-        if pause.is_zero() {
-            return;
+        self.sleep_until(Instant::now() + pause, shutdown).await;
+    }
+
+    /// Sleeps until `deadline`, new work, a freed place or shutdown, and says which ended it.
+    async fn sleep_until(&self, deadline: Instant, shutdown: &CancellationToken) -> Woken {
+        if deadline <= Instant::now() {
+            return Woken::Timer;
         }
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = self.wake.notified() => {}
-            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep_until(deadline) => Woken::Timer,
+            _ = self.wake.notified() => Woken::Work,
+            _ = self.places.notified() => Woken::Place,
+            _ = shutdown.cancelled() => Woken::Timer,
         }
     }
 

@@ -20,8 +20,9 @@ pub struct HostShares {
     counts: Mutex<HashMap<String, usize>>,
     /// Messages claimed over their host's share and waiting in [`Waiting`] for a place.
     waiting: AtomicUsize,
-    /// Woken when a place frees that someone may be waiting for: a host falls below its share (its due
-    /// messages were left out of claims until now), or any message waits in memory.
+    /// The dispatcher's wake for freed places, woken when a place frees that someone may be waiting for: a
+    /// host falls below its share (its due messages were left out of claims until now), or any message
+    /// waits in memory.
     wake: Arc<Wake>,
 }
 

@@ -29,6 +29,7 @@ impl StatsRefresher {
         let now = self.clock.now_ms();
         let stats = self.store.store_stats(now).await?;
         self.metrics.set_store_stats(&stats, now);
+        self.metrics.sample_throughput(now);
         self.metrics.set_in_flight(self.dispatcher.deliveries_in_flight());
         self.metrics.set_scheduler_leader(self.scheduler.is_leading());
         let (in_use, idle) = self.store.pool_connections();

@@ -11,6 +11,7 @@ mod cli;
 mod cli_client;
 mod client_input;
 mod connections;
+mod console;
 mod crash;
 mod dedup;
 mod delivery;

@@ -10,7 +10,7 @@ use postdate::domain::schedule::{NewSchedule, ScheduleRequest};
 use postdate::domain::signing::SigningKeys;
 use postdate::domain::state::{LogState, MessageState};
 use postdate::store::{
-    CancelResult, Completion, CompletionKind, DeadLetter, DlqPage, EventPage, Filter, Fire, Order, Store,
+    CancelResult, Completion, CompletionKind, DeadLetter, DlqPage, EventPage, Filter, Fire, Order, RunNowResult, Store,
 };
 
 use crate::backend_tests;
@@ -24,6 +24,7 @@ backend_tests!(
     message_complete_is_guarded_by_attempt_and_state,
     message_rescue_expired_and_extend_leases,
     message_cancel_and_cancel_many,
+    message_run_now_makes_only_pending_messages_due,
     failed_completion_dead_letters_unless_cancel_was_requested,
     dlq_list_pages_and_dlq_retry_takes_each_entry_once,
     retention_deletes_old_finished_messages_but_not_dlq_held_ones,
@@ -311,6 +312,43 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
     assert_eq!(again[0].attempt, 2);
     let late = completion(&b.id, 1, CompletionKind::Retry { due_at: T0 });
     assert_eq!(store.message_complete(T0 + LEASE + 2, &[late]).await.unwrap(), 0);
+}
+
+async fn message_run_now_makes_only_pending_messages_due(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let later = message("https://e.test/later", T0 + 3_600_000, &[]);
+    let flight = message("https://e.test/f", T0, &[]);
+    store.message_insert(&[later.clone(), flight.clone()]).await.unwrap();
+    assert_eq!(store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap().len(), 1);
+    assert_eq!(
+        store.message_run_now(T0 + 5, &later.id).await.unwrap(),
+        RunNowResult::Due
+    );
+    let claimed = store.message_claim_due(T0 + 5, T0 + LEASE, 10, &[]).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        [later.id.as_str()]
+    );
+    assert_eq!(
+        claimed[0].attempt, 1,
+        "the claim counts the attempt; running now did not"
+    );
+    assert_eq!(
+        store.message_run_now(T0, &flight.id).await.unwrap(),
+        RunNowResult::InFlight
+    );
+    assert_eq!(
+        store.message_run_now(T0, "msg_missing").await.unwrap(),
+        RunNowResult::NotFound
+    );
+    store
+        .message_complete(T0 + 6, &[completion(&flight.id, 1, CompletionKind::Delivered)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.message_run_now(T0 + 7, &flight.id).await.unwrap(),
+        RunNowResult::Finished(_)
+    ));
 }
 
 async fn message_cancel_and_cancel_many(backend: Backend) {

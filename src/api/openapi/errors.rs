@@ -1,8 +1,9 @@
 //! The error answers (`{"error": "…"}`, spec §13), added to each operation by what it reads, and the bearer
 //! token on every operation that needs it. Rules rather than lists per operation, so a new operation gets
 //! them too: whatever reads a token can answer 401, whatever reads the database 503, whatever takes a
-//! parameter or body 400, whatever names something in its path 404, whatever reads a body 408 and 413,
-//! and on the dev server any route 421.
+//! parameter or body 400, whatever changes something 403 (to the read-only token), whatever names something
+//! in its path 404, whatever reads a body 408 and 413, and on the dev server any route 421. A 409 that only
+//! one operation answers is listed with that operation.
 
 use serde_json::json;
 use utoipa::openapi::path::Operation;
@@ -22,6 +23,12 @@ const ERRORS: &[(&str, &str, &str, &str)] = &[
         "Unauthorized",
         "No token, or not the server's token.",
         "missing or invalid token: send Authorization: Bearer <QSTASH_TOKEN>",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The read-only token (`--readonly-token`) may only read: every request that is not a GET.",
+        "the read-only token may only read (GET); use the full token to change anything",
     ),
     (
         "404",
@@ -72,12 +79,13 @@ impl utoipa::Modify for ErrorResponses {
                 .build();
             components.responses.insert(name.to_string(), RefOr::T(response));
         }
-        for (path, operation) in super::operations_mut(openapi) {
+        for (path, method, operation) in super::operations_mut(openapi) {
             let authenticated = path.starts_with("/v2/") || path == "/metrics";
             if authenticated {
                 operation.security = Some(vec![SecurityRequirement::new::<_, _, &str>(super::BEARER, [])]);
             }
-            for status in statuses(path, operation, authenticated) {
+            let changes = authenticated && method != super::Method::Get;
+            for status in statuses(path, operation, authenticated, changes) {
                 let name = ERRORS.iter().find(|(s, ..)| *s == status).map(|(_, name, ..)| *name);
                 if let Some(name) = name {
                     operation
@@ -92,7 +100,7 @@ impl utoipa::Modify for ErrorResponses {
 }
 
 /// The error statuses `operation` can answer.
-fn statuses(path: &str, operation: &Operation, authenticated: bool) -> Vec<&'static str> {
+fn statuses(path: &str, operation: &Operation, authenticated: bool, changes: bool) -> Vec<&'static str> {
     let parameters = operation.parameters.as_deref().unwrap_or_default();
     let has_body = operation.request_body.is_some();
     let mut statuses = Vec::new();
@@ -101,6 +109,9 @@ fn statuses(path: &str, operation: &Operation, authenticated: bool) -> Vec<&'sta
     }
     if authenticated {
         statuses.push("401");
+    }
+    if changes {
+        statuses.push("403");
     }
     if path.contains('{') {
         statuses.push("404");

@@ -102,7 +102,7 @@ pub(super) struct OptionHeaders;
 
 impl utoipa::Modify for OptionHeaders {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (_, operation) in super::operations_mut(openapi) {
+        for (_, _, operation) in super::operations_mut(openapi) {
             let takes = operation
                 .operation_id
                 .as_deref()

@@ -44,6 +44,7 @@ use headers::OptionHeaders;
         paths::messages::get,
         paths::messages::cancel,
         paths::messages::cancel_many,
+        paths::messages::run_now,
         paths::schedules::create,
         paths::schedules::list,
         paths::schedules::get,
@@ -151,17 +152,26 @@ async fn serve() -> impl IntoResponse {
 /// Every operation of the document with its path, for the modifiers.
 fn operations_mut(
     openapi: &mut utoipa::openapi::OpenApi,
-) -> impl Iterator<Item = (&str, &mut utoipa::openapi::path::Operation)> {
+) -> impl Iterator<Item = (&str, Method, &mut utoipa::openapi::path::Operation)> {
     openapi.paths.paths.iter_mut().flat_map(|(path, item)| {
         [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            (Method::Get, &mut item.get),
+            (Method::Put, &mut item.put),
+            (Method::Post, &mut item.post),
+            (Method::Delete, &mut item.delete),
+            (Method::Patch, &mut item.patch),
         ]
         .into_iter()
-        .filter_map(Option::as_mut)
-        .map(move |operation| (path.as_str(), operation))
+        .filter_map(|(method, operation)| Some((method, operation.as_mut()?)))
+        .map(move |(method, operation)| (path.as_str(), method, operation))
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+    Patch,
 }

@@ -107,6 +107,8 @@ pub struct DlqQuery {
     /// The id of the failed message.
     #[param(rename = "messageId")]
     message_id: Option<String>,
+    /// Destination host, e.g. `example.com` or `127.0.0.1:8080`.
+    host: Option<Vec<String>>,
     /// HTTP status of the last attempt.
     #[param(rename = "responseStatus", example = 500)]
     response_status: Option<Vec<i32>>,

@@ -9,8 +9,10 @@
 //!   postdate-bench --url http://127.0.0.1:8080 --token T hanging-neighbour --hanging 1000 --rate 1000 --seconds 60
 //!   postdate-bench --url http://127.0.0.1:8080 --token T --server-pid PID slow-receiver --pause 200ms
 //!   postdate-bench --url http://127.0.0.1:8080 --token T many-destinations --hosts 1000 --rate 5000
+//!   postdate-bench --url http://127.0.0.1:8080 --token T console --seed 1000000 --seconds 60
 
 mod client;
+mod console;
 mod isolation;
 mod memory;
 mod receiver;
@@ -149,6 +151,19 @@ enum Run {
         #[arg(long, default_value_t = 1)]
         batch_size: u64,
     },
+    /// The web console: each page's time (after seeding `seed` waiting messages), then delivery throughput
+    /// without and with an overview refreshing every `poll_ms`.
+    Console {
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value_t = 20)]
+        repeats: usize,
+        /// Seconds of each throughput run; 0 skips them.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 1_000)]
+        poll_ms: u64,
+    },
 }
 
 fn pause(s: &str) -> Result<std::time::Duration, String> {
@@ -267,6 +282,20 @@ async fn main() {
             delay,
             batch_size,
         } => isolation::many_destinations(client, hosts, rate, seconds, delay, batch_size.max(1)).await,
+        Run::Console {
+            seed,
+            repeats,
+            seconds,
+            poll_ms,
+        } => {
+            let run = console::ConsoleRun {
+                seed,
+                repeats: repeats.max(1),
+                seconds,
+                poll_every: std::time::Duration::from_millis(poll_ms.max(1)),
+            };
+            console::run(client, seen, run).await
+        }
     };
     if let Some(scraper) = scrapes {
         scraper.abort();

@@ -38,6 +38,10 @@ with changed as (
 )
 select state from changed";
 
+const MESSAGE_RUN_NOW: &str = "
+-- message_run_now: make a waiting or retrying message due at once, keeping its attempt count
+update messages set due_at = $2, updated_at = $2 where id = $1 and state = 'pending'";
+
 const MESSAGE_STATE: &str = "
 -- message_state: the state of one message
 select state from messages where id = $1";
@@ -146,6 +150,22 @@ impl MessageStore for PgStore {
             .fetch_optional(&self.pool)
             .await?;
         crate::store::not_cancelable(id, state.as_deref())
+    }
+
+    async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult> {
+        let done = sqlx::query(MESSAGE_RUN_NOW)
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 1 {
+            return Ok(RunNowResult::Due);
+        }
+        let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(crate::store::not_runnable(state.as_deref()))
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {

@@ -32,6 +32,10 @@ set state = case when state = 'pending' then 'canceled' else state end,
 where id = ?1 and state in ('pending', 'in_progress')
 returning id, state";
 
+const MESSAGE_RUN_NOW: &str = "
+-- message_run_now: make a waiting or retrying message due at once, keeping its attempt count
+update messages set due_at = ?2, updated_at = ?2 where id = ?1 and state = 'pending'";
+
 const MESSAGE_STATE: &str = "
 -- message_state: the state of one message
 select state from messages where id = ?1";
@@ -133,6 +137,22 @@ impl MessageStore for SqliteStore {
             .fetch_optional(&self.reader)
             .await?;
         crate::store::not_cancelable(id, state.as_deref())
+    }
+
+    async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult> {
+        let done = sqlx::query(MESSAGE_RUN_NOW)
+            .bind(id)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 1 {
+            return Ok(RunNowResult::Due);
+        }
+        let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(crate::store::not_runnable(state.as_deref()))
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {

@@ -1,7 +1,7 @@
 //! Messages (spec §4): read, list, cancel one, cancel in bulk.
 
 use crate::api::openapi::params::{CancelQuery, Filters, MessageFilters, MessageListQuery, Paging};
-use crate::wire::{Cancelled, Message, MessagePage};
+use crate::wire::{Cancelled, ErrorBody, Message, MessagePage, RunNow};
 
 #[utoipa::path(
     get,
@@ -57,3 +57,22 @@ pub fn cancel() {}
     responses((status = 200, description = "How many were canceled", body = Cancelled, example = json!({"cancelled": 2})))
 )]
 pub fn cancel_many() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/messages/{messageId}/retry",
+    operation_id = "runMessageNow",
+    tag = "Messages",
+    summary = "Run a message now",
+    description = "A waiting or retrying message becomes due at once and keeps its attempt count, so its retries \
+        left are unchanged (hosted QStash's \"retry\" of a message). 409 while an attempt is in flight or once \
+        the message is finished: retry a failed message from the DLQ instead.",
+    params(("messageId" = String, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "Due now", body = RunNow,
+            example = json!({"messageId": "msg_26hZCxZCuWyyTWPmSVBrNCtiJEFrrrSmANjCHXzdRjzfvMJnbLaEhxeRcxjBd", "nextDeliveryTime": 1767225600000_i64})),
+        (status = 409, description = "In flight or finished", body = ErrorBody,
+            example = json!({"error": "message \"msg_…\" is already delivered; retry a failed message from the DLQ"}))
+    )
+)]
+pub fn run_now() {}

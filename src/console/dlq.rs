@@ -1,0 +1,273 @@
+//! The dead-letter queue: the filtered list, one entry with its request and last response, and Retry and
+//! Delete of one entry, the selected ones or all that match the filter. A bulk action first shows a
+//! confirmation naming exactly the entries it will act on (found through the API's own filter parsing,
+//! so a filter never widens); confirming acts on those ids only.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use maud::{html, Markup};
+use serde_json::{json, Value};
+
+use super::client::{self, encode};
+use super::filters::{self, Filters};
+use super::layout::{self, page, Refusal};
+use super::messages::labels;
+use super::Session;
+use crate::api::AppState;
+
+/// Rows per page of the list (the API's largest DLQ page).
+const PAGE: usize = 100;
+/// Most entries one bulk action takes; a larger match is acted on in several rounds.
+const BULK_CAP: usize = 1_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/dlq", get(list))
+        .route("/console/dlq/bulk", post(confirm_page))
+        .route("/console/dlq/bulk/confirm", post(bulk))
+        .route("/console/dlq/{id}", get(show))
+        .route("/console/dlq/{id}/retry", post(retry_one))
+        .route("/console/dlq/{id}/delete", post(delete_one))
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    RawQuery(raw): RawQuery,
+) -> Result<Markup, Refusal> {
+    let filters = Filters::parse(raw.as_deref());
+    let filters::ListPage {
+        rows: entries,
+        error,
+        next,
+    } = filters::fetch_page(&app, "/v2/dlq", &filters, PAGE).await;
+    let body = html! {
+        h1 { "Dead-letter queue" }
+        @if let Some(done) = filters.get("done") { p.notice role="status" { (done) } }
+        (filters::form(&filters, "/console/dlq", true))
+        @if let Some(error) = &error { p.error role="alert" { (error) } }
+        @if entries.is_empty() && error.is_none() {
+            (layout::empty(
+                if filters.any() { "No DLQ entry matches these filters." } else { "The DLQ is empty: nothing has run out of retries." },
+                html! { "Messages land here when their last attempt fails. " a href="/console/messages" { "See all messages" } },
+            ))
+        } @else if error.is_none() {
+            form #bulk method="post" action="/console/dlq/bulk" {
+                (layout::csrf(&session))
+                input type="hidden" name="filter" value=(filters.console_query());
+                @if session.may_change() {
+                    div.actions {
+                        button type="submit" name="action" value="retry-selected" { "Retry selected" }
+                        button.danger type="submit" name="action" value="delete-selected" { "Delete selected" }
+                        button type="submit" name="action" value="retry-matching" { "Retry all matching" }
+                        button.danger type="submit" name="action" value="delete-matching" { "Delete all matching" }
+                    }
+                }
+                div.scroll { table {
+                    thead { tr {
+                        @if session.may_change() { th { input type="checkbox" data-select-all="dlqId" aria-label="Select all on this page"; } }
+                        th { "Entry" } th { "Status" } th { "Destination" } th { "Labels" } th { "Failed" }
+                    } }
+                    tbody { @for e in &entries {
+                        @let id = e["dlqId"].as_str().unwrap_or_default();
+                        tr {
+                            @if session.may_change() { td { input type="checkbox" name="dlqId" value=(id) aria-label={"Select " (id)}; } }
+                            td { a.mono href={"/console/dlq/" (encode(id))} { (id) } }
+                            td { (e["responseStatus"].as_i64().unwrap_or_default()) }
+                            td.url { (e["url"].as_str().unwrap_or_default()) }
+                            td { (labels(e)) }
+                            td { (layout::time(e["createdAt"].as_i64().unwrap_or_default())) }
+                        }
+                    } }
+                } }
+            }
+        }
+        @if let Some(next) = next { p { a.button href=(next) { "Next page →" } } }
+    };
+    Ok(page(&session, "DLQ", "/console/dlq", body))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+) -> Result<Markup, Refusal> {
+    let e = client::get(&app, &format!("/v2/dlq/{}", encode(&id))).await?;
+    let message_id = e["messageId"].as_str().unwrap_or_default();
+    let body = html! {
+        h1 { "DLQ entry " span.mono { (id) } }
+        div.summary {
+            (layout::state("FAILED"))
+            span { "message " a.mono href={"/console/messages/" (encode(message_id))} { (message_id) } }
+            (labels(&e))
+        }
+        div.actions {
+            (layout::action(&session, &format!("/console/dlq/{}/retry", encode(&id)), "Retry", "primary"))
+            (layout::action(&session, &format!("/console/dlq/{}/delete", encode(&id)), "Delete", "danger"))
+        }
+        section.card #last-response {
+            h2 { "Last response" }
+            p { "Status " strong #response-status { (e["responseStatus"].as_i64().unwrap_or_default()) } }
+            @if let Some(error) = e["error"].as_str() { p.error { (error) } }
+            (layout::headers(&e["responseHeader"]))
+            (layout::body_text(e["responseBody"].as_str(), e["responseBodyBase64"].as_str()))
+        }
+        section.card {
+            h2 { "Request" }
+            p.mono { strong { (e["method"].as_str().unwrap_or("POST")) } " " (e["url"].as_str().unwrap_or_default()) }
+            (layout::headers(&e["header"]))
+            (layout::body_text(e["body"].as_str(), e["bodyBase64"].as_str()))
+        }
+    };
+    Ok(page(&session, &format!("DLQ entry {id}"), "/console/dlq", body))
+}
+
+async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    let target = format!("/v2/dlq/retry/{}", encode(&id));
+    match client::call(&app, http::Method::POST, &target, &[], Vec::new())
+        .await
+        .ok()
+    {
+        Ok(answer) => {
+            let new_id = answer["messageId"].as_str().unwrap_or_default();
+            Redirect::to(&format!("/console/messages/{}", encode(new_id))).into_response()
+        }
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn delete_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+    match client::call(
+        &app,
+        http::Method::DELETE,
+        &format!("/v2/dlq/{}", encode(&id)),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .ok()
+    {
+        Ok(_) => Redirect::to("/console/dlq?done=Deleted+1+entry.").into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// The form fields of a bulk request: repeated `dlqId`s, the list's filter, the action.
+fn form_fields(body: &[u8]) -> (Vec<String>, String, String) {
+    let mut ids = Vec::new();
+    let (mut filter, mut action) = (String::new(), String::new());
+    for (key, value) in url::form_urlencoded::parse(body) {
+        match &*key {
+            "dlqId" => ids.push(value.into_owned()),
+            "filter" => filter = value.into_owned(),
+            "action" => action = value.into_owned(),
+            _ => {}
+        }
+    }
+    (ids, filter, action)
+}
+
+/// The ids a bulk action would take: the selected ones that still exist, or every match of the filter
+/// (at most [`BULK_CAP`]); and whether more matched.
+async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(Vec<Value>, bool), Refusal> {
+    let mut entries: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = api_query.clone();
+        query.push(("count".into(), PAGE.to_string()));
+        if let Some(c) = &cursor {
+            query.push(("cursor".into(), c.clone()));
+        }
+        let page = client::get(app, &format!("/v2/dlq?{}", filters::query_string(&query))).await?;
+        entries.extend(page["messages"].as_array().cloned().unwrap_or_default());
+        cursor = page["cursor"].as_str().map(str::to_string);
+        if cursor.is_none() || entries.len() >= BULK_CAP {
+            let more = entries.len() > BULK_CAP || cursor.is_some();
+            entries.truncate(BULK_CAP);
+            return Ok((entries, more));
+        }
+    }
+}
+
+async fn confirm_page(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    body: axum::body::Bytes,
+) -> Result<Markup, Refusal> {
+    let (ids, filter, action) = form_fields(&body);
+    let (verb, scope) = match action.split_once('-') {
+        Some((verb @ ("retry" | "delete"), scope @ ("selected" | "matching"))) => (verb, scope),
+        _ => return Err(Refusal(http::StatusCode::BAD_REQUEST, "Unknown bulk action.".into())),
+    };
+    let back = format!("/console/dlq?{filter}");
+    let api_query = if scope == "selected" {
+        if ids.is_empty() {
+            return Err(Refusal(
+                http::StatusCode::BAD_REQUEST,
+                "Select at least one entry first.".into(),
+            ));
+        }
+        vec![("dlqIds".to_string(), ids.join(","))]
+    } else {
+        Filters::parse(Some(&filter)).api_query(true)
+    };
+    let (entries, more) = selection(&app, api_query).await?;
+    let count = entries.len();
+    let title = format!(
+        "{} {count} DLQ {}?",
+        if verb == "retry" { "Retry" } else { "Delete" },
+        if count == 1 { "entry" } else { "entries" }
+    );
+    let body = html! {
+        h1 #confirm-title { (title) }
+        @if more { p.warn { "More entries match than one action takes (" (BULK_CAP) "): this acts on the oldest " (count) "; run it again for the rest." } }
+        @if count == 0 { p { "Nothing to do: no entry matches." } p { a.button href=(back) { "Back" } } } @else {
+            p #confirm-count { "This will " (verb) " exactly " strong { (count) } " " (if count == 1 { "entry" } else { "entries" }) "." }
+            form method="post" action="/console/dlq/bulk/confirm" {
+                (layout::csrf(&session))
+                input type="hidden" name="action" value=(verb);
+                input type="hidden" name="filter" value=(filter);
+                @for e in &entries { input type="hidden" name="dlqId" value=(e["dlqId"].as_str().unwrap_or_default()); }
+                div.actions {
+                    button class=(if verb == "retry" { "primary" } else { "danger" }) type="submit" { "Yes, " (verb) " " (count) }
+                    a.button href=(back) { "Cancel" }
+                }
+            }
+            ul.compact { @for e in entries.iter().take(20) { li.mono { (e["dlqId"].as_str().unwrap_or_default()) " → " (e["url"].as_str().unwrap_or_default()) } } }
+            @if count > 20 { p.hint { "… and " (count - 20) " more." } }
+        }
+    };
+    Ok(page(&session, "Confirm", "/console/dlq", body))
+}
+
+/// Acts on exactly the confirmed ids (an entry removed meanwhile is skipped by the API).
+async fn bulk(State(app): State<AppState>, body: axum::body::Bytes) -> Response {
+    let (ids, filter, action) = form_fields(&body);
+    if ids.is_empty() {
+        return layout::refusal(http::StatusCode::BAD_REQUEST, "No entries were confirmed.");
+    }
+    let request_body = serde_json::to_vec(&json!({ "dlqIds": ids })).unwrap_or_default();
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    let (method, target) = match action.as_str() {
+        "retry" => (http::Method::POST, "/v2/dlq/retry"),
+        "delete" => (http::Method::DELETE, "/v2/dlq"),
+        _ => return layout::refusal(http::StatusCode::BAD_REQUEST, "Unknown bulk action."),
+    };
+    match client::call(&app, method, target, &headers, request_body).await.ok() {
+        Ok(answer) => {
+            let done = match action.as_str() {
+                "retry" => format!(
+                    "Retried {} entries.",
+                    answer["responses"].as_array().map_or(0, Vec::len)
+                ),
+                _ => format!("Deleted {} entries.", answer["deleted"].as_i64().unwrap_or_default()),
+            };
+            let mut back = url::form_urlencoded::Serializer::new(filter);
+            back.append_pair("done", &done);
+            Redirect::to(&format!("/console/dlq?{}", back.finish())).into_response()
+        }
+        Err(refused) => refused.into_response(),
+    }
+}

@@ -1,0 +1,159 @@
+//! The filter form of the message and DLQ lists, and its translation into the API's query: blank fields
+//! are left out (a blank form field means "any"), every other value goes to the API, which refuses
+//! what it does not understand.
+
+use maud::{html, Markup};
+
+/// (query key, label, placeholder) of the text filters both lists offer.
+const TEXT_FILTERS: &[(&str, &str, &str)] = &[
+    ("url", "Destination URL", "https://api.example.com/hook"),
+    ("host", "Host", "api.example.com"),
+    ("label", "Label", "billing"),
+    ("queueName", "Queue", "emails"),
+    ("topicName", "URL group", "fan-out"),
+    ("scheduleId", "Schedule id", "scd_…"),
+    ("flowControlKey", "Flow-control key", "tenant-7"),
+    ("messageId", "Message id", "msg_…"),
+];
+
+/// The states a message list can be narrowed to.
+const STATES: &[&str] = &[
+    "CREATED",
+    "ACTIVE",
+    "RETRY",
+    "CANCEL_REQUESTED",
+    "DELIVERED",
+    "FAILED",
+    "CANCELED",
+];
+
+/// A list's filters as the page was asked for them.
+pub struct Filters {
+    pairs: Vec<(String, String)>,
+}
+
+impl Filters {
+    pub fn parse(raw: Option<&str>) -> Filters {
+        let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        Filters { pairs }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The API query of these filters (without paging), `responseStatus` only for the DLQ.
+    pub fn api_query(&self, dlq: bool) -> Vec<(String, String)> {
+        let mut query: Vec<(String, String)> = Vec::new();
+        for (key, _, _) in TEXT_FILTERS {
+            if let Some(value) = self.get(key) {
+                query.push((key.to_string(), value.to_string()));
+            }
+        }
+        if dlq {
+            if let Some(status) = self.get("responseStatus") {
+                query.push(("responseStatus".into(), status.into()));
+            }
+        } else if let Some(state) = self.get("state") {
+            query.push(("state".into(), state.into()));
+        }
+        let offset_minutes: i64 = self.get("tz").and_then(|v| v.parse().ok()).unwrap_or(0);
+        for (field, key) in [("from", "fromDate"), ("to", "toDate")] {
+            if let Some(value) = self.get(field) {
+                // datetime-local inputs carry no zone: the script sends the browser's offset along.
+                let ms = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+                    .map(|t| (t.and_utc().timestamp_millis() + offset_minutes * 60_000).to_string())
+                    .unwrap_or_else(|_| value.to_string());
+                query.push((key.into(), ms));
+            }
+        }
+        query
+    }
+
+    /// The filters again as this console's own query string (for paging links and bulk actions).
+    pub fn console_query(&self) -> String {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.pairs.iter().filter(|(k, _)| k != "cursor" && k != "done") {
+            serializer.append_pair(k, v);
+        }
+        serializer.finish()
+    }
+
+    /// Whether any filter is set (paging aside).
+    pub fn any(&self) -> bool {
+        self.pairs
+            .iter()
+            .any(|(k, _)| !matches!(k.as_str(), "cursor" | "tz" | "done"))
+    }
+}
+
+/// One page of a filtered list as the API answered it.
+pub struct ListPage {
+    pub rows: Vec<serde_json::Value>,
+    /// The API's refusal of the filters, shown above the list.
+    pub error: Option<String>,
+    /// The console link to the next page, while more remain.
+    pub next: Option<String>,
+}
+
+/// The newest `count` rows of `resource` (`/v2/messages` or `/v2/dlq`) matching `filters`, from its cursor.
+pub async fn fetch_page(app: &crate::api::AppState, resource: &str, filters: &Filters, count: usize) -> ListPage {
+    let mut query = filters.api_query(resource == "/v2/dlq");
+    query.push(("count".into(), count.to_string()));
+    query.push(("order".into(), "latestFirst".into()));
+    if let Some(cursor) = filters.get("cursor") {
+        query.push(("cursor".into(), cursor.into()));
+    }
+    let target = format!("{resource}?{}", query_string(&query));
+    let answer = super::client::call(app, http::Method::GET, &target, &[], Vec::new()).await;
+    let next = answer.json["cursor"]
+        .as_str()
+        .map(|c| format!("?{}&cursor={}", filters.console_query(), super::client::encode(c)));
+    ListPage {
+        error: answer.error(),
+        rows: answer.json["messages"].as_array().cloned().unwrap_or_default(),
+        next,
+    }
+}
+
+/// `key=value&…`, percent-encoded.
+pub fn query_string(pairs: &[(String, String)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        serializer.append_pair(k, v);
+    }
+    serializer.finish()
+}
+
+/// The filter form, submitting to `action` with GET.
+pub fn form(filters: &Filters, action: &str, dlq: bool) -> Markup {
+    html! {
+        form.filters method="get" action=(action) data-local-range {
+            @for (key, label, placeholder) in TEXT_FILTERS {
+                label { span { (label) } input type="text" name=(key) value=(filters.get(key).unwrap_or_default()) placeholder=(placeholder); }
+            }
+            @if dlq {
+                label { span { "Response status" } input type="text" inputmode="numeric" name="responseStatus" value=(filters.get("responseStatus").unwrap_or_default()) placeholder="500"; }
+            } @else {
+                label { span { "State" }
+                    select name="state" {
+                        option value="" { "any" }
+                        @for state in STATES {
+                            option value=(state) selected[filters.get("state") == Some(*state)] { (state) }
+                        }
+                    }
+                }
+            }
+            label { span { "From" } input type="datetime-local" name="from" value=(filters.get("from").unwrap_or_default()); }
+            label { span { "To" } input type="datetime-local" name="to" value=(filters.get("to").unwrap_or_default()); }
+            input type="hidden" name="tz" value=(filters.get("tz").unwrap_or("0"));
+            div.buttons {
+                button.primary type="submit" { "Filter" }
+                a.button href=(action) { "Clear" }
+            }
+        }
+    }
+}

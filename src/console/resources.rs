@@ -1,0 +1,286 @@
+//! Queues, URL groups and flow-control keys: list them, set a queue's parallelism, add and remove a
+//! group's endpoints, pause and resume, pin and unpin limits, reset a rate window; and the signing keys,
+//! masked until revealed, with rotation where the keys are not set by configuration.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::client::{self, encode};
+use super::filters::query_string;
+use super::layout::{self, page, Refusal};
+use super::Session;
+use crate::api::AppState;
+
+const BACK: &str = "/console/queues";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/queues", get(list))
+        .route("/console/queues/save", post(save_queue))
+        .route("/console/queues/{name}/{action}", post(queue_action))
+        .route("/console/url-groups/endpoints", post(add_endpoint))
+        .route("/console/url-groups/{name}/remove", post(remove_endpoint))
+        .route("/console/url-groups/{name}/delete", post(delete_group))
+        .route("/console/flow-control/{key}/pin", post(pin))
+        .route("/console/flow-control/{key}/{action}", post(flow_action))
+        .route("/console/keys", get(keys))
+        .route("/console/keys/rotate", post(rotate))
+}
+
+async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
+    let queues = client::get(&app, "/v2/queues").await?;
+    let groups = client::get(&app, "/v2/topics").await?;
+    let keys = client::get(&app, "/v2/flowControl").await?;
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let can = session.may_change();
+    let body = html! {
+        h1 { "Queues, URL groups and flow control" }
+        section.card {
+            h2 { "Queues" }
+            @if list(&queues).is_empty() { (layout::empty("No queues.", html! { "Enqueueing to a name creates its queue, or create one below." })) }
+            @else { div.scroll { table {
+                thead { tr { th { "Queue" } th { "Parallelism" } th { "Waiting" } th { "State" } @if can { th { "Actions" } } } }
+                tbody { @for q in list(&queues) {
+                    @let name = q["name"].as_str().unwrap_or_default();
+                    @let paused = q["paused"].as_bool().unwrap_or_default();
+                    tr {
+                        td.mono { (name) } td { (q["parallelism"]) } td { (q["lag"]) }
+                        td { @if paused { span.badge.muted { "paused" } } @else { span.badge.good { "active" } } }
+                        @if can { td.actions {
+                            (layout::action(&session, &format!("/console/queues/{}/{}", encode(name), if paused { "resume" } else { "pause" }), if paused { "Resume" } else { "Pause" }, ""))
+                            (layout::action(&session, &format!("/console/queues/{}/delete", encode(name)), "Delete", "danger"))
+                        } }
+                    }
+                } }
+            } } }
+            @if can {
+                form.inline-form method="post" action="/console/queues/save" {
+                    (layout::csrf(&session))
+                    label { span { "Queue" } input name="name" required pattern="[A-Za-z0-9._-]+"; }
+                    label { span { "Parallelism" } input name="parallelism" type="number" min="1" value="1"; }
+                    button type="submit" { "Create or set" }
+                }
+            }
+        }
+        section.card {
+            h2 { "URL groups" }
+            @if list(&groups).is_empty() { (layout::empty("No URL groups.", html! { "Add an endpoint below to create one; publishing to its name fans out to every endpoint." })) }
+            @for g in list(&groups) {
+                @let name = g["name"].as_str().unwrap_or_default();
+                h3.mono { (name) " " (layout::action(&session, &format!("/console/url-groups/{}/delete", encode(name)), "Delete group", "danger small")) }
+                ul.compact { @for e in g["endpoints"].as_array().into_iter().flatten() {
+                    @let url = e["url"].as_str().unwrap_or_default();
+                    li {
+                        span.mono { (url) } @if let Some(n) = e["name"].as_str() { " (" (n) ")" } " "
+                        @if can { form.inline method="post" action={"/console/url-groups/" (encode(name)) "/remove"} {
+                            (layout::csrf(&session)) input type="hidden" name="url" value=(url);
+                            button.small.danger type="submit" { "Remove" }
+                        } }
+                    }
+                } }
+            }
+            @if can {
+                form.inline-form method="post" action="/console/url-groups/endpoints" {
+                    (layout::csrf(&session))
+                    label { span { "Group" } input name="group" required; }
+                    label { span { "Endpoint URL" } input name="url" type="url" required; }
+                    label { span { "Name (optional)" } input name="name"; }
+                    button type="submit" { "Add endpoint" }
+                }
+            }
+        }
+        section.card {
+            h2 { "Flow-control keys" }
+            @if list(&keys).is_empty() { (layout::empty("No flow-control keys.", html! { "Publishing with Upstash-Flow-Control-Key creates one." })) }
+            @else { div.scroll { table {
+                thead { tr { th { "Key" } th { "Waiting" } th { "Parallelism" } th { "Rate" } th { "State" } @if can { th { "Actions" } } } }
+                tbody { @for k in list(&keys) { (flow_row(&session, &k)) } }
+            } } }
+        }
+    };
+    Ok(page(&session, "Queues & groups", "/console/queues", body))
+}
+
+fn flow_row(session: &Session, k: &Value) -> Markup {
+    let key = k["flowControlKey"].as_str().unwrap_or_default();
+    let paused = k["isPaused"].as_bool().unwrap_or_default();
+    let base = format!("/console/flow-control/{}", encode(key));
+    html! {
+        tr {
+            td.mono { (key) } td { (k["waitListSize"]) }
+            td { (k["parallelismCount"]) " / " (k["parallelismMax"]) @if k["isPinnedParallelism"] == true { " 📌" } }
+            td { (k["rateCount"]) " / " (k["rateMax"]) " per " (k["ratePeriod"]) " s" @if k["isPinnedRate"] == true { " 📌" } }
+            td { @if paused { span.badge.muted { "paused" } } @else { span.badge.good { "active" } } }
+            @if session.may_change() { td.actions {
+                (layout::action(session, &format!("{base}/{}", if paused { "resume" } else { "pause" }), if paused { "Resume" } else { "Pause" }, ""))
+                (layout::action(session, &format!("{base}/resetRate"), "Reset rate", ""))
+                (layout::action(session, &format!("{base}/unpin"), "Unpin", ""))
+                form.inline method="post" action={(base) "/pin"} {
+                    (layout::csrf(session))
+                    input.tiny name="parallelism" type="number" min="1" placeholder="parallelism" aria-label="Pinned parallelism";
+                    input.tiny name="rate" type="number" min="1" placeholder="rate" aria-label="Pinned rate";
+                    input.tiny name="period" type="number" min="1" placeholder="period s" aria-label="Rate period in seconds";
+                    button.small type="submit" { "Pin" }
+                }
+            } }
+        }
+    }
+}
+
+/// Performs an API request and returns to `back`, or shows the API's refusal.
+async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Value>, back: &str) -> Response {
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    let body = body
+        .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+        .unwrap_or_default();
+    match client::call(app, method, target, &headers, body).await.ok() {
+        Ok(_) => Redirect::to(back).into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct QueueForm {
+    name: String,
+    #[serde(default)]
+    parallelism: String,
+}
+
+async fn save_queue(State(app): State<AppState>, Form(f): Form<QueueForm>) -> Response {
+    let Ok(parallelism) = f.parallelism.trim().parse::<i64>() else {
+        return layout::refusal(http::StatusCode::BAD_REQUEST, "Parallelism must be a whole number.");
+    };
+    let body = json!({ "queueName": f.name.trim(), "parallelism": parallelism, "paused": false });
+    act(&app, http::Method::POST, "/v2/queues", Some(body), BACK).await
+}
+
+async fn queue_action(State(app): State<AppState>, Path((name, action)): Path<(String, String)>) -> Response {
+    let target = format!("/v2/queues/{}", encode(&name));
+    match action.as_str() {
+        "pause" | "resume" => act(&app, http::Method::POST, &format!("{target}/{action}"), None, BACK).await,
+        "delete" => act(&app, http::Method::DELETE, &target, None, BACK).await,
+        _ => layout::refusal(http::StatusCode::NOT_FOUND, "Unknown queue action."),
+    }
+}
+
+#[derive(Deserialize)]
+struct EndpointForm {
+    group: String,
+    url: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn add_endpoint(State(app): State<AppState>, Form(f): Form<EndpointForm>) -> Response {
+    let mut endpoint = json!({ "url": f.url.trim() });
+    if !f.name.trim().is_empty() {
+        endpoint["name"] = json!(f.name.trim());
+    }
+    let target = format!("/v2/topics/{}/endpoints", encode(f.group.trim()));
+    act(
+        &app,
+        http::Method::POST,
+        &target,
+        Some(json!({ "endpoints": [endpoint] })),
+        BACK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct RemoveForm {
+    url: String,
+}
+
+async fn remove_endpoint(State(app): State<AppState>, Path(name): Path<String>, Form(f): Form<RemoveForm>) -> Response {
+    let target = format!("/v2/topics/{}/endpoints", encode(&name));
+    act(
+        &app,
+        http::Method::DELETE,
+        &target,
+        Some(json!({ "endpoints": [{ "url": f.url }] })),
+        BACK,
+    )
+    .await
+}
+
+async fn delete_group(State(app): State<AppState>, Path(name): Path<String>) -> Response {
+    act(
+        &app,
+        http::Method::DELETE,
+        &format!("/v2/topics/{}", encode(&name)),
+        None,
+        BACK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PinForm {
+    #[serde(default)]
+    parallelism: String,
+    #[serde(default)]
+    rate: String,
+    #[serde(default)]
+    period: String,
+}
+
+async fn pin(State(app): State<AppState>, Path(key): Path<String>, Form(f): Form<PinForm>) -> Response {
+    let given: Vec<(String, String)> = [("parallelism", f.parallelism), ("rate", f.rate), ("period", f.period)]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect();
+    let target = format!("/v2/flowControl/{}/pin?{}", encode(&key), query_string(&given));
+    act(&app, http::Method::POST, &target, None, BACK).await
+}
+
+async fn flow_action(State(app): State<AppState>, Path((key, action)): Path<(String, String)>) -> Response {
+    let query = match action.as_str() {
+        "pause" | "resume" | "resetRate" => "",
+        "unpin" => "?parallelism=true&rate=true",
+        _ => return layout::refusal(http::StatusCode::NOT_FOUND, "Unknown flow-control action."),
+    };
+    let target = format!("/v2/flowControl/{}/{action}{query}", encode(&key));
+    act(&app, http::Method::POST, &target, None, BACK).await
+}
+
+/// The first four characters and stars.
+fn masked(key: &str) -> String {
+    let head: String = key.chars().take(4).collect();
+    format!("{head}{}", "•".repeat(key.chars().count().saturating_sub(4).min(24)))
+}
+
+async fn keys(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
+    let keys = client::get(&app, "/v2/keys").await?;
+    let body = html! {
+        h1 { "Signing keys" }
+        p.hint { "Receivers verify deliveries with these (QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY)." }
+        section.card {
+            @for (name, field) in [("Current", "current"), ("Next", "next")] {
+                @let key = keys[field].as_str().unwrap_or_default();
+                div.key {
+                    strong { (name) } " "
+                    code.secret data-secret=(key) { (masked(key)) }
+                    " " button.small type="button" data-reveal { "Reveal" }
+                }
+            }
+            @if app.keys.is_configured() {
+                p.hint { "These keys are set by configuration (QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY): rotate them there." }
+            } @else if session.may_change() {
+                p.hint { "Rotating makes the next key current and creates a new next key; receivers that know both keep verifying." }
+                (layout::action(&session, "/console/keys/rotate", "Rotate keys", "danger"))
+            }
+        }
+    };
+    Ok(page(&session, "Signing keys", "/console/keys", body))
+}
+
+async fn rotate(State(app): State<AppState>) -> Response {
+    act(&app, http::Method::POST, "/v2/keys/rotate", None, "/console/keys").await
+}

@@ -1,0 +1,143 @@
+//! Send a test message: a form that publishes through `POST /v2/publish/{destination}`, exactly as an SDK
+//! would, and then opens the new message's page.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Form, Router};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::client::{self, encode};
+use super::layout::{self, page};
+use super::Session;
+use crate::api::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/console/send", get(form_page).post(send))
+}
+
+#[derive(Deserialize, Default)]
+struct SendForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    headers: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    delay: String,
+    #[serde(default)]
+    retries: String,
+}
+
+/// `Name: value` lines as `Upstash-Forward-Name` headers (the ones QStash passes on to the destination).
+pub fn forwarded_headers(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| match line.split_once(':') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok((format!("upstash-forward-{}", name.trim()), value.trim().to_string()))
+            }
+            _ => Err(format!("header line {line:?} must read Name: value")),
+        })
+        .collect()
+}
+
+/// Which field an API error is about.
+fn field_of(error: &str) -> &'static str {
+    let error = error.to_ascii_lowercase();
+    if error.contains("delay") {
+        "delay"
+    } else if error.contains("retries") {
+        "retries"
+    } else if error.contains("header") && !error.contains("destination") {
+        "headers"
+    } else if error.contains("method") {
+        "method"
+    } else {
+        "url"
+    }
+}
+
+fn form(session: &Session, f: &SendForm, error: Option<&str>) -> Markup {
+    let error = error.map(|message| layout::FieldError {
+        field: field_of(message),
+        message,
+    });
+    html! {
+        h1 { "Send a test message" }
+        @if !session.may_change() { p.warn { "The read-only token cannot send messages." } }
+        form.card.form method="post" action="/console/send" {
+            (layout::csrf(session))
+            label for="url" { "Destination URL" }
+            input #url name="url" type="url" required value=(f.url) placeholder="http://localhost:3000/api/hook" autofocus;
+            (layout::field_error(error.as_ref(), "url"))
+            label for="method" { "Method" }
+            select #method name="method" { @for m in ["POST", "GET", "PUT", "PATCH", "DELETE"] { option selected[f.method == m] { (m) } } }
+            (layout::field_error(error.as_ref(), "method"))
+            label for="headers" { "Headers (one " code { "Name: value" } " a line)" }
+            textarea #headers name="headers" rows="3" placeholder="Content-Type: application/json" { (f.headers) }
+            (layout::field_error(error.as_ref(), "headers"))
+            label for="body" { "Body" }
+            textarea #body name="body" rows="5" { (f.body) }
+            div.row {
+                div { label for="delay" { "Delay" } input #delay name="delay" value=(f.delay) placeholder="10s, 5m, 1h"; (layout::field_error(error.as_ref(), "delay")) }
+                div { label for="retries" { "Retries" } input #retries name="retries" type="number" min="0" value=(f.retries) placeholder="3"; (layout::field_error(error.as_ref(), "retries")) }
+            }
+            div.buttons { button.primary type="submit" { "Send" } }
+        }
+    }
+}
+
+async fn form_page(Extension(session): Extension<Session>) -> Markup {
+    let f = SendForm {
+        method: "POST".into(),
+        ..SendForm::default()
+    };
+    page(&session, "Send", "/console/send", form(&session, &f, None))
+}
+
+async fn send(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Form(f): Form<SendForm>,
+) -> Response {
+    let mut headers = Vec::new();
+    for (name, value) in [
+        ("upstash-method", &f.method),
+        ("upstash-delay", &f.delay),
+        ("upstash-retries", &f.retries),
+    ] {
+        if !value.trim().is_empty() {
+            headers.push((name.to_string(), value.trim().to_string()));
+        }
+    }
+    let answer = match forwarded_headers(&f.headers) {
+        Ok(forwarded) => {
+            headers.extend(forwarded);
+            let target = format!("/v2/publish/{}", f.url.trim());
+            client::call(&app, http::Method::POST, &target, &headers, f.body.clone().into_bytes()).await
+        }
+        Err(error) => return refused(&session, &f, &error),
+    };
+    match answer.error() {
+        None => {
+            let id = answer.json["messageId"].as_str().unwrap_or_default();
+            Redirect::to(&format!("/console/messages/{}", encode(id))).into_response()
+        }
+        Some(error) => refused(&session, &f, &error),
+    }
+}
+
+fn refused(session: &Session, f: &SendForm, error: &str) -> Response {
+    let body = form(session, f, Some(error));
+    (
+        http::StatusCode::BAD_REQUEST,
+        page(session, "Send", "/console/send", body),
+    )
+        .into_response()
+}
