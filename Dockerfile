@@ -16,10 +16,10 @@ ENV SQLX_OFFLINE=true
 #    layer stays cached until Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
 # Every target Cargo.toml declares must exist, so the library and the benchmark get stubs too.
-RUN mkdir -p src/bin \
+RUN mkdir -p src/bin/postdate-bench \
     && touch src/lib.rs \
     && echo 'fn main() {}' > src/main.rs \
-    && echo 'fn main() {}' > src/bin/postdate-bench.rs \
+    && echo 'fn main() {}' > src/bin/postdate-bench/main.rs \
     && cargo build --release --locked --bin postdate \
     && rm -rf src
 
@@ -27,6 +27,8 @@ RUN mkdir -p src/bin \
 #    original mtimes, which can be older than the dummy build, and cargo would then reuse it.
 COPY src ./src
 COPY migrations ./migrations
+# The console's script and style sheet and the /docs page's Redoc bundle, compiled into the binary.
+COPY assets ./assets
 RUN rm -rf target/release/.fingerprint/postdate-* \
            target/release/deps/postdate-* \
            target/release/deps/libpostdate-* \
