@@ -49,20 +49,8 @@ pub fn router() -> Router<AppState> {
 
 /// One page of entries plus the cursor of the next page, if any entries remain.
 async fn page(app: &AppState, page: DlqPage) -> Result<(Vec<DlqEntry>, Option<String>), ApiError> {
-    let count = page.count;
-    let mut rows = app
-        .store
-        .dlq_list(&DlqPage {
-            count: count + 1,
-            ..page
-        })
-        .await?;
-    let more = rows.len() as i64 > count;
-    rows.truncate(count as usize);
-    let cursor = more
-        .then(|| rows.last().map(|r| r.dead_letter.dlq_id.clone()))
-        .flatten();
-    Ok((rows, cursor))
+    let listed = app.store.dlq_page(&page).await?;
+    Ok((listed.rows, listed.next))
 }
 
 fn page_from_query(query: &Query, filter: Filter) -> Result<DlqPage, ApiError> {
@@ -71,6 +59,7 @@ fn page_from_query(query: &Query, filter: Filter) -> Result<DlqPage, ApiError> {
         cursor: query.first("cursor").filter(|c| !c.is_empty()).map(str::to_string),
         order: query.order()?,
         count: query.count(DEFAULT_COUNT, MAX_COUNT)?,
+        ..DlqPage::default()
     })
 }
 

@@ -80,14 +80,13 @@ async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<w
         states: states(query.first("state"))?,
         cursor,
         order,
-        count: count + 1,
+        count,
+        ..EventPage::default()
     };
-    let mut rows = app.store.event_list(&page).await?;
-    let more = rows.len() as i64 > count;
-    rows.truncate(count as usize);
-    let events: Vec<wire::LogEntry> = rows.iter().map(wire::LogEntry::of).collect();
+    let listed = app.store.event_page(&page).await?;
+    let events: Vec<wire::LogEntry> = listed.rows.iter().map(wire::LogEntry::of).collect();
     // No cursor key at all on the last page (spec §10.1).
-    let cursor = rows.last().filter(|_| more).map(|last| last.id.to_string());
+    let cursor = listed.next.map(|id| id.to_string());
     Ok(Json(wire::LogPage {
         logs: both_keys.then(|| events.clone()),
         events,

@@ -9,7 +9,7 @@ use super::error::ApiError;
 use super::request::{read_body, BulkBody, PathId, Query, Selection};
 use super::AppState;
 use crate::domain::state::ShownState;
-use crate::store::{CancelResult, Filter, MessagePage, RunNowResult};
+use crate::store::{CancelResult, Filter, Listed, MessagePage, RunNowResult};
 use crate::wire;
 
 pub fn router() -> Router<AppState> {
@@ -96,17 +96,15 @@ async fn list_messages(State(app): State<AppState>, request: Request) -> Result<
         states,
         cursor: query.first("cursor").filter(|c| !c.is_empty()).map(str::to_string),
         order: query.order()?,
-        count: count + 1,
+        count,
+        ..MessagePage::default()
     };
-    let mut rows = app.store.message_list(&page).await?;
-    let more = rows.len() as i64 > count;
-    rows.truncate(count as usize);
+    let Listed { rows, next: cursor } = app.store.message_page(&page).await?;
     let limits = super::flow_control::limits_of(&app, rows.iter().filter_map(|m| m.flow_control_key.as_ref())).await?;
     let messages = rows
         .iter()
         .map(|row| wire::Message::of(row, row.flow_control_key.as_ref().and_then(|k| limits.get(k))))
         .collect();
-    let cursor = rows.last().filter(|_| more).map(|last| last.id.clone());
     Ok(Json(wire::MessagePage { messages, cursor }))
 }
 

@@ -95,7 +95,7 @@ pub async fn run(args: LogsArgs) -> Result<(), CliError> {
     for entry in page.events.iter().rev() {
         print_followed(entry, args.server.json);
     }
-    let mut tail = Tail::after_latest(&page);
+    let mut tail = Tail::after_latest(&page, args.count);
     loop {
         let mut query = args.filter_query();
         query
@@ -121,13 +121,16 @@ struct Tail {
 }
 
 impl Tail {
-    /// After the newest entry of a newest-first page. With a cursor, the page's entries newer than the
-    /// cursor's position (all but the oldest) lie after it; without one, the page holds the whole log.
-    fn after_latest(page: &LogPage) -> Tail {
+    /// After the newest entry of a newest-first page of `asked` entries. A full page's cursor is its oldest
+    /// entry's position, after which all the others lie. A filtered page that is not full but has a cursor
+    /// stopped at the end of its search window, older than all its entries. Without a cursor, the page holds
+    /// the whole log.
+    fn after_latest(page: &LogPage, asked: u32) -> Tail {
+        let full = page.events.len() >= asked as usize;
         match &page.cursor {
             Some(cursor) => Tail {
                 cursor: Some(cursor.clone()),
-                seen: page.events.len().saturating_sub(1),
+                seen: page.events.len().saturating_sub(usize::from(full)),
             },
             None => Tail {
                 cursor: None,
@@ -230,15 +233,23 @@ mod tests {
     fn a_follower_starts_after_the_newest_entry_it_has_shown() {
         // Newest first: c, b, a; the cursor is a's position, after which b and c lie (already shown).
         assert_eq!(
-            Tail::after_latest(&page(&["c", "b", "a"], Some("7"))),
+            Tail::after_latest(&page(&["c", "b", "a"], Some("7")), 3),
             Tail {
                 cursor: Some("7".into()),
                 seen: 2
             }
         );
         assert_eq!(
-            Tail::after_latest(&page(&["b", "a"], None)),
+            Tail::after_latest(&page(&["b", "a"], None), 3),
             Tail { cursor: None, seen: 2 }
+        );
+        // Two matches in a search window that ended at 5, older than both: both lie after the cursor.
+        assert_eq!(
+            Tail::after_latest(&page(&["b", "a"], Some("5")), 3),
+            Tail {
+                cursor: Some("5".into()),
+                seen: 2
+            }
         );
     }
 

@@ -38,22 +38,18 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, Refusal> {
     let filters = Filters::parse(raw.as_deref());
-    let filters::ListPage {
-        rows: entries,
-        error,
-        next,
-    } = filters::fetch_page(&app, "/v2/dlq", &filters, PAGE).await;
+    let listed = filters::fetch_page(&app, "/v2/dlq", &filters, PAGE).await;
     let body = html! {
         h1 { "Dead-letter queue" }
         @if let Some(done) = filters.get("done") { p.notice role="status" { (done) } }
         (filters::form(&filters, "/console/dlq", true))
-        @if let Some(error) = &error { p.error role="alert" { (error) } }
-        @if entries.is_empty() && error.is_none() {
+        @if let Some(error) = &listed.error { p.error role="alert" { (error) } }
+        @if listed.rows.is_empty() && listed.error.is_none() {
             (layout::empty(
-                if filters.any() { "No DLQ entry matches these filters." } else { "The DLQ is empty: nothing has run out of retries." },
+                if listed.window_ended { "No DLQ entry matches among those searched so far." } else if filters.any() { "No DLQ entry matches these filters." } else { "The DLQ is empty: nothing has run out of retries." },
                 html! { "Messages land here when their last attempt fails. " a href="/console/messages" { "See all messages" } },
             ))
-        } @else if error.is_none() {
+        } @else if listed.error.is_none() {
             form #bulk method="post" action="/console/dlq/bulk" {
                 (layout::csrf(&session))
                 input type="hidden" name="filter" value=(filters.console_query());
@@ -70,7 +66,7 @@ async fn list(
                         @if session.may_change() { th { input type="checkbox" data-select-all="dlqId" aria-label="Select all on this page"; } }
                         th { "Entry" } th { "Status" } th { "Destination" } th { "Labels" } th { "Failed" }
                     } }
-                    tbody { @for e in &entries {
+                    tbody { @for e in &listed.rows {
                         @let id = e["dlqId"].as_str().unwrap_or_default();
                         tr {
                             @if session.may_change() { td { input type="checkbox" name="dlqId" value=(id) aria-label={"Select " (id)}; } }
@@ -84,7 +80,7 @@ async fn list(
                 } }
             }
         }
-        @if let Some(next) = next { p { a.button href=(next) { "Next page →" } } }
+        (listed.next_link())
     };
     Ok(page(&session, "DLQ", "/console/dlq", body))
 }

@@ -97,6 +97,25 @@ pub struct ListPage {
     pub error: Option<String>,
     /// The console link to the next page, while more remain.
     pub next: Option<String>,
+    /// The page holds fewer rows than asked for, yet more may follow: the API stopped at the end of its
+    /// search window (`store::SEARCH_WINDOW` rows past the cursor).
+    pub window_ended: bool,
+}
+
+impl ListPage {
+    /// The link to the next page: "Next page" after a full one, "Search further" after a search window.
+    pub fn next_link(&self) -> Markup {
+        html! {
+            @if let Some(next) = &self.next {
+                @if self.window_ended {
+                    p.hint { "The search looked at the next " (crate::store::SEARCH_WINDOW) " rows and stops there to stay fast; it goes on from there." }
+                    p { a.button href=(next) { "Search further →" } }
+                } @else {
+                    p { a.button href=(next) { "Next page →" } }
+                }
+            }
+        }
+    }
 }
 
 /// The newest `count` rows of `resource` (`/v2/messages` or `/v2/dlq`) matching `filters`, from its cursor.
@@ -112,9 +131,11 @@ pub async fn fetch_page(app: &crate::api::AppState, resource: &str, filters: &Fi
     let next = answer.json["cursor"]
         .as_str()
         .map(|c| format!("?{}&cursor={}", filters.console_query(), super::client::encode(c)));
+    let rows = answer.json["messages"].as_array().cloned().unwrap_or_default();
     ListPage {
         error: answer.error(),
-        rows: answer.json["messages"].as_array().cloned().unwrap_or_default(),
+        window_ended: next.is_some() && rows.len() < count,
+        rows,
         next,
     }
 }

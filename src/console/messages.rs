@@ -31,28 +31,24 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, Refusal> {
     let filters = Filters::parse(raw.as_deref());
-    let filters::ListPage {
-        rows: messages,
-        error,
-        next,
-    } = filters::fetch_page(&app, "/v2/messages", &filters, PAGE).await;
+    let listed = filters::fetch_page(&app, "/v2/messages", &filters, PAGE).await;
     let body = html! {
         h1 { "Messages" }
         (filters::form(&filters, "/console/messages", false))
-        @if let Some(error) = &error { p.error role="alert" { (error) } }
-        @if messages.is_empty() && error.is_none() {
+        @if let Some(error) = &listed.error { p.error role="alert" { (error) } }
+        @if listed.rows.is_empty() && listed.error.is_none() {
             @if filters.any() {
-                (layout::empty("No message matches these filters.", html! { a href="/console/messages" { "Clear the filters" } }))
+                (layout::empty(if listed.window_ended { "No message matches among those searched so far." } else { "No message matches these filters." }, html! { a href="/console/messages" { "Clear the filters" } }))
             } @else {
                 (layout::empty("No messages yet.", html! { a href="/console/send" { "Send a test message" } " or publish with an SDK." }))
             }
         } @else {
             div.scroll { table {
                 thead { tr { th { "Message" } th { "State" } th { "Destination" } th { "Labels" } th { "Created" } th { "Next delivery" } } }
-                tbody { @for m in &messages { (row(m)) } }
+                tbody { @for m in &listed.rows { (row(m)) } }
             } }
         }
-        @if let Some(next) = next { p { a.button href=(next) { "Next page →" } } }
+        (listed.next_link())
     };
     Ok(page(&session, "Messages", "/console/messages", body))
 }

@@ -108,6 +108,7 @@ pub(crate) trait MessageStore {
     async fn event_list(&self, page: &EventPage) -> Result<Vec<LogEntry>>;
     /// Messages, pending or finished until retention, one page at a time.
     async fn message_list(&self, page: &MessagePage) -> Result<Vec<Message>>;
+    async fn list_window_end(&self, window: &ListWindow<'_>, rows: i64) -> Result<Option<String>>;
 }
 
 /// The delivery cycle: claim, lease, complete, rescue.
@@ -286,6 +287,8 @@ pub(crate) trait KeyStore {
 pub struct Store {
     db: Db,
     metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    /// Rows a filtered list page looks at, at most: [`SEARCH_WINDOW`], smaller in tests.
+    search_window: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -344,6 +347,7 @@ delegate! {
     event_list(page: &EventPage) -> Vec<LogEntry>;
     message_list(page: &MessagePage) -> Vec<Message>;
     dlq_list(page: &DlqPage) -> Vec<DlqEntry>;
+    list_window_end(window: &ListWindow<'_>, rows: i64) -> Option<String>;
     dlq_get(dlq_id: &str) -> Option<DlqEntry>;
     dlq_delete(dlq_ids: &[String]) -> u64;
     dlq_retry(entries: &[(String, NewMessage)]) -> Vec<String>;
@@ -433,12 +437,22 @@ impl Store {
     }
 
     fn of(db: Db) -> Store {
-        Store { db, metrics: None }
+        Store {
+            db,
+            metrics: None,
+            search_window: SEARCH_WINDOW,
+        }
     }
 
     /// The same store, timing every operation into `metrics`.
     pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Store {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Filtered list pages look at no more than `rows` rows each (tests use a few).
+    pub fn with_search_window(mut self, rows: i64) -> Store {
+        self.search_window = rows.max(1);
         self
     }
 
@@ -549,15 +563,7 @@ where
         }
         states.push_unseparated(")");
     }
-    let (after, direction) = match page.order {
-        Order::EarliestFirst => (">", "asc"),
-        Order::LatestFirst => ("<", "desc"),
-    };
-    if let Some(cursor) = page.cursor {
-        qb.push(format!(" and e.id {after} ")).push_bind(cursor);
-    }
-    qb.push(format!(" order by e.id {direction} limit "))
-        .push_bind(page.count);
+    push_page(&mut qb, "e.id", page.cursor, page.until, page.order, page.count);
     qb
 }
 
@@ -592,7 +598,14 @@ select m.* from messages m where true",
             .collect();
         qb.push(format!(" and ({})", conditions.join(" or ")));
     }
-    push_page(&mut qb, "m.id", page.cursor.as_ref(), page.order, page.count);
+    push_page(
+        &mut qb,
+        "m.id",
+        page.cursor.clone(),
+        page.until.clone(),
+        page.order,
+        page.count,
+    );
     qb
 }
 
@@ -614,31 +627,180 @@ from dlq d join messages m on m.id = d.message_id
 where true",
     );
     filter::push_filter(&mut qb, &page.filter, "d.created_at", dialect);
-    push_page(&mut qb, "d.dlq_id", page.cursor.as_ref(), page.order, page.count);
+    push_page(
+        &mut qb,
+        "d.dlq_id",
+        page.cursor.clone(),
+        page.until.clone(),
+        page.order,
+        page.count,
+    );
     qb
 }
 
-/// Rows after `cursor` (the last `id_column` of the previous page) in `order`, at most `count`.
-fn push_page<'a, DB>(
+/// Rows after `cursor` (the last `id_column` of the previous page) up to `until` (the end of the search
+/// window) in `order`, at most `count`.
+fn push_page<'a, DB, Id>(
     qb: &mut sqlx::QueryBuilder<'a, DB>,
     id_column: &str,
-    cursor: Option<&String>,
+    cursor: Option<Id>,
+    until: Option<Id>,
     order: Order,
     count: i64,
 ) where
     DB: sqlx::Database,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Id: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
+    let (after, up_to, direction) = match order {
+        Order::EarliestFirst => (">", "<=", "asc"),
+        Order::LatestFirst => ("<", ">=", "desc"),
+    };
+    if let Some(cursor) = cursor {
+        qb.push(format!(" and {id_column} {after} ")).push_bind(cursor);
+    }
+    if let Some(until) = until {
+        qb.push(format!(" and {id_column} {up_to} ")).push_bind(until);
+    }
+    qb.push(format!(" order by {id_column} {direction} limit "))
+        .push_bind(count);
+}
+
+/// The `list_window_end` query for either database: the id (as text) of the `rows`th row past the cursor.
+fn window_end_query<'a, DB>(window: &ListWindow<'a>, rows: i64) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let (table, column, order) = match *window {
+        ListWindow::Messages { order, .. } => ("messages", "id", order),
+        ListWindow::Dlq { order, .. } => ("dlq", "dlq_id", order),
+        ListWindow::Events { order, .. } => ("message_events", "id", order),
+    };
     let (after, direction) = match order {
         Order::EarliestFirst => (">", "asc"),
         Order::LatestFirst => ("<", "desc"),
     };
-    if let Some(cursor) = cursor {
-        qb.push(format!(" and {id_column} {after} ")).push_bind(cursor.clone());
+    let mut qb = sqlx::QueryBuilder::new(format!(
+        "
+-- list_window_end: the last row a filtered list page may look at
+select cast({column} as text) from {table} where true"
+    ));
+    match *window {
+        ListWindow::Messages {
+            after: Some(cursor), ..
+        }
+        | ListWindow::Dlq {
+            after: Some(cursor), ..
+        } => {
+            qb.push(format!(" and {column} {after} ")).push_bind(cursor);
+        }
+        ListWindow::Events {
+            after: Some(cursor), ..
+        } => {
+            qb.push(format!(" and {column} {after} ")).push_bind(cursor);
+        }
+        _ => {}
     }
-    qb.push(format!(" order by {id_column} {direction} limit "))
-        .push_bind(count);
+    qb.push(format!(" order by {column} {direction} limit 1 offset "))
+        .push_bind(rows - 1);
+    qb
+}
+
+/// Lists, a page at a time. A filtered page first finds the end of its search window, then reads the rows
+/// that match within it; the next cursor is the last row's id when the page is full, else the window's end
+/// when rows remain beyond it.
+impl Store {
+    pub async fn message_page(&self, page: &MessagePage) -> Result<Listed<Message, String>> {
+        let searched = page.filter.is_searched(!page.states.is_empty());
+        let after = page.cursor.as_deref();
+        let until = self
+            .window_end(
+                searched,
+                ListWindow::Messages {
+                    after,
+                    order: page.order,
+                },
+            )
+            .await?;
+        let asked = MessagePage {
+            until: until.clone(),
+            count: page.count + 1,
+            ..page.clone()
+        };
+        let rows = self.message_list(&asked).await?;
+        Ok(listed(rows, page.count, until, |m| m.id.clone()))
+    }
+
+    pub async fn dlq_page(&self, page: &DlqPage) -> Result<Listed<DlqEntry, String>> {
+        let after = page.cursor.as_deref();
+        let until = self
+            .window_end(
+                page.filter.is_searched(false),
+                ListWindow::Dlq {
+                    after,
+                    order: page.order,
+                },
+            )
+            .await?;
+        let asked = DlqPage {
+            until: until.clone(),
+            count: page.count + 1,
+            ..page.clone()
+        };
+        let rows = self.dlq_list(&asked).await?;
+        Ok(listed(rows, page.count, until, |e| e.dead_letter.dlq_id.clone()))
+    }
+
+    pub async fn event_page(&self, page: &EventPage) -> Result<Listed<LogEntry, i64>> {
+        let searched = page.filter.is_searched(!page.states.is_empty());
+        let after = page.cursor;
+        let until = self
+            .window_end(
+                searched,
+                ListWindow::Events {
+                    after,
+                    order: page.order,
+                },
+            )
+            .await?
+            .map(|end| {
+                end.parse::<i64>().map_err(|_| StoreError::Corrupt {
+                    table: "message_events",
+                    id: end.clone(),
+                    column: "id",
+                    reason: "not an integer".into(),
+                })
+            })
+            .transpose()?;
+        let asked = EventPage {
+            until,
+            count: page.count + 1,
+            ..page.clone()
+        };
+        let rows = self.event_list(&asked).await?;
+        Ok(listed(rows, page.count, until, |e| e.id))
+    }
+
+    /// The end of a searching page's window; none for a page that does not search.
+    async fn window_end(&self, searched: bool, window: ListWindow<'_>) -> Result<Option<String>> {
+        match searched {
+            true => self.list_window_end(&window, self.search_window).await,
+            false => Ok(None),
+        }
+    }
+}
+
+/// `rows` read with a limit of `count + 1`, as a page of at most `count` and the next cursor.
+fn listed<T, C>(mut rows: Vec<T>, count: i64, window_end: Option<C>, id: impl Fn(&T) -> C) -> Listed<T, C> {
+    let full = rows.len() as i64 > count;
+    rows.truncate(count.max(0) as usize);
+    let next = match full {
+        true => rows.last().map(id),
+        false => window_end,
+    };
+    Listed { rows, next }
 }
 
 #[cfg(test)]

@@ -445,7 +445,7 @@ async fn failed_completion_dead_letters_unless_cancel_was_requested(backend: Bac
     );
 }
 
-async fn dead_letter_all(store: &Store, n: usize) -> Vec<String> {
+pub(crate) async fn dead_letter_all(store: &Store, n: usize) -> Vec<String> {
     let batch: Vec<_> = (0..n)
         .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
         .collect();
@@ -472,6 +472,7 @@ async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
     let page = |cursor: Option<&str>, order| DlqPage {
         filter: Filter::default(),
         cursor: cursor.map(Into::into),
+        until: None,
         order,
         count: 2,
     };
@@ -573,6 +574,7 @@ async fn retention_deletes_old_finished_messages_but_not_dlq_held_ones(backend: 
         },
         states: Vec::new(),
         cursor: None,
+        until: None,
         order: Order::EarliestFirst,
         count: 100,
     };
@@ -875,6 +877,7 @@ async fn batches_larger_than_one_statement_are_stored_claimed_and_completed_whol
         filter: Filter::default(),
         states: vec![LogState::Created, LogState::Active, LogState::Delivered],
         cursor: None,
+        until: None,
         order: Order::EarliestFirst,
         count: 1_000,
     };

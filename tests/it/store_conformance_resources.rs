@@ -5,9 +5,11 @@
 use postdate::domain::flow_control::FlowControl;
 use postdate::domain::message::NewMessage;
 use postdate::domain::state::{MessageState, ShownState};
-use postdate::store::{CancelResult, CompletionKind, Filter, MessagePage, Order, Store, StoreError};
+use postdate::store::{
+    CancelResult, CompletionKind, DlqPage, EventPage, Filter, MessagePage, Order, Store, StoreError,
+};
 
-use super::store_conformance::{completion, message, store, LEASE};
+use super::store_conformance::{completion, dead_letter_all, message, store, LEASE};
 use crate::backend_tests;
 use crate::common::{Backend, TestDb, T0};
 
@@ -19,6 +21,7 @@ backend_tests!(
     queues_are_upserted_read_paused_and_deleted,
     url_groups_gain_rename_and_lose_endpoints_and_an_emptied_group_is_deleted,
     message_list_pages_by_state_and_filter,
+    a_filtered_page_stops_at_the_end_of_its_search_window,
     store_stats_counts_messages_by_state_and_schedules,
     message_insert_within_stores_and_migrate_runs_again_harmlessly,
     peers_wake_reaches_a_listener_where_there_are_other_instances,
@@ -385,6 +388,121 @@ async fn message_list_pages_by_state_and_filter(backend: Backend) {
     even.sort();
     even.reverse();
     assert_eq!(ids(store.message_list(&labelled).await.unwrap()), even);
+}
+
+/// With a window of 3 rows and ten messages of which two carry the label, each page looks at the next three
+/// messages (in id order), holds the labelled ones among them, and its cursor is the window's end.
+async fn a_filtered_page_stops_at_the_end_of_its_search_window(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let store = store.with_search_window(3);
+    let messages: Vec<NewMessage> = (0..10)
+        .map(|i| {
+            message(
+                &format!("https://window.test/{i}"),
+                T0,
+                if i % 5 == 0 { &["rare"] } else { &[] },
+            )
+        })
+        .collect();
+    for m in &messages {
+        store.message_insert(std::slice::from_ref(m)).await.unwrap();
+    }
+    let mut ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    ids.sort();
+    let labelled = |id: &String| messages.iter().any(|m| m.id == *id && !m.labels.is_empty());
+    let rare = Filter {
+        label: vec!["rare".into()],
+        ..Filter::default()
+    };
+    let mut cursor = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = MessagePage {
+            filter: rare.clone(),
+            cursor: cursor.clone(),
+            count: 5,
+            ..MessagePage::default()
+        };
+        let listed = store.message_page(&page).await.unwrap();
+        pages.push((
+            listed.rows.into_iter().map(|m| m.id).collect::<Vec<_>>(),
+            listed.next.clone(),
+        ));
+        match listed.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<(Vec<String>, Option<String>)> = ids
+        .chunks(3)
+        .map(|window| {
+            let matches = window.iter().filter(|id| labelled(id)).cloned().collect();
+            (matches, (window.len() == 3).then(|| window[2].clone()))
+        })
+        .collect();
+    assert_eq!(pages, expected);
+    assert_eq!(pages.iter().map(|(rows, _)| rows.len()).sum::<usize>(), 2);
+
+    // Unfiltered, and filtered by id, a page is not windowed: the database finds those rows by its index.
+    let all = store
+        .message_page(&MessagePage {
+            count: 5,
+            ..MessagePage::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.rows.len(), 5);
+    assert_eq!(all.next, Some(ids[4].clone()));
+    let named = store
+        .message_page(&MessagePage {
+            filter: Filter {
+                message_ids: vec![ids[9].clone()],
+                ..Filter::default()
+            },
+            count: 5,
+            ..MessagePage::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(named.rows.len(), 1);
+    assert_eq!(named.next, None);
+
+    // The log, newest first: each message has one CREATED entry, written in the order 0..9, so the first
+    // window holds those of messages 9, 8 and 7, and the next one 6, 5 and 4.
+    let log_page = |cursor| EventPage {
+        filter: rare.clone(),
+        cursor,
+        order: Order::LatestFirst,
+        count: 5,
+        ..EventPage::default()
+    };
+    let logged = store.event_page(&log_page(None)).await.unwrap();
+    assert!(logged.rows.is_empty());
+    let further = store.event_page(&log_page(logged.next)).await.unwrap();
+    assert_eq!(further.rows.len(), 1);
+    assert_eq!(further.rows[0].message.id, messages[5].id);
+
+    // The DLQ, filtered by the URL of its last entry only: the first window (entries 0..2) holds nothing.
+    let (_dlq_db, store) = super::store_conformance::store(backend).await;
+    let store = store.with_search_window(3);
+    let dlq_ids = dead_letter_all(&store, 5).await;
+    let last_url = store.dlq_get(&dlq_ids[4]).await.unwrap().unwrap().message.url;
+    let by_url = |cursor: Option<String>| DlqPage {
+        filter: Filter {
+            url: vec![last_url.clone()],
+            ..Filter::default()
+        },
+        cursor,
+        count: 5,
+        ..DlqPage::default()
+    };
+    let first = store.dlq_page(&by_url(None)).await.unwrap();
+    assert!(first.rows.is_empty());
+    assert_eq!(first.next, Some(dlq_ids[2].clone()));
+    let second = store.dlq_page(&by_url(first.next)).await.unwrap();
+    assert_eq!(second.rows.len(), 1);
+    assert_eq!(second.rows[0].dead_letter.dlq_id, dlq_ids[4]);
+    assert_eq!(second.next, None);
 }
 
 async fn store_stats_counts_messages_by_state_and_schedules(backend: Backend) {

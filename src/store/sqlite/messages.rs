@@ -195,6 +195,11 @@ impl MessageStore for SqliteStore {
         decode_all(rows)
     }
 
+    async fn list_window_end(&self, window: &ListWindow<'_>, rows: i64) -> Result<Option<String>> {
+        let mut qb = crate::store::window_end_query(window, rows);
+        Ok(qb.build_query_scalar().fetch_optional(&self.reader).await?)
+    }
+
     async fn event_list(&self, page: &EventPage) -> Result<Vec<LogEntry>> {
         let mut qb = crate::store::event_query(page, &DIALECT);
         let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.reader).await?;
