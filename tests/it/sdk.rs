@@ -11,6 +11,7 @@ use crate::common::{spawn_app, Backend, Options, TestApp, T0, TOKEN};
 
 backend_tests!(
     deliveries_verify_with_both_official_receivers_before_and_after_a_key_rotation,
+    deliveries_verify_with_the_readme_verifiers_and_a_jwt_library,
     the_official_clients_publish_read_and_cancel_messages,
     the_official_clients_list_retry_and_delete_dlq_entries,
     the_official_clients_create_list_get_pause_resume_and_delete_schedules,
@@ -94,6 +95,35 @@ async fn deliveries_verify_with_both_official_receivers_before_and_after_a_key_r
             oks(&sdk.verify(&current, &current, &case)),
             [false],
             "{sdk:?} with the retired key only"
+        );
+    }
+    app.stop().await;
+}
+
+/// The README's verifiers without an SDK (PyJWT, jose), run from the README's text: they accept what the
+/// Receivers accept and refuse a changed body, another URL and a retired key.
+async fn deliveries_verify_with_the_readme_verifiers_and_a_jwt_library(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let url = format!("{}/api/hook?tenant=7", receiver.url);
+    app.publish_ok(&url, "{\"hello\":\"wörld\"}", &[]).await;
+    app.publish_ok(&url, "", &[]).await;
+    assert_eq!(app.run_until_idle().await, 2);
+    let (current, next) = keys(&app).await;
+    let expected = [true, true, false, false, true, true, false, false];
+    for sdk in sdks() {
+        let results = sdk.verify_with("readme_verify", &current, &next, &cases(&receiver, &url));
+        assert_eq!(oks(&results), expected, "{sdk:?}: {results:?}");
+        let signed_with_next = sdk.verify_with("readme_verify", &next, &current, &cases(&receiver, &url));
+        assert_eq!(
+            oks(&signed_with_next),
+            expected,
+            "{sdk:?} tries the second key: {signed_with_next:?}"
+        );
+        let retired = sdk.verify_with("readme_verify", &next, &next, &cases(&receiver, &url));
+        assert!(
+            oks(&retired).iter().all(|ok| !ok),
+            "{sdk:?} with a key that did not sign: {retired:?}"
         );
     }
     app.stop().await;

@@ -69,12 +69,24 @@ impl Sdk {
 
     /// Verifies each (signature, body, url) with the SDK's own Receiver; returns ok per case.
     pub fn verify(self, current: &str, next: &str, cases: &[(String, String, Option<String>)]) -> Vec<Value> {
+        self.verify_with("verify", current, next, cases)
+    }
+
+    /// As [`Sdk::verify`], with `script`: `verify` (the SDK's Receiver) or `readme_verify` (the README's
+    /// JWT-library verifier, in this SDK's language).
+    pub fn verify_with(
+        self,
+        script: &str,
+        current: &str,
+        next: &str,
+        cases: &[(String, String, Option<String>)],
+    ) -> Vec<Value> {
         let cases: Vec<Value> = cases
             .iter()
             .map(|(signature, body, url)| json!({"signature": signature, "body": body, "url": url}))
             .collect();
         let out = self.run(
-            "verify",
+            script,
             &json!({"currentSigningKey": current, "nextSigningKey": next, "cases": cases}),
         );
         out.as_array().expect("verify prints an array").clone()
