@@ -60,7 +60,9 @@ pub enum Order {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// The `cursor` of the previous page.
+    /// The `cursor` of the previous page. A filtered page looks at no more than 100,000 rows past its
+    /// cursor, so it can hold fewer than `count` rows, or none, and still have a cursor: follow cursors
+    /// until an answer has none.
     cursor: Option<String>,
     /// Page size: default 100; at most 1000 (100 for the DLQ).
     #[param(minimum = 1, maximum = 1000)]
