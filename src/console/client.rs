@@ -40,12 +40,28 @@ pub async fn call(
     headers: &[(String, String)],
     body: Vec<u8>,
 ) -> Answer {
+    call_from(app, None, method, target, headers, body).await
+}
+
+/// As [`call`], on behalf of the browser at `caller`: a message it publishes records that address as its
+/// caller IP, as if the browser had called the API itself.
+pub async fn call_from(
+    app: &AppState,
+    caller: Option<std::net::SocketAddr>,
+    method: http::Method,
+    target: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Answer {
     let mut builder = http::Request::builder()
         .method(method)
         .uri(target)
         .header(http::header::AUTHORIZATION, format!("Bearer {}", app.token));
     for (name, value) in headers {
         builder = builder.header(name.as_str(), value.as_str());
+    }
+    if let Some(caller) = caller {
+        builder = builder.extension(axum::extract::ConnectInfo(caller));
     }
     let request = match builder.body(axum::body::Body::from(body)) {
         Ok(request) => request,
@@ -82,4 +98,18 @@ pub fn store_failure(error: crate::store::StoreError) -> Refusal {
     let error = crate::api::error::ApiError::from(error);
     tracing::error!(%error, "the console could not read the store's counts");
     Refusal(error.status(), error.to_string())
+}
+
+/// The browser's address, where the server knows it (it does for every connection it serves).
+pub struct Caller(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let connection = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Caller(connection.map(|info| info.0)))
+    }
 }

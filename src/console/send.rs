@@ -8,7 +8,7 @@ use axum::{Extension, Form, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::client::{self, encode};
+use super::client::{self, encode, Caller};
 use super::layout::{self, page};
 use super::Session;
 use crate::api::AppState;
@@ -104,6 +104,7 @@ async fn form_page(Extension(session): Extension<Session>) -> Markup {
 async fn send(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
+    caller: Caller,
     Form(f): Form<SendForm>,
 ) -> Response {
     let mut headers = Vec::new();
@@ -120,7 +121,8 @@ async fn send(
         Ok(forwarded) => {
             headers.extend(forwarded);
             let target = format!("/v2/publish/{}", f.url.trim());
-            client::call(&app, http::Method::POST, &target, &headers, f.body.clone().into_bytes()).await
+            let body = f.body.clone().into_bytes();
+            client::call_from(&app, caller.0, http::Method::POST, &target, &headers, body).await
         }
         Err(error) => return refused(&session, &f, &error),
     };

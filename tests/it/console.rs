@@ -18,6 +18,7 @@ backend_tests!(
     dev_opens_the_console_without_sign_in_only_for_loopback_hosts,
     the_cron_preview_shows_five_fires_in_the_zone_or_the_parser_error,
     the_bulk_confirmation_counts_exactly_the_matching_entries,
+    a_message_sent_from_the_console_records_the_browsers_address,
 );
 
 const READONLY: &str = "viewer-token-0123456789";
@@ -375,5 +376,27 @@ async fn the_bulk_confirmation_counts_exactly_the_matching_entries(backend: Back
     )
     .await;
     assert_eq!(bad.status(), 400, "a filter the API refuses never widens");
+    app.stop().await;
+}
+
+async fn a_message_sent_from_the_console_records_the_browsers_address(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    let cookie = sign_in(&app, TOKEN).await;
+    let (_, _, csrf) = page(&app, "/console/send", &cookie).await;
+    let url = format!("{}/from-console", receiver.url);
+    let sent = post_form(
+        &app,
+        "/console/send",
+        &cookie,
+        &[("_csrf", &csrf), ("url", &url), ("method", "POST"), ("body", "hi")],
+    )
+    .await;
+    assert_eq!(sent.status(), 303, "the form opens the new message's page");
+    let location = sent.headers()["location"].to_str().unwrap().to_string();
+    let id = location.rsplit('/').next().unwrap();
+    let (status, message) = app.get_json(&format!("/v2/messages/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(message["callerIP"], "127.0.0.1", "{message}");
     app.stop().await;
 }
