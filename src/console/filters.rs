@@ -108,7 +108,7 @@ impl ListPage {
         html! {
             @if let Some(next) = &self.next {
                 @if self.window_ended {
-                    p.hint { "The search looked at the next " (crate::store::SEARCH_WINDOW) " rows and stops there to stay fast; it goes on from there." }
+                    p.hint { "This search looked at the next " (super::layout::grouped(crate::store::SEARCH_WINDOW)) " rows and stopped there to stay fast; it can go on from where it stopped." }
                     p { a.button href=(next) { "Search further →" } }
                 } @else {
                     p { a.button href=(next) { "Next page →" } }

@@ -172,6 +172,19 @@ pub fn headers(header: &serde_json::Value) -> Markup {
 }
 
 /// An empty list's explanation and what to do about it.
+/// `n` with thousands separators: 50,000.
+pub fn grouped(n: i64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && c != '-' && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
 pub fn empty(what: &str, todo: Markup) -> Markup {
     html! { div.empty { p { (what) } p { (todo) } } }
 }

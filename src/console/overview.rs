@@ -97,18 +97,11 @@ async fn live(app: &AppState) -> Result<Markup, Refusal> {
 
 /// Counts stop at 100,000 (the store counts no further): shown as "100,000+".
 fn shown_count(n: i64) -> String {
-    let digits = n.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let mut shown = layout::grouped(n);
     if n >= 100_000 {
-        grouped.push('+');
+        shown.push('+');
     }
-    grouped
+    shown
 }
 
 fn age(ms: i64) -> String {

@@ -60,7 +60,7 @@ pub enum Order {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// The `cursor` of the previous page. A filtered page looks at no more than 100,000 rows past its
+    /// The `cursor` of the previous page. A filtered page looks at no more than 50,000 rows past its
     /// cursor, so it can hold fewer than `count` rows, or none, and still have a cursor: follow cursors
     /// until an answer has none.
     cursor: Option<String>,
