@@ -13,12 +13,14 @@ use serde_json::Value;
 use crate::backend_tests;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::{eventually, spawn_app, spawn_app_on, Backend, Options, TestApp, TestDb};
+use crate::metrics::Scrape;
 
 backend_tests!(
     a_hanging_destination_holds_only_its_share_and_a_fast_one_is_still_delivered,
     fifo_queues_and_flow_control_keep_their_guarantees_while_their_host_hangs,
     a_host_that_does_not_accept_connections_fails_at_the_connect_timeout,
     after_repeated_connection_failures_a_host_is_not_dialled_until_its_probe,
+    a_place_freed_at_a_busy_host_admits_a_waiting_message_without_claiming_again,
 );
 
 /// A loopback address other than 127.0.0.1: a destination host distinct from the fast receivers.
@@ -254,4 +256,42 @@ async fn two_engines_on_one_postgres_each_keep_a_hanging_host_to_its_share() {
     assert_eq!(requests.len(), 20, "each delivered once");
     a.stop().await;
     b.stop().await;
+}
+
+/// While a host is at its share with messages of it waiting in memory, a claim leaves the host out and finds
+/// nothing, so a freed place only admits a waiting message: the dispatcher claims again when the waiting
+/// messages run out, a batch at a time, not once per delivery (before: one claim per delivery, each reading
+/// the busy host's whole backlog to find nothing).
+async fn a_place_freed_at_a_busy_host_admits_a_waiting_message_without_claiming_again(backend: Backend) {
+    const MESSAGES: usize = 200;
+    let busy = Receiver::answering_at(other_host(3), |_| Reply::SlowOk(Duration::from_millis(5))).await;
+    let app = spawn_app(backend, small_capacity(16, 2)).await;
+    // All due at one time, after publishing is over: the claims counted are those of delivering, and no
+    // message becomes due later than another to be a reason to claim.
+    let due = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        + Duration::from_secs(4))
+    .as_secs()
+    .to_string();
+    let mut ids = Vec::new();
+    for i in 0..MESSAGES {
+        let url = format!("{}/m/{i}", busy.url);
+        ids.push(app.publish_ok(&url, "x", &[("Upstash-Not-Before", &due)]).await);
+    }
+    let claims = [("operation", "message_claim_due")];
+    let metric = "postdate_store_operation_duration_seconds";
+    let before = Scrape::of(&app).await.observations(metric, &claims);
+    busy.wait_for(MESSAGES, Duration::from_secs(60)).await;
+    wait_delivered(&app, &ids).await;
+    let during = Scrape::of(&app).await.observations(metric, &claims) - before;
+    // A claim takes up to 15 messages (16 places, one kept by the host's share) and is followed by one that
+    // finds nothing: about 30 claims, plus the dispatcher's look every poll interval. One claim per delivery
+    // would be 200 or more.
+    assert!(
+        during < (MESSAGES / 2) as u64,
+        "{during} claims to deliver {MESSAGES} messages to one host held at its share"
+    );
+    assert_eq!(busy.requests().len(), MESSAGES, "each delivered once");
+    app.stop().await;
 }

@@ -42,10 +42,10 @@ const DOCUMENTED: &[&str] = &[
 ];
 
 /// One scrape, parsed by a Prometheus text-format parser: every sample by name and labels.
-struct Scrape(Vec<prometheus_parse::Sample>);
+pub(crate) struct Scrape(Vec<prometheus_parse::Sample>);
 
 impl Scrape {
-    async fn of(app: &TestApp) -> Scrape {
+    pub(crate) async fn of(app: &TestApp) -> Scrape {
         let response = app.request(Method::GET, "/metrics").send().await.unwrap();
         assert_eq!(response.status(), 200);
         let text = response.text().await.unwrap();
@@ -73,7 +73,7 @@ impl Scrape {
     }
 
     /// How many observations histogram `name` (with these labels) has.
-    fn observations(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+    pub(crate) fn observations(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
         self.0
             .iter()
             .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
