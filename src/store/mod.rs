@@ -10,6 +10,7 @@ pub mod model;
 mod postgres;
 pub mod read_model;
 mod rows;
+mod shared;
 mod sqlite;
 
 use crate::domain::flow_control::FlowControl;

@@ -45,6 +45,8 @@ const URL_GROUP_DELETE: &str = "
 delete from url_groups where name = $1";
 
 impl UrlGroupStore for PgStore {
+    shared::url_group_store!();
+
     async fn url_group_upsert_endpoints(
         &self,
         name: &str,
@@ -97,38 +99,5 @@ impl UrlGroupStore for PgStore {
             .await?;
         tx.commit().await?;
         Ok(Some(()))
-    }
-
-    async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>> {
-        let Some(group) = sqlx::query_as::<_, UrlGroupRow>(URL_GROUP_GET)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
-            .bind(name)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(assemble_groups(vec![group], endpoints).pop())
-    }
-
-    async fn url_group_list(&self) -> Result<Vec<UrlGroup>> {
-        let groups = sqlx::query_as(URL_GROUP_LIST).fetch_all(&self.pool).await?;
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
-            .bind(None::<String>)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(assemble_groups(groups, endpoints))
-    }
-
-    async fn url_group_delete(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query(URL_GROUP_DELETE)
-            .bind(name)
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            == 1)
     }
 }

@@ -70,6 +70,8 @@ const FLOW_CONTROL_RESET_RATE: &str = "
 update flow_control_keys set rate_count = 0, rate_period_start = ?2, updated_at = ?2 where key = ?1";
 
 impl FlowControlStore for SqliteStore {
+    shared::flow_control_store!();
+
     async fn message_claim_flow_controlled(
         &self,
         now: i64,
@@ -113,29 +115,6 @@ impl FlowControlStore for SqliteStore {
         Ok(decode_claimed(claimed))
     }
 
-    async fn flow_control_any(&self) -> Result<bool> {
-        Ok(sqlx::query_scalar(FLOW_CONTROL_ANY).fetch_one(&self.reader).await?)
-    }
-
-    async fn message_in_flight_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar(MESSAGE_IN_FLIGHT_COUNT)
-            .fetch_one(&self.reader)
-            .await?)
-    }
-
-    async fn flow_control_configure(&self, flow: &FlowControl, now: i64) -> Result<()> {
-        sqlx::query(FLOW_CONTROL_CONFIGURE)
-            .bind(&flow.key)
-            .bind(flow.parallelism)
-            .bind(flow.rate)
-            .bind(flow.period_ms)
-            .bind(now)
-            .bind(flow.sets_limits())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
     async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlKey>> {
         let query = format!("{FLOW_CONTROL_SELECT} where k.key = ?1");
         Ok(sqlx::query_as(&query).bind(key).fetch_optional(&self.reader).await?)
@@ -144,54 +123,5 @@ impl FlowControlStore for SqliteStore {
     async fn flow_control_list(&self, search: &str) -> Result<Vec<FlowControlKey>> {
         let query = format!("{FLOW_CONTROL_SELECT} where instr(k.key, ?1) > 0 order by k.key");
         Ok(sqlx::query_as(&query).bind(search).fetch_all(&self.reader).await?)
-    }
-
-    async fn flow_control_set_paused(&self, key: &str, paused: bool, now: i64) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_SET_PAUSED)
-            .bind(key)
-            .bind(paused)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn flow_control_pin(
-        &self,
-        key: &str,
-        parallelism: Option<i32>,
-        rate: Option<i32>,
-        period_ms: Option<i64>,
-        now: i64,
-    ) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_PIN)
-            .bind(key)
-            .bind(parallelism)
-            .bind(rate)
-            .bind(period_ms)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn flow_control_unpin(&self, key: &str, parallelism: bool, rate: bool, now: i64) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_UNPIN)
-            .bind(key)
-            .bind(parallelism)
-            .bind(rate)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn flow_control_reset_rate(&self, key: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_RESET_RATE)
-            .bind(key)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
     }
 }

@@ -1,0 +1,82 @@
+//! Flow-control keys: everything but the claim (SQLite logs its events itself) and the two reads whose
+//! SQL the backend completes with a placeholder and a dialect function.
+
+macro_rules! flow_control_store {
+    () => {
+        async fn flow_control_any(&self) -> Result<bool> {
+            Ok(sqlx::query_scalar(FLOW_CONTROL_ANY)
+                .fetch_one(self.reads())
+                .await?)
+        }
+
+        async fn message_in_flight_count(&self) -> Result<i64> {
+            Ok(sqlx::query_scalar(MESSAGE_IN_FLIGHT_COUNT)
+                .fetch_one(self.reads())
+                .await?)
+        }
+
+        async fn flow_control_configure(&self, flow: &FlowControl, now: i64) -> Result<()> {
+            sqlx::query(FLOW_CONTROL_CONFIGURE)
+                .bind(&flow.key)
+                .bind(flow.parallelism)
+                .bind(flow.rate)
+                .bind(flow.period_ms)
+                .bind(now)
+                .bind(flow.sets_limits())
+                .execute(self.writes())
+                .await?;
+            Ok(())
+        }
+
+        async fn flow_control_set_paused(&self, key: &str, paused: bool, now: i64) -> Result<bool> {
+            let done = sqlx::query(FLOW_CONTROL_SET_PAUSED)
+                .bind(key)
+                .bind(paused)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn flow_control_pin(
+            &self,
+            key: &str,
+            parallelism: Option<i32>,
+            rate: Option<i32>,
+            period_ms: Option<i64>,
+            now: i64,
+        ) -> Result<bool> {
+            let done = sqlx::query(FLOW_CONTROL_PIN)
+                .bind(key)
+                .bind(parallelism)
+                .bind(rate)
+                .bind(period_ms)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn flow_control_unpin(&self, key: &str, parallelism: bool, rate: bool, now: i64) -> Result<bool> {
+            let done = sqlx::query(FLOW_CONTROL_UNPIN)
+                .bind(key)
+                .bind(parallelism)
+                .bind(rate)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn flow_control_reset_rate(&self, key: &str, now: i64) -> Result<bool> {
+            let done = sqlx::query(FLOW_CONTROL_RESET_RATE)
+                .bind(key)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+    };
+}
+
+pub(in crate::store) use flow_control_store;

@@ -1,0 +1,35 @@
+//! The Rust around a statement that is the same on both databases, written once. Many operations differ
+//! between Postgres and SQLite only in their SQL text (`$1` against `?1`, `strpos` against `instr`, …) and in
+//! the pool they run on; the binding, executing and decoding around that SQL is identical. Each macro here
+//! expands those methods inside a backend's `impl XxxStore for …` block, next to the methods that do differ.
+//!
+//! Macros rather than generic functions over `sqlx::Database`: the bodies name each backend's own SQL
+//! constants, row types and helpers, and a `macro_rules!` expansion resolves those at the call site (every
+//! backend file has the same constant names, see the module comment of `store`), so each backend keeps its
+//! SQL beside its other statements and the trait bounds of a generic executor never appear. What a method
+//! runs on is named through two accessors each backend defines, which keep SQLite's split between its
+//! writer and its reader pools (Postgres answers both with its one pool):
+//!
+//! - `self.reads()`: statements that only read;
+//! - `self.writes()`: statements that write, and the few reads that must see the writer's latest commit;
+//! - `self.begin_write()`: a transaction for writes (`BEGIN IMMEDIATE` on SQLite).
+//!
+//! The hot path (claim, complete, insert, lease extension) is not here: its statements differ in structure.
+
+mod dlq;
+mod flow_control;
+mod keys;
+mod messages;
+mod queues;
+mod schedules;
+mod stats;
+mod url_groups;
+
+pub(super) use dlq::dlq_store;
+pub(super) use flow_control::flow_control_store;
+pub(super) use keys::key_store;
+pub(super) use messages::{delivery_store, message_store};
+pub(super) use queues::queue_store;
+pub(super) use schedules::schedule_store;
+pub(super) use stats::stats_store;
+pub(super) use url_groups::url_group_store;

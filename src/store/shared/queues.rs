@@ -1,0 +1,50 @@
+//! Queues: every operation but `queue_get` (whose SQL the backend appends a placeholder to).
+
+macro_rules! queue_store {
+    () => {
+        async fn queue_upsert(&self, name: &str, parallelism: i32, paused: bool, now: i64) -> Result<()> {
+            sqlx::query(QUEUE_UPSERT)
+                .bind(name)
+                .bind(parallelism)
+                .bind(paused)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(())
+        }
+
+        async fn queue_ensure(&self, name: &str, now: i64) -> Result<()> {
+            sqlx::query(QUEUE_ENSURE)
+                .bind(name)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(())
+        }
+
+        async fn queue_list(&self) -> Result<Vec<Queue>> {
+            let query = format!("{QUEUE_SELECT} order by q.name");
+            Ok(sqlx::query_as(&query).fetch_all(self.reads()).await?)
+        }
+
+        async fn queue_delete(&self, name: &str) -> Result<bool> {
+            let done = sqlx::query(QUEUE_DELETE)
+                .bind(name)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool> {
+            let done = sqlx::query(QUEUE_SET_PAUSED)
+                .bind(name)
+                .bind(paused)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+    };
+}
+
+pub(in crate::store) use queue_store;
