@@ -46,58 +46,33 @@ delete from url_groups where name = $1";
 
 impl UrlGroupStore for PgStore {
     shared::url_group_store!();
+}
 
-    async fn url_group_upsert_endpoints(
-        &self,
-        name: &str,
-        endpoints: &[(String, Option<String>)],
-        now: i64,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(URL_GROUP_TOUCH)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let (urls, names): (Vec<String>, Vec<Option<String>>) = endpoints.iter().cloned().unzip();
-        sqlx::query(URL_GROUP_ENDPOINTS_UPSERT)
-            .bind(name)
-            .bind(now)
-            .bind(urls)
-            .bind(names)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
+/// Adds or renames `endpoints` of group `name`, all in one statement over bound arrays.
+async fn upsert_endpoints(
+    conn: &mut PgConnection,
+    name: &str,
+    endpoints: &[(String, Option<String>)],
+    now: i64,
+) -> Result<()> {
+    let (urls, names): (Vec<String>, Vec<Option<String>>) = endpoints.iter().cloned().unzip();
+    sqlx::query(URL_GROUP_ENDPOINTS_UPSERT)
+        .bind(name)
+        .bind(now)
+        .bind(urls)
+        .bind(names)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
-    async fn url_group_remove_endpoints(
-        &self,
-        name: &str,
-        urls: &[String],
-        names: &[String],
-        now: i64,
-    ) -> Result<Option<()>> {
-        let mut tx = self.pool.begin().await?;
-        let touched = sqlx::query(URL_GROUP_MARK_UPDATED)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if touched.rows_affected() == 0 {
-            return Ok(None);
-        }
-        sqlx::query(URL_GROUP_ENDPOINTS_REMOVE)
-            .bind(name)
-            .bind(urls)
-            .bind(names)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(()))
-    }
+/// Removes the endpoints of group `name` with one of `urls` or `names`, in one statement.
+async fn remove_endpoints(conn: &mut PgConnection, name: &str, urls: &[String], names: &[String]) -> Result<()> {
+    sqlx::query(URL_GROUP_ENDPOINTS_REMOVE)
+        .bind(name)
+        .bind(urls)
+        .bind(names)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

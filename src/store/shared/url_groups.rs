@@ -1,7 +1,50 @@
-//! URL groups: reading and deleting (adding and removing endpoints differ: Postgres binds arrays).
+//! URL groups: every operation. Each backend writes the endpoints themselves (`upsert_endpoints`,
+//! `remove_endpoints`: Postgres binds arrays, SQLite runs a statement per endpoint) inside the transaction here.
 
 macro_rules! url_group_store {
     () => {
+        async fn url_group_upsert_endpoints(
+            &self,
+            name: &str,
+            endpoints: &[(String, Option<String>)],
+            now: i64,
+        ) -> Result<()> {
+            let mut tx = self.begin_write().await?;
+            sqlx::query(URL_GROUP_TOUCH)
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            upsert_endpoints(&mut tx, name, endpoints, now).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn url_group_remove_endpoints(
+            &self,
+            name: &str,
+            urls: &[String],
+            names: &[String],
+            now: i64,
+        ) -> Result<Option<()>> {
+            let mut tx = self.begin_write().await?;
+            let touched = sqlx::query(URL_GROUP_MARK_UPDATED)
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if touched.rows_affected() == 0 {
+                return Ok(None);
+            }
+            remove_endpoints(&mut tx, name, urls, names).await?;
+            sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(()))
+        }
+
         async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>> {
             let Some(group) = sqlx::query_as::<_, UrlGroupRow>(URL_GROUP_GET)
                 .bind(name)
