@@ -28,53 +28,13 @@ macro_rules! flow_control_store {
             Ok(())
         }
 
-        async fn flow_control_set_paused(&self, key: &str, paused: bool, now: i64) -> Result<bool> {
-            let done = sqlx::query(FLOW_CONTROL_SET_PAUSED)
-                .bind(key)
-                .bind(paused)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn flow_control_pin(
-            &self,
-            key: &str,
-            parallelism: Option<i32>,
-            rate: Option<i32>,
-            period_ms: Option<i64>,
-            now: i64,
-        ) -> Result<bool> {
-            let done = sqlx::query(FLOW_CONTROL_PIN)
-                .bind(key)
-                .bind(parallelism)
-                .bind(rate)
-                .bind(period_ms)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn flow_control_unpin(&self, key: &str, parallelism: bool, rate: bool, now: i64) -> Result<bool> {
-            let done = sqlx::query(FLOW_CONTROL_UNPIN)
-                .bind(key)
-                .bind(parallelism)
-                .bind(rate)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn flow_control_reset_rate(&self, key: &str, now: i64) -> Result<bool> {
-            let done = sqlx::query(FLOW_CONTROL_RESET_RATE)
-                .bind(key)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
+        $crate::store::shared::changes_one_row! {
+            flow_control_set_paused(key: &str, paused: bool, now: i64) = FLOW_CONTROL_SET_PAUSED;
+            flow_control_pin(
+                key: &str, parallelism: Option<i32>, rate: Option<i32>, period_ms: Option<i64>, now: i64
+            ) = FLOW_CONTROL_PIN;
+            flow_control_unpin(key: &str, parallelism: bool, rate: bool, now: i64) = FLOW_CONTROL_UNPIN;
+            flow_control_reset_rate(key: &str, now: i64) = FLOW_CONTROL_RESET_RATE;
         }
     };
 }

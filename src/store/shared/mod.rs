@@ -33,3 +33,18 @@ pub(super) use queues::queue_store;
 pub(super) use schedules::schedule_store;
 pub(super) use stats::stats_store;
 pub(super) use url_groups::url_group_store;
+
+/// Methods that bind their arguments, in order, to one statement on the writer and answer whether it
+/// changed a row: the one their key names (a pause, a pin, a delete by name …); `false` when there is none.
+macro_rules! changes_one_row {
+    ($($name:ident($($arg:ident: $ty:ty),*) = $sql:ident;)*) => {
+        $(
+            async fn $name(&self, $($arg: $ty),*) -> Result<bool> {
+                let done = sqlx::query($sql)$(.bind($arg))*.execute(self.writes()).await?;
+                Ok(done.rows_affected() == 1)
+            }
+        )*
+    };
+}
+
+pub(super) use changes_one_row;

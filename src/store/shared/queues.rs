@@ -27,22 +27,9 @@ macro_rules! queue_store {
             Ok(sqlx::query_as(&query).fetch_all(self.reads()).await?)
         }
 
-        async fn queue_delete(&self, name: &str) -> Result<bool> {
-            let done = sqlx::query(QUEUE_DELETE)
-                .bind(name)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool> {
-            let done = sqlx::query(QUEUE_SET_PAUSED)
-                .bind(name)
-                .bind(paused)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
+        $crate::store::shared::changes_one_row! {
+            queue_delete(name: &str) = QUEUE_DELETE;
+            queue_set_paused(name: &str, paused: bool, now: i64) = QUEUE_SET_PAUSED;
         }
     };
 }

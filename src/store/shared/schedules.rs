@@ -42,31 +42,10 @@ macro_rules! schedule_store {
             decode_all(rows)
         }
 
-        async fn schedule_delete(&self, id: &str) -> Result<bool> {
-            let done = sqlx::query(SCHEDULE_DELETE)
-                .bind(id)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn schedule_pause(&self, id: &str, now: i64) -> Result<bool> {
-            let done = sqlx::query(SCHEDULE_PAUSE)
-                .bind(id)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        async fn schedule_resume(&self, id: &str, next_fire_at: i64, now: i64) -> Result<bool> {
-            let done = sqlx::query(SCHEDULE_RESUME)
-                .bind(id)
-                .bind(next_fire_at)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
+        $crate::store::shared::changes_one_row! {
+            schedule_delete(id: &str) = SCHEDULE_DELETE;
+            schedule_pause(id: &str, now: i64) = SCHEDULE_PAUSE;
+            schedule_resume(id: &str, next_fire_at: i64, now: i64) = SCHEDULE_RESUME;
         }
 
         async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<Schedule>> {

@@ -69,12 +69,8 @@ macro_rules! url_group_store {
             Ok(assemble_groups(groups, endpoints))
         }
 
-        async fn url_group_delete(&self, name: &str) -> Result<bool> {
-            let done = sqlx::query(URL_GROUP_DELETE)
-                .bind(name)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected() == 1)
+        $crate::store::shared::changes_one_row! {
+            url_group_delete(name: &str) = URL_GROUP_DELETE;
         }
     };
 }
