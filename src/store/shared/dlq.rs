@@ -12,13 +12,8 @@ macro_rules! dlq_store {
             Ok(self.dlq_list(&DlqPage::only(dlq_id)).await?.pop())
         }
 
-        async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64> {
-            let done = sqlx::query(DLQ_DELETE_EXPIRED)
-                .bind(before)
-                .bind(limit)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected())
+        $crate::store::shared::binds_in_order! {
+            dlq_delete_expired(before: i64, limit: i64) -> u64 = DLQ_DELETE_EXPIRED;
         }
     };
 }

@@ -28,13 +28,13 @@ macro_rules! flow_control_store {
             Ok(())
         }
 
-        $crate::store::shared::changes_one_row! {
-            flow_control_set_paused(key: &str, paused: bool, now: i64) = FLOW_CONTROL_SET_PAUSED;
+        $crate::store::shared::binds_in_order! {
+            flow_control_set_paused(key: &str, paused: bool, now: i64) -> bool = FLOW_CONTROL_SET_PAUSED;
             flow_control_pin(
                 key: &str, parallelism: Option<i32>, rate: Option<i32>, period_ms: Option<i64>, now: i64
-            ) = FLOW_CONTROL_PIN;
-            flow_control_unpin(key: &str, parallelism: bool, rate: bool, now: i64) = FLOW_CONTROL_UNPIN;
-            flow_control_reset_rate(key: &str, now: i64) = FLOW_CONTROL_RESET_RATE;
+            ) -> bool = FLOW_CONTROL_PIN;
+            flow_control_unpin(key: &str, parallelism: bool, rate: bool, now: i64) -> bool = FLOW_CONTROL_UNPIN;
+            flow_control_reset_rate(key: &str, now: i64) -> bool = FLOW_CONTROL_RESET_RATE;
         }
     };
 }

@@ -36,13 +36,8 @@ macro_rules! message_store {
             Ok(None)
         }
 
-        async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64> {
-            let done = sqlx::query(DEDUP_DELETE_EXPIRED)
-                .bind(now)
-                .bind(limit)
-                .execute(self.writes())
-                .await?;
-            Ok(done.rows_affected())
+        $crate::store::shared::binds_in_order! {
+            dedup_delete_expired(now: i64, limit: i64) -> u64 = DEDUP_DELETE_EXPIRED;
         }
 
         async fn message_get(&self, id: &str) -> Result<Option<Message>> {

@@ -34,17 +34,42 @@ pub(super) use schedules::schedule_store;
 pub(super) use stats::stats_store;
 pub(super) use url_groups::url_group_store;
 
-/// Methods that bind their arguments, in order, to one statement on the writer and answer whether it
-/// changed a row: the one their key names (a pause, a pin, a delete by name …); `false` when there is none.
-macro_rules! changes_one_row {
-    ($($name:ident($($arg:ident: $ty:ty),*) = $sql:ident;)*) => {
+/// Methods that bind their arguments, in order, to one statement on the writer, and answer what their
+/// return type says of the rows it changed (see [`Changed`]).
+macro_rules! binds_in_order {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty = $sql:ident;)*) => {
         $(
-            async fn $name(&self, $($arg: $ty),*) -> Result<bool> {
+            async fn $name(&self, $($arg: $ty),*) -> Result<$out> {
                 let done = sqlx::query($sql)$(.bind($arg))*.execute(self.writes()).await?;
-                Ok(done.rows_affected() == 1)
+                Ok($crate::store::shared::Changed::from_rows_affected(done.rows_affected()))
             }
         )*
     };
 }
 
-pub(super) use changes_one_row;
+pub(super) use binds_in_order;
+
+/// What a write answers of the rows it changed.
+pub(super) trait Changed {
+    fn from_rows_affected(rows: u64) -> Self;
+}
+
+/// Nothing: an upsert, whose row is there either way.
+impl Changed for () {
+    fn from_rows_affected(_: u64) -> Self {}
+}
+
+/// Whether it changed the one row its key names (a pause, a pin, a delete by name); `false` when there is
+/// no such row.
+impl Changed for bool {
+    fn from_rows_affected(rows: u64) -> Self {
+        rows == 1
+    }
+}
+
+/// How many rows it changed (retention deletes a batch).
+impl Changed for u64 {
+    fn from_rows_affected(rows: u64) -> Self {
+        rows
+    }
+}

@@ -2,34 +2,16 @@
 
 macro_rules! queue_store {
     () => {
-        async fn queue_upsert(&self, name: &str, parallelism: i32, paused: bool, now: i64) -> Result<()> {
-            sqlx::query(QUEUE_UPSERT)
-                .bind(name)
-                .bind(parallelism)
-                .bind(paused)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(())
-        }
-
-        async fn queue_ensure(&self, name: &str, now: i64) -> Result<()> {
-            sqlx::query(QUEUE_ENSURE)
-                .bind(name)
-                .bind(now)
-                .execute(self.writes())
-                .await?;
-            Ok(())
-        }
-
         async fn queue_list(&self) -> Result<Vec<Queue>> {
             let query = format!("{QUEUE_SELECT} order by q.name");
             Ok(sqlx::query_as(&query).fetch_all(self.reads()).await?)
         }
 
-        $crate::store::shared::changes_one_row! {
-            queue_delete(name: &str) = QUEUE_DELETE;
-            queue_set_paused(name: &str, paused: bool, now: i64) = QUEUE_SET_PAUSED;
+        $crate::store::shared::binds_in_order! {
+            queue_upsert(name: &str, parallelism: i32, paused: bool, now: i64) -> () = QUEUE_UPSERT;
+            queue_ensure(name: &str, now: i64) -> () = QUEUE_ENSURE;
+            queue_delete(name: &str) -> bool = QUEUE_DELETE;
+            queue_set_paused(name: &str, paused: bool, now: i64) -> bool = QUEUE_SET_PAUSED;
         }
     };
 }

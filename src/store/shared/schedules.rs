@@ -42,10 +42,10 @@ macro_rules! schedule_store {
             decode_all(rows)
         }
 
-        $crate::store::shared::changes_one_row! {
-            schedule_delete(id: &str) = SCHEDULE_DELETE;
-            schedule_pause(id: &str, now: i64) = SCHEDULE_PAUSE;
-            schedule_resume(id: &str, next_fire_at: i64, now: i64) = SCHEDULE_RESUME;
+        $crate::store::shared::binds_in_order! {
+            schedule_delete(id: &str) -> bool = SCHEDULE_DELETE;
+            schedule_pause(id: &str, now: i64) -> bool = SCHEDULE_PAUSE;
+            schedule_resume(id: &str, next_fire_at: i64, now: i64) -> bool = SCHEDULE_RESUME;
         }
 
         async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<Schedule>> {

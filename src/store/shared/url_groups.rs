@@ -69,8 +69,8 @@ macro_rules! url_group_store {
             Ok(assemble_groups(groups, endpoints))
         }
 
-        $crate::store::shared::changes_one_row! {
-            url_group_delete(name: &str) = URL_GROUP_DELETE;
+        $crate::store::shared::binds_in_order! {
+            url_group_delete(name: &str) -> bool = URL_GROUP_DELETE;
         }
     };
 }
