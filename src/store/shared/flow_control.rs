@@ -1,8 +1,43 @@
-//! Flow-control keys: everything but the claim (SQLite logs its events itself) and the two reads whose
-//! SQL the backend completes with a placeholder and a dialect function.
+//! Flow-control keys: everything but the two reads whose SQL the backend completes with a placeholder and a
+//! dialect function. The claim's loop over keys is here; each backend leases one key's messages
+//! (`claim_for_key`: SQLite also logs them, which Postgres's statement does itself) with the skipped hosts
+//! as its statement binds them (`skip_hosts_param`).
 
 macro_rules! flow_control_store {
     () => {
+        async fn message_claim_flow_controlled(
+            &self,
+            now: i64,
+            lease_until: i64,
+            limit: i64,
+            skip_hosts: &[String],
+        ) -> Result<Vec<Message>> {
+            let mut tx = self.begin_write().await?;
+            let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+            let skip_hosts = skip_hosts_param(skip_hosts);
+            let mut claimed: Vec<MessageRow> = Vec::new();
+            for key in keys {
+                let allowance = key.allowance(now, limit - claimed.len() as i64);
+                let rows = if allowance.start > 0 {
+                    claim_for_key(&mut tx, &key.key, now, lease_until, allowance.start, &skip_hosts).await?
+                } else {
+                    Vec::new()
+                };
+                sqlx::query(FLOW_CONTROL_COUNT)
+                    .bind(&key.key)
+                    .bind(allowance.window_count + rows.len() as i32)
+                    .bind(allowance.window_start)
+                    .execute(&mut *tx)
+                    .await?;
+                claimed.extend(rows);
+            }
+            tx.commit().await?;
+            Ok(decode_claimed(claimed))
+        }
+
         async fn flow_control_any(&self) -> Result<bool> {
             Ok(sqlx::query_scalar(FLOW_CONTROL_ANY)
                 .fetch_one(self.reads())

@@ -1,6 +1,7 @@
 //! SQLite: flow-control keys and the claim that respects them.
 
 use super::*;
+use sqlx::SqliteConnection;
 
 const FLOW_CONTROL_READY: &str = "
 -- message_claim_flow_controlled (keys): keys not paused with due messages
@@ -72,49 +73,6 @@ update flow_control_keys set rate_count = 0, rate_period_start = ?2, updated_at 
 impl FlowControlStore for SqliteStore {
     shared::flow_control_store!();
 
-    async fn message_claim_flow_controlled(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>> {
-        let mut tx = self.begin_write().await?;
-        let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY).bind(now).fetch_all(&mut *tx).await?;
-        let mut claimed: Vec<MessageRow> = Vec::new();
-        let skip = super::hosts_json(skip_hosts);
-        for key in keys {
-            let allowance = key.allowance(now, limit - claimed.len() as i64);
-            let rows: Vec<MessageRow> = if allowance.start > 0 {
-                let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
-                    .bind(now)
-                    .bind(lease_until)
-                    .bind(allowance.start)
-                    .bind(&skip)
-                    .bind(&key.key)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut log = EventLog::default();
-                for row in &rows {
-                    log.push(now, Event::new(&row.id, "ACTIVE"));
-                }
-                log.write(&mut tx).await?;
-                rows
-            } else {
-                Vec::new()
-            };
-            sqlx::query(FLOW_CONTROL_COUNT)
-                .bind(&key.key)
-                .bind(allowance.window_count + rows.len() as i32)
-                .bind(allowance.window_start)
-                .execute(&mut *tx)
-                .await?;
-            claimed.extend(rows);
-        }
-        tx.commit().await?;
-        Ok(decode_claimed(claimed))
-    }
-
     async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlKey>> {
         let query = format!("{FLOW_CONTROL_SELECT} where k.key = ?1");
         Ok(sqlx::query_as(&query).bind(key).fetch_optional(&self.reader).await?)
@@ -124,4 +82,34 @@ impl FlowControlStore for SqliteStore {
         let query = format!("{FLOW_CONTROL_SELECT} where instr(k.key, ?1) > 0 order by k.key");
         Ok(sqlx::query_as(&query).bind(search).fetch_all(&self.reader).await?)
     }
+}
+
+/// The hosts a claim leaves out, as `MESSAGE_CLAIM_DUE_FOR_KEY` binds them: a JSON array, made once per claim.
+fn skip_hosts_param(hosts: &[String]) -> String {
+    super::hosts_json(hosts)
+}
+
+/// Leases up to `count` due messages of flow-control key `key`, and logs them ACTIVE.
+async fn claim_for_key(
+    conn: &mut SqliteConnection,
+    key: &str,
+    now: i64,
+    lease_until: i64,
+    count: i64,
+    skip_hosts: &str,
+) -> Result<Vec<MessageRow>> {
+    let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
+        .bind(now)
+        .bind(lease_until)
+        .bind(count)
+        .bind(skip_hosts)
+        .bind(key)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut log = EventLog::default();
+    for row in &rows {
+        log.push(now, Event::new(&row.id, "ACTIVE"));
+    }
+    log.write(conn).await?;
+    Ok(rows)
 }
