@@ -1,6 +1,7 @@
 //! Postgres: flow-control keys and the claim that respects them.
 
 use super::*;
+use shared::FLOW_CONTROL_SELECT;
 
 const FLOW_CONTROL_READY: &str = "
 -- message_claim_flow_controlled (keys): keys not paused with due messages, locked for this claim
@@ -36,14 +37,6 @@ on conflict (key) do update set
     period_ms = case when flow_control_keys.pinned_rate or not $6 then flow_control_keys.period_ms
                      else excluded.period_ms end,
     updated_at = excluded.updated_at";
-
-const FLOW_CONTROL_SELECT: &str = "
--- flow_control_get / flow_control_list: keys with their waitlist and deliveries in flight
-select k.key, k.parallelism, k.rate, k.period_ms, k.paused, k.pinned_parallelism, k.pinned_rate, k.rate_count,
-       k.rate_period_start,
-       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'pending') as waiting,
-       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'in_progress') as in_flight
-from flow_control_keys k";
 
 const FLOW_CONTROL_SET_PAUSED: &str = "
 -- flow_control_set_paused: pause or resume a key

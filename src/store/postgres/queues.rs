@@ -1,6 +1,7 @@
 //! Postgres: queues.
 
 use super::*;
+use shared::QUEUE_SELECT;
 
 const QUEUE_UPSERT: &str = "
 -- queue_upsert: create a queue, or set its parallelism and paused state
@@ -12,13 +13,6 @@ const QUEUE_ENSURE: &str = "
 -- queue_ensure: create a queue with parallelism 1 unless it exists
 insert into queues (name, parallelism, paused, created_at, updated_at) values ($1, 1, false, $2, $2)
 on conflict (name) do nothing";
-
-const QUEUE_SELECT: &str = "
--- queue_get / queue_list: queues with their lag
-select q.name, q.parallelism, q.paused, q.created_at, q.updated_at,
-       (select count(*) from messages m
-        where m.queue_name = q.name and m.state in ('pending', 'in_progress')) as lag
-from queues q";
 
 const QUEUE_DELETE: &str = "
 -- queue_delete: remove a queue

@@ -3,6 +3,16 @@
 //! (`claim_for_key`: SQLite also logs them, which Postgres's statement does itself) with the skipped hosts
 //! as its statement binds them (`skip_hosts_param`).
 
+/// The same text on both databases (it has no placeholders, like `store::EVENT_SELECT`); each backend appends
+/// its own condition.
+pub(in crate::store) const FLOW_CONTROL_SELECT: &str = "
+-- flow_control_get / flow_control_list: keys with their waitlist and deliveries in flight
+select k.key, k.parallelism, k.rate, k.period_ms, k.paused, k.pinned_parallelism, k.pinned_rate, k.rate_count,
+       k.rate_period_start,
+       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'pending') as waiting,
+       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'in_progress') as in_flight
+from flow_control_keys k";
+
 macro_rules! flow_control_store {
     () => {
         async fn message_claim_flow_controlled(

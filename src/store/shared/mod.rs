@@ -15,6 +15,7 @@
 //! - `self.begin_write()`: a transaction for writes (`BEGIN IMMEDIATE` on SQLite).
 //!
 //! The hot path (claim, complete, insert, lease extension) is not here: its statements differ in structure.
+//! SQL stays in the backends, except the two selects whose text is the same on both databases.
 
 mod dlq;
 mod flow_control;
@@ -26,10 +27,10 @@ mod stats;
 mod url_groups;
 
 pub(super) use dlq::dlq_store;
-pub(super) use flow_control::flow_control_store;
+pub(super) use flow_control::{flow_control_store, FLOW_CONTROL_SELECT};
 pub(super) use keys::key_store;
 pub(super) use messages::{delivery_store, message_store};
-pub(super) use queues::queue_store;
+pub(super) use queues::{queue_store, QUEUE_SELECT};
 pub(super) use schedules::schedule_store;
 pub(super) use stats::stats_store;
 pub(super) use url_groups::url_group_store;

@@ -1,5 +1,14 @@
 //! Queues: every operation but `queue_get` (whose SQL the backend appends a placeholder to).
 
+/// The same text on both databases (it has no placeholders, like `store::EVENT_SELECT`); each backend appends
+/// its own condition.
+pub(in crate::store) const QUEUE_SELECT: &str = "
+-- queue_get / queue_list: queues with their lag
+select q.name, q.parallelism, q.paused, q.created_at, q.updated_at,
+       (select count(*) from messages m
+        where m.queue_name = q.name and m.state in ('pending', 'in_progress')) as lag
+from queues q";
+
 macro_rules! queue_store {
     () => {
         async fn queue_list(&self) -> Result<Vec<Queue>> {
