@@ -102,6 +102,7 @@ impl PgStore {
         &self.pool
     }
 
+    /// A transaction for writes (the name SQLite's backend has for its `BEGIN IMMEDIATE`).
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
     }

@@ -14,8 +14,10 @@
 //! - `self.writes()`: statements that write, and the few reads that must see the writer's latest commit;
 //! - `self.begin_write()`: a transaction for writes (`BEGIN IMMEDIATE` on SQLite).
 //!
-//! The hot path (claim, complete, insert, lease extension) is not here: its statements differ in structure.
-//! SQL stays in the backends, except the two selects whose text is the same on both databases.
+//! Where a body would only bind each argument in order and report the rows changed, the method is one line
+//! of `binds_in_order!`. The hot path (`message_claim_due`, `message_complete`, `message_insert`,
+//! `message_extend_leases`) is not here: its statements differ in structure between the databases. SQL stays
+//! in the backends, except two selects whose text is the same on both.
 
 mod dlq;
 mod flow_control;
