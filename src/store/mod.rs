@@ -1,7 +1,8 @@
 //! The only place with SQL. `Store` is a closed enum over two backends that implement the same
 //! crate-private traits (`Backend` and one per resource: messages, delivery, flow control, DLQ, schedules,
 //! URL groups, queues, keys), so the compiler keeps Postgres and SQLite in step. Each backend keeps each
-//! resource in a file of the same name. One operation, one name: `message_claim_due` is the SQL constant,
+//! resource in a file of the same name; the Rust around the SQL that is the same on both is written once,
+//! in `shared`. One operation, one name: `message_claim_due` is the SQL constant,
 //! the trait method and the conformance test.
 
 mod body_budget;
@@ -10,6 +11,7 @@ pub mod model;
 mod postgres;
 pub mod read_model;
 mod rows;
+mod shared;
 mod sqlite;
 
 use crate::domain::flow_control::FlowControl;

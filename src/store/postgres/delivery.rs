@@ -130,6 +130,8 @@ with expired as (
 select count(*) from rescued";
 
 impl DeliveryStore for PgStore {
+    shared::delivery_store!();
+
     async fn message_claim_due(
         &self,
         now: i64,
@@ -145,13 +147,6 @@ impl DeliveryStore for PgStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(decode_claimed(rows))
-    }
-
-    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?)
     }
 
     async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64> {

@@ -15,15 +15,7 @@ const DLQ_DELETE_EXPIRED: &str = "
 delete from dlq where dlq_id in (select dlq_id from dlq where created_at < $1 limit $2)";
 
 impl DlqStore for PgStore {
-    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqEntry>> {
-        let mut qb = crate::store::dlq_query(page, &DIALECT);
-        let rows: Vec<DlqRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        decode_all(rows)
-    }
-
-    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqEntry>> {
-        Ok(self.dlq_list(&DlqPage::only(dlq_id)).await?.pop())
-    }
+    shared::dlq_store!();
 
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
         let done = sqlx::query(DLQ_DELETE).bind(dlq_ids).execute(&self.pool).await?;
@@ -43,14 +35,5 @@ impl DlqStore for PgStore {
         insert_messages(&mut tx, &retried).await?;
         tx.commit().await?;
         Ok(ids)
-    }
-
-    async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64> {
-        let done = sqlx::query(DLQ_DELETE_EXPIRED)
-            .bind(before)
-            .bind(limit)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
     }
 }

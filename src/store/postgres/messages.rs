@@ -64,6 +64,8 @@ const MESSAGE_STATES: &str = "
 select id, state from messages where id = any($1)";
 
 impl MessageStore for PgStore {
+    shared::message_store!();
+
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()> {
         if fits_one_statement(messages) {
             // The usual case: one statement, no transaction of its own.
@@ -90,52 +92,6 @@ impl MessageStore for PgStore {
         Ok(())
     }
 
-    async fn message_insert_deduplicated(
-        &self,
-        key: &str,
-        published: &str,
-        expires_at: i64,
-        now: i64,
-        messages: &[NewMessage],
-    ) -> Result<Option<String>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(DEDUP_EXPIRE_KEY)
-            .bind(key)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let claimed = sqlx::query(DEDUP_CLAIM)
-            .bind(key)
-            .bind(published)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-        if claimed.rows_affected() == 0 {
-            let original: String = sqlx::query_scalar(DEDUP_PUBLISHED)
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
-            return Ok(Some(original));
-        }
-        insert_messages(&mut tx, messages).await?;
-        tx.commit().await?;
-        Ok(None)
-    }
-
-    async fn dedup_delete_expired(&self, now: i64, limit: i64) -> Result<u64> {
-        let done = sqlx::query(DEDUP_DELETE_EXPIRED)
-            .bind(now)
-            .bind(limit)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn message_get(&self, id: &str) -> Result<Option<Message>> {
-        let row: Option<MessageRow> = sqlx::query_as(MESSAGE_GET).bind(id).fetch_optional(&self.pool).await?;
-        decode_one(row)
-    }
-
     async fn message_cancel(&self, now: i64, id: &str) -> Result<CancelResult> {
         let new_state: Option<String> = sqlx::query_scalar(MESSAGE_CANCEL)
             .bind(id)
@@ -150,22 +106,6 @@ impl MessageStore for PgStore {
             .fetch_optional(&self.pool)
             .await?;
         crate::store::not_cancelable(id, state.as_deref())
-    }
-
-    async fn message_run_now(&self, now: i64, id: &str) -> Result<RunNowResult> {
-        let done = sqlx::query(MESSAGE_RUN_NOW)
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 1 {
-            return Ok(RunNowResult::Due);
-        }
-        let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(crate::store::not_runnable(state.as_deref()))
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
@@ -201,23 +141,6 @@ impl MessageStore for PgStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(deleted as u64)
-    }
-
-    async fn message_list(&self, page: &MessagePage) -> Result<Vec<Message>> {
-        let mut qb = crate::store::message_list_query(page, &DIALECT);
-        let rows: Vec<MessageRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        decode_all(rows)
-    }
-
-    async fn list_window_end(&self, window: &ListWindow<'_>, rows: i64) -> Result<Option<String>> {
-        let mut qb = crate::store::window_end_query(window, rows);
-        Ok(qb.build_query_scalar().fetch_optional(&self.pool).await?)
-    }
-
-    async fn event_list(&self, page: &EventPage) -> Result<Vec<LogEntry>> {
-        let mut qb = crate::store::event_query(page, &DIALECT);
-        let rows: Vec<EventRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        decode_all(rows)
     }
 
     async fn message_states(&self, ids: &[String]) -> Result<Vec<(String, MessageState)>> {

@@ -13,7 +13,7 @@ use super::model::*;
 use super::read_model::*;
 use super::rows::{decode_all, decode_claimed, decode_one, DlqRow, EventRow, MessageRow, ScheduleRow};
 use super::{
-    Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
+    shared, Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
     ScheduleStore, StatsStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
@@ -90,6 +90,21 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Where the operations in [`super::shared`] read: the one pool.
+    fn reads(&self) -> &Sessions {
+        &self.pool
+    }
+
+    /// Where the operations in [`super::shared`] write: the same pool.
+    fn writes(&self) -> &Sessions {
+        &self.pool
+    }
+
+    /// A transaction for writes (the name SQLite's backend has for its `BEGIN IMMEDIATE`).
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
     }
 }
 

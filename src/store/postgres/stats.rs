@@ -1,7 +1,6 @@
 //! Postgres: the bounded counts behind the metrics gauges.
 
 use super::*;
-use crate::metrics::StoreStats;
 
 const STORE_STATS: &str = "
 -- store_stats: the metrics gauges in one statement; every count stops at 100000 rows, so a refresh reads a
@@ -19,10 +18,7 @@ select
   (select count(*) from schedules where is_paused)";
 
 impl StatsStore for PgStore {
-    async fn store_stats(&self, now: i64) -> Result<StoreStats> {
-        let row: crate::store::StatsRow = sqlx::query_as(STORE_STATS).bind(now).fetch_one(&self.pool).await?;
-        Ok(crate::store::stats_from_row(row))
-    }
+    shared::stats_store!();
 
     fn pool_connections(&self) -> (u32, u32) {
         // Size and idle count are read one after the other while connections come and go.

@@ -45,90 +45,34 @@ const URL_GROUP_DELETE: &str = "
 delete from url_groups where name = $1";
 
 impl UrlGroupStore for PgStore {
-    async fn url_group_upsert_endpoints(
-        &self,
-        name: &str,
-        endpoints: &[(String, Option<String>)],
-        now: i64,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(URL_GROUP_TOUCH)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let (urls, names): (Vec<String>, Vec<Option<String>>) = endpoints.iter().cloned().unzip();
-        sqlx::query(URL_GROUP_ENDPOINTS_UPSERT)
-            .bind(name)
-            .bind(now)
-            .bind(urls)
-            .bind(names)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
+    shared::url_group_store!();
+}
 
-    async fn url_group_remove_endpoints(
-        &self,
-        name: &str,
-        urls: &[String],
-        names: &[String],
-        now: i64,
-    ) -> Result<Option<()>> {
-        let mut tx = self.pool.begin().await?;
-        let touched = sqlx::query(URL_GROUP_MARK_UPDATED)
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if touched.rows_affected() == 0 {
-            return Ok(None);
-        }
-        sqlx::query(URL_GROUP_ENDPOINTS_REMOVE)
-            .bind(name)
-            .bind(urls)
-            .bind(names)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(()))
-    }
+/// Adds or renames `endpoints` of group `name`, all in one statement over bound arrays.
+async fn upsert_endpoints(
+    conn: &mut PgConnection,
+    name: &str,
+    endpoints: &[(String, Option<String>)],
+    now: i64,
+) -> Result<()> {
+    let (urls, names): (Vec<String>, Vec<Option<String>>) = endpoints.iter().cloned().unzip();
+    sqlx::query(URL_GROUP_ENDPOINTS_UPSERT)
+        .bind(name)
+        .bind(now)
+        .bind(urls)
+        .bind(names)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
-    async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>> {
-        let Some(group) = sqlx::query_as::<_, UrlGroupRow>(URL_GROUP_GET)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
-            .bind(name)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(assemble_groups(vec![group], endpoints).pop())
-    }
-
-    async fn url_group_list(&self) -> Result<Vec<UrlGroup>> {
-        let groups = sqlx::query_as(URL_GROUP_LIST).fetch_all(&self.pool).await?;
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
-            .bind(None::<String>)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(assemble_groups(groups, endpoints))
-    }
-
-    async fn url_group_delete(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query(URL_GROUP_DELETE)
-            .bind(name)
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            == 1)
-    }
+/// Removes the endpoints of group `name` with one of `urls` or `names`, in one statement.
+async fn remove_endpoints(conn: &mut PgConnection, name: &str, urls: &[String], names: &[String]) -> Result<()> {
+    sqlx::query(URL_GROUP_ENDPOINTS_REMOVE)
+        .bind(name)
+        .bind(urls)
+        .bind(names)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

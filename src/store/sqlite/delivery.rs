@@ -54,6 +54,8 @@ where state = 'in_progress' and lease_until < ?1 and id not in (select value fro
 returning id, state";
 
 impl DeliveryStore for SqliteStore {
+    shared::delivery_store!();
+
     async fn message_claim_due(
         &self,
         now: i64,
@@ -76,13 +78,6 @@ impl DeliveryStore for SqliteStore {
         log.write(&mut tx).await?;
         tx.commit().await?;
         Ok(decode_claimed(claimed))
-    }
-
-    async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(MESSAGE_NEXT_DUE_AT)
-            .bind(now)
-            .fetch_one(&self.reader)
-            .await?)
     }
 
     async fn message_extend_leases(&self, claims: &[(String, i32)], lease_until: i64) -> Result<u64> {

@@ -11,15 +11,7 @@ const DLQ_DELETE_EXPIRED: &str = "
 delete from dlq where dlq_id in (select dlq_id from dlq where created_at < ?1 limit ?2)";
 
 impl DlqStore for SqliteStore {
-    async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqEntry>> {
-        let mut qb = crate::store::dlq_query(page, &DIALECT);
-        let rows: Vec<DlqRow> = qb.build_query_as().fetch_all(&self.reader).await?;
-        decode_all(rows)
-    }
-
-    async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqEntry>> {
-        Ok(self.dlq_list(&DlqPage::only(dlq_id)).await?.pop())
-    }
+    shared::dlq_store!();
 
     async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
         let mut tx = self.begin_write().await?;
@@ -47,14 +39,5 @@ impl DlqStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(retried)
-    }
-
-    async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64> {
-        let done = sqlx::query(DLQ_DELETE_EXPIRED)
-            .bind(before)
-            .bind(limit)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
     }
 }

@@ -1,6 +1,8 @@
 //! SQLite: flow-control keys and the claim that respects them.
 
 use super::*;
+use shared::FLOW_CONTROL_SELECT;
+use sqlx::SqliteConnection;
 
 const FLOW_CONTROL_READY: &str = "
 -- message_claim_flow_controlled (keys): keys not paused with due messages
@@ -36,14 +38,6 @@ on conflict (key) do update set
                      else excluded.period_ms end,
     updated_at = excluded.updated_at";
 
-const FLOW_CONTROL_SELECT: &str = "
--- flow_control_get / flow_control_list: keys with their waitlist and deliveries in flight
-select k.key, k.parallelism, k.rate, k.period_ms, k.paused, k.pinned_parallelism, k.pinned_rate, k.rate_count,
-       k.rate_period_start,
-       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'pending') as waiting,
-       (select count(*) from messages m where m.flow_control_key = k.key and m.state = 'in_progress') as in_flight
-from flow_control_keys k";
-
 const FLOW_CONTROL_SET_PAUSED: &str = "
 -- flow_control_set_paused: pause or resume a key
 update flow_control_keys set paused = ?2, updated_at = ?3 where key = ?1";
@@ -70,71 +64,7 @@ const FLOW_CONTROL_RESET_RATE: &str = "
 update flow_control_keys set rate_count = 0, rate_period_start = ?2, updated_at = ?2 where key = ?1";
 
 impl FlowControlStore for SqliteStore {
-    async fn message_claim_flow_controlled(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>> {
-        let mut tx = self.begin_write().await?;
-        let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY).bind(now).fetch_all(&mut *tx).await?;
-        let mut claimed: Vec<MessageRow> = Vec::new();
-        let skip = super::hosts_json(skip_hosts);
-        for key in keys {
-            let allowance = key.allowance(now, limit - claimed.len() as i64);
-            let rows: Vec<MessageRow> = if allowance.start > 0 {
-                let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
-                    .bind(now)
-                    .bind(lease_until)
-                    .bind(allowance.start)
-                    .bind(&skip)
-                    .bind(&key.key)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut log = EventLog::default();
-                for row in &rows {
-                    log.push(now, Event::new(&row.id, "ACTIVE"));
-                }
-                log.write(&mut tx).await?;
-                rows
-            } else {
-                Vec::new()
-            };
-            sqlx::query(FLOW_CONTROL_COUNT)
-                .bind(&key.key)
-                .bind(allowance.window_count + rows.len() as i32)
-                .bind(allowance.window_start)
-                .execute(&mut *tx)
-                .await?;
-            claimed.extend(rows);
-        }
-        tx.commit().await?;
-        Ok(decode_claimed(claimed))
-    }
-
-    async fn flow_control_any(&self) -> Result<bool> {
-        Ok(sqlx::query_scalar(FLOW_CONTROL_ANY).fetch_one(&self.reader).await?)
-    }
-
-    async fn message_in_flight_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar(MESSAGE_IN_FLIGHT_COUNT)
-            .fetch_one(&self.reader)
-            .await?)
-    }
-
-    async fn flow_control_configure(&self, flow: &FlowControl, now: i64) -> Result<()> {
-        sqlx::query(FLOW_CONTROL_CONFIGURE)
-            .bind(&flow.key)
-            .bind(flow.parallelism)
-            .bind(flow.rate)
-            .bind(flow.period_ms)
-            .bind(now)
-            .bind(flow.sets_limits())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
+    shared::flow_control_store!();
 
     async fn flow_control_get(&self, key: &str) -> Result<Option<FlowControlKey>> {
         let query = format!("{FLOW_CONTROL_SELECT} where k.key = ?1");
@@ -145,53 +75,34 @@ impl FlowControlStore for SqliteStore {
         let query = format!("{FLOW_CONTROL_SELECT} where instr(k.key, ?1) > 0 order by k.key");
         Ok(sqlx::query_as(&query).bind(search).fetch_all(&self.reader).await?)
     }
+}
 
-    async fn flow_control_set_paused(&self, key: &str, paused: bool, now: i64) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_SET_PAUSED)
-            .bind(key)
-            .bind(paused)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
+/// The hosts a claim leaves out, as `MESSAGE_CLAIM_DUE_FOR_KEY` binds them: a JSON array, made once per claim.
+fn skip_hosts_param(hosts: &[String]) -> String {
+    super::hosts_json(hosts)
+}
 
-    async fn flow_control_pin(
-        &self,
-        key: &str,
-        parallelism: Option<i32>,
-        rate: Option<i32>,
-        period_ms: Option<i64>,
-        now: i64,
-    ) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_PIN)
-            .bind(key)
-            .bind(parallelism)
-            .bind(rate)
-            .bind(period_ms)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
+/// Leases up to `count` due messages of flow-control key `key`, and logs them ACTIVE.
+async fn claim_for_key(
+    conn: &mut SqliteConnection,
+    key: &str,
+    now: i64,
+    lease_until: i64,
+    count: i64,
+    skip_hosts: &str,
+) -> Result<Vec<MessageRow>> {
+    let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
+        .bind(now)
+        .bind(lease_until)
+        .bind(count)
+        .bind(skip_hosts)
+        .bind(key)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut log = EventLog::default();
+    for row in &rows {
+        log.push(now, Event::new(&row.id, "ACTIVE"));
     }
-
-    async fn flow_control_unpin(&self, key: &str, parallelism: bool, rate: bool, now: i64) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_UNPIN)
-            .bind(key)
-            .bind(parallelism)
-            .bind(rate)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn flow_control_reset_rate(&self, key: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query(FLOW_CONTROL_RESET_RATE)
-            .bind(key)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
+    log.write(conn).await?;
+    Ok(rows)
 }

@@ -15,25 +15,5 @@ const SIGNING_KEYS_ROTATE: &str = "
 update signing_keys set current = next, next = ?1 where id = 1 returning current, next";
 
 impl KeyStore for SqliteStore {
-    async fn signing_keys_get(&self) -> Result<Option<SigningKeys>> {
-        let row: Option<(String, String)> = sqlx::query_as(SIGNING_KEYS_GET).fetch_optional(&self.writer).await?;
-        Ok(row.map(|(current, next)| SigningKeys { current, next }))
-    }
-
-    async fn signing_keys_init(&self, keys: &SigningKeys) -> Result<SigningKeys> {
-        sqlx::query(SIGNING_KEYS_INIT)
-            .bind(&keys.current)
-            .bind(&keys.next)
-            .execute(&self.writer)
-            .await?;
-        Ok(self.signing_keys_get().await?.unwrap_or_else(|| keys.clone()))
-    }
-
-    async fn signing_keys_rotate(&self, new_next: &str) -> Result<SigningKeys> {
-        let (current, next): (String, String) = sqlx::query_as(SIGNING_KEYS_ROTATE)
-            .bind(new_next)
-            .fetch_one(&self.writer)
-            .await?;
-        Ok(SigningKeys { current, next })
-    }
+    shared::key_store!();
 }

@@ -13,7 +13,7 @@ use super::model::*;
 use super::read_model::*;
 use super::rows::{decode_all, decode_claimed, decode_one, DlqRow, EventRow, MessageRow, ScheduleRow};
 use super::{
-    Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
+    shared, Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
     ScheduleStore, StatsStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
@@ -124,6 +124,16 @@ fn log_state(new_state: &str, otherwise: &'static str) -> &'static str {
 }
 
 impl SqliteStore {
+    /// Where the operations in [`super::shared`] read: the read-only pool that runs beside the writer.
+    fn reads(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// Where the operations in [`super::shared`] write: the one writer.
+    fn writes(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }

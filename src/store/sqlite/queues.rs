@@ -1,6 +1,7 @@
 //! SQLite: queues.
 
 use super::*;
+use shared::QUEUE_SELECT;
 
 const QUEUE_UPSERT: &str = "
 -- queue_upsert: create a queue, or set its parallelism and paused state
@@ -13,13 +14,6 @@ const QUEUE_ENSURE: &str = "
 insert into queues (name, parallelism, paused, created_at, updated_at) values (?1, 1, false, ?2, ?2)
 on conflict (name) do nothing";
 
-const QUEUE_SELECT: &str = "
--- queue_get / queue_list: queues with their lag
-select q.name, q.parallelism, q.paused, q.created_at, q.updated_at,
-       (select count(*) from messages m
-        where m.queue_name = q.name and m.state in ('pending', 'in_progress')) as lag
-from queues q";
-
 const QUEUE_DELETE: &str = "
 -- queue_delete: remove a queue
 delete from queues where name = ?1";
@@ -29,52 +23,10 @@ const QUEUE_SET_PAUSED: &str = "
 update queues set paused = ?2, updated_at = ?3 where name = ?1";
 
 impl QueueStore for SqliteStore {
-    async fn queue_upsert(&self, name: &str, parallelism: i32, paused: bool, now: i64) -> Result<()> {
-        sqlx::query(QUEUE_UPSERT)
-            .bind(name)
-            .bind(parallelism)
-            .bind(paused)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    async fn queue_ensure(&self, name: &str, now: i64) -> Result<()> {
-        sqlx::query(QUEUE_ENSURE)
-            .bind(name)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
+    shared::queue_store!();
 
     async fn queue_get(&self, name: &str) -> Result<Option<Queue>> {
         let query = format!("{QUEUE_SELECT} where q.name = ?1");
         Ok(sqlx::query_as(&query).bind(name).fetch_optional(&self.reader).await?)
-    }
-
-    async fn queue_list(&self) -> Result<Vec<Queue>> {
-        let query = format!("{QUEUE_SELECT} order by q.name");
-        Ok(sqlx::query_as(&query).fetch_all(&self.reader).await?)
-    }
-
-    async fn queue_delete(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query(QUEUE_DELETE)
-            .bind(name)
-            .execute(&self.writer)
-            .await?
-            .rows_affected()
-            == 1)
-    }
-
-    async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool> {
-        let done = sqlx::query(QUEUE_SET_PAUSED)
-            .bind(name)
-            .bind(paused)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
     }
 }

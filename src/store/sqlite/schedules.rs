@@ -62,87 +62,7 @@ const LEADER_RELEASE: &str = "
 update leader_leases set lease_until = 0 where name = ?1 and holder = ?2 and term = ?3";
 
 impl ScheduleStore for SqliteStore {
-    async fn schedule_upsert(&self, s: &NewSchedule) -> Result<()> {
-        sqlx::query(SCHEDULE_UPSERT)
-            .bind(&s.id)
-            .bind(s.cron.expression())
-            .bind(s.destination.as_str())
-            .bind(&s.method)
-            .bind(headers::to_json(&s.header))
-            .bind(s.body.as_slice())
-            .bind(s.max_retries)
-            .bind(s.delay_ms)
-            .bind(s.timeout_ms)
-            .bind(labels_column(&s.labels))
-            .bind(&s.caller_ip)
-            .bind(s.next_fire_at)
-            .bind(s.now)
-            .bind(&s.retry_delay_expression)
-            .bind(callback::to_column(&s.callback))
-            .bind(callback::to_column(&s.failure_callback))
-            .bind(&s.queue_name)
-            .bind(crate::domain::flow_control::to_column(&s.flow_control))
-            .bind(redact::to_column(&s.redact))
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    async fn schedule_get(&self, id: &str) -> Result<Option<Schedule>> {
-        let row: Option<ScheduleRow> = sqlx::query_as(SCHEDULE_GET)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        decode_one(row)
-    }
-
-    async fn schedule_list(&self) -> Result<Vec<Schedule>> {
-        let rows: Vec<ScheduleRow> = sqlx::query_as(SCHEDULE_LIST).fetch_all(&self.reader).await?;
-        decode_all(rows)
-    }
-
-    async fn schedule_delete(&self, id: &str) -> Result<bool> {
-        Ok(sqlx::query(SCHEDULE_DELETE)
-            .bind(id)
-            .execute(&self.writer)
-            .await?
-            .rows_affected()
-            == 1)
-    }
-
-    async fn schedule_pause(&self, id: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query(SCHEDULE_PAUSE)
-            .bind(id)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn schedule_resume(&self, id: &str, next_fire_at: i64, now: i64) -> Result<bool> {
-        let done = sqlx::query(SCHEDULE_RESUME)
-            .bind(id)
-            .bind(next_fire_at)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn schedule_due(&self, now: i64, limit: i64) -> Result<Vec<Schedule>> {
-        let rows: Vec<ScheduleRow> = sqlx::query_as(SCHEDULE_DUE)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?;
-        decode_all(rows)
-    }
-
-    async fn schedule_next_fire_at(&self) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(SCHEDULE_NEXT_FIRE_AT)
-            .fetch_one(&self.reader)
-            .await?)
-    }
+    shared::schedule_store!();
 
     async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>> {
         let mut tx = self.begin_write().await?;
@@ -152,36 +72,5 @@ impl ScheduleStore for SqliteStore {
         insert_messages(&mut tx, &messages).await?;
         tx.commit().await?;
         Ok(fired.into_iter().map(|f| f.schedule_id.clone()).collect())
-    }
-
-    async fn leader_acquire(&self, lease: &LeaderLease, now: i64, until: i64) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(LEADER_ACQUIRE)
-            .bind(lease.name)
-            .bind(&lease.holder)
-            .bind(now)
-            .bind(until)
-            .fetch_optional(&self.writer)
-            .await?)
-    }
-
-    async fn leader_renew(&self, lease: &LeaderLease, term: i64, until: i64) -> Result<bool> {
-        let done = sqlx::query(LEADER_RENEW)
-            .bind(lease.name)
-            .bind(&lease.holder)
-            .bind(term)
-            .bind(until)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn leader_release(&self, lease: &LeaderLease, term: i64) -> Result<()> {
-        sqlx::query(LEADER_RELEASE)
-            .bind(lease.name)
-            .bind(&lease.holder)
-            .bind(term)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! SQLite: URL groups and their endpoints.
 
 use super::*;
+use sqlx::SqliteConnection;
 
 const URL_GROUP_TOUCH: &str = "
 -- url_group_upsert_endpoints (group): create the group, or mark it updated
@@ -48,99 +49,43 @@ const URL_GROUP_DELETE: &str = "
 delete from url_groups where name = ?1";
 
 impl UrlGroupStore for SqliteStore {
-    async fn url_group_upsert_endpoints(
-        &self,
-        name: &str,
-        endpoints: &[(String, Option<String>)],
-        now: i64,
-    ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(URL_GROUP_TOUCH)
+    shared::url_group_store!();
+}
+
+/// Adds or renames `endpoints` of group `name`, one statement each (SQLite has no array parameters).
+async fn upsert_endpoints(
+    conn: &mut SqliteConnection,
+    name: &str,
+    endpoints: &[(String, Option<String>)],
+    now: i64,
+) -> Result<()> {
+    for (url, endpoint_name) in endpoints {
+        sqlx::query(URL_GROUP_ENDPOINT_UPSERT)
             .bind(name)
+            .bind(url)
+            .bind(endpoint_name)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        for (url, endpoint_name) in endpoints {
-            sqlx::query(URL_GROUP_ENDPOINT_UPSERT)
-                .bind(name)
-                .bind(url)
-                .bind(endpoint_name)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
+    Ok(())
+}
 
-    async fn url_group_remove_endpoints(
-        &self,
-        name: &str,
-        urls: &[String],
-        names: &[String],
-        now: i64,
-    ) -> Result<Option<()>> {
-        let mut tx = self.begin_write().await?;
-        let touched = sqlx::query(URL_GROUP_MARK_UPDATED)
+/// Removes the endpoints of group `name` with one of `urls` or `names`, one statement each.
+async fn remove_endpoints(conn: &mut SqliteConnection, name: &str, urls: &[String], names: &[String]) -> Result<()> {
+    for url in urls {
+        sqlx::query(URL_GROUP_ENDPOINT_REMOVE_URL)
             .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
+            .bind(url)
+            .execute(&mut *conn)
             .await?;
-        if touched.rows_affected() == 0 {
-            return Ok(None);
-        }
-        for url in urls {
-            sqlx::query(URL_GROUP_ENDPOINT_REMOVE_URL)
-                .bind(name)
-                .bind(url)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for endpoint_name in names {
-            sqlx::query(URL_GROUP_ENDPOINT_REMOVE_NAME)
-                .bind(name)
-                .bind(endpoint_name)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
+    }
+    for endpoint_name in names {
+        sqlx::query(URL_GROUP_ENDPOINT_REMOVE_NAME)
             .bind(name)
-            .execute(&mut *tx)
+            .bind(endpoint_name)
+            .execute(&mut *conn)
             .await?;
-        tx.commit().await?;
-        Ok(Some(()))
     }
-
-    async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>> {
-        let Some(group) = sqlx::query_as::<_, UrlGroupRow>(URL_GROUP_GET)
-            .bind(name)
-            .fetch_optional(&self.reader)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
-            .bind(name)
-            .fetch_all(&self.reader)
-            .await?;
-        Ok(assemble_groups(vec![group], endpoints).pop())
-    }
-
-    async fn url_group_list(&self) -> Result<Vec<UrlGroup>> {
-        let groups = sqlx::query_as(URL_GROUP_LIST).fetch_all(&self.reader).await?;
-        let endpoints = sqlx::query_as(URL_GROUP_ENDPOINTS)
-            .bind(None::<String>)
-            .fetch_all(&self.reader)
-            .await?;
-        Ok(assemble_groups(groups, endpoints))
-    }
-
-    async fn url_group_delete(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query(URL_GROUP_DELETE)
-            .bind(name)
-            .execute(&self.writer)
-            .await?
-            .rows_affected()
-            == 1)
-    }
+    Ok(())
 }
