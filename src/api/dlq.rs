@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, PathId, Query, Selection};
+use super::request::{bulk_request, PathId, Query, Selection};
 use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::message::NewMessage;
@@ -109,10 +109,7 @@ async fn select(
     app: &AppState,
     request: Request,
 ) -> Result<(Vec<DlqEntry>, Option<String>, http::HeaderMap), ApiError> {
-    let (parts, body) = request.into_parts();
-    let query = Query::parse(parts.uri.query())?;
-    query.only(PAGE_KEYS)?;
-    let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
+    let (parts, query, body) = bulk_request(app, request, PAGE_KEYS).await?;
     let from_body = body.is_some();
     let page_spec = match Selection::of(&query, body)? {
         // An explicit but empty id list selects nothing; it never widens to every entry.

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, PathId, Query, Selection};
+use super::request::{bulk_request, PathId, Query, Selection};
 use super::AppState;
 use crate::domain::state::ShownState;
 use crate::store::{CancelResult, Filter, Listed, MessagePage, RunNowResult};
@@ -128,10 +128,7 @@ const FILTER_KEYS: &[&str] = &[
 /// Three request styles (spec §4.3): query (JS), JSON body (Python `cancel_many`), or neither (cancel all).
 /// `count` is accepted and ignored: the whole operation finishes in this call, as JS 2.12 documents.
 async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Json<wire::Cancelled>, ApiError> {
-    let (parts, body) = request.into_parts();
-    let query = Query::parse(parts.uri.query())?;
-    query.only(&[FILTER_KEYS, &["count"]].concat())?;
-    let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
+    let (_, query, body) = bulk_request(&app, request, &[FILTER_KEYS, &["count"]].concat()).await?;
     let filter = match Selection::of(&query, body)? {
         Selection::All => Filter::default(),
         Selection::Nothing => return Ok(Json(wire::Cancelled { cancelled: 0 })),

@@ -79,6 +79,7 @@ async fn publish_to(
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     super::destinations::check(app, &destination, &options)?;
+    // Raw bytes, not `AppJson`: a message body is opaque (any content type) and delivered as sent.
     let body = read_body(body, app.max_body_bytes).await?;
     let now = app.clock.now_ms();
     let dedup_key = options.deduplication_key(destination.as_str(), &body);

@@ -106,6 +106,7 @@ pub(super) async fn create(
     if let Some(queue) = &queue_name {
         super::queues::valid_name(queue)?;
     }
+    // Raw bytes, not `AppJson`: the body of each fire is opaque (any content type) and delivered as sent.
     let body = read_body(body, app.max_body_bytes).await?;
     let caller_ip = caller_ip(&parts.extensions);
     let schedule = NewSchedule::build(

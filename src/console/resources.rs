@@ -8,13 +8,14 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::client::{self, encode};
 use super::filters::query_string;
 use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
+use crate::wire;
 
 const BACK: &str = "/console/queues";
 
@@ -132,12 +133,15 @@ fn flow_row(session: &Session, k: &Value) -> Markup {
     }
 }
 
+/// A request body of [`crate::wire`] as JSON bytes.
+fn json_body(body: &impl serde::Serialize) -> Option<Vec<u8>> {
+    Some(serde_json::to_vec(body).expect("request bodies serialise"))
+}
+
 /// Performs an API request and returns to `back`, or shows the API's refusal.
-async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Value>, back: &str) -> Response {
+async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Vec<u8>>, back: &str) -> Response {
     let headers = [("content-type".to_string(), "application/json".to_string())];
-    let body = body
-        .map(|b| serde_json::to_vec(&b).unwrap_or_default())
-        .unwrap_or_default();
+    let body = body.unwrap_or_default();
     match client::call(app, method, target, &headers, body).await.ok() {
         Ok(_) => Redirect::to(back).into_response(),
         Err(refused) => refused.into_response(),
@@ -152,11 +156,15 @@ struct QueueForm {
 }
 
 async fn save_queue(State(app): State<AppState>, Form(f): Form<QueueForm>) -> Response {
-    let Ok(parallelism) = f.parallelism.trim().parse::<i64>() else {
+    let Ok(parallelism) = f.parallelism.trim().parse::<i32>() else {
         return layout::refusal(http::StatusCode::BAD_REQUEST, "Parallelism must be a whole number.");
     };
-    let body = json!({ "queueName": f.name.trim(), "parallelism": parallelism, "paused": false });
-    act(&app, http::Method::POST, "/v2/queues", Some(body), BACK).await
+    let body = wire::QueueUpsert {
+        queue_name: f.name.trim().to_string(),
+        parallelism: Some(parallelism),
+        paused: Some(false),
+    };
+    act(&app, http::Method::POST, "/v2/queues", json_body(&body), BACK).await
 }
 
 async fn queue_action(State(app): State<AppState>, Path((name, action)): Path<(String, String)>) -> Response {
@@ -177,16 +185,18 @@ struct EndpointForm {
 }
 
 async fn add_endpoint(State(app): State<AppState>, Form(f): Form<EndpointForm>) -> Response {
-    let mut endpoint = json!({ "url": f.url.trim() });
-    if !f.name.trim().is_empty() {
-        endpoint["name"] = json!(f.name.trim());
-    }
+    let endpoint = wire::EndpointRequest {
+        url: Some(f.url.trim().to_string()),
+        name: Some(f.name.trim().to_string()).filter(|name| !name.is_empty()),
+    };
     let target = format!("/v2/topics/{}/endpoints", encode(f.group.trim()));
     act(
         &app,
         http::Method::POST,
         &target,
-        Some(json!({ "endpoints": [endpoint] })),
+        json_body(&wire::EndpointsBody {
+            endpoints: vec![endpoint],
+        }),
         BACK,
     )
     .await
@@ -203,7 +213,9 @@ async fn remove_endpoint(State(app): State<AppState>, Path(name): Path<String>, 
         &app,
         http::Method::DELETE,
         &target,
-        Some(json!({ "endpoints": [{ "url": f.url }] })),
+        json_body(&wire::EndpointsBody {
+            endpoints: vec![wire::EndpointRequest::url(f.url)],
+        }),
         BACK,
     )
     .await
