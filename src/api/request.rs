@@ -14,7 +14,22 @@ use crate::wire::BulkBody;
 pub const MAX_FILTER_VALUES: usize = 1000;
 
 /// Query keys that page a result rather than narrow it.
-const PAGING_KEYS: &[&str] = &["count", "cursor", "order"];
+pub const PAGING_KEYS: &[&str] = &["count", "cursor", "order"];
+
+/// The filter keys that messages, the DLQ and the logs all take (spec §4.3, §9.1, §10.1); each adds its own.
+pub const COMMON_FILTER_KEYS: &[&str] = &[
+    "url",
+    "host",
+    "topicName",
+    "queueName",
+    "scheduleId",
+    "label",
+    "flowControlKey",
+    "callerIp",
+    "callerIP",
+    "fromDate",
+    "toDate",
+];
 
 /// The publisher's address (the socket peer), recorded as `callerIP` and sent as `Upstash-Caller-Ip`.
 pub fn caller_ip(extensions: &http::Extensions) -> Option<String> {
