@@ -38,6 +38,16 @@ pub fn caller_ip(extensions: &http::Extensions) -> Option<String> {
         .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string())
 }
 
+/// The raw request path after `prefix`, not a decoded one: a destination in it keeps its `//` and escapes.
+pub fn path_after(request: &axum::extract::Request, prefix: &str) -> String {
+    request
+        .uri()
+        .path()
+        .strip_prefix(prefix)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Reads the whole body, refusing more than `limit` bytes with 413. The bytes are not copied again: a
 /// message body is stored (and fanned out) from this buffer.
 pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {

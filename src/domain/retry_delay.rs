@@ -187,29 +187,33 @@ impl Parser {
 
     fn expr(&mut self) -> Result<Expr, String> {
         self.nested(|p| {
-            let mut left = p.term()?;
-            while let Some(op) = p.peek().and_then(|c| match c {
+            p.binary(Parser::term, |c| match c {
                 '+' => Some(Op::Add),
                 '-' => Some(Op::Sub),
                 _ => None,
-            }) {
-                p.pos += 1;
-                left = Expr::Binary(op, Box::new(left), Box::new(p.term()?));
-            }
-            Ok(left)
+            })
         })
     }
 
     fn term(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
-        while let Some(op) = self.peek().and_then(|c| match c {
+        self.binary(Parser::unary, |c| match c {
             '*' => Some(Op::Mul),
             '/' => Some(Op::Div),
             '%' => Some(Op::Rem),
             _ => None,
-        }) {
+        })
+    }
+
+    /// One precedence level: `operand (op operand)*`, left-associative.
+    fn binary(
+        &mut self,
+        operand: fn(&mut Self) -> Result<Expr, String>,
+        op: fn(char) -> Option<Op>,
+    ) -> Result<Expr, String> {
+        let mut left = operand(self)?;
+        while let Some(op) = self.peek().and_then(op) {
             self.pos += 1;
-            left = Expr::Binary(op, Box::new(left), Box::new(self.unary()?));
+            left = Expr::Binary(op, Box::new(left), Box::new(operand(self)?));
         }
         Ok(left)
     }
