@@ -8,7 +8,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::client::{self, encode};
 use super::filters::query_string;
@@ -34,23 +33,22 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
-    let queues = client::get(&app, "/v2/queues").await?;
-    let groups = client::get(&app, "/v2/topics").await?;
-    let keys = client::get(&app, "/v2/flowControl").await?;
-    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let queues: Vec<wire::Queue> = client::get_as(&app, "/v2/queues").await?;
+    let groups: Vec<wire::UrlGroup> = client::get_as(&app, "/v2/topics").await?;
+    let keys: Vec<wire::FlowControlInfo> = client::get_as(&app, "/v2/flowControl").await?;
     let can = session.may_change();
     let body = html! {
         h1 { "Queues, URL groups and flow control" }
         section.card {
             h2 { "Queues" }
-            @if list(&queues).is_empty() { (layout::empty("No queues.", html! { "Enqueueing to a name creates its queue, or create one below." })) }
+            @if queues.is_empty() { (layout::empty("No queues.", html! { "Enqueueing to a name creates its queue, or create one below." })) }
             @else { div.scroll { table {
                 thead { tr { th { "Queue" } th { "Parallelism" } th { "Waiting" } th { "State" } @if can { th { "Actions" } } } }
-                tbody { @for q in list(&queues) {
-                    @let name = q["name"].as_str().unwrap_or_default();
-                    @let paused = q["paused"].as_bool().unwrap_or_default();
+                tbody { @for q in &queues {
+                    @let name = q.name.as_str();
+                    @let paused = q.paused;
                     tr {
-                        td.mono { (name) } td { (q["parallelism"]) } td { (q["lag"]) }
+                        td.mono { (name) } td { (q.parallelism) } td { (q.lag) }
                         td { @if paused { span.badge.muted { "paused" } } @else { span.badge.good { "active" } } }
                         @if can { td.actions {
                             (layout::action(&session, &format!("/console/queues/{}/{}", encode(name), if paused { "resume" } else { "pause" }), if paused { "Resume" } else { "Pause" }, ""))
@@ -70,14 +68,14 @@ async fn list(State(app): State<AppState>, Extension(session): Extension<Session
         }
         section.card {
             h2 { "URL groups" }
-            @if list(&groups).is_empty() { (layout::empty("No URL groups.", html! { "Add an endpoint below to create one; publishing to its name fans out to every endpoint." })) }
-            @for g in list(&groups) {
-                @let name = g["name"].as_str().unwrap_or_default();
+            @if groups.is_empty() { (layout::empty("No URL groups.", html! { "Add an endpoint below to create one; publishing to its name fans out to every endpoint." })) }
+            @for g in &groups {
+                @let name = g.name.as_str();
                 h3.mono { (name) " " (layout::action(&session, &format!("/console/url-groups/{}/delete", encode(name)), "Delete group", "danger small")) }
-                ul.compact { @for e in g["endpoints"].as_array().into_iter().flatten() {
-                    @let url = e["url"].as_str().unwrap_or_default();
+                ul.compact { @for e in &g.endpoints {
+                    @let url = e.url.as_str();
                     li {
-                        span.mono { (url) } @if let Some(n) = e["name"].as_str() { " (" (n) ")" } " "
+                        span.mono { (url) } @if let Some(n) = &e.name { " (" (n) ")" } " "
                         @if can { form.inline method="post" action={"/console/url-groups/" (encode(name)) "/remove"} {
                             (layout::csrf(&session)) input type="hidden" name="url" value=(url);
                             button.small.danger type="submit" { "Remove" }
@@ -97,25 +95,25 @@ async fn list(State(app): State<AppState>, Extension(session): Extension<Session
         }
         section.card {
             h2 { "Flow-control keys" }
-            @if list(&keys).is_empty() { (layout::empty("No flow-control keys.", html! { "Publishing with Upstash-Flow-Control-Key creates one." })) }
+            @if keys.is_empty() { (layout::empty("No flow-control keys.", html! { "Publishing with Upstash-Flow-Control-Key creates one." })) }
             @else { div.scroll { table {
                 thead { tr { th { "Key" } th { "Waiting" } th { "Parallelism" } th { "Rate" } th { "State" } @if can { th { "Actions" } } } }
-                tbody { @for k in list(&keys) { (flow_row(&session, &k)) } }
+                tbody { @for k in &keys { (flow_row(&session, k)) } }
             } } }
         }
     };
     Ok(page(&session, "Queues & groups", "/console/queues", body))
 }
 
-fn flow_row(session: &Session, k: &Value) -> Markup {
-    let key = k["flowControlKey"].as_str().unwrap_or_default();
-    let paused = k["isPaused"].as_bool().unwrap_or_default();
+fn flow_row(session: &Session, k: &wire::FlowControlInfo) -> Markup {
+    let key = k.flow_control_key.as_str();
+    let paused = k.is_paused;
     let base = format!("/console/flow-control/{}", encode(key));
     html! {
         tr {
-            td.mono { (key) } td { (k["waitListSize"]) }
-            td { (k["parallelismCount"]) " / " (k["parallelismMax"]) @if k["isPinnedParallelism"] == true { " 📌" } }
-            td { (k["rateCount"]) " / " (k["rateMax"]) " per " (k["ratePeriod"]) " s" @if k["isPinnedRate"] == true { " 📌" } }
+            td.mono { (key) } td { (k.wait_list_size) }
+            td { (k.parallelism_count) " / " (k.parallelism_max) @if k.is_pinned_parallelism { " 📌" } }
+            td { (k.rate_count) " / " (k.rate_max) " per " (k.rate_period) " s" @if k.is_pinned_rate { " 📌" } }
             td { @if paused { span.badge.muted { "paused" } } @else { span.badge.good { "active" } } }
             @if session.may_change() { td.actions {
                 (layout::action(session, &format!("{base}/{}", if paused { "resume" } else { "pause" }), if paused { "Resume" } else { "Pause" }, ""))
