@@ -267,13 +267,12 @@ fn masked(key: &str) -> String {
 }
 
 async fn keys(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
-    let keys = client::get(&app, "/v2/keys").await?;
+    let keys: wire::SigningKeys = client::get_as(&app, "/v2/keys").await?;
     let body = html! {
         h1 { "Signing keys" }
         p.hint { "Receivers verify deliveries with these (QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY)." }
         section.card {
-            @for (name, field) in [("Current", "current"), ("Next", "next")] {
-                @let key = keys[field].as_str().unwrap_or_default();
+            @for (name, key) in [("Current", &keys.current), ("Next", &keys.next)] {
                 div.key {
                     strong { (name) } " "
                     code.secret data-secret=(key) { (masked(key)) }
