@@ -73,7 +73,7 @@ impl App {
         let wake = Arc::new(Wake::default());
         let flow_keys = Arc::new(FlowKeys::default());
         let destination_policy = Arc::new(config.destination_policy.clone());
-        let deliverer = Deliverer::with_network(
+        let deliverer = Deliverer::new(
             keys.clone(),
             config.delivery_timeout,
             config.dlq_response_bytes,

@@ -5,38 +5,19 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
 
 use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
-use super::request::{caller_ip, read_body};
+use super::request::{caller_ip, parse_json_seed, read_body};
 use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 use crate::metrics::AcceptedKind;
-use crate::wire::PublishAnswer;
+use crate::wire::{BatchItem as Item, PublishAnswer};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v2/batch", post(batch))
-}
-
-/// Unknown fields are refused: a typo such as `"header"` would otherwise publish without its settings.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = BatchItem)]
-pub(super) struct Item {
-    /// Destination URL or URL group name.
-    destination: String,
-    /// The option headers of a publish (`Upstash-Delay`, `Upstash-Forward-<Name>`, `Content-Type`, …).
-    #[serde(default)]
-    headers: std::collections::BTreeMap<String, String>,
-    /// The body to deliver.
-    #[serde(default)]
-    body: Option<String>,
-    /// Enqueue to this queue instead of publishing.
-    #[serde(default)]
-    queue: Option<String>,
 }
 
 /// One validated item: its messages (fanned out already) and deduplication key; `group` says how to answer.
@@ -110,7 +91,8 @@ async fn batch(
 }
 
 /// The items of a batch, within `--max-batch-bytes` and `--max-batch-items`. The raw request is dropped
-/// as soon as it is parsed.
+/// as soon as it is parsed. Not [`super::request::AppJson`]: a batch has its own size limit, and its items
+/// are counted while they are read so that a huge array stops at the first item too many.
 async fn read_items(app: &AppState, body: axum::body::Body) -> Result<Vec<Item>, ApiError> {
     let limits = app.request_limits;
     let body = read_body(body, limits.max_batch_bytes).await?;
@@ -119,17 +101,13 @@ async fn read_items(app: &AppState, body: axum::body::Body) -> Result<Vec<Item>,
         max: limits.max_batch_items,
         exceeded: &too_many,
     };
-    let mut json = serde_json::Deserializer::from_slice(&body);
-    let items = serde::de::DeserializeSeed::deserialize(seed, &mut json).and_then(|items| json.end().map(|()| items));
-    match items {
+    match parse_json_seed(&body, seed) {
         Err(_) if too_many.get() => Err(ApiError::BadRequest(format!(
             "the batch has more than {} items; at most {} per request (--max-batch-items / \
              POSTDATE_MAX_BATCH_ITEMS)",
             limits.max_batch_items, limits.max_batch_items
         ))),
-        Err(e) => Err(ApiError::BadRequest(format!(
-            "invalid JSON body, expected an array of {{destination, headers, body}}: {e}"
-        ))),
+        Err(e) => Err(e),
         Ok(items) if items.is_empty() => Err(ApiError::BadRequest("the batch is empty".into())),
         Ok(items) => Ok(items),
     }
@@ -153,7 +131,11 @@ impl<'de> serde::de::Visitor<'de> for AtMost<'_> {
     type Value = Vec<Item>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "an array of at most {} items", self.max)
+        write!(
+            f,
+            "an array of at most {} {{destination, headers, body}} items",
+            self.max
+        )
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Item>, A::Error> {

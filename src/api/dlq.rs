@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, PathId, Query, Selection};
+use super::request::{bulk_request, PathId, Query, Selection, COMMON_FILTER_KEYS, PAGING_KEYS};
 use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::message::NewMessage;
@@ -19,25 +19,15 @@ use crate::wire;
 const DEFAULT_COUNT: i64 = 100;
 const MAX_COUNT: i64 = 100;
 
-const PAGE_KEYS: &[&str] = &[
-    "cursor",
-    "count",
-    "order",
-    "dlqIds",
-    "messageId",
-    "url",
-    "host",
-    "topicName",
-    "scheduleId",
-    "queueName",
-    "responseStatus",
-    "callerIp",
-    "callerIP",
-    "label",
-    "flowControlKey",
-    "fromDate",
-    "toDate",
-];
+/// The query keys of the DLQ list and of its bulk operations (spec §9.1).
+fn page_keys() -> Vec<&'static str> {
+    [
+        COMMON_FILTER_KEYS,
+        PAGING_KEYS,
+        &["dlqIds", "messageId", "responseStatus"],
+    ]
+    .concat()
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,7 +55,7 @@ fn page_from_query(query: &Query, filter: Filter) -> Result<DlqPage, ApiError> {
 
 async fn list(State(app): State<AppState>, request: Request) -> Result<Json<wire::DlqPage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
-    query.only(PAGE_KEYS)?;
+    query.only(&page_keys())?;
     let (rows, cursor) = page(&app, page_from_query(&query, query.filter()?)?).await?;
     let messages = with_flow_limits(&app, &rows).await?;
     Ok(Json(wire::DlqPage { messages, cursor }))
@@ -109,10 +99,7 @@ async fn select(
     app: &AppState,
     request: Request,
 ) -> Result<(Vec<DlqEntry>, Option<String>, http::HeaderMap), ApiError> {
-    let (parts, body) = request.into_parts();
-    let query = Query::parse(parts.uri.query())?;
-    query.only(PAGE_KEYS)?;
-    let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
+    let (parts, query, body) = bulk_request(app, request, &page_keys()).await?;
     let from_body = body.is_some();
     let page_spec = match Selection::of(&query, body)? {
         // An explicit but empty id list selects nothing; it never widens to every entry.

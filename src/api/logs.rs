@@ -5,7 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::request::Query;
+use super::request::{Query, COMMON_FILTER_KEYS, PAGING_KEYS};
 use super::AppState;
 use crate::domain::state::LogState;
 use crate::store::{EventPage, Order};
@@ -14,26 +14,15 @@ use crate::wire;
 const DEFAULT_COUNT: i64 = 100;
 const MAX_COUNT: i64 = 1_000;
 
-const KEYS: &[&str] = &[
-    "cursor",
-    "count",
-    "order",
-    "messageId",
-    "messageIds",
-    "state",
-    "url",
-    "topicName",
-    "scheduleId",
-    "queueName",
-    "label",
-    "callerIp",
-    "callerIP",
-    "flowControlKey",
-    "host",
-    "path",
-    "fromDate",
-    "toDate",
-];
+/// The query keys of the log (spec §10.1).
+fn keys() -> Vec<&'static str> {
+    [
+        COMMON_FILTER_KEYS,
+        PAGING_KEYS,
+        &["messageId", "messageIds", "state", "path"],
+    ]
+    .concat()
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -61,7 +50,7 @@ fn states(filter: Option<&str>) -> Result<Vec<LogState>, ApiError> {
 
 async fn list(app: AppState, request: Request, both_keys: bool) -> Result<Json<wire::LogPage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
-    query.only(KEYS)?;
+    query.only(&keys())?;
     let cursor = query
         .first("cursor")
         .filter(|c| !c.is_empty())

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::request::{read_body, BulkBody, PathId, Query, Selection};
+use super::request::{bulk_request, PathId, Query, Selection, COMMON_FILTER_KEYS};
 use super::AppState;
 use crate::domain::state::ShownState;
 use crate::store::{CancelResult, Filter, Listed, MessagePage, RunNowResult};
@@ -76,7 +76,7 @@ const MAX_COUNT: i64 = 1_000;
 /// `order=latestFirst`, with the cursor of the next page while more remain.
 async fn list_messages(State(app): State<AppState>, request: Request) -> Result<Json<wire::MessagePage>, ApiError> {
     let query = Query::parse(request.uri().query())?;
-    query.only(&[FILTER_KEYS, &["messageId", "state", "cursor", "count", "order"]].concat())?;
+    query.only(&keys(&["messageId", "state", "cursor", "count", "order"]))?;
     // A blank filter never reads as "no filter", here as in bulk cancel.
     query.refuse_blank_filters()?;
     let states = query
@@ -108,30 +108,15 @@ async fn list_messages(State(app): State<AppState>, request: Request) -> Result<
     Ok(Json(wire::MessagePage { messages, cursor }))
 }
 
-/// The filters of bulk cancel and of the list (spec §4.3).
-const FILTER_KEYS: &[&str] = &[
-    "messageIds",
-    "topicName",
-    "queueName",
-    "url",
-    "host",
-    "path",
-    "label",
-    "flowControlKey",
-    "scheduleId",
-    "callerIp",
-    "callerIP",
-    "fromDate",
-    "toDate",
-];
+/// The filters of bulk cancel and of the list (spec §4.3), and the `extra` keys of one of them.
+fn keys(extra: &[&'static str]) -> Vec<&'static str> {
+    [COMMON_FILTER_KEYS, &["messageIds", "path"], extra].concat()
+}
 
 /// Three request styles (spec §4.3): query (JS), JSON body (Python `cancel_many`), or neither (cancel all).
 /// `count` is accepted and ignored: the whole operation finishes in this call, as JS 2.12 documents.
 async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Json<wire::Cancelled>, ApiError> {
-    let (parts, body) = request.into_parts();
-    let query = Query::parse(parts.uri.query())?;
-    query.only(&[FILTER_KEYS, &["count"]].concat())?;
-    let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
+    let (_, query, body) = bulk_request(&app, request, &keys(&["count"])).await?;
     let filter = match Selection::of(&query, body)? {
         Selection::All => Filter::default(),
         Selection::Nothing => return Ok(Json(wire::Cancelled { cancelled: 0 })),

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 
 use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
-use super::request::{caller_ip, read_body};
+use super::request::{caller_ip, path_after, read_body};
 use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::options::MessageOptions;
@@ -35,13 +35,7 @@ async fn publish(
     State(app): State<AppState>,
     request: Request,
 ) -> Result<(StatusCode, Json<PublishOrSchedule>), ApiError> {
-    // The raw request target, not a decoded path: the destination keeps its `//`, escapes and query.
-    let rest = request
-        .uri()
-        .path()
-        .strip_prefix(PREFIX)
-        .unwrap_or_default()
-        .to_string();
+    let rest = path_after(&request, PREFIX);
     if request.headers().contains_key("upstash-cron") {
         // QStash's first API (and tutorials still in circulation) create schedules this way: never deliver
         // such a request once, at once.
@@ -54,12 +48,7 @@ async fn publish(
 
 /// `POST /v2/enqueue/{queue}/{destination}` (spec §3.2): a publish into a FIFO queue, created on first use.
 async fn enqueue(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
-    let rest = request
-        .uri()
-        .path()
-        .strip_prefix(ENQUEUE_PREFIX)
-        .unwrap_or_default()
-        .to_string();
+    let rest = path_after(&request, ENQUEUE_PREFIX);
     let (queue, destination) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
     let queue = percent_encoding::percent_decode_str(queue)
         .decode_utf8_lossy()
@@ -79,6 +68,7 @@ async fn publish_to(
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     super::destinations::check(app, &destination, &options)?;
+    // Raw bytes, not `AppJson`: a message body is opaque (any content type) and delivered as sent.
     let body = read_body(body, app.max_body_bytes).await?;
     let now = app.clock.now_ms();
     let dedup_key = options.deduplication_key(destination.as_str(), &body);

@@ -1,16 +1,14 @@
 //! Queues (spec §7): upsert with parallelism, list, get, delete, pause, resume. Enqueueing is in publish.
 
-use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-
 use super::error::ApiError;
 use super::request::AppJson;
 use super::AppState;
 use crate::domain::ids::is_path_safe;
 use crate::store::Filter;
 use crate::wire;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 
 /// Largest parallelism a queue may have (QStash's paid plans allow 100 to 1000).
 const MAX_PARALLELISM: i32 = 1_000;
@@ -39,22 +37,11 @@ pub fn valid_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(as = QueueUpsert)]
-pub(super) struct Upsert {
-    /// Letters, digits, `-`, `_` and `.`.
-    queue_name: String,
-    /// Deliveries in flight at most, 1 to 1000; default 1.
-    #[serde(default)]
-    parallelism: Option<i32>,
-    /// Default false.
-    #[serde(default)]
-    paused: Option<bool>,
-}
-
 /// Both SDKs always send all three fields, so an upsert also sets the paused state (spec §7).
-async fn upsert(State(app): State<AppState>, AppJson(upsert): AppJson<Upsert>) -> Result<Json<wire::Empty>, ApiError> {
+async fn upsert(
+    State(app): State<AppState>,
+    AppJson(upsert): AppJson<wire::QueueUpsert>,
+) -> Result<Json<wire::Empty>, ApiError> {
     valid_name(&upsert.queue_name)?;
     let parallelism = upsert.parallelism.unwrap_or(1);
     if !(1..=MAX_PARALLELISM).contains(&parallelism) {

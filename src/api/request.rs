@@ -2,10 +2,11 @@
 //! comma-separated query parameters, and filters given in the query or in a JSON body (spec §1.6, §4.3, §9).
 
 use axum::body::Body;
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 
 use super::error::ApiError;
 use crate::store::{Filter, Order};
+use crate::wire::BulkBody;
 
 /// Most values (ids, labels, URLs, … together) one filter may name. Each becomes a bind parameter, and
 /// Postgres (65,535) and SQLite (32,766) refuse statements with more, so a longer list must be split by the
@@ -13,13 +14,38 @@ use crate::store::{Filter, Order};
 pub const MAX_FILTER_VALUES: usize = 1000;
 
 /// Query keys that page a result rather than narrow it.
-const PAGING_KEYS: &[&str] = &["count", "cursor", "order"];
+pub const PAGING_KEYS: &[&str] = &["count", "cursor", "order"];
+
+/// The filter keys that messages, the DLQ and the logs all take (spec §4.3, §9.1, §10.1); each adds its own.
+pub const COMMON_FILTER_KEYS: &[&str] = &[
+    "url",
+    "host",
+    "topicName",
+    "queueName",
+    "scheduleId",
+    "label",
+    "flowControlKey",
+    "callerIp",
+    "callerIP",
+    "fromDate",
+    "toDate",
+];
 
 /// The publisher's address (the socket peer), recorded as `callerIP` and sent as `Upstash-Caller-Ip`.
 pub fn caller_ip(extensions: &http::Extensions) -> Option<String> {
     extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// The raw request path after `prefix`, not a decoded one: a destination in it keeps its `//` and escapes.
+pub fn path_after(request: &axum::extract::Request, prefix: &str) -> String {
+    request
+        .uri()
+        .path()
+        .strip_prefix(prefix)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413. The bytes are not copied again: a
@@ -42,19 +68,45 @@ pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiErro
     }
 }
 
-/// A JSON request body (axum's `AppJson` pattern): read within `--max-body-bytes`, and malformed JSON or a
-/// body of the wrong shape answered with our `{"error": …}` 400, never axum's plain-text rejection.
+/// The one way a JSON request body becomes a value: malformed JSON, trailing text or a body of the wrong
+/// shape is answered with our `{"error": …}` 400, never axum's plain-text rejection.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_json_seed(bytes, std::marker::PhantomData)
+}
+
+/// [`parse_json`] for a body read with state (a batch counts its items as they are read).
+pub fn parse_json_seed<'de, S: DeserializeSeed<'de>>(bytes: &'de [u8], seed: S) -> Result<S::Value, ApiError> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    seed.deserialize(&mut json)
+        .and_then(|value| json.end().map(|()| value))
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// A JSON request body (axum's `AppJson` pattern), read within `--max-body-bytes` and parsed by
+/// [`parse_json`].
 pub struct AppJson<T>(pub T);
 
-impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<super::AppState> for AppJson<T> {
+impl<T: DeserializeOwned> axum::extract::FromRequest<super::AppState> for AppJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, app: &super::AppState) -> Result<Self, ApiError> {
         let body = read_body(request.into_body(), app.max_body_bytes).await?;
-        serde_json::from_slice(&body)
-            .map(AppJson)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+        parse_json(&body).map(AppJson)
     }
+}
+
+/// A bulk request (cancel, DLQ delete, DLQ retry): its query, refused outside `allowed`, and its JSON body
+/// if it has one. The filter may come from either (spec §4.3, §9.4): see [`Selection::of`].
+pub async fn bulk_request(
+    app: &super::AppState,
+    request: axum::extract::Request,
+    allowed: &[&str],
+) -> Result<(http::request::Parts, Query, Option<BulkBody>), ApiError> {
+    let (parts, body) = request.into_parts();
+    let query = Query::parse(parts.uri.query())?;
+    query.only(allowed)?;
+    let body = BulkBody::parse(&read_body(body, app.max_body_bytes).await?)?;
+    Ok((parts, query, body))
 }
 
 /// Query parameters in order, percent-decoded, repeated keys kept.
@@ -193,52 +245,24 @@ impl Query {
     }
 }
 
-/// The JSON-body style of bulk requests (Python `cancel_many`, `delete_many`, older docs).
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BulkBody {
-    #[serde(default)]
-    pub message_ids: Option<Vec<String>>,
-    #[serde(default)]
-    pub dlq_ids: Option<Vec<String>>,
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub topic_name: Option<String>,
-    #[serde(default)]
-    pub queue_name: Option<String>,
-    #[serde(default)]
-    pub schedule_id: Option<String>,
-    #[serde(default, rename = "callerIP", alias = "callerIp")]
-    pub caller_ip: Option<String>,
-    #[serde(default)]
-    pub from_date: Option<i64>,
-    #[serde(default)]
-    pub to_date: Option<i64>,
-}
-
 impl BulkBody {
     /// Parses a JSON body if there is one; an empty body means "no body".
     pub fn parse(bytes: &[u8]) -> Result<Option<BulkBody>, ApiError> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
             return Ok(None);
-        }
+        };
         if bytes.contains(&0) || String::from_utf8_lossy(bytes).contains("\\u0000") {
             return Err(ApiError::BadRequest(
                 "the JSON body must not contain NUL characters".into(),
             ));
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
         // serde would also read a struct from an array (`[]`), which would then name nothing.
-        if !value.is_object() {
+        if *first != b'{' {
             return Err(ApiError::BadRequest(
                 "the JSON body must be an object such as {\"messageIds\": [\"…\"]}".into(),
             ));
         }
-        serde_json::from_value(value)
-            .map(Some)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+        parse_json(bytes).map(Some)
     }
 
     /// What the body selects: an explicit empty id list selects nothing; otherwise it must name something,

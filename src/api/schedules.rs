@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use http::Method;
 
 use super::error::ApiError;
-use super::request::{caller_ip, read_body, PathId};
+use super::request::{caller_ip, path_after, read_body, PathId};
 use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::ids::is_path_safe;
@@ -43,12 +43,7 @@ impl From<ScheduleError> for ApiError {
 
 /// Routes `{id}`, `{id}/pause`, `{id}/resume` and `{destination}` by method and shape.
 async fn dispatch(State(app): State<AppState>, request: Request) -> Result<Json<Answer>, ApiError> {
-    let rest = request
-        .uri()
-        .path()
-        .strip_prefix(PREFIX)
-        .unwrap_or_default()
-        .to_string();
+    let rest = path_after(&request, PREFIX);
     let method = request.method().clone();
     let action = rest.rsplit_once('/').filter(|(id, _)| is_path_safe(id));
     // `POST …/pause` with no valid id is a destination URL ending in `/pause`; a `PATCH` can only be an action.
@@ -106,6 +101,7 @@ pub(super) async fn create(
     if let Some(queue) = &queue_name {
         super::queues::valid_name(queue)?;
     }
+    // Raw bytes, not `AppJson`: the body of each fire is opaque (any content type) and delivered as sent.
     let body = read_body(body, app.max_body_bytes).await?;
     let caller_ip = caller_ip(&parts.extensions);
     let schedule = NewSchedule::build(

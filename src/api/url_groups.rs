@@ -1,16 +1,14 @@
 //! URL groups, "topics" on the wire (spec §6): add and remove endpoints, list, get, delete.
 
-use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-
 use super::error::ApiError;
 use super::request::{AppJson, PathText};
 use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::ids::is_path_safe;
 use crate::wire;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,22 +18,6 @@ pub fn router() -> Router<AppState> {
             "/v2/topics/{name}/endpoints",
             axum::routing::post(add_endpoints).delete(remove_endpoints),
         )
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct EndpointsBody {
-    endpoints: Vec<EndpointBody>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = EndpointRequest)]
-struct EndpointBody {
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
 }
 
 fn group_name(name: &str) -> Result<&str, ApiError> {
@@ -48,7 +30,7 @@ fn group_name(name: &str) -> Result<&str, ApiError> {
     }
 }
 
-fn endpoints_body(body: EndpointsBody) -> Result<Vec<EndpointBody>, ApiError> {
+fn endpoints_body(body: wire::EndpointsBody) -> Result<Vec<wire::EndpointRequest>, ApiError> {
     if body.endpoints.is_empty() {
         return Err(ApiError::BadRequest("endpoints must not be empty".into()));
     }
@@ -59,7 +41,7 @@ fn endpoints_body(body: EndpointsBody) -> Result<Vec<EndpointBody>, ApiError> {
 async fn add_endpoints(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    AppJson(body): AppJson<EndpointsBody>,
+    AppJson(body): AppJson<wire::EndpointsBody>,
 ) -> Result<Json<wire::Empty>, ApiError> {
     let name = group_name(&name)?;
     let mut endpoints: Vec<(String, Option<String>)> = Vec::new();
@@ -106,7 +88,7 @@ async fn check_endpoint_count(app: &AppState, name: &str, adding: &[(String, Opt
 async fn remove_endpoints(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    AppJson(body): AppJson<EndpointsBody>,
+    AppJson(body): AppJson<wire::EndpointsBody>,
 ) -> Result<Json<wire::Empty>, ApiError> {
     let name = group_name(&name)?;
     let (mut urls, mut names) = (Vec::new(), Vec::new());

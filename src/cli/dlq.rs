@@ -7,7 +7,7 @@ use super::http::Client;
 use super::messages::{details, print_more};
 use super::render::{clip, header_lines, now_ms, relative, show, Details, Table};
 use super::{segment, CliError, Server};
-use crate::wire::{Deleted, DlqMessage, DlqPage, Retried};
+use crate::wire::{BulkBody, Deleted, DlqMessage, DlqPage, Retried};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -114,11 +114,7 @@ pub async fn run(command: DlqCommand, server: &Server) -> Result<(), CliError> {
         DlqCommand::Rm { ids } => {
             let deleted: Deleted = match ids.as_slice() {
                 [id] => client.delete(&format!("/v2/dlq/{}", segment(id))).send().await?,
-                ids => {
-                    let mut query = Query::default();
-                    query.add_all("dlqIds", ids);
-                    client.delete("/v2/dlq").query(&query.pairs).send().await?
-                }
+                ids => client.delete("/v2/dlq").json(&BulkBody::dlq_ids(ids)).send().await?,
             };
             show(server.json, &deleted, |d| {
                 format!("removed {} DLQ entr{}\n", d.deleted, plural_y(d.deleted))
@@ -190,9 +186,8 @@ async fn retry(client: &Client, args: RetryArgs, json: bool) -> Result<(), CliEr
     // By id, in pages of the ids found first: an entry that fails again gets a new DLQ id and is not
     // retried twice by the same command.
     for chunk in ids.chunks(PAGE) {
-        let mut query = Query::default();
-        query.add_all("dlqIds", chunk);
-        let answer: Retried = client.post("/v2/dlq/retry").query(&query.pairs).send().await?;
+        let body = BulkBody::dlq_ids(chunk);
+        let answer: Retried = client.post("/v2/dlq/retry").json(&body).send().await?;
         retried.responses.extend(answer.responses);
     }
     show(json, &retried, |retried| {

@@ -1,12 +1,11 @@
 //! `postdate groups ls | add | rm`: URL groups, "topics" on the wire (spec §6).
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::http::Client;
 use super::render::{now_ms, relative, show, Table};
 use super::{segment, CliError, Server};
-use crate::wire::{Empty, UrlGroup};
+use crate::wire::{Empty, EndpointRequest, EndpointsBody, UrlGroup};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -55,11 +54,11 @@ pub async fn run(command: GroupsCommand, server: &Server) -> Result<(), CliError
             });
         }
         GroupsCommand::Add { name, urls } => {
-            let endpoints: Vec<_> = urls.iter().map(|url| json!({ "url": url })).collect();
+            let endpoints = urls.iter().map(EndpointRequest::url).collect();
             let path = format!("/v2/topics/{}", segment(&name));
             client
                 .post(&format!("{path}/endpoints"))
-                .json(&json!({ "endpoints": endpoints }))
+                .json(&EndpointsBody { endpoints })
                 .send_raw()
                 .await?;
             // The group as it is now, with the endpoints it had before.
@@ -73,10 +72,10 @@ pub async fn run(command: GroupsCommand, server: &Server) -> Result<(), CliError
             let answer: Empty = if endpoints.is_empty() {
                 client.delete(&path).send().await?
             } else {
-                let named: Vec<_> = endpoints.iter().map(|e| endpoint_ref(e)).collect();
+                let named = endpoints.iter().map(|e| endpoint_ref(e)).collect();
                 client
                     .delete(&format!("{path}/endpoints"))
-                    .json(&json!({ "endpoints": named }))
+                    .json(&EndpointsBody { endpoints: named })
                     .send()
                     .await?
             };
@@ -90,11 +89,11 @@ pub async fn run(command: GroupsCommand, server: &Server) -> Result<(), CliError
 }
 
 /// An endpoint by URL when it looks like one (it has a scheme), by name otherwise.
-fn endpoint_ref(endpoint: &str) -> serde_json::Value {
+fn endpoint_ref(endpoint: &str) -> EndpointRequest {
     if endpoint.contains("://") {
-        json!({ "url": endpoint })
+        EndpointRequest::url(endpoint)
     } else {
-        json!({ "name": endpoint })
+        EndpointRequest::name(endpoint)
     }
 }
 

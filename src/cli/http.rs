@@ -82,9 +82,10 @@ impl Call {
         self
     }
 
-    pub fn json(self, value: &serde_json::Value) -> Call {
-        self.header("Content-Type", "application/json")
-            .body(value.to_string().into_bytes())
+    /// A JSON body: one of the request types of [`crate::wire`].
+    pub fn json(self, value: &impl serde::Serialize) -> Call {
+        let bytes = serde_json::to_vec(value).expect("request bodies serialise");
+        self.header("Content-Type", "application/json").body(bytes)
     }
 
     /// Sends the request and decodes a 2xx answer as `T`.

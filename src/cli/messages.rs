@@ -7,7 +7,7 @@ use super::filters::{Filters, Paging, Query, UrlPartFilters};
 use super::http::Client;
 use super::render::{absolute, clip, header_lines, now_ms, relative, relative_opt, show, wire_name, Details, Table};
 use super::{segment, CliError, Server};
-use crate::wire::{Cancelled, Message, MessagePage};
+use crate::wire::{BulkBody, Cancelled, Message, MessagePage};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -157,9 +157,8 @@ async fn cancel(client: &Client, args: CancelArgs, json: bool) -> Result<(), Cli
         // `--all` alone sends no query at all: the API's "cancel everything" (spec §4.3).
         [] => client.delete("/v2/messages").query(&filters.pairs).send().await?,
         ids => {
-            let mut query = Query::default();
-            query.add_all("messageIds", ids);
-            client.delete("/v2/messages").query(&query.pairs).send().await?
+            let body = BulkBody::message_ids(ids);
+            client.delete("/v2/messages").json(&body).send().await?
         }
     };
     show(json, &cancelled, |c| format!("cancelled {} message(s)\n", c.cancelled));

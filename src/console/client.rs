@@ -88,6 +88,16 @@ pub async fn get(app: &AppState, target: &str) -> Result<Value, Refusal> {
     call(app, http::Method::GET, target, &[], Vec::new()).await.ok()
 }
 
+/// A GET answered with one of the [`crate::wire`] types; a failure becomes an error page.
+pub async fn get_as<T: serde::de::DeserializeOwned>(app: &AppState, target: &str) -> Result<T, Refusal> {
+    serde_json::from_value(get(app, target).await?).map_err(|error| {
+        Refusal(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the answer to {target} is not what the console expects: {error}"),
+        )
+    })
+}
+
 /// Percent-encodes one query value or path segment.
 pub fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()

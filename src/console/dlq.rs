@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use maud::{html, Markup};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::client::{self, encode};
 use super::filters::{self, Filters};
@@ -16,6 +16,7 @@ use super::layout::{self, page, Refusal};
 use super::messages::labels;
 use super::Session;
 use crate::api::AppState;
+use crate::wire;
 
 /// Rows per page of the list (the API's largest DLQ page).
 const PAGE: usize = 100;
@@ -244,7 +245,7 @@ async fn bulk(State(app): State<AppState>, body: axum::body::Bytes) -> Response 
     if ids.is_empty() {
         return layout::refusal(http::StatusCode::BAD_REQUEST, "No entries were confirmed.");
     }
-    let request_body = serde_json::to_vec(&json!({ "dlqIds": ids })).unwrap_or_default();
+    let request_body = serde_json::to_vec(&wire::BulkBody::dlq_ids(&ids)).expect("request bodies serialise");
     let headers = [("content-type".to_string(), "application/json".to_string())];
     let (method, target) = match action.as_str() {
         "retry" => (http::Method::POST, "/v2/dlq/retry"),

@@ -125,6 +125,16 @@ pub struct FieldError<'a> {
     pub message: &'a str,
 }
 
+impl<'a> FieldError<'a> {
+    /// The API's refusal `message`, if any, placed at the field `field_of` finds it is about.
+    pub fn at(message: Option<&'a str>, field_of: fn(&str) -> &'static str) -> Option<FieldError<'a>> {
+        message.map(|message| FieldError {
+            field: field_of(message),
+            message,
+        })
+    }
+}
+
 /// The error next to the field `name`, when it is about that field.
 pub fn field_error(error: Option<&FieldError>, name: &str) -> Markup {
     html! {

@@ -48,14 +48,14 @@ async fn overview(
 async fn live(app: &AppState) -> Result<Markup, Refusal> {
     let stats = app.console.stats(app).await.map_err(client::store_failure)?;
     let now = app.clock.now_ms();
-    let mut schedules = client::get(app, "/v2/schedules")
-        .await?
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    schedules.retain(|s| s["nextScheduleTime"].is_i64());
-    schedules.sort_by_key(|s| s["nextScheduleTime"].as_i64());
-    schedules.truncate(5);
+    let schedules: Vec<crate::wire::Schedule> = client::get_as(app, "/v2/schedules").await?;
+    // Paused schedules have no next time.
+    let mut next: Vec<(i64, crate::wire::Schedule)> = schedules
+        .into_iter()
+        .filter_map(|s| Some((s.next_schedule_time?, s)))
+        .collect();
+    next.sort_by_key(|(at, _)| *at);
+    next.truncate(5);
     let counts = [
         ("Waiting", stats.waiting, "/console/messages?state=CREATED"),
         ("Due now", stats.due, "/console/messages?state=CREATED"),
@@ -80,14 +80,14 @@ async fn live(app: &AppState) -> Result<Markup, Refusal> {
         }
         section.card {
             h2 { "Next schedules to fire" }
-            @if schedules.is_empty() {
+            @if next.is_empty() {
                 (layout::empty("No active schedules.", html! { a href="/console/schedules/new" { "Create a schedule" } }))
             } @else {
-                ul.compact { @for s in &schedules {
+                ul.compact { @for (at, s) in &next {
                     li {
-                        (layout::time(s["nextScheduleTime"].as_i64().unwrap_or_default())) " "
-                        a.mono href={"/console/schedules#" (encode(s["scheduleId"].as_str().unwrap_or_default()))} { (s["scheduleId"].as_str().unwrap_or_default()) }
-                        " " code { (s["cron"].as_str().unwrap_or_default()) }
+                        (layout::time(*at)) " "
+                        a.mono href={"/console/schedules#" (encode(&s.schedule_id))} { (s.schedule_id) }
+                        " " code { (s.cron) }
                     }
                 } }
             }

@@ -8,13 +8,13 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::client::{self, encode};
 use super::filters::query_string;
 use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
+use crate::wire;
 
 const BACK: &str = "/console/queues";
 
@@ -33,23 +33,22 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
-    let queues = client::get(&app, "/v2/queues").await?;
-    let groups = client::get(&app, "/v2/topics").await?;
-    let keys = client::get(&app, "/v2/flowControl").await?;
-    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let queues: Vec<wire::Queue> = client::get_as(&app, "/v2/queues").await?;
+    let groups: Vec<wire::UrlGroup> = client::get_as(&app, "/v2/topics").await?;
+    let keys: Vec<wire::FlowControlInfo> = client::get_as(&app, "/v2/flowControl").await?;
     let can = session.may_change();
     let body = html! {
         h1 { "Queues, URL groups and flow control" }
         section.card {
             h2 { "Queues" }
-            @if list(&queues).is_empty() { (layout::empty("No queues.", html! { "Enqueueing to a name creates its queue, or create one below." })) }
+            @if queues.is_empty() { (layout::empty("No queues.", html! { "Enqueueing to a name creates its queue, or create one below." })) }
             @else { div.scroll { table {
                 thead { tr { th { "Queue" } th { "Parallelism" } th { "Waiting" } th { "State" } @if can { th { "Actions" } } } }
-                tbody { @for q in list(&queues) {
-                    @let name = q["name"].as_str().unwrap_or_default();
-                    @let paused = q["paused"].as_bool().unwrap_or_default();
+                tbody { @for q in &queues {
+                    @let name = q.name.as_str();
+                    @let paused = q.paused;
                     tr {
-                        td.mono { (name) } td { (q["parallelism"]) } td { (q["lag"]) }
+                        td.mono { (name) } td { (q.parallelism) } td { (q.lag) }
                         td { @if paused { span.badge.muted { "paused" } } @else { span.badge.good { "active" } } }
                         @if can { td.actions {
                             (layout::action(&session, &format!("/console/queues/{}/{}", encode(name), if paused { "resume" } else { "pause" }), if paused { "Resume" } else { "Pause" }, ""))
@@ -69,14 +68,14 @@ async fn list(State(app): State<AppState>, Extension(session): Extension<Session
         }
         section.card {
             h2 { "URL groups" }
-            @if list(&groups).is_empty() { (layout::empty("No URL groups.", html! { "Add an endpoint below to create one; publishing to its name fans out to every endpoint." })) }
-            @for g in list(&groups) {
-                @let name = g["name"].as_str().unwrap_or_default();
+            @if groups.is_empty() { (layout::empty("No URL groups.", html! { "Add an endpoint below to create one; publishing to its name fans out to every endpoint." })) }
+            @for g in &groups {
+                @let name = g.name.as_str();
                 h3.mono { (name) " " (layout::action(&session, &format!("/console/url-groups/{}/delete", encode(name)), "Delete group", "danger small")) }
-                ul.compact { @for e in g["endpoints"].as_array().into_iter().flatten() {
-                    @let url = e["url"].as_str().unwrap_or_default();
+                ul.compact { @for e in &g.endpoints {
+                    @let url = e.url.as_str();
                     li {
-                        span.mono { (url) } @if let Some(n) = e["name"].as_str() { " (" (n) ")" } " "
+                        span.mono { (url) } @if let Some(n) = &e.name { " (" (n) ")" } " "
                         @if can { form.inline method="post" action={"/console/url-groups/" (encode(name)) "/remove"} {
                             (layout::csrf(&session)) input type="hidden" name="url" value=(url);
                             button.small.danger type="submit" { "Remove" }
@@ -96,25 +95,25 @@ async fn list(State(app): State<AppState>, Extension(session): Extension<Session
         }
         section.card {
             h2 { "Flow-control keys" }
-            @if list(&keys).is_empty() { (layout::empty("No flow-control keys.", html! { "Publishing with Upstash-Flow-Control-Key creates one." })) }
+            @if keys.is_empty() { (layout::empty("No flow-control keys.", html! { "Publishing with Upstash-Flow-Control-Key creates one." })) }
             @else { div.scroll { table {
                 thead { tr { th { "Key" } th { "Waiting" } th { "Parallelism" } th { "Rate" } th { "State" } @if can { th { "Actions" } } } }
-                tbody { @for k in list(&keys) { (flow_row(&session, &k)) } }
+                tbody { @for k in &keys { (flow_row(&session, k)) } }
             } } }
         }
     };
     Ok(page(&session, "Queues & groups", "/console/queues", body))
 }
 
-fn flow_row(session: &Session, k: &Value) -> Markup {
-    let key = k["flowControlKey"].as_str().unwrap_or_default();
-    let paused = k["isPaused"].as_bool().unwrap_or_default();
+fn flow_row(session: &Session, k: &wire::FlowControlInfo) -> Markup {
+    let key = k.flow_control_key.as_str();
+    let paused = k.is_paused;
     let base = format!("/console/flow-control/{}", encode(key));
     html! {
         tr {
-            td.mono { (key) } td { (k["waitListSize"]) }
-            td { (k["parallelismCount"]) " / " (k["parallelismMax"]) @if k["isPinnedParallelism"] == true { " 📌" } }
-            td { (k["rateCount"]) " / " (k["rateMax"]) " per " (k["ratePeriod"]) " s" @if k["isPinnedRate"] == true { " 📌" } }
+            td.mono { (key) } td { (k.wait_list_size) }
+            td { (k.parallelism_count) " / " (k.parallelism_max) @if k.is_pinned_parallelism { " 📌" } }
+            td { (k.rate_count) " / " (k.rate_max) " per " (k.rate_period) " s" @if k.is_pinned_rate { " 📌" } }
             td { @if paused { span.badge.muted { "paused" } } @else { span.badge.good { "active" } } }
             @if session.may_change() { td.actions {
                 (layout::action(session, &format!("{base}/{}", if paused { "resume" } else { "pause" }), if paused { "Resume" } else { "Pause" }, ""))
@@ -132,12 +131,15 @@ fn flow_row(session: &Session, k: &Value) -> Markup {
     }
 }
 
+/// A request body of [`crate::wire`] as JSON bytes.
+fn json_body(body: &impl serde::Serialize) -> Option<Vec<u8>> {
+    Some(serde_json::to_vec(body).expect("request bodies serialise"))
+}
+
 /// Performs an API request and returns to `back`, or shows the API's refusal.
-async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Value>, back: &str) -> Response {
+async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Vec<u8>>, back: &str) -> Response {
     let headers = [("content-type".to_string(), "application/json".to_string())];
-    let body = body
-        .map(|b| serde_json::to_vec(&b).unwrap_or_default())
-        .unwrap_or_default();
+    let body = body.unwrap_or_default();
     match client::call(app, method, target, &headers, body).await.ok() {
         Ok(_) => Redirect::to(back).into_response(),
         Err(refused) => refused.into_response(),
@@ -152,11 +154,15 @@ struct QueueForm {
 }
 
 async fn save_queue(State(app): State<AppState>, Form(f): Form<QueueForm>) -> Response {
-    let Ok(parallelism) = f.parallelism.trim().parse::<i64>() else {
+    let Ok(parallelism) = f.parallelism.trim().parse::<i32>() else {
         return layout::refusal(http::StatusCode::BAD_REQUEST, "Parallelism must be a whole number.");
     };
-    let body = json!({ "queueName": f.name.trim(), "parallelism": parallelism, "paused": false });
-    act(&app, http::Method::POST, "/v2/queues", Some(body), BACK).await
+    let body = wire::QueueUpsert {
+        queue_name: f.name.trim().to_string(),
+        parallelism: Some(parallelism),
+        paused: Some(false),
+    };
+    act(&app, http::Method::POST, "/v2/queues", json_body(&body), BACK).await
 }
 
 async fn queue_action(State(app): State<AppState>, Path((name, action)): Path<(String, String)>) -> Response {
@@ -177,16 +183,18 @@ struct EndpointForm {
 }
 
 async fn add_endpoint(State(app): State<AppState>, Form(f): Form<EndpointForm>) -> Response {
-    let mut endpoint = json!({ "url": f.url.trim() });
-    if !f.name.trim().is_empty() {
-        endpoint["name"] = json!(f.name.trim());
-    }
+    let endpoint = wire::EndpointRequest {
+        url: Some(f.url.trim().to_string()),
+        name: Some(f.name.trim().to_string()).filter(|name| !name.is_empty()),
+    };
     let target = format!("/v2/topics/{}/endpoints", encode(f.group.trim()));
     act(
         &app,
         http::Method::POST,
         &target,
-        Some(json!({ "endpoints": [endpoint] })),
+        json_body(&wire::EndpointsBody {
+            endpoints: vec![endpoint],
+        }),
         BACK,
     )
     .await
@@ -203,7 +211,9 @@ async fn remove_endpoint(State(app): State<AppState>, Path(name): Path<String>, 
         &app,
         http::Method::DELETE,
         &target,
-        Some(json!({ "endpoints": [{ "url": f.url }] })),
+        json_body(&wire::EndpointsBody {
+            endpoints: vec![wire::EndpointRequest::url(f.url)],
+        }),
         BACK,
     )
     .await
@@ -257,13 +267,12 @@ fn masked(key: &str) -> String {
 }
 
 async fn keys(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
-    let keys = client::get(&app, "/v2/keys").await?;
+    let keys: wire::SigningKeys = client::get_as(&app, "/v2/keys").await?;
     let body = html! {
         h1 { "Signing keys" }
         p.hint { "Receivers verify deliveries with these (QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY)." }
         section.card {
-            @for (name, field) in [("Current", "current"), ("Next", "next")] {
-                @let key = keys[field].as_str().unwrap_or_default();
+            @for (name, key) in [("Current", &keys.current), ("Next", &keys.next)] {
                 div.key {
                     strong { (name) } " "
                     code.secret data-secret=(key) { (masked(key)) }

@@ -106,10 +106,7 @@ fn field_of(error: &str) -> &'static str {
 }
 
 fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
-    let error = error.map(|message| layout::FieldError {
-        field: field_of(message),
-        message,
-    });
+    let error = layout::FieldError::at(error, field_of);
     html! {
         h1 { @if f.id.is_empty() { "New schedule" } @else { "Schedule " span.mono { (f.id) } } }
         form.card.form method="post" action="/console/schedules" {

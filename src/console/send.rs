@@ -64,10 +64,7 @@ fn field_of(error: &str) -> &'static str {
 }
 
 fn form(session: &Session, f: &SendForm, error: Option<&str>) -> Markup {
-    let error = error.map(|message| layout::FieldError {
-        field: field_of(message),
-        message,
-    });
+    let error = layout::FieldError::at(error, field_of);
     html! {
         h1 { "Send a test message" }
         @if !session.may_change() { p.warn { "The read-only token cannot send messages." } }

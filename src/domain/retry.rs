@@ -185,24 +185,20 @@ mod tests {
     fn the_destination_can_direct_the_next_retry() {
         let now = 1_700_000_000_000;
         let at = |h: &[(&'static str, &str)]| classify(&result(Some(429), h), 1, 3, None, now);
-        assert_eq!(at(&[("retry-after", "7")]), Outcome::Retry { at: now + 7_000 });
-        assert_eq!(at(&[("retry-after", "0")]), Outcome::Retry { at: now });
-        assert_eq!(
-            at(&[("x-ratelimit-reset", "6m5s")]),
-            Outcome::Retry { at: now + 365_000 }
-        );
-        assert_eq!(
-            at(&[("x-ratelimit-reset-tokens", "250ms")]),
-            Outcome::Retry { at: now + 250 }
-        );
-        assert_eq!(
-            at(&[("x-ratelimit-reset", "1700000060")]),
-            Outcome::Retry { at: now + 60_000 }
-        );
-        assert_eq!(
-            at(&[("retry-after", "Tue, 14 Nov 2023 22:14:20 GMT")]),
-            Outcome::Retry { at: now + 60_000 }
-        );
+        for (header, value, after_ms) in [
+            ("retry-after", "7", 7_000),
+            ("retry-after", "0", 0),
+            ("x-ratelimit-reset", "6m5s", 365_000),
+            ("x-ratelimit-reset-tokens", "250ms", 250),
+            ("x-ratelimit-reset", "1700000060", 60_000),
+            ("retry-after", "Tue, 14 Nov 2023 22:14:20 GMT", 60_000),
+        ] {
+            assert_eq!(
+                at(&[(header, value)]),
+                Outcome::Retry { at: now + after_ms },
+                "{header}: {value}"
+            );
+        }
         // Above a day, or unreadable: the default backoff applies.
         let default = Outcome::Retry {
             at: now + default_backoff_ms(1),

@@ -187,29 +187,33 @@ impl Parser {
 
     fn expr(&mut self) -> Result<Expr, String> {
         self.nested(|p| {
-            let mut left = p.term()?;
-            while let Some(op) = p.peek().and_then(|c| match c {
+            p.binary(Parser::term, |c| match c {
                 '+' => Some(Op::Add),
                 '-' => Some(Op::Sub),
                 _ => None,
-            }) {
-                p.pos += 1;
-                left = Expr::Binary(op, Box::new(left), Box::new(p.term()?));
-            }
-            Ok(left)
+            })
         })
     }
 
     fn term(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
-        while let Some(op) = self.peek().and_then(|c| match c {
+        self.binary(Parser::unary, |c| match c {
             '*' => Some(Op::Mul),
             '/' => Some(Op::Div),
             '%' => Some(Op::Rem),
             _ => None,
-        }) {
+        })
+    }
+
+    /// One precedence level: `operand (op operand)*`, left-associative.
+    fn binary(
+        &mut self,
+        operand: fn(&mut Self) -> Result<Expr, String>,
+        op: fn(char) -> Option<Op>,
+    ) -> Result<Expr, String> {
+        let mut left = operand(self)?;
+        while let Some(op) = self.peek().and_then(op) {
             self.pos += 1;
-            left = Expr::Binary(op, Box::new(left), Box::new(self.unary()?));
+            left = Expr::Binary(op, Box::new(left), Box::new(operand(self)?));
         }
         Ok(left)
     }
@@ -222,6 +226,15 @@ impl Parser {
         self.atom()
     }
 
+    /// The characters from here on that `accept`, consumed.
+    fn take_while(&mut self, accept: impl Fn(char) -> bool) -> String {
+        let start = self.pos;
+        while self.chars.get(self.pos).is_some_and(|c| accept(*c)) {
+            self.pos += 1;
+        }
+        self.chars[start..self.pos].iter().collect()
+    }
+
     fn atom(&mut self) -> Result<Expr, String> {
         match self.peek() {
             Some('(') => {
@@ -231,29 +244,13 @@ impl Parser {
                 Ok(inner)
             }
             Some(c) if c.is_ascii_digit() || c == '.' => {
-                let start = self.pos;
-                while self
-                    .chars
-                    .get(self.pos)
-                    .is_some_and(|c| c.is_ascii_digit() || *c == '.')
-                {
-                    self.pos += 1;
-                }
-                let text: String = self.chars[start..self.pos].iter().collect();
+                let text = self.take_while(|c| c.is_ascii_digit() || c == '.');
                 text.parse()
                     .map(Expr::Number)
                     .map_err(|_| format!("{text:?} is not a number"))
             }
             Some(c) if c.is_ascii_alphabetic() => {
-                let start = self.pos;
-                while self
-                    .chars
-                    .get(self.pos)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_')
-                {
-                    self.pos += 1;
-                }
-                let name: String = self.chars[start..self.pos].iter().collect();
+                let name = self.take_while(|c| c.is_ascii_alphanumeric() || c == '_');
                 if name == "retried" {
                     return Ok(Expr::Retried);
                 }
@@ -289,24 +286,19 @@ mod tests {
 
     #[test]
     fn evaluates_the_documented_examples() {
-        assert_eq!(delays("1000"), [Some(1000); 4]);
-        assert_eq!(
-            delays("1000 * (1 + retried)"),
-            [Some(1000), Some(2000), Some(3000), Some(4000)]
-        );
-        assert_eq!(
-            delays("pow(2, retried) * 1000"),
-            [Some(1000), Some(2000), Some(4000), Some(8000)]
-        );
-        assert_eq!(
-            delays("max(500, min(2000, retried * 1000))"),
-            [Some(500), Some(1000), Some(2000), Some(2000)]
-        );
-        assert_eq!(
-            delays("floor(sqrt(retried)) * 10 + abs(-5) + ceil(0.2) + round(1.5) + exp(0) - 10 % 3"),
-            [Some(8), Some(18), Some(18), Some(18)]
-        );
-        assert_eq!(delays("-(-3)"), [Some(3); 4]);
+        for (expr, retried_0_to_3) in [
+            ("1000", [1000; 4]),
+            ("1000 * (1 + retried)", [1000, 2000, 3000, 4000]),
+            ("pow(2, retried) * 1000", [1000, 2000, 4000, 8000]),
+            ("max(500, min(2000, retried * 1000))", [500, 1000, 2000, 2000]),
+            (
+                "floor(sqrt(retried)) * 10 + abs(-5) + ceil(0.2) + round(1.5) + exp(0) - 10 % 3",
+                [8, 18, 18, 18],
+            ),
+            ("-(-3)", [3; 4]),
+        ] {
+            assert_eq!(delays(expr), retried_0_to_3.map(Some), "{expr}");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The JSON shapes of the REST API (`/v2`, spec §3–§11), one type per answer, shared by the handlers, the
+//! The JSON shapes of the REST API (`/v2`, spec §3–§11), one type per answer and per request body, shared by the handlers, the
 //! OpenAPI document and the command-line client. Field names are the wire names of the spec; optional
 //! fields are omitted, never `null`. Nothing here reads the database: handlers build these from the store's
 //! read models.
@@ -6,6 +6,7 @@
 mod body;
 mod log;
 mod message;
+mod requests;
 mod resources;
 mod results;
 mod schedule;
@@ -14,6 +15,7 @@ mod shown;
 pub use body::Body;
 pub use log::{LogEntry, LogPage};
 pub use message::{DlqMessage, DlqPage, FlowLimits, Message, MessagePage};
+pub use requests::{BatchItem, BulkBody, EndpointRequest, EndpointsBody, QueueUpsert};
 pub use resources::{Endpoint, FlowControlInfo, GlobalParallelism, Health, Queue, SigningKeys, UrlGroup};
 pub use results::{Cancelled, Deleted, Empty, ErrorBody, PublishAnswer, Published, Retried, RetriedMessage, RunNow};
 pub use schedule::{Schedule, ScheduleCreated, ScheduleState};

@@ -117,6 +117,10 @@ mod tests {
         })
     }
 
+    fn open(until: i64, failures: u32) -> Gate {
+        Gate::Open { until, failures }
+    }
+
     #[test]
     fn a_host_opens_after_enough_failures_in_a_row_and_an_answer_resets_the_count() {
         let b = breakers(3);
@@ -127,13 +131,7 @@ mod tests {
         b.record("h", false, 0);
         assert_eq!(b.check("h", 0), Gate::Pass, "two in a row since the answer");
         b.record("h", false, 5);
-        assert_eq!(
-            b.check("h", 6),
-            Gate::Open {
-                until: 10_005,
-                failures: 3
-            }
-        );
+        assert_eq!(b.check("h", 6), open(10_005, 3));
         assert_eq!(b.check("other", 6), Gate::Pass, "other hosts are not affected");
     }
 
@@ -145,13 +143,7 @@ mod tests {
         assert_eq!(b.check("h", 10_000), Gate::Pass, "the probe");
         assert!(matches!(b.check("h", 10_001), Gate::Open { .. }), "one probe at a time");
         b.record("h", false, 10_500);
-        assert_eq!(
-            b.check("h", 20_000),
-            Gate::Open {
-                until: 20_500,
-                failures: 2
-            }
-        );
+        assert_eq!(b.check("h", 20_000), open(20_500, 2));
         assert_eq!(b.check("h", 20_500), Gate::Pass, "the next probe");
         b.record("h", true, 20_600);
         assert_eq!(b.check("h", 20_601), Gate::Pass, "closed");

@@ -84,25 +84,6 @@ impl Deliverer {
         standard_webhooks_key: Option<Vec<u8>>,
         policy: Arc<DestinationPolicy>,
         resolve_overrides: HashMap<String, Vec<IpAddr>>,
-    ) -> Self {
-        Self::with_network(
-            keys,
-            default_timeout,
-            response_body_limit,
-            standard_webhooks_key,
-            policy,
-            resolve_overrides,
-            NetworkOptions::default(),
-        )
-    }
-
-    pub fn with_network(
-        keys: Arc<KeyRing>,
-        default_timeout: Duration,
-        response_body_limit: usize,
-        standard_webhooks_key: Option<Vec<u8>>,
-        policy: Arc<DestinationPolicy>,
-        resolve_overrides: HashMap<String, Vec<IpAddr>>,
         network: NetworkOptions,
     ) -> Self {
         let resolver = PolicyResolver::new(policy.clone(), resolve_overrides);

@@ -52,35 +52,14 @@ impl Maintenance {
     /// their window. Returns rows deleted.
     pub async fn clean_once(&self) -> crate::store::Result<u64> {
         let now = self.clock.now_ms();
-        let mut deleted = 0;
-        loop {
-            let n = self
-                .store
-                .dlq_delete_expired(now - self.config.dlq_retention.as_millis() as i64, RETENTION_BATCH)
-                .await?;
-            deleted += n;
-            if n < RETENTION_BATCH as u64 {
-                break;
-            }
-        }
-        loop {
-            let n = self.store.dedup_delete_expired(now, RETENTION_BATCH).await?;
-            deleted += n;
-            if n < RETENTION_BATCH as u64 {
-                break;
-            }
-        }
-        loop {
-            let n = self
-                .store
-                .message_delete_finished(now - self.config.message_retention.as_millis() as i64, RETENTION_BATCH)
-                .await?;
-            deleted += n;
-            if n < RETENTION_BATCH as u64 {
-                break;
-            }
-        }
-        Ok(deleted)
+        let dlq_before = now - self.config.dlq_retention.as_millis() as i64;
+        let messages_before = now - self.config.message_retention.as_millis() as i64;
+        let store = &self.store;
+        Ok(
+            in_batches(|| store.dlq_delete_expired(dlq_before, RETENTION_BATCH)).await?
+                + in_batches(|| store.dedup_delete_expired(now, RETENTION_BATCH)).await?
+                + in_batches(|| store.message_delete_finished(messages_before, RETENTION_BATCH)).await?,
+        )
     }
 
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
@@ -110,6 +89,23 @@ impl Maintenance {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(self.config.rescue_every) => {}
             }
+        }
+    }
+}
+
+/// Repeats `delete` (one batch of at most [`RETENTION_BATCH`] rows) until a batch comes back short, so that
+/// no statement holds its locks for long. Returns the rows deleted.
+async fn in_batches<F, Fut>(mut delete: F) -> crate::store::Result<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::store::Result<u64>>,
+{
+    let mut deleted = 0;
+    loop {
+        let n = delete().await?;
+        deleted += n;
+        if n < RETENTION_BATCH as u64 {
+            return Ok(deleted);
         }
     }
 }

@@ -70,6 +70,7 @@ async fn exhausted_child() {
         None,
         Arc::new(postdate::domain::net_policy::DestinationPolicy::local_development()),
         Default::default(),
+        Default::default(),
     );
 
     // Take every descriptor left under a low limit, so the delivery's socket() fails with EMFILE.

@@ -45,7 +45,7 @@ pub fn delete() {}
     description = "Deletes the entries named by `dlqIds` (query or JSON body), or one page of those the filters \
         match; `cursor` in the answer continues. With no filter, one page of every entry.",
     params(Filters, DlqQuery, Paging),
-    request_body(content = Option<crate::api::request::BulkBody>, description = "`{\"dlqIds\": [...]}`, instead of the query",
+    request_body(content = Option<crate::wire::BulkBody>, description = "`{\"dlqIds\": [...]}`, instead of the query",
         example = json!({"dlqIds": ["dlq_1"]})),
     responses((status = 200, description = "How many were deleted", body = Deleted))
 )]
@@ -73,7 +73,7 @@ pub fn retry() {}
     description = "Like the single retry, for the entries named by `dlqIds` (query or JSON body) or one page of \
         those the filters match; `cursor` in the answer continues.",
     params(Filters, DlqQuery, Paging),
-    request_body(content = Option<crate::api::request::BulkBody>, description = "`{\"dlqIds\": [...]}`, instead of the query"),
+    request_body(content = Option<crate::wire::BulkBody>, description = "`{\"dlqIds\": [...]}`, instead of the query"),
     responses((status = 200, description = "The new messages", body = Retried))
 )]
 pub fn retry_many() {}

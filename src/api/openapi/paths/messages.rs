@@ -52,7 +52,7 @@ pub fn cancel() {}
         filter and no body, every pending message. A blank or unknown filter is refused, never widened; \
         `messageIds` take precedence over other filters.",
     params(Filters, MessageFilters, CancelQuery),
-    request_body(content = Option<crate::api::request::BulkBody>, description = "Filters as JSON, instead of the query",
+    request_body(content = Option<crate::wire::BulkBody>, description = "Filters as JSON, instead of the query",
         example = json!({"messageIds": ["msg_1", "msg_2"]})),
     responses((status = 200, description = "How many were canceled", body = Cancelled, example = json!({"cancelled": 2})))
 )]

@@ -69,7 +69,7 @@ pub fn enqueue() {}
     summary = "Publish many messages",
     description = "Every item is validated before anything is stored: one bad item refuses the whole batch \
         (its index is in the error). Each item's `headers` take the same option headers as a publish.",
-    request_body(content = Vec<crate::api::batch::Item>, description = "The messages",
+    request_body(content = Vec<crate::wire::BatchItem>, description = "The messages",
         example = json!([{"destination": "https://example.com/hook", "headers": {"Upstash-Delay": "10s"}, "body": "hello"}])),
     responses(
         (status = 201, description = "One answer per item, in order: an object for a URL, an array for a URL group",

@@ -19,7 +19,7 @@ pub fn list() {}
     tag = "Queues",
     summary = "Create or update a queue",
     description = "Sets parallelism (1 to 1000, default 1) and the paused state (default false).",
-    request_body(content = crate::api::queues::Upsert,
+    request_body(content = crate::wire::QueueUpsert,
         example = json!({"queueName": "emails", "parallelism": 2, "paused": false})),
     responses((status = 200, description = "Created or updated", body = Empty))
 )]

@@ -43,7 +43,7 @@ pub fn delete() {}
     summary = "Add endpoints",
     description = "Creates the group if it is missing; an endpoint whose URL is there already takes the new name.",
     params(("name" = String, Path, description = "Group name: letters, digits, `-`, `_`, `.`", example = "orders")),
-    request_body(content = crate::api::url_groups::EndpointsBody,
+    request_body(content = crate::wire::EndpointsBody,
         example = json!({"endpoints": [{"url": "https://example.com/a", "name": "a"}]})),
     responses((status = 200, description = "Added", body = Empty))
 )]
@@ -57,7 +57,7 @@ pub fn add_endpoints() {}
     summary = "Remove endpoints",
     description = "Removes endpoints named by URL or name; a group left empty is deleted.",
     params(("name" = String, Path, description = "Group name")),
-    request_body(content = crate::api::url_groups::EndpointsBody,
+    request_body(content = crate::wire::EndpointsBody,
         example = json!({"endpoints": [{"name": "a"}]})),
     responses((status = 200, description = "Removed", body = Empty))
 )]
