@@ -51,7 +51,7 @@ impl Accepted {
             messages
                 .iter()
                 .map(|m| Published {
-                    message_id: m.id.clone(),
+                    message_id: m.id.to_string(),
                     url: m.url.as_str().to_string(),
                     deduplicated: None,
                 })

@@ -10,6 +10,7 @@ use super::error::ApiError;
 use super::request::{bulk_request, PathId, Query, Selection, COMMON_FILTER_KEYS, PAGING_KEYS};
 use super::AppState;
 use crate::domain::destination::DestinationUrl;
+use crate::domain::ids::{DlqId, MessageId};
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 use crate::store::{DlqEntry, DlqPage, Filter};
@@ -88,7 +89,7 @@ fn not_found(dlq_id: &str) -> ApiError {
 }
 
 async fn delete_one(State(app): State<AppState>, PathId(dlq_id): PathId) -> Result<Json<wire::Deleted>, ApiError> {
-    match app.store.dlq_delete(std::slice::from_ref(&dlq_id)).await? {
+    match app.store.dlq_delete(&[DlqId::from(dlq_id.as_str())]).await? {
         0 => Err(not_found(&dlq_id)),
         deleted => Ok(Json(wire::Deleted { deleted, cursor: None })),
     }
@@ -140,7 +141,7 @@ fn named(dlq_ids: Vec<String>) -> DlqPage {
 
 async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Deleted>, ApiError> {
     let (rows, cursor, _) = select(&app, request).await?;
-    let ids: Vec<String> = rows.into_iter().map(|r| r.dead_letter.dlq_id).collect();
+    let ids: Vec<DlqId> = rows.into_iter().map(|r| r.dead_letter.dlq_id).collect();
     let deleted = app.store.dlq_delete(&ids).await?;
     Ok(Json(wire::Deleted { deleted, cursor }))
 }
@@ -150,7 +151,9 @@ async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Jso
     let ids = retry(&app, &rows, &headers).await?;
     let responses = ids
         .into_iter()
-        .map(|message_id| wire::RetriedMessage { message_id })
+        .map(|id| wire::RetriedMessage {
+            message_id: id.into_string(),
+        })
         .collect();
     Ok(Json(wire::Retried { responses, cursor }))
 }
@@ -162,14 +165,19 @@ async fn retry_one(
 ) -> Result<(StatusCode, Json<wire::RetriedMessage>), ApiError> {
     let row = app.store.dlq_get(&dlq_id).await?.ok_or_else(|| not_found(&dlq_id))?;
     match retry(&app, std::slice::from_ref(&row), request.headers()).await?.pop() {
-        Some(message_id) => Ok((StatusCode::CREATED, Json(wire::RetriedMessage { message_id }))),
+        Some(id) => Ok((
+            StatusCode::CREATED,
+            Json(wire::RetriedMessage {
+                message_id: id.into_string(),
+            }),
+        )),
         None => Err(not_found(&dlq_id)),
     }
 }
 
 /// Re-publishes entries as new messages with any `Upstash-*` overrides from the request (spec §9.5):
 /// method, retries, timeout, delay or not-before, labels, and extra `Upstash-Forward-*` headers.
-async fn retry(app: &AppState, rows: &[DlqEntry], headers: &http::HeaderMap) -> Result<Vec<String>, ApiError> {
+async fn retry(app: &AppState, rows: &[DlqEntry], headers: &http::HeaderMap) -> Result<Vec<MessageId>, ApiError> {
     let overrides = MessageOptions::from_headers(headers, &app.limits)?;
     super::destinations::check_callbacks(app, &overrides)?;
     let now = app.clock.now_ms();

@@ -127,7 +127,7 @@ pub(super) async fn create(
     app.store.schedule_upsert(&schedule).await?;
     app.schedule_wake.notify();
     Ok(Json(wire::ScheduleCreated {
-        schedule_id: schedule.id,
+        schedule_id: schedule.id.into_string(),
     }))
 }
 

@@ -126,17 +126,21 @@ fn sortable(mut n: u64, width: usize) -> String {
 /// A new message id: `msg_` + the creation time (8 base-62 digits of Unix ms) + 18 random alphanumerics
 /// (about 107 bits). Ids created later sort later, so new rows go to the end of the primary-key index
 /// instead of to random pages of it, which is what keeps writes small when thousands arrive per second.
-pub fn new_message_id() -> String {
+pub fn new_message_id() -> MessageId {
     message_id_at(crate::clock::system_now_ms())
 }
 
-fn message_id_at(now_ms: i64) -> String {
-    format!("msg_{}{}", sortable(now_ms.max(0) as u64, 8), random_alphanumeric(18))
+fn message_id_at(now_ms: i64) -> MessageId {
+    MessageId(format!(
+        "msg_{}{}",
+        sortable(now_ms.max(0) as u64, 8),
+        random_alphanumeric(18)
+    ))
 }
 
 /// A new schedule id, `scd_` + 26 random alphanumerics.
-pub fn new_schedule_id() -> String {
-    format!("scd_{}", random_alphanumeric(26))
+pub fn new_schedule_id() -> ScheduleId {
+    ScheduleId(format!("scd_{}", random_alphanumeric(26)))
 }
 
 /// A new signing key, `sig_` + 28 alphanumerics: 32 bytes, which pyjwt accepts without warning (spec §11.1).
@@ -158,8 +162,8 @@ pub fn new_request_id() -> String {
 
 /// A DLQ id: the 13-digit millisecond time, then random characters, so that ordering by id orders by time
 /// (the cursor of `GET /v2/dlq` is simply the last id) and ids from several instances never collide.
-pub fn new_dlq_id(now_ms: i64) -> String {
-    format!("{now_ms:013}-{}", random_alphanumeric(10))
+pub fn new_dlq_id(now_ms: i64) -> DlqId {
+    DlqId(format!("{now_ms:013}-{}", random_alphanumeric(10)))
 }
 
 /// Ids and names that come back to us in paths must stay path-safe (spec §0.2). `.` and `..` are not: HTTP

@@ -3,7 +3,7 @@
 use super::callback::Callback;
 use super::destination::DestinationUrl;
 use super::headers::HeaderMap;
-use super::ids::new_message_id;
+use super::ids::{new_message_id, MessageId, ScheduleId};
 use super::options::{InvalidOption, Limits, MessageOptions};
 use super::redact::Redact;
 
@@ -11,7 +11,7 @@ use super::redact::Redact;
 /// passed option parsing and limits.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub id: String,
+    pub id: MessageId,
     pub url: DestinationUrl,
     pub method: String,
     pub header: HeaderMap,
@@ -25,7 +25,7 @@ pub struct NewMessage {
     pub caller_ip: Option<String>,
     pub labels: Vec<String>,
     /// The schedule that fired it, if any.
-    pub schedule_id: Option<String>,
+    pub schedule_id: Option<ScheduleId>,
     /// `Upstash-Retry-Delay`, as given.
     pub retry_delay_expression: Option<String>,
     /// The URL group it was published to, and the endpoint's name there.

@@ -3,13 +3,13 @@
 use super::cron::{Cron, CronError};
 use super::destination::Destination;
 use super::headers::HeaderMap;
-use super::ids::{is_path_safe, new_schedule_id};
+use super::ids::{is_path_safe, new_schedule_id, ScheduleId};
 use super::options::{Limits, MessageOptions};
 
 /// A schedule about to be stored (created, or replaced entirely under its id).
 #[derive(Debug, Clone)]
 pub struct NewSchedule {
-    pub id: String,
+    pub id: ScheduleId,
     pub cron: Cron,
     pub destination: Destination,
     pub method: String,
@@ -60,7 +60,7 @@ impl NewSchedule {
     pub fn build(request: ScheduleRequest<'_>, now: i64, limits: &Limits) -> Result<NewSchedule, ScheduleError> {
         let cron = Cron::parse(request.cron.ok_or(ScheduleError::MissingCron)?)?;
         let id = match request.id.map(str::trim) {
-            Some(id) if is_path_safe(id) => id.to_string(),
+            Some(id) if is_path_safe(id) => ScheduleId::from(id),
             Some(id) => return Err(ScheduleError::InvalidId(id.to_string())),
             None => new_schedule_id(),
         };

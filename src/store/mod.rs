@@ -15,6 +15,7 @@ mod shared;
 mod sqlite;
 
 use crate::domain::flow_control::FlowControl;
+use crate::domain::ids::{DlqId, MessageId, ScheduleId};
 use crate::domain::message::NewMessage;
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
@@ -175,10 +176,10 @@ pub(crate) trait FlowControlStore {
 pub(crate) trait DlqStore {
     async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqEntry>>;
     async fn dlq_get(&self, dlq_id: &str) -> Result<Option<DlqEntry>>;
-    async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64>;
+    async fn dlq_delete(&self, dlq_ids: &[DlqId]) -> Result<u64>;
     /// Atomically turns each entry into its new message and removes the entry; an entry already gone
     /// (deleted or retried concurrently) is skipped. Returns the ids of the new messages.
-    async fn dlq_retry(&self, entries: &[(String, NewMessage)]) -> Result<Vec<String>>;
+    async fn dlq_retry(&self, entries: &[(DlqId, NewMessage)]) -> Result<Vec<MessageId>>;
     /// Retention: deletes up to `limit` DLQ entries created before `before`.
     async fn dlq_delete_expired(&self, before: i64, limit: i64) -> Result<u64>;
 }
@@ -201,7 +202,7 @@ pub(crate) trait ScheduleStore {
     /// Fires slots in one transaction: each schedule moves to its next slot only if it is still at the slot
     /// being fired and not paused, and only then are its messages stored. Returns the ids of the schedules
     /// this call fired, so several instances firing the same slot create its messages once.
-    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>>;
+    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<ScheduleId>>;
     /// Takes the lease of a singleton loop when it is free or lapsed at `now`, until `until`; returns the
     /// new term, or `None` while another holder's lease runs.
     async fn leader_acquire(&self, lease: &LeaderLease, now: i64, until: i64) -> Result<Option<i64>>;
@@ -351,8 +352,8 @@ delegate! {
     dlq_list(page: &DlqPage) -> Vec<DlqEntry>;
     list_window_end(window: &ListWindow<'_>, rows: i64) -> Option<String>;
     dlq_get(dlq_id: &str) -> Option<DlqEntry>;
-    dlq_delete(dlq_ids: &[String]) -> u64;
-    dlq_retry(entries: &[(String, NewMessage)]) -> Vec<String>;
+    dlq_delete(dlq_ids: &[DlqId]) -> u64;
+    dlq_retry(entries: &[(DlqId, NewMessage)]) -> Vec<MessageId>;
     dlq_delete_expired(before: i64, limit: i64) -> u64;
     schedule_upsert(schedule: &NewSchedule) -> ();
     schedule_get(id: &str) -> Option<Schedule>;
@@ -362,7 +363,7 @@ delegate! {
     schedule_resume(id: &str, next_fire_at: i64, now: i64) -> bool;
     schedule_due(now: i64, limit: i64) -> Vec<Schedule>;
     schedule_next_fire_at() -> Option<i64>;
-    schedule_fire(now: i64, fires: &[Fire]) -> Vec<String>;
+    schedule_fire(now: i64, fires: &[Fire]) -> Vec<ScheduleId>;
     message_states(ids: &[String]) -> Vec<(String, crate::domain::state::MessageState)>;
     leader_acquire(lease: &LeaderLease, now: i64, until: i64) -> Option<i64>;
     leader_renew(lease: &LeaderLease, term: i64, until: i64) -> bool;
@@ -732,7 +733,7 @@ impl Store {
             ..page.clone()
         };
         let rows = self.message_list(&asked).await?;
-        Ok(listed(rows, page.count, until, |m| m.id.clone()))
+        Ok(listed(rows, page.count, until, |m| m.id.to_string()))
     }
 
     pub async fn dlq_page(&self, page: &DlqPage) -> Result<Listed<DlqEntry, String>> {
@@ -752,7 +753,7 @@ impl Store {
             ..page.clone()
         };
         let rows = self.dlq_list(&asked).await?;
-        Ok(listed(rows, page.count, until, |e| e.dead_letter.dlq_id.clone()))
+        Ok(listed(rows, page.count, until, |e| e.dead_letter.dlq_id.to_string()))
     }
 
     pub async fn event_page(&self, page: &EventPage) -> Result<Listed<LogEntry, i64>> {

@@ -6,7 +6,7 @@ use crate::domain::state::{LogState, MessageState};
 /// The end of one attempt, written back with a guarded update (`id` and `attempt` must still match).
 #[derive(Debug, Clone)]
 pub struct Completion {
-    pub id: String,
+    pub id: crate::domain::ids::MessageId,
     pub attempt: i32,
     pub kind: CompletionKind,
     /// Whether the message is in a queue or under flow control (its end may let another one go).
@@ -159,7 +159,7 @@ pub enum RunNowResult {
 /// One slot of one schedule to fire: move the schedule from `slot` to `next_fire_at` and store `messages`.
 #[derive(Debug, Clone)]
 pub struct Fire {
-    pub schedule_id: String,
+    pub schedule_id: crate::domain::ids::ScheduleId,
     pub slot: i64,
     pub next_fire_at: i64,
     pub messages: Vec<crate::domain::message::NewMessage>,

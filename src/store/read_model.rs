@@ -7,6 +7,7 @@ use crate::domain::cron::Cron;
 use crate::domain::destination::Destination;
 use crate::domain::flow_control::FlowControl;
 use crate::domain::headers::HeaderMap;
+use crate::domain::ids::{DlqId, MessageId, ScheduleId};
 use crate::domain::redact::Redact;
 use crate::domain::retry_delay::RetryDelay;
 use crate::domain::state::{LogState, MessageState};
@@ -14,7 +15,7 @@ use crate::domain::state::{LogState, MessageState};
 /// A stored message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    pub id: String,
+    pub id: MessageId,
     pub state: MessageState,
     /// Attempts started so far (a claim counts one).
     pub attempt: i32,
@@ -41,7 +42,7 @@ pub struct Message {
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
     pub queue_name: Option<String>,
-    pub schedule_id: Option<String>,
+    pub schedule_id: Option<ScheduleId>,
     pub flow_control_key: Option<String>,
     pub callback: Option<Callback>,
     pub failure_callback: Option<Callback>,
@@ -96,7 +97,7 @@ impl Message {
 /// entry holds besides its message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
-    pub dlq_id: String,
+    pub dlq_id: DlqId,
     /// 0 when there was no HTTP response.
     pub response_status: i32,
     pub response_header: HeaderMap,
@@ -130,7 +131,7 @@ pub struct LogEntry {
 /// A stored schedule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
-    pub id: String,
+    pub id: ScheduleId,
     pub cron: Cron,
     pub destination: Destination,
     pub method: String,

@@ -6,7 +6,7 @@ use super::{Result, StoreError};
 use crate::domain::cron::Cron;
 use crate::domain::destination::{Destination, DestinationUrl};
 use crate::domain::headers::HeaderMap;
-use crate::domain::ids::is_path_safe;
+use crate::domain::ids::{is_path_safe, DlqId, MessageId, ScheduleId};
 use crate::domain::message::labels_from_column;
 use crate::domain::retry_delay::RetryDelay;
 use crate::domain::state::{LogState, MessageState};
@@ -81,7 +81,7 @@ impl Columns<'_> {
 /// One `messages` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct MessageRow {
-    pub id: String,
+    pub id: MessageId,
     pub state: String,
     pub attempt: i32,
     pub max_retries: i32,
@@ -104,7 +104,7 @@ pub(crate) struct MessageRow {
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
     pub queue_name: Option<String>,
-    pub schedule_id: Option<String>,
+    pub schedule_id: Option<ScheduleId>,
     pub flow_control_key: Option<String>,
     pub callback: Option<String>,
     pub failure_callback: Option<String>,
@@ -159,7 +159,7 @@ impl Decode for MessageRow {
 pub(crate) struct DlqRow {
     #[sqlx(flatten)]
     pub message: MessageRow,
-    pub dlq_id: String,
+    pub dlq_id: DlqId,
     pub response_status: i32,
     pub response_header: Option<String>,
     pub response_body: Option<Vec<u8>>,
@@ -231,7 +231,7 @@ impl Decode for EventRow {
 /// One `schedules` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ScheduleRow {
-    pub id: String,
+    pub id: ScheduleId,
     pub cron: String,
     pub destination: String,
     pub method: String,

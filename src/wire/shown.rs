@@ -57,7 +57,7 @@ impl Message {
         let (failure_callback, failure_callback_header) = callback_of(&m.failure_callback);
         let redaction = m.redact.as_ref();
         Message {
-            message_id: m.id.clone(),
+            message_id: m.id.to_string(),
             url: m.url.clone(),
             method: m.method.clone(),
             header: shown_header(&m.header, redaction),
@@ -69,7 +69,7 @@ impl Message {
             topic_name: m.topic_name.clone(),
             endpoint_name: m.endpoint_name.clone(),
             queue_name: m.queue_name.clone(),
-            schedule_id: m.schedule_id.clone(),
+            schedule_id: m.schedule_id.as_ref().map(ToString::to_string),
             flow_control_key: m.flow_control_key.clone(),
             retry_delay_expression: expression(&m.retry_delay),
             callback,
@@ -93,7 +93,7 @@ impl DlqMessage {
         let (response_body, response_body_base64) = super::body::text_or_base64(&letter.response_body);
         DlqMessage {
             message: Message::of(&d.message, flow),
-            dlq_id: letter.dlq_id.clone(),
+            dlq_id: letter.dlq_id.to_string(),
             response_status: letter.response_status,
             response_header: letter.response_header.clone(),
             response_body,
@@ -125,7 +125,7 @@ impl Schedule {
             .filter_map(|id| Some((id.clone(), schedule_state(*states.get(id)?))))
             .collect();
         Schedule {
-            schedule_id: s.id.clone(),
+            schedule_id: s.id.to_string(),
             cron: s.cron.expression().to_string(),
             destination: s.destination.as_str().to_string(),
             created_at: s.created_at,
@@ -171,7 +171,7 @@ impl LogEntry {
         let redaction = m.redact.as_ref();
         LogEntry {
             time: e.time,
-            message_id: m.id.clone(),
+            message_id: m.id.to_string(),
             state: e.state,
             url: m.url.clone(),
             method: m.method.clone(),
@@ -182,7 +182,7 @@ impl LogEntry {
             topic_name: m.topic_name.clone(),
             endpoint_name: m.endpoint_name.clone(),
             queue_name: m.queue_name.clone(),
-            schedule_id: m.schedule_id.clone(),
+            schedule_id: m.schedule_id.as_ref().map(ToString::to_string),
             flow_control_key: m.flow_control_key.clone(),
             caller_ip: m.caller_ip.clone(),
             error: e.error.clone(),

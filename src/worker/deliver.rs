@@ -363,17 +363,20 @@ impl Deliverer {
         let ours: [(&str, Option<String>); 6] = [
             ("user-agent", Some("Upstash-QStash".into())),
             ("upstash-signature", Some(signature)),
-            ("upstash-message-id", Some(message.id.clone())),
+            ("upstash-message-id", Some(message.id.as_str().to_owned())),
             ("upstash-retried", Some((message.attempt - 1).max(0).to_string())),
             ("upstash-caller-ip", message.caller_ip.clone()),
-            ("upstash-schedule-id", message.schedule_id.clone()),
+            (
+                "upstash-schedule-id",
+                message.schedule_id.as_ref().map(ToString::to_string),
+            ),
         ];
         let topic = [("upstash-topic-name", message.topic_name.clone())];
         // Standard Webhooks: the message id is stable across attempts, so receivers deduplicate on it.
         let standard = self.standard_webhooks_key.as_deref().map(|key| {
             let signature = standard_webhooks_signature(key, &message.id, iat, &message.body);
             [
-                ("webhook-id", message.id.clone()),
+                ("webhook-id", message.id.as_str().to_owned()),
                 ("webhook-timestamp", iat.to_string()),
                 ("webhook-signature", signature),
             ]

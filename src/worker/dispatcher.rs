@@ -173,7 +173,7 @@ impl Dispatcher {
     pub async fn run_once(&self) -> crate::store::Result<usize> {
         let claimed = self.claim(self.config.claim_batch).await?;
         // Held until the results are written, like the claims of the loop.
-        let claims: Vec<(String, i32)> = claimed.iter().map(|m| (m.id.clone(), m.attempt)).collect();
+        let claims: Vec<(String, i32)> = claimed.iter().map(|m| (m.id.as_str().to_owned(), m.attempt)).collect();
         for (id, attempt) in &claims {
             self.held.hold(id, *attempt);
         }

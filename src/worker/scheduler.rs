@@ -97,7 +97,7 @@ impl Scheduler {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let lease = LeaderLease {
             name: LEADER_NAME,
-            holder: crate::domain::ids::new_message_id(),
+            holder: crate::domain::ids::new_message_id().into_string(),
         };
         let lease_ms = LEADER_LEASE.as_millis() as i64;
         // (term, until when the last successful renewal holds it).

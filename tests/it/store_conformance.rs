@@ -281,14 +281,14 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
     store.message_insert(&[a.clone(), b.clone()]).await.unwrap();
     store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
     let extended = store
-        .message_extend_leases(&[(a.id.clone(), 1), (b.id.clone(), 7)], T0 + 2 * LEASE)
+        .message_extend_leases(&[(a.id.to_string(), 1), (b.id.to_string(), 7)], T0 + 2 * LEASE)
         .await
         .unwrap();
     assert_eq!(extended, 1, "only the matching attempt is extended");
     assert_eq!(store.message_rescue_expired(T0 + LEASE - 1, &[]).await.unwrap(), 0);
     assert_eq!(
         store
-            .message_rescue_expired(T0 + LEASE + 1, std::slice::from_ref(&b.id))
+            .message_rescue_expired(T0 + LEASE + 1, &[b.id.to_string()])
             .await
             .unwrap(),
         0,
@@ -513,7 +513,7 @@ async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
 
     let replacement = message("https://e.test/again", T0 + 10, &[]);
     let retried = store
-        .dlq_retry(&[(dlq_ids[0].clone(), replacement.clone())])
+        .dlq_retry(&[(dlq_ids[0].clone().into(), replacement.clone())])
         .await
         .unwrap();
     assert_eq!(retried, std::slice::from_ref(&replacement.id));
@@ -524,7 +524,7 @@ async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
     );
     let twice = message("https://e.test/twice", T0, &[]);
     assert!(store
-        .dlq_retry(&[(dlq_ids[0].clone(), twice.clone())])
+        .dlq_retry(&[(dlq_ids[0].clone().into(), twice.clone())])
         .await
         .unwrap()
         .is_empty());
@@ -534,7 +534,7 @@ async fn dlq_list_pages_and_dlq_retry_takes_each_entry_once(backend: Backend) {
     );
     assert_eq!(
         store
-            .dlq_delete(&[dlq_ids[1].clone(), dlq_ids[1].clone(), "x".into()])
+            .dlq_delete(&[dlq_ids[1].clone().into(), dlq_ids[1].clone().into(), "x".into()])
             .await
             .unwrap(),
         1
@@ -569,7 +569,7 @@ async fn retention_deletes_old_finished_messages_but_not_dlq_held_ones(backend: 
     store.message_insert(std::slice::from_ref(&done)).await.unwrap();
     let page = EventPage {
         filter: Filter {
-            message_ids: vec![done.id.clone()],
+            message_ids: vec![done.id.to_string()],
             ..Filter::default()
         },
         states: Vec::new(),
@@ -713,7 +713,7 @@ async fn schedule_fire_moves_each_slot_once_and_stores_its_messages(backend: Bac
     assert_eq!(due.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s"]);
     let fire = |id: &str| {
         let mut m = message("https://e.test/cron", slot, &[]);
-        m.schedule_id = Some(id.to_string());
+        m.schedule_id = Some(id.into());
         Fire {
             schedule_id: id.into(),
             slot,
@@ -738,7 +738,7 @@ async fn schedule_fire_moves_each_slot_once_and_stores_its_messages(backend: Bac
     );
 
     let s = store.schedule_get("s").await.unwrap().unwrap();
-    let fired_id = first[0].messages[0].id.clone();
+    let fired_id = first[0].messages[0].id.to_string();
     assert_eq!((s.last_fire_at, s.next_fire_at), (Some(slot), slot + 3_600_000));
     assert_eq!(s.last_message_ids, std::slice::from_ref(&fired_id));
     let row = store.message_get(&fired_id).await.unwrap().unwrap();
@@ -967,7 +967,7 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
 
     let page = EventPage {
         filter: Filter {
-            message_ids: vec![m.id.clone()],
+            message_ids: vec![m.id.to_string()],
             ..Filter::default()
         },
         count: 10,

@@ -352,9 +352,9 @@ async fn message_list_pages_by_state_and_filter(backend: Backend) {
         count,
         ..MessagePage::default()
     };
-    let ids = |list: Vec<postdate::store::Message>| list.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    let ids = |list: Vec<postdate::store::Message>| list.into_iter().map(|m| m.id.into_string()).collect::<Vec<_>>();
     // Ids sort by creation time (ties, within a millisecond, by their random part): that is the list's order.
-    let mut expected: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    let mut expected: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
     expected.sort();
     let all = ids(store.message_list(&page(vec![], None, 10)).await.unwrap());
     assert_eq!(all, expected);
@@ -368,13 +368,13 @@ async fn message_list_pages_by_state_and_filter(backend: Backend) {
         .message_list(&page(vec![ShownState::Active], None, 10))
         .await
         .unwrap());
-    assert_eq!(active, [claimed[0].id.clone()]);
+    assert_eq!(active, [claimed[0].id.to_string()]);
     let created = ids(store
         .message_list(&page(vec![ShownState::Created], None, 10))
         .await
         .unwrap());
     assert_eq!(created.len(), 3);
-    assert!(!created.contains(&claimed[0].id));
+    assert!(!created.contains(&claimed[0].id.to_string()));
     let labelled = MessagePage {
         filter: Filter {
             label: vec!["even".into()],
@@ -384,7 +384,7 @@ async fn message_list_pages_by_state_and_filter(backend: Backend) {
         count: 10,
         ..MessagePage::default()
     };
-    let mut even = vec![messages[0].id.clone(), messages[2].id.clone()];
+    let mut even = vec![messages[0].id.to_string(), messages[2].id.to_string()];
     even.sort();
     even.reverse();
     assert_eq!(ids(store.message_list(&labelled).await.unwrap()), even);
@@ -407,7 +407,7 @@ async fn a_filtered_page_stops_at_the_end_of_its_search_window(backend: Backend)
     for m in &messages {
         store.message_insert(std::slice::from_ref(m)).await.unwrap();
     }
-    let mut ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    let mut ids: Vec<String> = messages.iter().map(|m| m.id.to_string()).collect();
     ids.sort();
     let labelled = |id: &String| messages.iter().any(|m| m.id == *id && !m.labels.is_empty());
     let rare = Filter {
@@ -425,7 +425,7 @@ async fn a_filtered_page_stops_at_the_end_of_its_search_window(backend: Backend)
         };
         let listed = store.message_page(&page).await.unwrap();
         pages.push((
-            listed.rows.into_iter().map(|m| m.id).collect::<Vec<_>>(),
+            listed.rows.into_iter().map(|m| m.id.into_string()).collect::<Vec<_>>(),
             listed.next.clone(),
         ));
         match listed.next {
@@ -642,7 +642,7 @@ async fn a_corrupt_column_is_an_error_naming_its_table_row_and_column(backend: B
         "state",
     );
     assert_corrupt(
-        store.message_states(std::slice::from_ref(&state.id)).await.unwrap_err(),
+        store.message_states(&[state.id.to_string()]).await.unwrap_err(),
         "messages",
         &state.id,
         "state",

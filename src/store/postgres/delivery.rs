@@ -230,7 +230,7 @@ impl DeliveryStore for PgStore {
                 .bind(now)
                 .bind(ids)
                 .bind(attempts)
-                .bind(column(|e| Some(e.dlq_id.clone())))
+                .bind(column(|e| Some(e.dlq_id.as_str().to_owned())))
                 .bind(entries.iter().map(|e| e.response_status).collect::<Vec<_>>())
                 .bind(column(|e| Some(headers::to_json(&e.response_header))))
                 .bind(entries.iter().map(|e| e.response_body.as_slice()).collect::<Vec<_>>())
@@ -259,7 +259,7 @@ impl DeliveryStore for PgStore {
             applied.extend(done);
         }
         let spawned: Vec<NewMessage> = completions
-            .filter(|c| !c.spawn.is_empty() && applied.contains(&c.id))
+            .filter(|c| !c.spawn.is_empty() && applied.iter().any(|id| c.id == *id))
             .flat_map(|c| c.spawn.iter().cloned())
             .collect();
         insert_messages(&mut tx, &spawned).await?;

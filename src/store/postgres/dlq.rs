@@ -17,12 +17,12 @@ delete from dlq where dlq_id in (select dlq_id from dlq where created_at < $1 li
 impl DlqStore for PgStore {
     shared::dlq_store!();
 
-    async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
+    async fn dlq_delete(&self, dlq_ids: &[DlqId]) -> Result<u64> {
         let done = sqlx::query(DLQ_DELETE).bind(dlq_ids).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
-    async fn dlq_retry(&self, entries: &[(String, NewMessage)]) -> Result<Vec<String>> {
+    async fn dlq_retry(&self, entries: &[(DlqId, NewMessage)]) -> Result<Vec<MessageId>> {
         let mut tx = self.pool.begin().await?;
         let mut retried = Vec::new();
         for (dlq_id, message) in entries {

@@ -17,6 +17,7 @@ use super::{
     ScheduleStore, StatsStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
+use crate::domain::ids::{DlqId, MessageId, ScheduleId};
 use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
@@ -188,7 +189,7 @@ const MESSAGE_CLAIM_DUE: &str = claim_sql!("and flow_control_key is null");
 const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = $5");
 
 fn ids_and_attempts<'a>(completions: impl Iterator<Item = &'a Completion>) -> (Vec<String>, Vec<i32>) {
-    completions.map(|c| (c.id.clone(), c.attempt)).unzip()
+    completions.map(|c| (c.id.as_str().to_owned(), c.attempt)).unzip()
 }
 
 /// Whether `messages` go in one insert statement (see [`crate::store::body_budget`]).

@@ -72,9 +72,9 @@ update leader_leases set lease_until = 0 where name = $1 and holder = $2 and ter
 impl ScheduleStore for PgStore {
     shared::schedule_store!();
 
-    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>> {
+    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<ScheduleId>> {
         let mut tx = self.pool.begin().await?;
-        let fired: Vec<String> = sqlx::query_scalar(SCHEDULE_ADVANCE)
+        let fired: Vec<ScheduleId> = sqlx::query_scalar(SCHEDULE_ADVANCE)
             .bind(now)
             .bind(fires.iter().map(|f| f.schedule_id.clone()).collect::<Vec<_>>())
             .bind(fires.iter().map(|f| f.slot).collect::<Vec<_>>())

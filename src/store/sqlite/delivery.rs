@@ -111,7 +111,7 @@ impl DeliveryStore for SqliteStore {
         for c in completions {
             match &c.kind {
                 CompletionKind::Delivered => {
-                    if finished.contains(&c.id) {
+                    if finished.contains(c.id.as_str()) {
                         let delivered = Event {
                             status: Some(c.status),
                             ..Event::new(&c.id, "DELIVERED")

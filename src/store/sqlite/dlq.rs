@@ -13,7 +13,7 @@ delete from dlq where dlq_id in (select dlq_id from dlq where created_at < ?1 li
 impl DlqStore for SqliteStore {
     shared::dlq_store!();
 
-    async fn dlq_delete(&self, dlq_ids: &[String]) -> Result<u64> {
+    async fn dlq_delete(&self, dlq_ids: &[DlqId]) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let mut deleted = 0;
         for id in dlq_ids {
@@ -27,7 +27,7 @@ impl DlqStore for SqliteStore {
         Ok(deleted)
     }
 
-    async fn dlq_retry(&self, entries: &[(String, NewMessage)]) -> Result<Vec<String>> {
+    async fn dlq_retry(&self, entries: &[(DlqId, NewMessage)]) -> Result<Vec<MessageId>> {
         let mut tx = self.begin_write().await?;
         let mut retried = Vec::new();
         for (dlq_id, message) in entries {

@@ -17,6 +17,7 @@ use super::{
     ScheduleStore, StatsStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
+use crate::domain::ids::{DlqId, MessageId, ScheduleId};
 use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;

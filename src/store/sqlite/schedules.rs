@@ -64,10 +64,13 @@ update leader_leases set lease_until = 0 where name = ?1 and holder = ?2 and ter
 impl ScheduleStore for SqliteStore {
     shared::schedule_store!();
 
-    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<String>> {
+    async fn schedule_fire(&self, now: i64, fires: &[Fire]) -> Result<Vec<ScheduleId>> {
         let mut tx = self.begin_write().await?;
         let advanced = advance_schedules(&mut tx, now, fires).await?;
-        let fired: Vec<&Fire> = fires.iter().filter(|f| advanced.contains(&f.schedule_id)).collect();
+        let fired: Vec<&Fire> = fires
+            .iter()
+            .filter(|f| advanced.contains(f.schedule_id.as_str()))
+            .collect();
         let messages: Vec<NewMessage> = fired.iter().flat_map(|f| f.messages.iter().cloned()).collect();
         insert_messages(&mut tx, &messages).await?;
         tx.commit().await?;
