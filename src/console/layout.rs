@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::session::{Session, CSRF_FIELD};
+use crate::wire;
 
 const NAV: &[(&str, &str)] = &[
     ("/console/", "Overview"),
@@ -166,18 +167,25 @@ pub fn body_text(text: Option<&str>, base64: Option<&str>) -> Markup {
 }
 
 /// Header names and values as a definition list (values as the API shows them, so redacted ones stay so).
-pub fn headers(header: &serde_json::Value) -> Markup {
-    let Some(map) = header.as_object().filter(|m| !m.is_empty()) else {
+pub fn headers(header: &wire::HeaderMap) -> Markup {
+    if header.is_empty() {
         return html! { p.hint { "(no headers)" } };
-    };
+    }
     html! {
         dl.headers {
-            @for (name, values) in map {
-                @for value in values.as_array().into_iter().flatten() {
-                    dt { (name) } dd { (value.as_str().unwrap_or_default()) }
-                }
+            @for (name, values) in header {
+                @for value in values { dt { (name) } dd { (value) } }
             }
         }
+    }
+}
+
+/// What a message asks of its destination: method and URL, headers, body.
+pub fn request(m: &wire::Message) -> Markup {
+    html! {
+        p.mono { strong { (m.method) } " " (m.url) }
+        (headers(&m.header))
+        (body_text(m.body.body.as_deref(), m.body.body_base64.as_deref()))
     }
 }
 
