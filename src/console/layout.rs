@@ -127,11 +127,20 @@ pub struct FieldError<'a> {
 }
 
 impl<'a> FieldError<'a> {
-    /// The API's refusal `message`, if any, placed at the field `field_of` finds it is about.
-    pub fn at(message: Option<&'a str>, field_of: fn(&str) -> &'static str) -> Option<FieldError<'a>> {
-        message.map(|message| FieldError {
-            field: field_of(message),
-            message,
+    /// The API's refusal `message`, if any, placed at the field of the first `(word, field)` whose word it
+    /// mentions (case aside), or at `otherwise`.
+    pub fn at(
+        message: Option<&'a str>,
+        words: &[(&str, &'static str)],
+        otherwise: &'static str,
+    ) -> Option<FieldError<'a>> {
+        message.map(|message| {
+            let lower = message.to_ascii_lowercase();
+            let field = words
+                .iter()
+                .find(|(word, _)| lower.contains(word))
+                .map_or(otherwise, |(_, field)| *field);
+            FieldError { field, message }
         })
     }
 }
@@ -143,6 +152,11 @@ pub fn field_error(error: Option<&FieldError>, name: &str) -> Markup {
             p.error id={(name) "-error"} role="alert" { (error.message) }
         }
     }
+}
+
+/// A form page shown again with the API's refusal next to its field.
+pub fn form_refused(page: Markup) -> Response {
+    (http::StatusCode::BAD_REQUEST, page).into_response()
 }
 
 /// The hidden CSRF field of a form.

@@ -89,24 +89,18 @@ struct ScheduleForm {
     headers: String,
 }
 
-/// Which field an API error is about, so the message shows next to it.
-fn field_of(error: &str) -> &'static str {
-    let error = error.to_ascii_lowercase();
-    if error.contains("cron") || error.contains("time zone") {
-        "cron"
-    } else if error.contains("schedule-id") {
-        "id"
-    } else if error.contains("retries") {
-        "retries"
-    } else if error.contains("header") {
-        "headers"
-    } else {
-        "url"
-    }
-}
+/// Which field an API error is about, by a word it mentions, so the message shows next to it (the URL's
+/// when it mentions none).
+const FIELD_WORDS: &[(&str, &str)] = &[
+    ("cron", "cron"),
+    ("time zone", "cron"),
+    ("schedule-id", "id"),
+    ("retries", "retries"),
+    ("header", "headers"),
+];
 
 fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
-    let error = layout::FieldError::at(error, field_of);
+    let error = layout::FieldError::at(error, FIELD_WORDS, "url");
     html! {
         h1 { @if f.id.is_empty() { "New schedule" } @else { "Schedule " span.mono { (f.id) } } }
         form.card.form method="post" action="/console/schedules" {
@@ -138,11 +132,9 @@ fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
     }
 }
 
+/// A blank form (its method select starts at POST, the first option).
 async fn new_form(Extension(session): Extension<Session>) -> Markup {
-    let f = ScheduleForm {
-        method: "POST".into(),
-        ..ScheduleForm::default()
-    };
+    let f = ScheduleForm::default();
     page(&session, "New schedule", "/console/schedules", form(&session, &f, None))
 }
 
@@ -181,18 +173,13 @@ async fn save(
     axum::Form(f): axum::Form<ScheduleForm>,
 ) -> Response {
     let mut headers = vec![("upstash-cron".to_string(), f.cron.trim().to_string())];
-    let optional = [
+    let options = [
         ("upstash-schedule-id", &f.id),
         ("upstash-method", &f.method),
         ("upstash-retries", &f.retries),
     ];
-    for (name, value) in optional {
-        if !value.trim().is_empty() {
-            headers.push((name.into(), value.trim().into()));
-        }
-    }
-    match super::send::forwarded_headers(&f.headers) {
-        Ok(forwarded) => headers.extend(forwarded),
+    match super::send::request_headers(&options, &f.headers) {
+        Ok(more) => headers.extend(more),
         Err(error) => return render_error(&session, &f, &error),
     }
     let target = format!("/v2/schedules/{}", f.url.trim());
@@ -204,12 +191,12 @@ async fn save(
 }
 
 fn render_error(session: &Session, f: &ScheduleForm, error: &str) -> Response {
-    let body = form(session, f, Some(error));
-    (
-        http::StatusCode::BAD_REQUEST,
-        page(session, "Schedule", "/console/schedules", body),
-    )
-        .into_response()
+    layout::form_refused(page(
+        session,
+        "Schedule",
+        "/console/schedules",
+        form(session, f, Some(error)),
+    ))
 }
 
 async fn act(State(app): State<AppState>, Path((id, action)): Path<(String, String)>) -> Response {
