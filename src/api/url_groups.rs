@@ -30,22 +30,44 @@ fn group_name(name: &str) -> Result<&str, ApiError> {
     }
 }
 
-fn endpoints_body(body: wire::EndpointsBody) -> Result<Vec<wire::EndpointRequest>, ApiError> {
-    if body.endpoints.is_empty() {
-        return Err(ApiError::BadRequest("endpoints must not be empty".into()));
+/// What both endpoint requests carry: the group's name from the path and the body's endpoints, each
+/// checked (an empty list is refused).
+struct GroupEndpoints {
+    name: String,
+    endpoints: Vec<wire::EndpointRequest>,
+}
+
+impl axum::extract::FromRequest<AppState> for GroupEndpoints {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(request: axum::extract::Request, app: &AppState) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRequestParts;
+        use axum::response::IntoResponse;
+        let (mut parts, body) = request.into_parts();
+        let Path(name) = Path::<String>::from_request_parts(&mut parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let checked = async {
+            let AppJson(body) = AppJson::<wire::EndpointsBody>::from_request(request, app).await?;
+            group_name(&name)?;
+            if body.endpoints.is_empty() {
+                return Err(ApiError::BadRequest("endpoints must not be empty".into()));
+            }
+            Ok(body.endpoints)
+        };
+        match checked.await {
+            Ok(endpoints) => Ok(GroupEndpoints { name, endpoints }),
+            Err(error) => Err(error.into_response()),
+        }
     }
-    Ok(body.endpoints)
 }
 
 /// Creates the group if it is missing; adds endpoints, or renames those whose URL is already there.
-async fn add_endpoints(
-    State(app): State<AppState>,
-    Path(name): Path<String>,
-    AppJson(body): AppJson<wire::EndpointsBody>,
-) -> Result<Json<wire::Empty>, ApiError> {
-    let name = group_name(&name)?;
+async fn add_endpoints(State(app): State<AppState>, group: GroupEndpoints) -> Result<Json<wire::Empty>, ApiError> {
+    let name = group.name.as_str();
     let mut endpoints: Vec<(String, Option<String>)> = Vec::new();
-    for endpoint in endpoints_body(body)? {
+    for endpoint in group.endpoints {
         let url = endpoint
             .url
             .ok_or_else(|| ApiError::BadRequest("every endpoint needs a url".into()))?;
@@ -85,14 +107,10 @@ async fn check_endpoint_count(app: &AppState, name: &str, adding: &[(String, Opt
 }
 
 /// Removes endpoints named by URL or name; a group left empty is deleted.
-async fn remove_endpoints(
-    State(app): State<AppState>,
-    Path(name): Path<String>,
-    AppJson(body): AppJson<wire::EndpointsBody>,
-) -> Result<Json<wire::Empty>, ApiError> {
-    let name = group_name(&name)?;
+async fn remove_endpoints(State(app): State<AppState>, group: GroupEndpoints) -> Result<Json<wire::Empty>, ApiError> {
+    let name = group.name.as_str();
     let (mut urls, mut names) = (Vec::new(), Vec::new());
-    for endpoint in endpoints_body(body)? {
+    for endpoint in group.endpoints {
         match (endpoint.url, endpoint.name) {
             (None, None) => return Err(ApiError::BadRequest("every endpoint needs a url or a name".into())),
             (url, endpoint_name) => {

@@ -47,12 +47,7 @@ pub enum GroupsCommand {
 pub async fn run(command: GroupsCommand, server: &Server) -> Result<(), CliError> {
     let client = Client::new(server)?;
     match command {
-        GroupsCommand::Ls => {
-            let groups: Vec<UrlGroup> = client.get("/v2/topics").send().await?;
-            show(server.json, &groups, |groups| {
-                table(groups, now_ms()).or("no URL groups")
-            });
-        }
+        GroupsCommand::Ls => client.list(server.json, "/v2/topics", table, "no URL groups").await?,
         GroupsCommand::Add { name, urls } => {
             let endpoints = urls.iter().map(EndpointRequest::url).collect();
             let path = format!("/v2/topics/{}", segment(&name));

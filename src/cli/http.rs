@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
+use super::render::{now_ms, show, Table};
 use super::{CliError, Server};
 
 /// Longest a single API call may take: every endpoint the CLI calls answers in one database round trip.
@@ -44,6 +45,20 @@ impl Client {
     }
 
     /// `method` on `path` (which starts with `/v2/`), relative to the server's base URL.
+    /// `ls` of a resource the API lists whole: its JSON with `--json`, else the table `table` makes of it
+    /// (or the line `empty` when there is nothing).
+    pub async fn list<T: DeserializeOwned + serde::Serialize>(
+        &self,
+        json: bool,
+        path: &str,
+        table: fn(&[T], i64) -> Table,
+        empty: &str,
+    ) -> Result<(), CliError> {
+        let rows: Vec<T> = self.get(path).send().await?;
+        show(json, &rows, |rows| table(rows, now_ms()).or(empty));
+        Ok(())
+    }
+
     pub fn call(&self, method: Method, path: &str) -> Call {
         let what = format!("{method} {path}");
         let request = self

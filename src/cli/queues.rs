@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::http::Client;
-use super::render::{now_ms, print_json, relative, show, Table};
+use super::render::{print_json, relative, Table};
 use super::{segment, CliError, Server};
 use crate::wire::Queue;
 
@@ -35,11 +35,7 @@ pub enum QueuesCommand {
 pub async fn run(command: QueuesCommand, server: &Server) -> Result<(), CliError> {
     let client = Client::new(server)?;
     let (name, action) = match command {
-        QueuesCommand::Ls => {
-            let queues: Vec<Queue> = client.get("/v2/queues").send().await?;
-            show(server.json, &queues, |queues| table(queues, now_ms()).or("no queues"));
-            return Ok(());
-        }
+        QueuesCommand::Ls => return client.list(server.json, "/v2/queues", table, "no queues").await,
         QueuesCommand::Pause { name } => (name, "pause"),
         QueuesCommand::Resume { name } => (name, "resume"),
     };

@@ -76,12 +76,7 @@ pub struct AddArgs {
 pub async fn run(command: SchedulesCommand, server: &Server) -> Result<(), CliError> {
     let client = Client::new(server)?;
     match command {
-        SchedulesCommand::Ls => {
-            let schedules: Vec<Schedule> = client.get("/v2/schedules").send().await?;
-            show(server.json, &schedules, |schedules| {
-                table(schedules, now_ms()).or("no schedules")
-            });
-        }
+        SchedulesCommand::Ls => client.list(server.json, "/v2/schedules", table, "no schedules").await?,
         SchedulesCommand::Add(args) => {
             let AddArgs {
                 destination,

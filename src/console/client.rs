@@ -30,6 +30,16 @@ impl Answer {
             Some(message) => Err(Refusal(self.status, message)),
         }
     }
+
+    /// The body of a successful answer to `target` as one of the [`crate::wire`] types, or an error page.
+    pub fn ok_as<T: serde::de::DeserializeOwned>(self, target: &str) -> Result<T, Refusal> {
+        serde_json::from_value(self.ok()?).map_err(|error| {
+            Refusal(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the answer to {target} is not what the console expects: {error}"),
+            )
+        })
+    }
 }
 
 /// One API request: `target` is the path and query (a destination URL in it stays raw, as the SDKs send it).
@@ -83,19 +93,11 @@ pub async fn call_from(
     }
 }
 
-/// A GET whose failure becomes an error page.
-pub async fn get(app: &AppState, target: &str) -> Result<Value, Refusal> {
-    call(app, http::Method::GET, target, &[], Vec::new()).await.ok()
-}
-
 /// A GET answered with one of the [`crate::wire`] types; a failure becomes an error page.
 pub async fn get_as<T: serde::de::DeserializeOwned>(app: &AppState, target: &str) -> Result<T, Refusal> {
-    serde_json::from_value(get(app, target).await?).map_err(|error| {
-        Refusal(
-            http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the answer to {target} is not what the console expects: {error}"),
-        )
-    })
+    call(app, http::Method::GET, target, &[], Vec::new())
+        .await
+        .ok_as(target)
 }
 
 /// Percent-encodes one query value or path segment.

@@ -3,12 +3,11 @@
 //! confirmation naming exactly the entries it will act on (found through the API's own filter parsing,
 //! so a filter never widens); confirming acts on those ids only.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use maud::{html, Markup};
-use serde_json::Value;
 
 use super::client::{self, encode};
 use super::filters::{self, Filters};
@@ -33,24 +32,24 @@ pub fn router() -> Router<AppState> {
         .route("/console/dlq/{id}/delete", post(delete_one))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Extension(session): Extension<Session>,
-    RawQuery(raw): RawQuery,
-) -> Result<Markup, Refusal> {
-    let filters = Filters::parse(raw.as_deref());
-    let listed = filters::fetch_page(&app, "/v2/dlq", &filters, PAGE).await;
-    let body = html! {
+async fn list(State(app): State<AppState>, Extension(session): Extension<Session>, filters: Filters) -> Markup {
+    let listed = filters::fetch_page::<wire::DlqMessage>(&app, "/v2/dlq", &filters, PAGE).await;
+    let heading = html! {
         h1 { "Dead-letter queue" }
         @if let Some(done) = filters.get("done") { p.notice role="status" { (done) } }
-        (filters::form(&filters, "/console/dlq", true))
-        @if let Some(error) = &listed.error { p.error role="alert" { (error) } }
-        @if listed.rows.is_empty() && listed.error.is_none() {
-            (layout::empty(
-                if listed.window_ended { "No DLQ entry matches among those searched so far." } else if filters.any() { "No DLQ entry matches these filters." } else { "The DLQ is empty: nothing has run out of retries." },
-                html! { "Messages land here when their last attempt fails. " a href="/console/messages" { "See all messages" } },
-            ))
-        } @else if listed.error.is_none() {
+    };
+    let empty = layout::empty(
+        if listed.window_ended {
+            "No DLQ entry matches among those searched so far."
+        } else if filters.any() {
+            "No DLQ entry matches these filters."
+        } else {
+            "The DLQ is empty: nothing has run out of retries."
+        },
+        html! { "Messages land here when their last attempt fails. " a href="/console/messages" { "See all messages" } },
+    );
+    let body = listed.render(&filters, "/console/dlq", heading, empty, |rows| {
+        html! {
             form #bulk method="post" action="/console/dlq/bulk" {
                 (layout::csrf(&session))
                 input type="hidden" name="filter" value=(filters.console_query());
@@ -67,23 +66,22 @@ async fn list(
                         @if session.may_change() { th { input type="checkbox" data-select-all="dlqId" aria-label="Select all on this page"; } }
                         th { "Entry" } th { "Status" } th { "Destination" } th { "Labels" } th { "Failed" }
                     } }
-                    tbody { @for e in &listed.rows {
-                        @let id = e["dlqId"].as_str().unwrap_or_default();
+                    tbody { @for e in rows {
+                        @let id = e.dlq_id.as_str();
                         tr {
                             @if session.may_change() { td { input type="checkbox" name="dlqId" value=(id) aria-label={"Select " (id)}; } }
                             td { a.mono href={"/console/dlq/" (encode(id))} { (id) } }
-                            td { (e["responseStatus"].as_i64().unwrap_or_default()) }
-                            td.url { (e["url"].as_str().unwrap_or_default()) }
-                            td { (labels(e)) }
-                            td { (layout::time(e["createdAt"].as_i64().unwrap_or_default())) }
+                            td { (e.response_status) }
+                            td.url { (e.message.url) }
+                            td { (labels(&e.message.labels)) }
+                            td { (layout::time(e.message.created_at)) }
                         }
                     } }
                 } }
             }
         }
-        (listed.next_link())
-    };
-    Ok(page(&session, "DLQ", "/console/dlq", body))
+    });
+    page(&session, "DLQ", "/console/dlq", body)
 }
 
 async fn show(
@@ -91,14 +89,14 @@ async fn show(
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
 ) -> Result<Markup, Refusal> {
-    let e = client::get(&app, &format!("/v2/dlq/{}", encode(&id))).await?;
-    let message_id = e["messageId"].as_str().unwrap_or_default();
+    let e: wire::DlqMessage = client::get_as(&app, &format!("/v2/dlq/{}", encode(&id))).await?;
+    let message_id = e.message.message_id.as_str();
     let body = html! {
         h1 { "DLQ entry " span.mono { (id) } }
         div.summary {
             (layout::state("FAILED"))
             span { "message " a.mono href={"/console/messages/" (encode(message_id))} { (message_id) } }
-            (labels(&e))
+            (labels(&e.message.labels))
         }
         div.actions {
             (layout::action(&session, &format!("/console/dlq/{}/retry", encode(&id)), "Retry", "primary"))
@@ -106,16 +104,14 @@ async fn show(
         }
         section.card #last-response {
             h2 { "Last response" }
-            p { "Status " strong #response-status { (e["responseStatus"].as_i64().unwrap_or_default()) } }
-            @if let Some(error) = e["error"].as_str() { p.error { (error) } }
-            (layout::headers(&e["responseHeader"]))
-            (layout::body_text(e["responseBody"].as_str(), e["responseBodyBase64"].as_str()))
+            p { "Status " strong #response-status { (e.response_status) } }
+            @if let Some(error) = &e.error { p.error { (error) } }
+            (layout::headers(&e.response_header))
+            (layout::body_text(e.response_body.as_deref(), e.response_body_base64.as_deref()))
         }
         section.card {
             h2 { "Request" }
-            p.mono { strong { (e["method"].as_str().unwrap_or("POST")) } " " (e["url"].as_str().unwrap_or_default()) }
-            (layout::headers(&e["header"]))
-            (layout::body_text(e["body"].as_str(), e["bodyBase64"].as_str()))
+            (layout::request(&e.message))
         }
     };
     Ok(page(&session, &format!("DLQ entry {id}"), "/console/dlq", body))
@@ -123,28 +119,18 @@ async fn show(
 
 async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let target = format!("/v2/dlq/retry/{}", encode(&id));
-    match client::call(&app, http::Method::POST, &target, &[], Vec::new())
-        .await
-        .ok()
-    {
-        Ok(answer) => {
-            let new_id = answer["messageId"].as_str().unwrap_or_default();
-            Redirect::to(&format!("/console/messages/{}", encode(new_id))).into_response()
-        }
+    let answer = client::call(&app, http::Method::POST, &target, &[], Vec::new()).await;
+    match answer.ok_as::<wire::RetriedMessage>(&target) {
+        Ok(retried) => Redirect::to(&format!("/console/messages/{}", encode(&retried.message_id))).into_response(),
         Err(refused) => refused.into_response(),
     }
 }
 
 async fn delete_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
-    match client::call(
-        &app,
-        http::Method::DELETE,
-        &format!("/v2/dlq/{}", encode(&id)),
-        &[],
-        Vec::new(),
-    )
-    .await
-    .ok()
+    let target = format!("/v2/dlq/{}", encode(&id));
+    match client::call(&app, http::Method::DELETE, &target, &[], Vec::new())
+        .await
+        .ok()
     {
         Ok(_) => Redirect::to("/console/dlq?done=Deleted+1+entry.").into_response(),
         Err(refused) => refused.into_response(),
@@ -168,8 +154,8 @@ fn form_fields(body: &[u8]) -> (Vec<String>, String, String) {
 
 /// The ids a bulk action would take: the selected ones that still exist, or every match of the filter
 /// (at most [`BULK_CAP`]); and whether more matched.
-async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(Vec<Value>, bool), Refusal> {
-    let mut entries: Vec<Value> = Vec::new();
+async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(Vec<wire::DlqMessage>, bool), Refusal> {
+    let mut entries = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let mut query = api_query.clone();
@@ -177,9 +163,9 @@ async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(
         if let Some(c) = &cursor {
             query.push(("cursor".into(), c.clone()));
         }
-        let page = client::get(app, &format!("/v2/dlq?{}", filters::query_string(&query))).await?;
-        entries.extend(page["messages"].as_array().cloned().unwrap_or_default());
-        cursor = page["cursor"].as_str().map(str::to_string);
+        let page: wire::DlqPage = client::get_as(app, &format!("/v2/dlq?{}", filters::query_string(&query))).await?;
+        entries.extend(page.messages);
+        cursor = page.cursor;
         if cursor.is_none() || entries.len() >= BULK_CAP {
             let more = entries.len() > BULK_CAP || cursor.is_some();
             entries.truncate(BULK_CAP);
@@ -226,13 +212,13 @@ async fn confirm_page(
                 (layout::csrf(&session))
                 input type="hidden" name="action" value=(verb);
                 input type="hidden" name="filter" value=(filter);
-                @for e in &entries { input type="hidden" name="dlqId" value=(e["dlqId"].as_str().unwrap_or_default()); }
+                @for e in &entries { input type="hidden" name="dlqId" value=(e.dlq_id); }
                 div.actions {
                     button class=(if verb == "retry" { "primary" } else { "danger" }) type="submit" { "Yes, " (verb) " " (count) }
                     a.button href=(back) { "Cancel" }
                 }
             }
-            ul.compact { @for e in entries.iter().take(20) { li.mono { (e["dlqId"].as_str().unwrap_or_default()) " → " (e["url"].as_str().unwrap_or_default()) } } }
+            ul.compact { @for e in entries.iter().take(20) { li.mono { (e.dlq_id) " → " (e.message.url) } } }
             @if count > 20 { p.hint { "… and " (count - 20) " more." } }
         }
     };
@@ -252,15 +238,17 @@ async fn bulk(State(app): State<AppState>, body: axum::body::Bytes) -> Response 
         "delete" => (http::Method::DELETE, "/v2/dlq"),
         _ => return layout::refusal(http::StatusCode::BAD_REQUEST, "Unknown bulk action."),
     };
-    match client::call(&app, method, target, &headers, request_body).await.ok() {
-        Ok(answer) => {
-            let done = match action.as_str() {
-                "retry" => format!(
-                    "Retried {} entries.",
-                    answer["responses"].as_array().map_or(0, Vec::len)
-                ),
-                _ => format!("Deleted {} entries.", answer["deleted"].as_i64().unwrap_or_default()),
-            };
+    let answer = client::call(&app, method, target, &headers, request_body).await;
+    let done = match action.as_str() {
+        "retry" => answer
+            .ok_as::<wire::Retried>(target)
+            .map(|retried| format!("Retried {} entries.", retried.responses.len())),
+        _ => answer
+            .ok_as::<wire::Deleted>(target)
+            .map(|deleted| format!("Deleted {} entries.", deleted.deleted)),
+    };
+    match done {
+        Ok(done) => {
             let mut back = url::form_urlencoded::Serializer::new(filter);
             back.append_pair("done", &done);
             Redirect::to(&format!("/console/dlq?{}", back.finish())).into_response()

@@ -32,6 +32,15 @@ pub struct Filters {
     pairs: Vec<(String, String)>,
 }
 
+/// The filters of the page's own query string.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Filters {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Filters::parse(parts.uri.query()))
+    }
+}
+
 impl Filters {
     pub fn parse(raw: Option<&str>) -> Filters {
         let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
@@ -90,9 +99,19 @@ impl Filters {
     }
 }
 
+/// The shape of both lists' pages: `GET /v2/messages` ([`crate::wire::MessagePage`]) and `GET /v2/dlq`
+/// ([`crate::wire::DlqPage`]) differ only in their rows.
+#[derive(serde::Deserialize)]
+struct ApiPage<Row> {
+    messages: Vec<Row>,
+    cursor: Option<String>,
+}
+
 /// One page of a filtered list as the API answered it.
-pub struct ListPage {
-    pub rows: Vec<serde_json::Value>,
+pub struct ListPage<Row> {
+    /// Whether this is the DLQ, whose filters take a response status instead of a state.
+    dlq: bool,
+    pub rows: Vec<Row>,
     /// The API's refusal of the filters, shown above the list.
     pub error: Option<String>,
     /// The console link to the next page, while more remain.
@@ -102,7 +121,27 @@ pub struct ListPage {
     pub window_ended: bool,
 }
 
-impl ListPage {
+impl<Row> ListPage<Row> {
+    /// The page under `heading`: the filter form (submitting to `action`), then the API's refusal, or
+    /// `empty` when nothing matched, or `table`; and the link to the next page.
+    pub fn render(
+        &self,
+        filters: &Filters,
+        action: &str,
+        heading: Markup,
+        empty: Markup,
+        table: impl FnOnce(&[Row]) -> Markup,
+    ) -> Markup {
+        html! {
+            (heading)
+            (form(filters, action, self.dlq))
+            @if let Some(error) = &self.error { p.error role="alert" { (error) } }
+            @else if self.rows.is_empty() { (empty) }
+            @else { (table(&self.rows)) }
+            (self.next_link())
+        }
+    }
+
     /// The link to the next page: "Next page" after a full one, "Search further" after a search window.
     pub fn next_link(&self) -> Markup {
         html! {
@@ -119,23 +158,38 @@ impl ListPage {
 }
 
 /// The newest `count` rows of `resource` (`/v2/messages` or `/v2/dlq`) matching `filters`, from its cursor.
-pub async fn fetch_page(app: &crate::api::AppState, resource: &str, filters: &Filters, count: usize) -> ListPage {
-    let mut query = filters.api_query(resource == "/v2/dlq");
+pub async fn fetch_page<Row: serde::de::DeserializeOwned>(
+    app: &crate::api::AppState,
+    resource: &str,
+    filters: &Filters,
+    count: usize,
+) -> ListPage<Row> {
+    let dlq = resource == "/v2/dlq";
+    let mut query = filters.api_query(dlq);
     query.push(("count".into(), count.to_string()));
     query.push(("order".into(), "latestFirst".into()));
     if let Some(cursor) = filters.get("cursor") {
         query.push(("cursor".into(), cursor.into()));
     }
     let target = format!("{resource}?{}", query_string(&query));
-    let answer = super::client::call(app, http::Method::GET, &target, &[], Vec::new()).await;
-    let next = answer.json["cursor"]
-        .as_str()
-        .map(|c| format!("?{}&cursor={}", filters.console_query(), super::client::encode(c)));
-    let rows = answer.json["messages"].as_array().cloned().unwrap_or_default();
+    let (page, error) = match super::client::get_as::<ApiPage<Row>>(app, &target).await {
+        Ok(page) => (page, None),
+        Err(refused) => (
+            ApiPage {
+                messages: Vec::new(),
+                cursor: None,
+            },
+            Some(refused.1),
+        ),
+    };
+    let next = page
+        .cursor
+        .map(|c| format!("?{}&cursor={}", filters.console_query(), super::client::encode(&c)));
     ListPage {
-        error: answer.error(),
-        window_ended: next.is_some() && rows.len() < count,
-        rows,
+        dlq,
+        error,
+        window_ended: next.is_some() && page.messages.len() < count,
+        rows: page.messages,
         next,
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::session::{Session, CSRF_FIELD};
+use crate::wire;
 
 const NAV: &[(&str, &str)] = &[
     ("/console/", "Overview"),
@@ -126,11 +127,20 @@ pub struct FieldError<'a> {
 }
 
 impl<'a> FieldError<'a> {
-    /// The API's refusal `message`, if any, placed at the field `field_of` finds it is about.
-    pub fn at(message: Option<&'a str>, field_of: fn(&str) -> &'static str) -> Option<FieldError<'a>> {
-        message.map(|message| FieldError {
-            field: field_of(message),
-            message,
+    /// The API's refusal `message`, if any, placed at the field of the first `(word, field)` whose word it
+    /// mentions (case aside), or at `otherwise`.
+    pub fn at(
+        message: Option<&'a str>,
+        words: &[(&str, &'static str)],
+        otherwise: &'static str,
+    ) -> Option<FieldError<'a>> {
+        message.map(|message| {
+            let lower = message.to_ascii_lowercase();
+            let field = words
+                .iter()
+                .find(|(word, _)| lower.contains(word))
+                .map_or(otherwise, |(_, field)| *field);
+            FieldError { field, message }
         })
     }
 }
@@ -142,6 +152,11 @@ pub fn field_error(error: Option<&FieldError>, name: &str) -> Markup {
             p.error id={(name) "-error"} role="alert" { (error.message) }
         }
     }
+}
+
+/// A form page shown again with the API's refusal next to its field.
+pub fn form_refused(page: Markup) -> Response {
+    (http::StatusCode::BAD_REQUEST, page).into_response()
 }
 
 /// The hidden CSRF field of a form.
@@ -166,18 +181,25 @@ pub fn body_text(text: Option<&str>, base64: Option<&str>) -> Markup {
 }
 
 /// Header names and values as a definition list (values as the API shows them, so redacted ones stay so).
-pub fn headers(header: &serde_json::Value) -> Markup {
-    let Some(map) = header.as_object().filter(|m| !m.is_empty()) else {
+pub fn headers(header: &wire::HeaderMap) -> Markup {
+    if header.is_empty() {
         return html! { p.hint { "(no headers)" } };
-    };
+    }
     html! {
         dl.headers {
-            @for (name, values) in map {
-                @for value in values.as_array().into_iter().flatten() {
-                    dt { (name) } dd { (value.as_str().unwrap_or_default()) }
-                }
+            @for (name, values) in header {
+                @for value in values { dt { (name) } dd { (value) } }
             }
         }
+    }
+}
+
+/// What a message asks of its destination: method and URL, headers, body.
+pub fn request(m: &wire::Message) -> Markup {
+    html! {
+        p.mono { strong { (m.method) } " " (m.url) }
+        (headers(&m.header))
+        (body_text(m.body.body.as_deref(), m.body.body_base64.as_deref()))
     }
 }
 

@@ -1,18 +1,18 @@
 //! Messages and their logs: the filtered list with cursor paging, one message's request and attempts, and
 //! its actions Cancel and Run now.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use maud::{html, Markup};
-use serde_json::Value;
 
 use super::client::{self, encode};
 use super::filters::{self, Filters};
 use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
+use crate::wire;
 
 /// Rows per page.
 const PAGE: usize = 50;
@@ -25,50 +25,50 @@ pub fn router() -> Router<AppState> {
         .route("/console/messages/{id}/run", post(run_now))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Extension(session): Extension<Session>,
-    RawQuery(raw): RawQuery,
-) -> Result<Markup, Refusal> {
-    let filters = Filters::parse(raw.as_deref());
-    let listed = filters::fetch_page(&app, "/v2/messages", &filters, PAGE).await;
-    let body = html! {
-        h1 { "Messages" }
-        (filters::form(&filters, "/console/messages", false))
-        @if let Some(error) = &listed.error { p.error role="alert" { (error) } }
-        @if listed.rows.is_empty() && listed.error.is_none() {
-            @if filters.any() {
-                (layout::empty(if listed.window_ended { "No message matches among those searched so far." } else { "No message matches these filters." }, html! { a href="/console/messages" { "Clear the filters" } }))
-            } @else {
-                (layout::empty("No messages yet.", html! { a href="/console/send" { "Send a test message" } " or publish with an SDK." }))
-            }
-        } @else {
+async fn list(State(app): State<AppState>, Extension(session): Extension<Session>, filters: Filters) -> Markup {
+    let listed = filters::fetch_page::<wire::Message>(&app, "/v2/messages", &filters, PAGE).await;
+    let empty = if filters.any() {
+        layout::empty(
+            if listed.window_ended {
+                "No message matches among those searched so far."
+            } else {
+                "No message matches these filters."
+            },
+            html! { a href="/console/messages" { "Clear the filters" } },
+        )
+    } else {
+        layout::empty(
+            "No messages yet.",
+            html! { a href="/console/send" { "Send a test message" } " or publish with an SDK." },
+        )
+    };
+    let body = listed.render(&filters, "/console/messages", html! { h1 { "Messages" } }, empty, |rows| {
+        html! {
             div.scroll { table {
                 thead { tr { th { "Message" } th { "State" } th { "Destination" } th { "Labels" } th { "Created" } th { "Next delivery" } } }
-                tbody { @for m in &listed.rows { (row(m)) } }
+                tbody { @for m in rows { (row(m)) } }
             } }
         }
-        (listed.next_link())
-    };
-    Ok(page(&session, "Messages", "/console/messages", body))
+    });
+    page(&session, "Messages", "/console/messages", body)
 }
 
-fn row(m: &Value) -> Markup {
-    let id = m["messageId"].as_str().unwrap_or_default();
+fn row(m: &wire::Message) -> Markup {
+    let id = m.message_id.as_str();
     html! {
         tr {
             td { a.mono href={"/console/messages/" (encode(id))} { (id) } }
-            td { (layout::state(m["state"].as_str().unwrap_or_default())) }
-            td.url { (m["url"].as_str().unwrap_or_default()) }
-            td { (labels(m)) }
-            td { (layout::time(m["createdAt"].as_i64().unwrap_or_default())) }
-            td { @if let Some(at) = m["nextDeliveryTime"].as_i64() { (layout::time(at)) } @else { "—" } }
+            td { (layout::state(m.state.name())) }
+            td.url { (m.url) }
+            td { (labels(&m.labels)) }
+            td { (layout::time(m.created_at)) }
+            td { @if let Some(at) = m.next_delivery_time { (layout::time(at)) } @else { "—" } }
         }
     }
 }
 
-pub fn labels(m: &Value) -> Markup {
-    html! { @for label in m["labels"].as_array().into_iter().flatten() { span.badge.label { (label.as_str().unwrap_or_default()) } " " } }
+pub fn labels(labels: &[String]) -> Markup {
+    html! { @for label in labels { span.badge.label { (label) } " " } }
 }
 
 async fn show(
@@ -76,19 +76,19 @@ async fn show(
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
 ) -> Result<Markup, Refusal> {
-    let message = client::get(&app, &format!("/v2/messages/{}", encode(&id))).await?;
-    let logs = client::get(&app, &format!("/v2/logs?messageId={}&count=100", encode(&id))).await?;
-    let mut attempts: Vec<Value> = logs["events"].as_array().cloned().unwrap_or_default();
-    attempts.sort_by_key(|e| e["time"].as_i64().unwrap_or_default());
-    let state = message["state"].as_str().unwrap_or_default();
+    let message: wire::Message = client::get_as(&app, &format!("/v2/messages/{}", encode(&id))).await?;
+    let logs: wire::LogPage = client::get_as(&app, &format!("/v2/logs?messageId={}&count=100", encode(&id))).await?;
+    let mut attempts = logs.events;
+    attempts.sort_by_key(|e| e.time);
+    let state = message.state.name();
     let waiting = matches!(state, "CREATED" | "RETRY");
     let body = html! {
         h1 { "Message " span.mono { (id) } }
         div.summary {
             (layout::state(state))
             span { "attempts made: " strong #retried { (attempts_made(&message)) } }
-            @if let Some(at) = message["nextDeliveryTime"].as_i64() { span { "next delivery " (layout::time(at)) } }
-            (labels(&message))
+            @if let Some(at) = message.next_delivery_time { span { "next delivery " (layout::time(at)) } }
+            (labels(&message.labels))
         }
         @if waiting {
             div.actions {
@@ -98,9 +98,7 @@ async fn show(
         }
         section.card {
             h2 { "Request" }
-            p.mono { strong { (message["method"].as_str().unwrap_or("POST")) } " " (message["url"].as_str().unwrap_or_default()) }
-            (layout::headers(&message["header"]))
-            (layout::body_text(message["body"].as_str(), message["bodyBase64"].as_str()))
+            (layout::request(&message))
             (details(&message))
         }
         section.card {
@@ -110,11 +108,11 @@ async fn show(
                     thead { tr { th { "Time" } th { "State" } th { "Response status" } th { "Error" } th { "Next delivery" } } }
                     tbody { @for e in &attempts {
                         tr {
-                            td { (layout::time(e["time"].as_i64().unwrap_or_default())) }
-                            td { (layout::state(e["state"].as_str().unwrap_or_default())) }
-                            td { @if let Some(s) = e["responseStatus"].as_i64() { (s) } @else { "—" } }
-                            td { (e["error"].as_str().unwrap_or("")) }
-                            td { @if let Some(at) = e["nextDeliveryTime"].as_i64() { (layout::time(at)) } }
+                            td { (layout::time(e.time)) }
+                            td { (layout::state(e.state.as_str())) }
+                            td { @if let Some(s) = e.response_status { (s) } @else { "—" } }
+                            td { (e.error.as_deref().unwrap_or("")) }
+                            td { @if let Some(at) = e.next_delivery_time { (layout::time(at)) } }
                         }
                     } }
                 } }
@@ -125,32 +123,31 @@ async fn show(
 }
 
 /// Attempts made so far: `retried` counts retries, and a message that has run once has one more attempt.
-fn attempts_made(message: &Value) -> i64 {
-    let retried = message["retried"].as_i64().unwrap_or_default();
-    match message["state"].as_str() {
-        Some("CREATED") => 0,
-        _ => retried + 1,
+fn attempts_made(message: &wire::Message) -> i32 {
+    match message.state.name() {
+        "CREATED" => 0,
+        _ => message.retried + 1,
     }
 }
 
 /// Settings worth seeing when present.
-fn details(m: &Value) -> Markup {
+fn details(m: &wire::Message) -> Markup {
     let fields = [
-        ("maxRetries", "Retries"),
-        ("queueName", "Queue"),
-        ("topicName", "URL group"),
-        ("scheduleId", "Schedule"),
-        ("flowControlKey", "Flow-control key"),
-        ("callback", "Callback"),
-        ("failureCallback", "Failure callback"),
-        ("callerIP", "Caller IP"),
+        ("Retries", Some(m.max_retries.to_string())),
+        ("Queue", m.queue_name.clone()),
+        ("URL group", m.topic_name.clone()),
+        ("Schedule", m.schedule_id.clone()),
+        ("Flow-control key", m.flow_control_key.clone()),
+        ("Callback", m.callback.clone()),
+        ("Failure callback", m.failure_callback.clone()),
+        ("Caller IP", m.caller_ip.clone()),
     ];
     html! {
         dl.details {
-            @for (key, label) in fields {
-                @if !m[key].is_null() { dt { (label) } dd { (m[key].to_string().trim_matches('"')) } }
+            @for (label, value) in fields {
+                @if let Some(value) = value { dt { (label) } dd { (value) } }
             }
-            dt { "Created" } dd { (layout::time(m["createdAt"].as_i64().unwrap_or_default())) }
+            dt { "Created" } dd { (layout::time(m.created_at)) }
         }
     }
 }

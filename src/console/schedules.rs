@@ -14,6 +14,7 @@ use super::cron_text;
 use super::layout::{self, page, Refusal};
 use super::Session;
 use crate::api::AppState;
+use crate::wire;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,8 +26,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
-    let schedules = client::get(&app, "/v2/schedules").await?;
-    let schedules = schedules.as_array().cloned().unwrap_or_default();
+    let schedules: Vec<wire::Schedule> = client::get_as(&app, "/v2/schedules").await?;
     let now = app.clock.now_ms();
     let body = html! {
         h1 { "Schedules" }
@@ -39,24 +39,24 @@ async fn list(State(app): State<AppState>, Extension(session): Extension<Session
     Ok(page(&session, "Schedules", "/console/schedules", body))
 }
 
-fn card(session: &Session, s: &Value, now: i64) -> Markup {
-    let id = s["scheduleId"].as_str().unwrap_or_default();
-    let expression = s["cron"].as_str().unwrap_or_default();
+fn card(session: &Session, s: &wire::Schedule, now: i64) -> Markup {
+    let id = s.schedule_id.as_str();
+    let expression = s.cron.as_str();
     let cron = cron_text::parse(expression).ok();
-    let paused = s["isPaused"].as_bool().unwrap_or_default();
+    let paused = s.is_paused;
     let base = format!("/console/schedules/{}", encode(id));
     html! {
         section.card.schedule data-schedule=(id) {
             h2 { span.mono { (id) } " " @if paused { span.badge.muted.paused { "paused" } } @else { span.badge.good { "active" } } }
             p { code { (expression) } " — " @if let Some(cron) = &cron { (cron_text::describe(cron)) } }
-            p.mono { (s["method"].as_str().unwrap_or("POST")) " " (s["destination"].as_str().unwrap_or_default()) }
+            p.mono { (s.method) " " (s.destination) }
             @if let (Some(cron), false) = (&cron, paused) {
                 details { summary { "Next five fire times (" (cron.zone().name()) ")" }
                     ol.fires { @for (ms, local) in cron_text::next_fires(cron, now, 5) { li { time data-ms=(ms) title=(local) { (local) } } } }
                 }
             }
-            @if let Some(states) = s["lastScheduleStates"].as_object() {
-                p { "Last fire: " @for (message, state) in states { a.mono href={"/console/messages/" (encode(message))} { (message) } " " (state.as_str().unwrap_or_default()) " " } }
+            @if !s.last_schedule_states.is_empty() {
+                p { "Last fire: " @for (message, state) in &s.last_schedule_states { a.mono href={"/console/messages/" (encode(message))} { (message) } " " (state.name()) " " } }
             }
             @if session.may_change() {
                 div.actions {
@@ -89,24 +89,18 @@ struct ScheduleForm {
     headers: String,
 }
 
-/// Which field an API error is about, so the message shows next to it.
-fn field_of(error: &str) -> &'static str {
-    let error = error.to_ascii_lowercase();
-    if error.contains("cron") || error.contains("time zone") {
-        "cron"
-    } else if error.contains("schedule-id") {
-        "id"
-    } else if error.contains("retries") {
-        "retries"
-    } else if error.contains("header") {
-        "headers"
-    } else {
-        "url"
-    }
-}
+/// Which field an API error is about, by a word it mentions, so the message shows next to it (the URL's
+/// when it mentions none).
+const FIELD_WORDS: &[(&str, &str)] = &[
+    ("cron", "cron"),
+    ("time zone", "cron"),
+    ("schedule-id", "id"),
+    ("retries", "retries"),
+    ("header", "headers"),
+];
 
 fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
-    let error = layout::FieldError::at(error, field_of);
+    let error = layout::FieldError::at(error, FIELD_WORDS, "url");
     html! {
         h1 { @if f.id.is_empty() { "New schedule" } @else { "Schedule " span.mono { (f.id) } } }
         form.card.form method="post" action="/console/schedules" {
@@ -138,11 +132,9 @@ fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
     }
 }
 
+/// A blank form (its method select starts at POST, the first option).
 async fn new_form(Extension(session): Extension<Session>) -> Markup {
-    let f = ScheduleForm {
-        method: "POST".into(),
-        ..ScheduleForm::default()
-    };
+    let f = ScheduleForm::default();
     page(&session, "New schedule", "/console/schedules", form(&session, &f, None))
 }
 
@@ -151,26 +143,19 @@ async fn edit_form(
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
 ) -> Result<Markup, Refusal> {
-    let s = client::get(&app, &format!("/v2/schedules/{}", encode(&id))).await?;
-    let headers: Vec<String> = s["header"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .flat_map(|(name, values)| {
-            values
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(move |v| format!("{name}: {}", v.as_str().unwrap_or_default()))
-        })
+    let s: wire::Schedule = client::get_as(&app, &format!("/v2/schedules/{}", encode(&id))).await?;
+    let headers: Vec<String> = s
+        .header
+        .iter()
+        .flat_map(|(name, values)| values.iter().map(move |v| format!("{name}: {v}")))
         .collect();
     let f = ScheduleForm {
         id,
-        cron: s["cron"].as_str().unwrap_or_default().into(),
-        url: s["destination"].as_str().unwrap_or_default().into(),
-        method: s["method"].as_str().unwrap_or("POST").into(),
-        body: s["body"].as_str().unwrap_or_default().into(),
-        retries: s["retries"].as_i64().map(|r| r.to_string()).unwrap_or_default(),
+        cron: s.cron,
+        url: s.destination,
+        method: s.method,
+        body: s.body.body.unwrap_or_default(),
+        retries: s.retries.to_string(),
         headers: headers.join("\n"),
     };
     Ok(page(
@@ -188,18 +173,13 @@ async fn save(
     axum::Form(f): axum::Form<ScheduleForm>,
 ) -> Response {
     let mut headers = vec![("upstash-cron".to_string(), f.cron.trim().to_string())];
-    let optional = [
+    let options = [
         ("upstash-schedule-id", &f.id),
         ("upstash-method", &f.method),
         ("upstash-retries", &f.retries),
     ];
-    for (name, value) in optional {
-        if !value.trim().is_empty() {
-            headers.push((name.into(), value.trim().into()));
-        }
-    }
-    match super::send::forwarded_headers(&f.headers) {
-        Ok(forwarded) => headers.extend(forwarded),
+    match super::send::request_headers(&options, &f.headers) {
+        Ok(more) => headers.extend(more),
         Err(error) => return render_error(&session, &f, &error),
     }
     let target = format!("/v2/schedules/{}", f.url.trim());
@@ -211,12 +191,12 @@ async fn save(
 }
 
 fn render_error(session: &Session, f: &ScheduleForm, error: &str) -> Response {
-    let body = form(session, f, Some(error));
-    (
-        http::StatusCode::BAD_REQUEST,
-        page(session, "Schedule", "/console/schedules", body),
-    )
-        .into_response()
+    layout::form_refused(page(
+        session,
+        "Schedule",
+        "/console/schedules",
+        form(session, f, Some(error)),
+    ))
 }
 
 async fn act(State(app): State<AppState>, Path((id, action)): Path<(String, String)>) -> Response {

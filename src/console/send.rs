@@ -33,8 +33,20 @@ struct SendForm {
     retries: String,
 }
 
+/// The API headers a form asks for: each `(header, field)` of `options` whose field is not blank, then the
+/// `Name: value` lines of `forward` as forwarded headers; or why a line is no header.
+pub fn request_headers(options: &[(&str, &String)], forward: &str) -> Result<Vec<(String, String)>, String> {
+    let mut headers: Vec<(String, String)> = options
+        .iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect();
+    headers.extend(forwarded_headers(forward)?);
+    Ok(headers)
+}
+
 /// `Name: value` lines as `Upstash-Forward-Name` headers (the ones QStash passes on to the destination).
-pub fn forwarded_headers(text: &str) -> Result<Vec<(String, String)>, String> {
+fn forwarded_headers(text: &str) -> Result<Vec<(String, String)>, String> {
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
@@ -47,24 +59,18 @@ pub fn forwarded_headers(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// Which field an API error is about.
-fn field_of(error: &str) -> &'static str {
-    let error = error.to_ascii_lowercase();
-    if error.contains("delay") {
-        "delay"
-    } else if error.contains("retries") {
-        "retries"
-    } else if error.contains("header") && !error.contains("destination") {
-        "headers"
-    } else if error.contains("method") {
-        "method"
-    } else {
-        "url"
-    }
-}
+/// Which field an API error is about, by a word it mentions (the URL's when it mentions none). An error
+/// about the destination is the URL's even when it names a header.
+const FIELD_WORDS: &[(&str, &str)] = &[
+    ("delay", "delay"),
+    ("retries", "retries"),
+    ("destination", "url"),
+    ("header", "headers"),
+    ("method", "method"),
+];
 
 fn form(session: &Session, f: &SendForm, error: Option<&str>) -> Markup {
-    let error = layout::FieldError::at(error, field_of);
+    let error = layout::FieldError::at(error, FIELD_WORDS, "url");
     html! {
         h1 { "Send a test message" }
         @if !session.may_change() { p.warn { "The read-only token cannot send messages." } }
@@ -90,12 +96,14 @@ fn form(session: &Session, f: &SendForm, error: Option<&str>) -> Markup {
     }
 }
 
+/// A blank form (its method select starts at POST, the first option).
 async fn form_page(Extension(session): Extension<Session>) -> Markup {
-    let f = SendForm {
-        method: "POST".into(),
-        ..SendForm::default()
-    };
-    page(&session, "Send", "/console/send", form(&session, &f, None))
+    page(
+        &session,
+        "Send",
+        "/console/send",
+        form(&session, &SendForm::default(), None),
+    )
 }
 
 async fn send(
@@ -104,25 +112,18 @@ async fn send(
     caller: Caller,
     Form(f): Form<SendForm>,
 ) -> Response {
-    let mut headers = Vec::new();
-    for (name, value) in [
+    let options = [
         ("upstash-method", &f.method),
         ("upstash-delay", &f.delay),
         ("upstash-retries", &f.retries),
-    ] {
-        if !value.trim().is_empty() {
-            headers.push((name.to_string(), value.trim().to_string()));
-        }
-    }
-    let answer = match forwarded_headers(&f.headers) {
-        Ok(forwarded) => {
-            headers.extend(forwarded);
-            let target = format!("/v2/publish/{}", f.url.trim());
-            let body = f.body.clone().into_bytes();
-            client::call_from(&app, caller.0, http::Method::POST, &target, &headers, body).await
-        }
+    ];
+    let headers = match request_headers(&options, &f.headers) {
+        Ok(headers) => headers,
         Err(error) => return refused(&session, &f, &error),
     };
+    let target = format!("/v2/publish/{}", f.url.trim());
+    let body = f.body.clone().into_bytes();
+    let answer = client::call_from(&app, caller.0, http::Method::POST, &target, &headers, body).await;
     match answer.error() {
         None => {
             let id = answer.json["messageId"].as_str().unwrap_or_default();
@@ -133,10 +134,5 @@ async fn send(
 }
 
 fn refused(session: &Session, f: &SendForm, error: &str) -> Response {
-    let body = form(session, f, Some(error));
-    (
-        http::StatusCode::BAD_REQUEST,
-        page(session, "Send", "/console/send", body),
-    )
-        .into_response()
+    layout::form_refused(page(session, "Send", "/console/send", form(session, f, Some(error))))
 }

@@ -88,6 +88,17 @@ pub enum ScheduleState {
     Fail,
 }
 
+impl ScheduleState {
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScheduleState::InProgress => "IN_PROGRESS",
+            ScheduleState::Success => "SUCCESS",
+            ScheduleState::Fail => "FAIL",
+        }
+    }
+}
+
 /// `POST /v2/schedules/{destination}`: the id of the schedule created or replaced.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
