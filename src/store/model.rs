@@ -226,3 +226,14 @@ pub struct EventPage {
     pub order: Order,
     pub count: i64,
 }
+
+/// What a claim asks for: messages due at `now`, leased until `lease_until`, at most `limit`, none to the
+/// hosts in `skip_hosts`. One value for the two claims a dispatcher makes in turn (`message_claim_due`, then
+/// `message_claim_flow_controlled` with the room left) and for the per-key statements of the second.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub now: i64,
+    pub lease_until: i64,
+    pub limit: i64,
+    pub skip_hosts: &'a [String],
+}

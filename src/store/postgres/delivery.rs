@@ -132,18 +132,12 @@ select count(*) from rescued";
 impl DeliveryStore for PgStore {
     shared::delivery_store!();
 
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>> {
+    async fn message_claim_due(&self, claim: &Claim<'_>) -> Result<Vec<Message>> {
         let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .bind(skip_hosts)
+            .bind(claim.now)
+            .bind(claim.lease_until)
+            .bind(claim.limit)
+            .bind(claim.skip_hosts)
             .fetch_all(&self.pool)
             .await?;
         Ok(decode_claimed(rows))

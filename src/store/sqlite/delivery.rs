@@ -56,24 +56,18 @@ returning id, state";
 impl DeliveryStore for SqliteStore {
     shared::delivery_store!();
 
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>> {
+    async fn message_claim_due(&self, claim: &Claim<'_>) -> Result<Vec<Message>> {
         let mut tx = self.begin_write().await?;
         let claimed: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .bind(super::hosts_json(skip_hosts))
+            .bind(claim.now)
+            .bind(claim.lease_until)
+            .bind(claim.limit)
+            .bind(super::hosts_json(claim.skip_hosts))
             .fetch_all(&mut *tx)
             .await?;
         let mut log = EventLog::default();
         for message in &claimed {
-            log.push(now, Event::new(&message.id, "ACTIVE"));
+            log.push(claim.now, Event::new(&message.id, "ACTIVE"));
         }
         log.write(&mut tx).await?;
         tx.commit().await?;
