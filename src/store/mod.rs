@@ -85,13 +85,11 @@ pub(crate) trait MessageStore {
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()>;
     /// Like `message_insert`, but gives up (storing nothing) when no connection is free within `wait`.
     async fn message_insert_within(&self, messages: &[NewMessage], wait: std::time::Duration) -> Result<()>;
-    /// Stores `messages` unless `key` was claimed by an earlier publish that has not expired at `now`: then
-    /// nothing is stored and that publish's `published` answer comes back.
+    /// Stores `messages` and `dedup` unless its key was claimed by an earlier publish that has not expired at
+    /// `now`: then nothing is stored and that publish's `published` answer comes back.
     async fn message_insert_deduplicated(
         &self,
-        key: &str,
-        published: &str,
-        expires_at: i64,
+        dedup: &DedupEntry<'_>,
         now: i64,
         messages: &[NewMessage],
     ) -> Result<Option<String>>;
@@ -311,8 +309,7 @@ delegate! {
     migrate() -> ();
     message_insert(messages: &[NewMessage]) -> ();
     message_insert_within(messages: &[NewMessage], wait: std::time::Duration) -> ();
-    message_insert_deduplicated(key: &str, published: &str, expires_at: i64, now: i64, messages: &[NewMessage])
-        -> Option<String>;
+    message_insert_deduplicated(dedup: &DedupEntry<'_>, now: i64, messages: &[NewMessage]) -> Option<String>;
     dedup_delete_expired(now: i64, limit: i64) -> u64;
     message_get(id: &str) -> Option<Message>;
     message_claim_due(claim: &Claim<'_>) -> Vec<Message>;

@@ -237,3 +237,12 @@ pub struct Claim<'a> {
     pub limit: i64,
     pub skip_hosts: &'a [String],
 }
+
+/// What a publish under a deduplication key leaves behind: the key, the publish's answer (given back to a
+/// duplicate instead of storing its messages) and when the key stops counting.
+#[derive(Debug, Clone, Copy)]
+pub struct DedupEntry<'a> {
+    pub key: &'a str,
+    pub published: &'a str,
+    pub expires_at: i64,
+}

@@ -6,7 +6,7 @@ use postdate::domain::flow_control::FlowControl;
 use postdate::domain::message::NewMessage;
 use postdate::domain::state::{MessageState, ShownState};
 use postdate::store::{
-    CancelResult, CompletionKind, DlqPage, EventPage, Filter, MessagePage, Order, Store, StoreError,
+    CancelResult, CompletionKind, DedupEntry, DlqPage, EventPage, Filter, MessagePage, Order, Store, StoreError,
 };
 
 use super::store_conformance::{claim, completion, dead_letter_all, message, store, LEASE};
@@ -109,8 +109,13 @@ async fn two_concurrent_publishes_with_one_deduplication_key_store_one_of_them(b
     );
     let publish = |store: Store, m: NewMessage| async move {
         let answer = format!("[\"{}\"]", m.id);
+        let dedup = DedupEntry {
+            key: "key",
+            published: &answer,
+            expires_at: T0 + 1_000,
+        };
         let result = store
-            .message_insert_deduplicated("key", &answer, T0 + 1_000, T0, std::slice::from_ref(&m))
+            .message_insert_deduplicated(&dedup, T0, std::slice::from_ref(&m))
             .await
             .unwrap();
         (m.id, answer, result)
@@ -136,7 +141,15 @@ async fn two_concurrent_publishes_with_one_deduplication_key_store_one_of_them(b
     assert_eq!(store.dedup_delete_expired(T0 + 1_000, 10).await.unwrap(), 1);
     let later = message("https://dedup.test/3", T0, &[]);
     let again = store
-        .message_insert_deduplicated("key", "[]", T0 + 5_000, T0 + 2_000, std::slice::from_ref(&later))
+        .message_insert_deduplicated(
+            &DedupEntry {
+                key: "key",
+                published: "[]",
+                expires_at: T0 + 5_000,
+            },
+            T0 + 2_000,
+            std::slice::from_ref(&later),
+        )
         .await
         .unwrap();
     assert_eq!(again, None);

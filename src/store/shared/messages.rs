@@ -6,27 +6,25 @@ macro_rules! message_store {
     () => {
         async fn message_insert_deduplicated(
             &self,
-            key: &str,
-            published: &str,
-            expires_at: i64,
+            dedup: &DedupEntry<'_>,
             now: i64,
             messages: &[NewMessage],
         ) -> Result<Option<String>> {
             let mut tx = self.begin_write().await?;
             sqlx::query(DEDUP_EXPIRE_KEY)
-                .bind(key)
+                .bind(dedup.key)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
             let claimed = sqlx::query(DEDUP_CLAIM)
-                .bind(key)
-                .bind(published)
-                .bind(expires_at)
+                .bind(dedup.key)
+                .bind(dedup.published)
+                .bind(dedup.expires_at)
                 .execute(&mut *tx)
                 .await?;
             if claimed.rows_affected() == 0 {
                 let original: String = sqlx::query_scalar(DEDUP_PUBLISHED)
-                    .bind(key)
+                    .bind(dedup.key)
                     .fetch_one(&mut *tx)
                     .await?;
                 return Ok(Some(original));
