@@ -115,13 +115,7 @@ impl DeliveryStore for SqliteStore {
                     }
                 }
                 CompletionKind::Retry { due_at } => {
-                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_RETRY)
-                        .bind(now)
-                        .bind(&c.id)
-                        .bind(c.attempt)
-                        .bind(due_at)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let state = reschedule(&mut tx, MESSAGE_COMPLETE_RETRY, now, c, *due_at).await?;
                     if let Some(state) = state {
                         changed += 1;
                         let error = Event {
@@ -143,13 +137,7 @@ impl DeliveryStore for SqliteStore {
                     }
                 }
                 CompletionKind::HandBack { due_at } => {
-                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_HAND_BACK)
-                        .bind(now)
-                        .bind(&c.id)
-                        .bind(c.attempt)
-                        .bind(due_at)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let state = reschedule(&mut tx, MESSAGE_COMPLETE_HAND_BACK, now, c, *due_at).await?;
                     if let Some(state) = state {
                         changed += 1;
                         let event = Event {
@@ -224,4 +212,22 @@ impl DeliveryStore for SqliteStore {
         tx.commit().await?;
         Ok(rescued.len() as u64)
     }
+}
+
+/// Runs `statement`, the retry or the hand-back of completion `c`, which makes its message due at `due_at`
+/// (or cancels it); the message's new state, none when the attempt no longer holds it.
+async fn reschedule(
+    conn: &mut sqlx::SqliteConnection,
+    statement: &str,
+    now: i64,
+    c: &Completion,
+    due_at: i64,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(statement)
+        .bind(now)
+        .bind(&c.id)
+        .bind(c.attempt)
+        .bind(due_at)
+        .fetch_optional(conn)
+        .await?)
 }
