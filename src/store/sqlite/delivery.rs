@@ -58,18 +58,8 @@ impl DeliveryStore for SqliteStore {
 
     async fn message_claim_due(&self, claim: &Claim<'_>) -> Result<Vec<Message>> {
         let mut tx = self.begin_write().await?;
-        let claimed: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
-            .bind(claim.now)
-            .bind(claim.lease_until)
-            .bind(claim.limit)
-            .bind(super::hosts_json(claim.skip_hosts))
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut log = EventLog::default();
-        for message in &claimed {
-            log.push(claim.now, Event::new(&message.id, "ACTIVE"));
-        }
-        log.write(&mut tx).await?;
+        let skip_hosts = super::hosts_json(claim.skip_hosts);
+        let claimed = claim_and_log(&mut tx, MESSAGE_CLAIM_DUE, claim, &skip_hosts, None).await?;
         tx.commit().await?;
         Ok(decode_claimed(claimed))
     }
@@ -230,4 +220,30 @@ async fn reschedule(
         .bind(due_at)
         .fetch_optional(conn)
         .await?)
+}
+
+/// Runs a claim statement (`MESSAGE_CLAIM_DUE`, or `MESSAGE_CLAIM_DUE_FOR_KEY` with `key` as `?5`) with
+/// `skip_hosts` (`claim.skip_hosts` as JSON) and logs what it leased ACTIVE, inside the caller's transaction.
+pub(super) async fn claim_and_log(
+    conn: &mut sqlx::SqliteConnection,
+    statement: &str,
+    claim: &Claim<'_>,
+    skip_hosts: &str,
+    key: Option<&str>,
+) -> Result<Vec<MessageRow>> {
+    let mut query = sqlx::query_as(statement)
+        .bind(claim.now)
+        .bind(claim.lease_until)
+        .bind(claim.limit)
+        .bind(skip_hosts);
+    if let Some(key) = key {
+        query = query.bind(key);
+    }
+    let rows: Vec<MessageRow> = query.fetch_all(&mut *conn).await?;
+    let mut log = EventLog::default();
+    for row in &rows {
+        log.push(claim.now, Event::new(&row.id, "ACTIVE"));
+    }
+    log.write(conn).await?;
+    Ok(rows)
 }

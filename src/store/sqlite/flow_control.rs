@@ -90,18 +90,5 @@ async fn claim_for_key(
     claim: &Claim<'_>,
     skip_hosts: &str,
 ) -> Result<Vec<MessageRow>> {
-    let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
-        .bind(claim.now)
-        .bind(claim.lease_until)
-        .bind(claim.limit)
-        .bind(skip_hosts)
-        .bind(key)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut log = EventLog::default();
-    for row in &rows {
-        log.push(claim.now, Event::new(&row.id, "ACTIVE"));
-    }
-    log.write(conn).await?;
-    Ok(rows)
+    super::delivery::claim_and_log(conn, MESSAGE_CLAIM_DUE_FOR_KEY, claim, skip_hosts, Some(key)).await
 }
