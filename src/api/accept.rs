@@ -7,6 +7,7 @@ use crate::domain::destination::Destination;
 use crate::domain::flow_control::FlowControl;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
+use crate::store::DedupEntry;
 use crate::wire::{PublishAnswer, Published};
 
 /// The messages of one publish (one, or one per URL-group endpoint), or those of the earlier publish that
@@ -145,12 +146,12 @@ pub async fn accept(
         }
         Some(key) => {
             let answer = serde_json::to_string(&fresh.elements()).expect("publish answers serialise");
-            let expires_at = now + app.dedup_window_ms;
-            match app
-                .store
-                .message_insert_deduplicated(&key, &answer, expires_at, now, &messages)
-                .await?
-            {
+            let dedup = DedupEntry {
+                key: &key,
+                published: &answer,
+                expires_at: now + app.dedup_window_ms,
+            };
+            match app.store.message_insert_deduplicated(&dedup, now, &messages).await? {
                 None => fresh,
                 Some(original) => Accepted::Duplicate(earlier_answer(&key, &original)?),
             }

@@ -86,13 +86,11 @@ pub(crate) trait MessageStore {
     async fn message_insert(&self, messages: &[NewMessage]) -> Result<()>;
     /// Like `message_insert`, but gives up (storing nothing) when no connection is free within `wait`.
     async fn message_insert_within(&self, messages: &[NewMessage], wait: std::time::Duration) -> Result<()>;
-    /// Stores `messages` unless `key` was claimed by an earlier publish that has not expired at `now`: then
-    /// nothing is stored and that publish's `published` answer comes back.
+    /// Stores `messages` and `dedup` unless its key was claimed by an earlier publish that has not expired at
+    /// `now`: then nothing is stored and that publish's `published` answer comes back.
     async fn message_insert_deduplicated(
         &self,
-        key: &str,
-        published: &str,
-        expires_at: i64,
+        dedup: &DedupEntry<'_>,
         now: i64,
         messages: &[NewMessage],
     ) -> Result<Option<String>>;
@@ -117,15 +115,9 @@ pub(crate) trait MessageStore {
 /// The delivery cycle: claim, lease, complete, rescue.
 #[allow(async_fn_in_trait)]
 pub(crate) trait DeliveryStore {
-    /// Leases up to `limit` due messages (earliest first) until `lease_until` and bumps their attempt,
-    /// leaving out those to the hosts in `skip_hosts`.
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>>;
+    /// Leases up to `claim.limit` due messages (earliest first) until `claim.lease_until` and bumps their
+    /// attempt, leaving out those to the hosts in `claim.skip_hosts`.
+    async fn message_claim_due(&self, claim: &Claim<'_>) -> Result<Vec<Message>>;
     /// The earliest due time after `now` of any pending message.
     async fn message_next_due_at(&self, now: i64) -> Result<Option<i64>>;
     /// Keeps leases of attempts still in flight alive; returns how many were extended.
@@ -140,15 +132,9 @@ pub(crate) trait DeliveryStore {
 /// Flow-control keys and the claim that respects them.
 #[allow(async_fn_in_trait)]
 pub(crate) trait FlowControlStore {
-    /// Leases due messages of flow-control keys within each key's parallelism and rate, up to `limit` in all,
-    /// leaving out those to the hosts in `skip_hosts`.
-    async fn message_claim_flow_controlled(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>>;
+    /// Leases due messages of flow-control keys within each key's parallelism and rate, up to `claim.limit` in
+    /// all, leaving out those to the hosts in `claim.skip_hosts`.
+    async fn message_claim_flow_controlled(&self, claim: &Claim<'_>) -> Result<Vec<Message>>;
     /// Whether any flow-control key exists.
     async fn flow_control_any(&self) -> Result<bool>;
     /// Messages in flight on every instance.
@@ -324,13 +310,12 @@ delegate! {
     migrate() -> ();
     message_insert(messages: &[NewMessage]) -> ();
     message_insert_within(messages: &[NewMessage], wait: std::time::Duration) -> ();
-    message_insert_deduplicated(key: &str, published: &str, expires_at: i64, now: i64, messages: &[NewMessage])
-        -> Option<String>;
+    message_insert_deduplicated(dedup: &DedupEntry<'_>, now: i64, messages: &[NewMessage]) -> Option<String>;
     dedup_delete_expired(now: i64, limit: i64) -> u64;
     message_get(id: &str) -> Option<Message>;
-    message_claim_due(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<Message>;
+    message_claim_due(claim: &Claim<'_>) -> Vec<Message>;
     message_next_due_at(now: i64) -> Option<i64>;
-    message_claim_flow_controlled(now: i64, lease_until: i64, limit: i64, skip_hosts: &[String]) -> Vec<Message>;
+    message_claim_flow_controlled(claim: &Claim<'_>) -> Vec<Message>;
     message_in_flight_count() -> i64;
     flow_control_any() -> bool;
     flow_control_configure(flow: &FlowControl, now: i64) -> ();
@@ -716,82 +701,89 @@ select cast({column} as text) from {table} where true"
 /// when rows remain beyond it.
 impl Store {
     pub async fn message_page(&self, page: &MessagePage) -> Result<Listed<Message, String>> {
-        let searched = page.filter.is_searched(!page.states.is_empty());
-        let after = page.cursor.as_deref();
-        let until = self
-            .window_end(
-                searched,
-                ListWindow::Messages {
-                    after,
-                    order: page.order,
-                },
-            )
-            .await?;
-        let asked = MessagePage {
-            until: until.clone(),
-            count: page.count + 1,
-            ..page.clone()
+        let window = ListWindow::Messages {
+            after: page.cursor.as_deref(),
+            order: page.order,
         };
-        let rows = self.message_list(&asked).await?;
-        Ok(listed(rows, page.count, until, |m| m.id.to_string()))
+        let searched = page.filter.is_searched(!page.states.is_empty());
+        let read = |until, count| async move {
+            self.message_list(&MessagePage {
+                until,
+                count,
+                ..page.clone()
+            })
+            .await
+        };
+        self.page(searched.then_some(window), page.count, Ok, read, |m| m.id.to_string())
+            .await
     }
 
     pub async fn dlq_page(&self, page: &DlqPage) -> Result<Listed<DlqEntry, String>> {
-        let after = page.cursor.as_deref();
-        let until = self
-            .window_end(
-                page.filter.is_searched(false),
-                ListWindow::Dlq {
-                    after,
-                    order: page.order,
-                },
-            )
-            .await?;
-        let asked = DlqPage {
-            until: until.clone(),
-            count: page.count + 1,
-            ..page.clone()
+        let window = ListWindow::Dlq {
+            after: page.cursor.as_deref(),
+            order: page.order,
         };
-        let rows = self.dlq_list(&asked).await?;
-        Ok(listed(rows, page.count, until, |e| e.dead_letter.dlq_id.to_string()))
+        let searched = page.filter.is_searched(false);
+        let read = |until, count| async move {
+            self.dlq_list(&DlqPage {
+                until,
+                count,
+                ..page.clone()
+            })
+            .await
+        };
+        self.page(searched.then_some(window), page.count, Ok, read, |e| {
+            e.dead_letter.dlq_id.to_string()
+        })
+        .await
     }
 
     pub async fn event_page(&self, page: &EventPage) -> Result<Listed<LogEntry, i64>> {
-        let searched = page.filter.is_searched(!page.states.is_empty());
-        let after = page.cursor;
-        let until = self
-            .window_end(
-                searched,
-                ListWindow::Events {
-                    after,
-                    order: page.order,
-                },
-            )
-            .await?
-            .map(|end| {
-                end.parse::<i64>().map_err(|_| StoreError::Corrupt {
-                    table: "message_events",
-                    id: end.clone(),
-                    column: "id",
-                    reason: "not an integer".into(),
-                })
-            })
-            .transpose()?;
-        let asked = EventPage {
-            until,
-            count: page.count + 1,
-            ..page.clone()
+        let window = ListWindow::Events {
+            after: page.cursor,
+            order: page.order,
         };
-        let rows = self.event_list(&asked).await?;
-        Ok(listed(rows, page.count, until, |e| e.id))
+        let searched = page.filter.is_searched(!page.states.is_empty());
+        let event_id = |end: String| {
+            end.parse::<i64>().map_err(|_| StoreError::Corrupt {
+                table: "message_events",
+                id: end.clone(),
+                column: "id",
+                reason: "not an integer".into(),
+            })
+        };
+        let read = |until, count| async move {
+            self.event_list(&EventPage {
+                until,
+                count,
+                ..page.clone()
+            })
+            .await
+        };
+        self.page(searched.then_some(window), page.count, event_id, read, |e| e.id)
+            .await
     }
 
-    /// The end of a searching page's window; none for a page that does not search.
-    async fn window_end(&self, searched: bool, window: ListWindow<'_>) -> Result<Option<String>> {
-        match searched {
-            true => self.list_window_end(&window, self.search_window).await,
-            false => Ok(None),
-        }
+    /// The page of `count` rows that `read(until, count + 1)` returns, where `until` is the end of `window`
+    /// (as `cursor_of` reads it) for a page that searches, none for one that does not.
+    async fn page<T, C: Clone, Rows>(
+        &self,
+        window: Option<ListWindow<'_>>,
+        count: i64,
+        cursor_of: impl Fn(String) -> Result<C>,
+        read: impl FnOnce(Option<C>, i64) -> Rows,
+        id: impl Fn(&T) -> C,
+    ) -> Result<Listed<T, C>>
+    where
+        Rows: std::future::Future<Output = Result<Vec<T>>>,
+    {
+        let until = match window {
+            Some(window) => self.list_window_end(&window, self.search_window).await?,
+            None => None,
+        };
+        let until = until.map(cursor_of).transpose()?;
+        let rows = read(until.clone(), count + 1).await?;
+        Ok(listed(rows, count, until, id))
     }
 }
 

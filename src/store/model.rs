@@ -226,3 +226,23 @@ pub struct EventPage {
     pub order: Order,
     pub count: i64,
 }
+
+/// What a claim asks for: messages due at `now`, leased until `lease_until`, at most `limit`, none to the
+/// hosts in `skip_hosts`. One value for the two claims a dispatcher makes in turn (`message_claim_due`, then
+/// `message_claim_flow_controlled` with the room left) and for the per-key statements of the second.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub now: i64,
+    pub lease_until: i64,
+    pub limit: i64,
+    pub skip_hosts: &'a [String],
+}
+
+/// What a publish under a deduplication key leaves behind: the key, the publish's answer (given back to a
+/// duplicate instead of storing its messages) and when the key stops counting.
+#[derive(Debug, Clone, Copy)]
+pub struct DedupEntry<'a> {
+    pub key: &'a str,
+    pub published: &'a str,
+    pub expires_at: i64,
+}

@@ -17,7 +17,7 @@ use super::fairness::{ByteBudget, HostShares, HostSlot, Waiting};
 use super::leases::HeldLeases;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{Completion, CompletionKind, Message, Store};
+use crate::store::{Claim, Completion, CompletionKind, Message, Store};
 
 /// What ended a sleep of the dispatch loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,18 +248,20 @@ impl Dispatcher {
 
     /// Claims what is due at `now` (the time the caller will also plan its next look from).
     async fn claim_at(&self, now: i64, limit: usize, skip_hosts: &[String]) -> crate::store::Result<Vec<Message>> {
-        let lease_until = now + self.config.lease.as_millis() as i64;
-        let mut claimed = self
-            .store
-            .message_claim_due(now, lease_until, limit as i64, skip_hosts)
-            .await?;
+        let claim = Claim {
+            now,
+            lease_until: now + self.config.lease.as_millis() as i64,
+            limit: limit as i64,
+            skip_hosts,
+        };
+        let mut claimed = self.store.message_claim_due(&claim).await?;
         let room = limit.saturating_sub(claimed.len());
         if room > 0 && self.flow_keys.may_exist(&self.store).await? {
-            claimed.extend(
-                self.store
-                    .message_claim_flow_controlled(now, lease_until, room as i64, skip_hosts)
-                    .await?,
-            );
+            let rest = Claim {
+                limit: room as i64,
+                ..claim
+            };
+            claimed.extend(self.store.message_claim_flow_controlled(&rest).await?);
         }
         if !claimed.is_empty() {
             self.metrics.claimed(claimed.len());

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::backend_tests;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::{spawn_app, Backend, Options, T0};
+use crate::store_conformance::claim;
 
 backend_tests!(
     a_delivery_still_running_is_never_rescued_by_its_own_instance,
@@ -66,7 +67,10 @@ async fn extending_leases_skips_rows_a_completion_holds() {
     let a = app.publish_ok(&receiver.url, "a", &[]).await;
     let b = app.publish_ok(&receiver.url, "b", &[]).await;
     let store = app.db.store().await;
-    assert_eq!(store.message_claim_due(T0, T0 + 1_000, 10, &[]).await.unwrap().len(), 2);
+    assert_eq!(
+        store.message_claim_due(&claim(T0, T0 + 1_000, 10)).await.unwrap().len(),
+        2
+    );
 
     let pool = sqlx::PgPool::connect(&app.db.url).await.unwrap();
     let mut completing = pool.begin().await.unwrap();

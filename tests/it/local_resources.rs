@@ -12,6 +12,7 @@ use postdate::worker::deliver::Deliverer;
 
 use crate::common::receiver::Receiver;
 use crate::common::{Backend, TestDb, T0};
+use crate::store_conformance::claim;
 
 const CHILD: &str = "POSTDATE_TEST_FD_CHILD";
 
@@ -60,7 +61,7 @@ async fn exhausted_child() {
     )
     .unwrap();
     store.message_insert(std::slice::from_ref(&message)).await.unwrap();
-    let claimed = store.message_claim_due(T0, T0 + 30_000, 1, &[]).await.unwrap();
+    let claimed = store.message_claim_due(&claim(T0, T0 + 30_000, 1)).await.unwrap();
     assert_eq!(claimed[0].attempt, 1);
     let keys = Arc::new(KeyRing::load(&store, None).await.unwrap());
     let deliverer = Deliverer::new(

@@ -10,7 +10,8 @@ use postdate::domain::schedule::{NewSchedule, ScheduleRequest};
 use postdate::domain::signing::SigningKeys;
 use postdate::domain::state::{LogState, MessageState};
 use postdate::store::{
-    CancelResult, Completion, CompletionKind, DeadLetter, DlqPage, EventPage, Filter, Fire, Order, RunNowResult, Store,
+    CancelResult, Claim, Completion, CompletionKind, DeadLetter, DlqPage, EventPage, Filter, Fire, Order, RunNowResult,
+    Store,
 };
 
 use crate::backend_tests;
@@ -45,6 +46,16 @@ const LIMITS: Limits = Limits {
     max_timeout_ms: 3_600_000,
 };
 pub(crate) const LEASE: i64 = 30_000;
+
+/// A claim at `now` that skips no host.
+pub(crate) fn claim(now: i64, lease_until: i64, limit: i64) -> Claim<'static> {
+    Claim {
+        now,
+        lease_until,
+        limit,
+        skip_hosts: &[],
+    }
+}
 
 pub(crate) fn message(url: &str, due: i64, labels: &[&str]) -> NewMessage {
     let options = MessageOptions {
@@ -164,7 +175,7 @@ async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend:
         "only times after now"
     );
     let claimed = store
-        .message_claim_due(T0 + 100, T0 + 100 + LEASE, 2, &[])
+        .message_claim_due(&claim(T0 + 100, T0 + 100 + LEASE, 2))
         .await
         .unwrap();
     let ids: Vec<_> = claimed.iter().map(|m| m.id.clone()).collect();
@@ -177,7 +188,7 @@ async fn message_claim_due_takes_the_earliest_due_first_up_to_the_limit(backend:
         .iter()
         .all(|m| m.state == MessageState::InProgress && m.attempt == 1 && m.lease_until == Some(T0 + 100 + LEASE)));
     let rest = store
-        .message_claim_due(T0 + 100, T0 + 100 + LEASE, 10, &[])
+        .message_claim_due(&claim(T0 + 100, T0 + 100 + LEASE, 10))
         .await
         .unwrap();
     assert_eq!(rest.len(), 1, "the future message is not claimed");
@@ -199,10 +210,16 @@ async fn message_claim_due_leaves_out_the_hosts_it_is_told_to_skip(backend: Back
     .collect();
     store.message_insert(&batch).await.unwrap();
     let skip = ["busy.test".to_string(), "absent.test".to_string()];
-    let claimed = store.message_claim_due(T0 + 100, T0 + LEASE, 10, &skip).await.unwrap();
+    let claimed = store
+        .message_claim_due(&Claim {
+            skip_hosts: &skip,
+            ..claim(T0 + 100, T0 + LEASE, 10)
+        })
+        .await
+        .unwrap();
     let hosts: Vec<_> = claimed.iter().map(|m| m.url_host.as_str()).collect();
     assert_eq!(hosts, ["calm.test", "other.test"]);
-    let rest = store.message_claim_due(T0 + 100, T0 + LEASE, 10, &[]).await.unwrap();
+    let rest = store.message_claim_due(&claim(T0 + 100, T0 + LEASE, 10)).await.unwrap();
     assert_eq!(rest.len(), 2, "skipped messages stay due for the next claim");
     assert!(rest.iter().all(|m| m.url_host == "busy.test"));
 }
@@ -214,7 +231,10 @@ async fn concurrent_claimers_never_share_a_row(backend: Backend) {
     let claimer = |store: Store| async move {
         let mut mine = Vec::new();
         loop {
-            let claimed = store.message_claim_due(T0 + 1_000, T0 + LEASE, 9, &[]).await.unwrap();
+            let claimed = store
+                .message_claim_due(&claim(T0 + 1_000, T0 + LEASE, 9))
+                .await
+                .unwrap();
             if claimed.is_empty() {
                 return mine;
             }
@@ -235,7 +255,7 @@ async fn message_complete_is_guarded_by_attempt_and_state(backend: Backend) {
     let (_db, store) = store(backend).await;
     let m = message("https://e.test/", T0, &[]);
     store.message_insert(std::slice::from_ref(&m)).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
     let stale = completion(&m.id, 0, CompletionKind::Delivered);
     assert_eq!(
         store.message_complete(T0 + 1, &[stale]).await.unwrap(),
@@ -262,7 +282,7 @@ async fn message_complete_is_guarded_by_attempt_and_state(backend: Backend) {
     );
 
     store
-        .message_claim_due(T0 + 500, T0 + 500 + LEASE, 10, &[])
+        .message_claim_due(&claim(T0 + 500, T0 + 500 + LEASE, 10))
         .await
         .unwrap();
     let done = [
@@ -279,7 +299,7 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
     let a = message("https://e.test/a", T0, &[]);
     let b = message("https://e.test/b", T0, &[]);
     store.message_insert(&[a.clone(), b.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
     let extended = store
         .message_extend_leases(&[(a.id.to_string(), 1), (b.id.to_string(), 7)], T0 + 2 * LEASE)
         .await
@@ -306,7 +326,7 @@ async fn message_rescue_expired_and_extend_leases(backend: Backend) {
     );
     // The dead worker's completion for b's old attempt is ignored once b is claimed again.
     let again = store
-        .message_claim_due(T0 + LEASE + 1, T0 + 3 * LEASE, 10, &[])
+        .message_claim_due(&claim(T0 + LEASE + 1, T0 + 3 * LEASE, 10))
         .await
         .unwrap();
     assert_eq!(again[0].attempt, 2);
@@ -319,12 +339,15 @@ async fn message_run_now_makes_only_pending_messages_due(backend: Backend) {
     let later = message("https://e.test/later", T0 + 3_600_000, &[]);
     let flight = message("https://e.test/f", T0, &[]);
     store.message_insert(&[later.clone(), flight.clone()]).await.unwrap();
-    assert_eq!(store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap().len(), 1);
+    assert_eq!(
+        store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap().len(),
+        1
+    );
     assert_eq!(
         store.message_run_now(T0 + 5, &later.id).await.unwrap(),
         RunNowResult::Due
     );
-    let claimed = store.message_claim_due(T0 + 5, T0 + LEASE, 10, &[]).await.unwrap();
+    let claimed = store.message_claim_due(&claim(T0 + 5, T0 + LEASE, 10)).await.unwrap();
     assert_eq!(
         claimed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
         [later.id.as_str()]
@@ -360,7 +383,7 @@ async fn message_cancel_and_cancel_many(backend: Backend) {
         .collect();
     store.message_insert(&[pending.clone(), flight.clone()]).await.unwrap();
     store.message_insert(&labelled).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
 
     assert_eq!(
         store.message_cancel(T0, &pending.id).await.unwrap(),
@@ -410,7 +433,7 @@ async fn failed_completion_dead_letters_unless_cancel_was_requested(backend: Bac
     let a = message("https://e.test/a", T0, &["x"]);
     let b = message("https://e.test/b", T0, &[]);
     store.message_insert(&[a.clone(), b.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
     store.message_cancel(T0, &b.id).await.unwrap();
     let failures = [
         completion(&a.id, 1, CompletionKind::Failed(dlq_entry("0000000000001-a"))),
@@ -450,7 +473,7 @@ pub(crate) async fn dead_letter_all(store: &Store, n: usize) -> Vec<String> {
         .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
         .collect();
     store.message_insert(&batch).await.unwrap();
-    let claimed = store.message_claim_due(T0, T0 + LEASE, n as i64, &[]).await.unwrap();
+    let claimed = store.message_claim_due(&claim(T0, T0 + LEASE, n as i64)).await.unwrap();
     let failures: Vec<_> = claimed
         .iter()
         .enumerate()
@@ -547,7 +570,7 @@ async fn retention_deletes_old_finished_messages_but_not_dlq_held_ones(backend: 
     let done = message("https://e.test/done", T0, &[]);
     let waiting = message("https://e.test/waiting", T0 + 999_999, &[]);
     store.message_insert(&[done.clone(), waiting.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
     store
         .message_complete(T0 + 10, &[completion(&done.id, 1, CompletionKind::Delivered)])
         .await
@@ -796,7 +819,7 @@ async fn completions_store_their_spawned_messages_only_when_they_apply(backend: 
         .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
         .collect();
     store.message_insert(&batch).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
     let with_callback = |id: &str, attempt, kind| {
         let callback = message("https://cb.test/", T0, &[]);
         let mut completion = completion(id, attempt, kind);
@@ -839,7 +862,7 @@ async fn batches_larger_than_one_statement_are_stored_claimed_and_completed_whol
         "queue positions follow the batch order: {orders:?}"
     );
 
-    let claimed = store.message_claim_due(T0, T0 + LEASE, 1_000, &[]).await.unwrap();
+    let claimed = store.message_claim_due(&claim(T0, T0 + LEASE, 1_000)).await.unwrap();
     let ids: HashSet<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(
         (claimed.len(), ids.len()),
@@ -909,7 +932,7 @@ async fn message_insert_of_a_fan_out_larger_than_the_statement_body_budget_store
         assert!(row.body.iter().all(|b| *b == 7));
     }
     let claimed = store
-        .message_claim_due(T0 + 100, T0 + 100 + LEASE, 100, &[])
+        .message_claim_due(&claim(T0 + 100, T0 + 100 + LEASE, 100))
         .await
         .unwrap();
     let order: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
@@ -922,7 +945,7 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
     let m = message("https://e.test/", T0, &[]);
     let canceled = message("https://e.test/canceled", T0, &[]);
     store.message_insert(&[m.clone(), canceled.clone()]).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
     assert_eq!(
         store.message_cancel(T0 + 1, &canceled.id).await.unwrap(),
         CancelResult::CancelRequested
@@ -983,7 +1006,7 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
     assert!(last.error.as_deref().unwrap().contains("Too many open files"));
 
     let again = store
-        .message_claim_due(T0 + 1_000, T0 + 1_000 + LEASE, 10, &[])
+        .message_claim_due(&claim(T0 + 1_000, T0 + 1_000 + LEASE, 10))
         .await
         .unwrap();
     assert_eq!(again.len(), 1);

@@ -6,10 +6,10 @@ use postdate::domain::flow_control::FlowControl;
 use postdate::domain::message::NewMessage;
 use postdate::domain::state::{MessageState, ShownState};
 use postdate::store::{
-    CancelResult, CompletionKind, DlqPage, EventPage, Filter, MessagePage, Order, Store, StoreError,
+    CancelResult, CompletionKind, DedupEntry, DlqPage, EventPage, Filter, MessagePage, Order, Store, StoreError,
 };
 
-use super::store_conformance::{completion, dead_letter_all, message, store, LEASE};
+use super::store_conformance::{claim, completion, dead_letter_all, message, store, LEASE};
 use crate::backend_tests;
 use crate::common::{Backend, TestDb, T0};
 
@@ -54,19 +54,19 @@ async fn two_concurrent_flow_controlled_claimers_never_exceed_the_key_parallelis
     assert!(store.flow_control_any().await.unwrap());
     let messages: Vec<NewMessage> = (0..10).map(|_| flow_controlled("k")).collect();
     store.message_insert(&messages).await.unwrap();
-    let claim = |store: Store| async move {
+    let claimer = |store: Store| async move {
         store
-            .message_claim_flow_controlled(T0, T0 + LEASE, 10, &[])
+            .message_claim_flow_controlled(&claim(T0, T0 + LEASE, 10))
             .await
             .unwrap()
     };
-    let (a, b) = tokio::join!(claim(store.clone()), claim(store.clone()));
+    let (a, b) = tokio::join!(claimer(store.clone()), claimer(store.clone()));
     assert_eq!(a.len() + b.len(), 2, "parallelism 2 across both claimers");
     assert!(a.iter().chain(&b).all(|m| m.flow_control_key.as_deref() == Some("k")));
     assert_eq!(store.message_in_flight_count().await.unwrap(), 2);
     // Plain claims leave flow-controlled messages alone.
     assert!(store
-        .message_claim_due(T0, T0 + LEASE, 10, &[])
+        .message_claim_due(&claim(T0, T0 + LEASE, 10))
         .await
         .unwrap()
         .is_empty());
@@ -88,8 +88,9 @@ async fn two_concurrent_claimers_of_a_queue_take_its_messages_in_order_one_at_a_
         store.message_insert(std::slice::from_ref(m)).await.unwrap();
     }
     for expected in &queued {
-        let claim = |store: Store| async move { store.message_claim_due(T0 + 1, T0 + LEASE, 10, &[]).await.unwrap() };
-        let (a, b) = tokio::join!(claim(store.clone()), claim(store.clone()));
+        let claimer =
+            |store: Store| async move { store.message_claim_due(&claim(T0 + 1, T0 + LEASE, 10)).await.unwrap() };
+        let (a, b) = tokio::join!(claimer(store.clone()), claimer(store.clone()));
         let claimed: Vec<_> = a.into_iter().chain(b).collect();
         assert_eq!(claimed.len(), 1, "parallelism 1: one in flight at a time");
         assert_eq!(claimed[0].id, expected.id, "FIFO");
@@ -108,8 +109,13 @@ async fn two_concurrent_publishes_with_one_deduplication_key_store_one_of_them(b
     );
     let publish = |store: Store, m: NewMessage| async move {
         let answer = format!("[\"{}\"]", m.id);
+        let dedup = DedupEntry {
+            key: "key",
+            published: &answer,
+            expires_at: T0 + 1_000,
+        };
         let result = store
-            .message_insert_deduplicated("key", &answer, T0 + 1_000, T0, std::slice::from_ref(&m))
+            .message_insert_deduplicated(&dedup, T0, std::slice::from_ref(&m))
             .await
             .unwrap();
         (m.id, answer, result)
@@ -135,7 +141,15 @@ async fn two_concurrent_publishes_with_one_deduplication_key_store_one_of_them(b
     assert_eq!(store.dedup_delete_expired(T0 + 1_000, 10).await.unwrap(), 1);
     let later = message("https://dedup.test/3", T0, &[]);
     let again = store
-        .message_insert_deduplicated("key", "[]", T0 + 5_000, T0 + 2_000, std::slice::from_ref(&later))
+        .message_insert_deduplicated(
+            &DedupEntry {
+                key: "key",
+                published: "[]",
+                expires_at: T0 + 5_000,
+            },
+            T0 + 2_000,
+            std::slice::from_ref(&later),
+        )
         .await
         .unwrap();
     assert_eq!(again, None);
@@ -181,7 +195,7 @@ async fn flow_control_keys_are_configured_read_paused_pinned_unpinned_and_reset(
     // A paused key lets nothing go.
     store.message_insert(&[flow_controlled("alpha")]).await.unwrap();
     assert!(store
-        .message_claim_flow_controlled(T0, T0 + LEASE, 10, &[])
+        .message_claim_flow_controlled(&claim(T0, T0 + LEASE, 10))
         .await
         .unwrap()
         .is_empty());
@@ -213,7 +227,7 @@ async fn flow_control_keys_are_configured_read_paused_pinned_unpinned_and_reset(
 
     // A claim counts against the rate; a reset starts a new window.
     let claimed = store
-        .message_claim_flow_controlled(T0, T0 + LEASE, 10, &[])
+        .message_claim_flow_controlled(&claim(T0, T0 + LEASE, 10))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -249,7 +263,7 @@ async fn queues_are_upserted_read_paused_and_deleted(backend: Backend) {
     assert_eq!((paused.paused, paused.updated_at), (true, T0 + 2));
     assert!(
         store
-            .message_claim_due(T0, T0 + LEASE, 10, &[])
+            .message_claim_due(&claim(T0, T0 + LEASE, 10))
             .await
             .unwrap()
             .is_empty(),
@@ -257,7 +271,10 @@ async fn queues_are_upserted_read_paused_and_deleted(backend: Backend) {
     );
     assert!(!store.queue_set_paused("missing", true, T0).await.unwrap());
     store.queue_upsert("b", 2, false, T0 + 3).await.unwrap();
-    assert_eq!(store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap().len(), 1);
+    assert_eq!(
+        store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap().len(),
+        1
+    );
 
     assert!(store.queue_delete("a").await.unwrap());
     assert!(!store.queue_delete("a").await.unwrap());
@@ -345,7 +362,7 @@ async fn message_list_pages_by_state_and_filter(backend: Backend) {
     for m in &messages {
         store.message_insert(std::slice::from_ref(m)).await.unwrap();
     }
-    let claimed = store.message_claim_due(T0, T0 + LEASE, 1, &[]).await.unwrap();
+    let claimed = store.message_claim_due(&claim(T0, T0 + LEASE, 1)).await.unwrap();
     let page = |states: Vec<ShownState>, cursor: Option<String>, count: i64| MessagePage {
         states,
         cursor,
@@ -513,7 +530,7 @@ async fn store_stats_counts_messages_by_state_and_schedules(backend: Backend) {
         message("https://stats.test/claimed", T0 - 5, &[]),
     );
     store.message_insert(std::slice::from_ref(&claimed)).await.unwrap();
-    store.message_claim_due(T0, T0 + LEASE, 1, &[]).await.unwrap();
+    store.message_claim_due(&claim(T0, T0 + LEASE, 1)).await.unwrap();
     store.message_insert(&[due, later]).await.unwrap();
     let stats = store.store_stats(T0).await.unwrap();
     assert_eq!(
@@ -702,7 +719,7 @@ async fn a_corrupt_claimed_message_is_left_out_and_does_not_hold_up_the_others(b
         ),
     )
     .await;
-    let claimed = store.message_claim_due(T0, T0 + LEASE, 10, &[]).await.unwrap();
+    let claimed = store.message_claim_due(&claim(T0, T0 + LEASE, 10)).await.unwrap();
     assert_eq!(
         claimed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
         [good.id.as_str()]

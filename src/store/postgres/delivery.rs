@@ -132,18 +132,12 @@ select count(*) from rescued";
 impl DeliveryStore for PgStore {
     shared::delivery_store!();
 
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>> {
+    async fn message_claim_due(&self, claim: &Claim<'_>) -> Result<Vec<Message>> {
         let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .bind(skip_hosts)
+            .bind(claim.now)
+            .bind(claim.lease_until)
+            .bind(claim.limit)
+            .bind(claim.skip_hosts)
             .fetch_all(&self.pool)
             .await?;
         Ok(decode_claimed(rows))
@@ -184,30 +178,19 @@ impl DeliveryStore for PgStore {
             .collect();
         if !delivered.is_empty() {
             let statuses: Vec<i32> = delivered.iter().map(|c| c.status).collect();
-            let (ids, attempts) = ids_and_attempts(delivered.into_iter());
-            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_DELIVERED)
-                .bind(now)
-                .bind(ids)
-                .bind(attempts)
+            let done = guarded(MESSAGE_COMPLETE_DELIVERED, now, delivered.into_iter())
                 .bind(statuses)
                 .fetch_all(&mut *tx)
                 .await?;
             applied.extend(done);
         }
-        let retries: Vec<(&Completion, i64)> = completions
-            .clone()
-            .filter_map(|c| match c.kind {
-                CompletionKind::Retry { due_at } => Some((c, due_at)),
-                _ => None,
-            })
-            .collect();
+        let retries = of_kind(completions.clone(), |kind| match kind {
+            CompletionKind::Retry { due_at } => Some(*due_at),
+            _ => None,
+        });
         if !retries.is_empty() {
-            let (ids, attempts) = ids_and_attempts(retries.iter().map(|(c, _)| *c));
             let due: Vec<i64> = retries.iter().map(|(_, due)| *due).collect();
-            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_RETRY)
-                .bind(now)
-                .bind(ids)
-                .bind(attempts)
+            let done = guarded(MESSAGE_COMPLETE_RETRY, now, retries.iter().map(|(c, _)| *c))
                 .bind(due)
                 .bind(retries.iter().map(|(c, _)| c.status).collect::<Vec<_>>())
                 .bind(retries.iter().map(|(c, _)| c.error.clone()).collect::<Vec<_>>())
@@ -215,21 +198,14 @@ impl DeliveryStore for PgStore {
                 .await?;
             applied.extend(done);
         }
-        let failed: Vec<(&Completion, &DeadLetter)> = completions
-            .clone()
-            .filter_map(|c| match &c.kind {
-                CompletionKind::Failed(entry) => Some((c, entry)),
-                _ => None,
-            })
-            .collect();
+        let failed = of_kind(completions.clone(), |kind| match kind {
+            CompletionKind::Failed(entry) => Some(entry),
+            _ => None,
+        });
         if !failed.is_empty() {
-            let (ids, attempts) = ids_and_attempts(failed.iter().map(|(c, _)| *c));
             let entries: Vec<&DeadLetter> = failed.iter().map(|(_, e)| *e).collect();
             let column = |f: fn(&DeadLetter) -> Option<String>| entries.iter().map(|e| f(e)).collect::<Vec<_>>();
-            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_FAILED)
-                .bind(now)
-                .bind(ids)
-                .bind(attempts)
+            let done = guarded(MESSAGE_COMPLETE_FAILED, now, failed.iter().map(|(c, _)| *c))
                 .bind(column(|e| Some(e.dlq_id.as_str().to_owned())))
                 .bind(entries.iter().map(|e| e.response_status).collect::<Vec<_>>())
                 .bind(column(|e| Some(headers::to_json(&e.response_header))))
@@ -239,19 +215,12 @@ impl DeliveryStore for PgStore {
                 .await?;
             applied.extend(done);
         }
-        let handed_back: Vec<(&Completion, i64)> = completions
-            .clone()
-            .filter_map(|c| match c.kind {
-                CompletionKind::HandBack { due_at } => Some((c, due_at)),
-                _ => None,
-            })
-            .collect();
+        let handed_back = of_kind(completions.clone(), |kind| match kind {
+            CompletionKind::HandBack { due_at } => Some(*due_at),
+            _ => None,
+        });
         if !handed_back.is_empty() {
-            let (ids, attempts) = ids_and_attempts(handed_back.iter().map(|(c, _)| *c));
-            let done: Vec<String> = sqlx::query_scalar(MESSAGE_COMPLETE_HAND_BACK)
-                .bind(now)
-                .bind(ids)
-                .bind(attempts)
+            let done = guarded(MESSAGE_COMPLETE_HAND_BACK, now, handed_back.iter().map(|(c, _)| *c))
                 .bind(handed_back.iter().map(|(_, due)| *due).collect::<Vec<_>>())
                 .bind(handed_back.iter().map(|(c, _)| c.error.clone()).collect::<Vec<_>>())
                 .fetch_all(&mut *tx)
@@ -275,6 +244,27 @@ impl DeliveryStore for PgStore {
             .await?;
         Ok(rescued as u64)
     }
+}
+
+/// A guarded completion `statement` (each row changes only while its id and attempt still match) over the
+/// `batch`, with `now`, the ids and the attempts bound first; it returns the ids of the rows it changed.
+fn guarded<'a, 'q>(
+    statement: &'q str,
+    now: i64,
+    batch: impl Iterator<Item = &'a Completion>,
+) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, String, sqlx::postgres::PgArguments> {
+    let (ids, attempts) = ids_and_attempts(batch);
+    sqlx::query_scalar(statement).bind(now).bind(ids).bind(attempts)
+}
+
+/// The completions whose kind `pick` takes, each with what it takes from the kind.
+fn of_kind<'a, T>(
+    completions: impl Iterator<Item = &'a Completion>,
+    pick: impl Fn(&'a CompletionKind) -> Option<T>,
+) -> Vec<(&'a Completion, T)> {
+    completions
+        .filter_map(|c| pick(&c.kind).map(|picked| (c, picked)))
+        .collect()
 }
 
 /// Whether the batch holds completions of more than one kind, written by more than one statement.

@@ -82,19 +82,18 @@ fn skip_hosts_param(hosts: &[String]) -> &[String] {
     hosts
 }
 
-/// Leases up to `count` due messages of flow-control key `key` (the claim statement logs them ACTIVE).
+/// Leases up to `claim.limit` due messages of flow-control key `key` (the claim statement logs them ACTIVE;
+/// `skip_hosts` is `claim.skip_hosts` as `skip_hosts_param` binds it).
 async fn claim_for_key(
     conn: &mut PgConnection,
     key: &str,
-    now: i64,
-    lease_until: i64,
-    count: i64,
+    claim: &Claim<'_>,
     skip_hosts: &[String],
 ) -> Result<Vec<MessageRow>> {
     Ok(sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
-        .bind(now)
-        .bind(lease_until)
-        .bind(count)
+        .bind(claim.now)
+        .bind(claim.lease_until)
+        .bind(claim.limit)
         .bind(skip_hosts)
         .bind(key)
         .fetch_all(conn)

@@ -164,14 +164,8 @@ with claimed as (
     from (select id from messages
           where state = 'pending' and due_at <= $1 and url_host <> all($4::text[]) ",
             $which,
+            shared::queue_turn_sql!(),
             "
-            -- a queued message waits until fewer than `parallelism` unfinished ones are ahead of it
-            and (queue_name is null or exists (
-                  select 1 from queues q
-                  where q.name = messages.queue_name and not q.paused
-                    and (select count(*) from messages ahead
-                         where ahead.queue_name = messages.queue_name and ahead.state in ('pending', 'in_progress')
-                           and ahead.queue_order < messages.queue_order) < q.parallelism))
           order by due_at
           limit $3
           for update skip locked) due

@@ -1,21 +1,7 @@
 //! Postgres: cron schedules, firing and the scheduler lock.
 
 use super::*;
-
-const SCHEDULE_UPSERT: &str = "
--- schedule_upsert: create a schedule, or replace every setting of the one with this id
-insert into schedules (id, cron, destination, method, header, body, max_retries, delay_ms, timeout_ms, labels,
-                       caller_ip, next_fire_at, created_at, updated_at, retry_delay_expression, callback,
-                       failure_callback, queue_name, flow_control, redact)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19)
-on conflict (id) do update set
-    cron = excluded.cron, destination = excluded.destination, method = excluded.method,
-    header = excluded.header, body = excluded.body, max_retries = excluded.max_retries,
-    delay_ms = excluded.delay_ms, timeout_ms = excluded.timeout_ms, labels = excluded.labels,
-    caller_ip = excluded.caller_ip, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at,
-    retry_delay_expression = excluded.retry_delay_expression, callback = excluded.callback,
-    failure_callback = excluded.failure_callback, queue_name = excluded.queue_name,
-    flow_control = excluded.flow_control, redact = excluded.redact";
+use shared::SCHEDULE_UPSERT;
 
 const SCHEDULE_GET: &str = "
 -- schedule_get: one schedule by id

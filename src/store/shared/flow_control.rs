@@ -15,24 +15,22 @@ from flow_control_keys k";
 
 macro_rules! flow_control_store {
     () => {
-        async fn message_claim_flow_controlled(
-            &self,
-            now: i64,
-            lease_until: i64,
-            limit: i64,
-            skip_hosts: &[String],
-        ) -> Result<Vec<Message>> {
+        async fn message_claim_flow_controlled(&self, claim: &Claim<'_>) -> Result<Vec<Message>> {
             let mut tx = self.begin_write().await?;
             let keys: Vec<KeyState> = sqlx::query_as(FLOW_CONTROL_READY)
-                .bind(now)
+                .bind(claim.now)
                 .fetch_all(&mut *tx)
                 .await?;
-            let skip_hosts = skip_hosts_param(skip_hosts);
+            let skip_hosts = skip_hosts_param(claim.skip_hosts);
             let mut claimed: Vec<MessageRow> = Vec::new();
             for key in keys {
-                let allowance = key.allowance(now, limit - claimed.len() as i64);
+                let allowance = key.allowance(claim.now, claim.limit - claimed.len() as i64);
                 let rows = if allowance.start > 0 {
-                    claim_for_key(&mut tx, &key.key, now, lease_until, allowance.start, &skip_hosts).await?
+                    let for_key = Claim {
+                        limit: allowance.start,
+                        ..*claim
+                    };
+                    claim_for_key(&mut tx, &key.key, &for_key, &skip_hosts).await?
                 } else {
                     Vec::new()
                 };

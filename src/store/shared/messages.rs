@@ -6,27 +6,25 @@ macro_rules! message_store {
     () => {
         async fn message_insert_deduplicated(
             &self,
-            key: &str,
-            published: &str,
-            expires_at: i64,
+            dedup: &DedupEntry<'_>,
             now: i64,
             messages: &[NewMessage],
         ) -> Result<Option<String>> {
             let mut tx = self.begin_write().await?;
             sqlx::query(DEDUP_EXPIRE_KEY)
-                .bind(key)
+                .bind(dedup.key)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
             let claimed = sqlx::query(DEDUP_CLAIM)
-                .bind(key)
-                .bind(published)
-                .bind(expires_at)
+                .bind(dedup.key)
+                .bind(dedup.published)
+                .bind(dedup.expires_at)
                 .execute(&mut *tx)
                 .await?;
             if claimed.rows_affected() == 0 {
                 let original: String = sqlx::query_scalar(DEDUP_PUBLISHED)
-                    .bind(key)
+                    .bind(dedup.key)
                     .fetch_one(&mut *tx)
                     .await?;
                 return Ok(Some(original));
@@ -94,4 +92,19 @@ macro_rules! delivery_store {
     };
 }
 
-pub(in crate::store) use {delivery_store, message_store};
+/// The claim's queue rule, one text for both databases' claim statements (it has no placeholders): a queued
+/// message waits until fewer than its queue's `parallelism` unfinished messages are ahead of it.
+macro_rules! queue_turn_sql {
+    () => {
+        "
+-- a queued message waits until fewer than `parallelism` unfinished ones are ahead of it
+and (queue_name is null or exists (
+      select 1 from queues q
+      where q.name = messages.queue_name and not q.paused
+        and (select count(*) from messages ahead
+             where ahead.queue_name = messages.queue_name and ahead.state in ('pending', 'in_progress')
+               and ahead.queue_order < messages.queue_order) < q.parallelism))"
+    };
+}
+
+pub(in crate::store) use {delivery_store, message_store, queue_turn_sql};

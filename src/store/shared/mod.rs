@@ -17,7 +17,8 @@
 //! Where a body would only bind each argument in order and report the rows changed, the method is one line
 //! of `binds_in_order!`. The hot path (`message_claim_due`, `message_complete`, `message_insert`,
 //! `message_extend_leases`) is not here: its statements differ in structure between the databases. SQL stays
-//! in the backends, except two selects whose text is the same on both.
+//! in the backends, except where the text is the same on both: two selects, the schedule upsert (SQLite
+//! reads `$1` as Postgres does) and the claim's queue rule.
 
 mod dlq;
 mod flow_control;
@@ -31,9 +32,9 @@ mod url_groups;
 pub(super) use dlq::dlq_store;
 pub(super) use flow_control::{flow_control_store, FLOW_CONTROL_SELECT};
 pub(super) use keys::key_store;
-pub(super) use messages::{delivery_store, message_store};
+pub(super) use messages::{delivery_store, message_store, queue_turn_sql};
 pub(super) use queues::{queue_store, QUEUE_SELECT};
-pub(super) use schedules::schedule_store;
+pub(super) use schedules::{schedule_store, SCHEDULE_UPSERT};
 pub(super) use stats::stats_store;
 pub(super) use url_groups::url_group_store;
 

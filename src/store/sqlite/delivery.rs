@@ -56,26 +56,10 @@ returning id, state";
 impl DeliveryStore for SqliteStore {
     shared::delivery_store!();
 
-    async fn message_claim_due(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-        skip_hosts: &[String],
-    ) -> Result<Vec<Message>> {
+    async fn message_claim_due(&self, claim: &Claim<'_>) -> Result<Vec<Message>> {
         let mut tx = self.begin_write().await?;
-        let claimed: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE)
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .bind(super::hosts_json(skip_hosts))
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut log = EventLog::default();
-        for message in &claimed {
-            log.push(now, Event::new(&message.id, "ACTIVE"));
-        }
-        log.write(&mut tx).await?;
+        let skip_hosts = super::hosts_json(claim.skip_hosts);
+        let claimed = claim_and_log(&mut tx, MESSAGE_CLAIM_DUE, claim, &skip_hosts, None).await?;
         tx.commit().await?;
         Ok(decode_claimed(claimed))
     }
@@ -121,13 +105,7 @@ impl DeliveryStore for SqliteStore {
                     }
                 }
                 CompletionKind::Retry { due_at } => {
-                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_RETRY)
-                        .bind(now)
-                        .bind(&c.id)
-                        .bind(c.attempt)
-                        .bind(due_at)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let state = reschedule(&mut tx, MESSAGE_COMPLETE_RETRY, now, c, *due_at).await?;
                     if let Some(state) = state {
                         changed += 1;
                         let error = Event {
@@ -149,13 +127,7 @@ impl DeliveryStore for SqliteStore {
                     }
                 }
                 CompletionKind::HandBack { due_at } => {
-                    let state: Option<String> = sqlx::query_scalar(MESSAGE_COMPLETE_HAND_BACK)
-                        .bind(now)
-                        .bind(&c.id)
-                        .bind(c.attempt)
-                        .bind(due_at)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let state = reschedule(&mut tx, MESSAGE_COMPLETE_HAND_BACK, now, c, *due_at).await?;
                     if let Some(state) = state {
                         changed += 1;
                         let event = Event {
@@ -230,4 +202,48 @@ impl DeliveryStore for SqliteStore {
         tx.commit().await?;
         Ok(rescued.len() as u64)
     }
+}
+
+/// Runs `statement`, the retry or the hand-back of completion `c`, which makes its message due at `due_at`
+/// (or cancels it); the message's new state, none when the attempt no longer holds it.
+async fn reschedule(
+    conn: &mut sqlx::SqliteConnection,
+    statement: &str,
+    now: i64,
+    c: &Completion,
+    due_at: i64,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(statement)
+        .bind(now)
+        .bind(&c.id)
+        .bind(c.attempt)
+        .bind(due_at)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Runs a claim statement (`MESSAGE_CLAIM_DUE`, or `MESSAGE_CLAIM_DUE_FOR_KEY` with `key` as `?5`) with
+/// `skip_hosts` (`claim.skip_hosts` as JSON) and logs what it leased ACTIVE, inside the caller's transaction.
+pub(super) async fn claim_and_log(
+    conn: &mut sqlx::SqliteConnection,
+    statement: &str,
+    claim: &Claim<'_>,
+    skip_hosts: &str,
+    key: Option<&str>,
+) -> Result<Vec<MessageRow>> {
+    let mut query = sqlx::query_as(statement)
+        .bind(claim.now)
+        .bind(claim.lease_until)
+        .bind(claim.limit)
+        .bind(skip_hosts);
+    if let Some(key) = key {
+        query = query.bind(key);
+    }
+    let rows: Vec<MessageRow> = query.fetch_all(&mut *conn).await?;
+    let mut log = EventLog::default();
+    for row in &rows {
+        log.push(claim.now, Event::new(&row.id, "ACTIVE"));
+    }
+    log.write(conn).await?;
+    Ok(rows)
 }

@@ -82,27 +82,13 @@ fn skip_hosts_param(hosts: &[String]) -> String {
     super::hosts_json(hosts)
 }
 
-/// Leases up to `count` due messages of flow-control key `key`, and logs them ACTIVE.
+/// Leases up to `claim.limit` due messages of flow-control key `key`, and logs them ACTIVE (`skip_hosts` is
+/// `claim.skip_hosts` as `skip_hosts_param` binds it, made once per claim).
 async fn claim_for_key(
     conn: &mut SqliteConnection,
     key: &str,
-    now: i64,
-    lease_until: i64,
-    count: i64,
+    claim: &Claim<'_>,
     skip_hosts: &str,
 ) -> Result<Vec<MessageRow>> {
-    let rows: Vec<MessageRow> = sqlx::query_as(MESSAGE_CLAIM_DUE_FOR_KEY)
-        .bind(now)
-        .bind(lease_until)
-        .bind(count)
-        .bind(skip_hosts)
-        .bind(key)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut log = EventLog::default();
-    for row in &rows {
-        log.push(now, Event::new(&row.id, "ACTIVE"));
-    }
-    log.write(conn).await?;
-    Ok(rows)
+    super::delivery::claim_and_log(conn, MESSAGE_CLAIM_DUE_FOR_KEY, claim, skip_hosts, Some(key)).await
 }

@@ -73,19 +73,13 @@ async fn upsert_endpoints(
 
 /// Removes the endpoints of group `name` with one of `urls` or `names`, one statement each.
 async fn remove_endpoints(conn: &mut SqliteConnection, name: &str, urls: &[String], names: &[String]) -> Result<()> {
-    for url in urls {
-        sqlx::query(URL_GROUP_ENDPOINT_REMOVE_URL)
-            .bind(name)
-            .bind(url)
-            .execute(&mut *conn)
-            .await?;
-    }
-    for endpoint_name in names {
-        sqlx::query(URL_GROUP_ENDPOINT_REMOVE_NAME)
-            .bind(name)
-            .bind(endpoint_name)
-            .execute(&mut *conn)
-            .await?;
+    for (statement, keys) in [
+        (URL_GROUP_ENDPOINT_REMOVE_URL, urls),
+        (URL_GROUP_ENDPOINT_REMOVE_NAME, names),
+    ] {
+        for key in keys {
+            sqlx::query(statement).bind(name).bind(key).execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }
