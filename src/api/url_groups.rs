@@ -5,6 +5,7 @@ use super::request::{AppJson, PathText};
 use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::ids::is_path_safe;
+use crate::store::EndpointSelection;
 use crate::wire;
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -109,19 +110,19 @@ async fn check_endpoint_count(app: &AppState, name: &str, adding: &[(String, Opt
 /// Removes endpoints named by URL or name; a group left empty is deleted.
 async fn remove_endpoints(State(app): State<AppState>, group: GroupEndpoints) -> Result<Json<wire::Empty>, ApiError> {
     let name = group.name.as_str();
-    let (mut urls, mut names) = (Vec::new(), Vec::new());
+    let mut removed = EndpointSelection::default();
     for endpoint in group.endpoints {
         match (endpoint.url, endpoint.name) {
             (None, None) => return Err(ApiError::BadRequest("every endpoint needs a url or a name".into())),
             (url, endpoint_name) => {
-                urls.extend(url);
-                names.extend(endpoint_name);
+                removed.urls.extend(url);
+                removed.names.extend(endpoint_name);
             }
         }
     }
     match app
         .store
-        .url_group_remove_endpoints(name, &urls, &names, app.clock.now_ms())
+        .url_group_remove_endpoints(name, &removed, app.clock.now_ms())
         .await?
     {
         Some(()) => Ok(Json(wire::Empty {})),

@@ -73,7 +73,7 @@ async fn list(State(app): State<AppState>, Extension(session): Extension<Session
                             td { a.mono href={"/console/dlq/" (encode(id))} { (id) } }
                             td { (e.response_status) }
                             td.url { (e.message.url) }
-                            td { (labels(&e.message.labels)) }
+                            td { (labels(&e.message.labels.all)) }
                             td { (layout::time(e.message.created_at)) }
                         }
                     } }
@@ -96,7 +96,7 @@ async fn show(
         div.summary {
             (layout::state("FAILED"))
             span { "message " a.mono href={"/console/messages/" (encode(message_id))} { (message_id) } }
-            (labels(&e.message.labels))
+            (labels(&e.message.labels.all))
         }
         div.actions {
             (layout::action(&session, &format!("/console/dlq/{}/retry", encode(&id)), "Retry", "primary"))

@@ -60,7 +60,7 @@ fn row(m: &wire::Message) -> Markup {
             td { a.mono href={"/console/messages/" (encode(id))} { (id) } }
             td { (layout::state(m.state.name())) }
             td.url { (m.url) }
-            td { (labels(&m.labels)) }
+            td { (labels(&m.labels.all)) }
             td { (layout::time(m.created_at)) }
             td { @if let Some(at) = m.next_delivery_time { (layout::time(at)) } @else { "—" } }
         }
@@ -88,7 +88,7 @@ async fn show(
             (layout::state(state))
             span { "attempts made: " strong #retried { (attempts_made(&message)) } }
             @if let Some(at) = message.next_delivery_time { span { "next delivery " (layout::time(at)) } }
-            (labels(&message.labels))
+            (labels(&message.labels.all))
         }
         @if waiting {
             div.actions {
@@ -138,8 +138,8 @@ fn details(m: &wire::Message) -> Markup {
         ("URL group", m.topic_name.clone()),
         ("Schedule", m.schedule_id.clone()),
         ("Flow-control key", m.flow_control_key.clone()),
-        ("Callback", m.callback.clone()),
-        ("Failure callback", m.failure_callback.clone()),
+        ("Callback", m.callbacks.callback.clone()),
+        ("Failure callback", m.callbacks.failure_callback.clone()),
         ("Caller IP", m.caller_ip.clone()),
     ];
     html! {

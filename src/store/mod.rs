@@ -7,6 +7,7 @@
 
 mod body_budget;
 mod filter;
+mod list_query;
 pub mod model;
 mod postgres;
 pub mod read_model;
@@ -210,13 +211,8 @@ pub(crate) trait UrlGroupStore {
     ) -> Result<()>;
     /// Removes the endpoints with one of `urls` or `names`; a group left empty is deleted. `None` when the
     /// group does not exist.
-    async fn url_group_remove_endpoints(
-        &self,
-        name: &str,
-        urls: &[String],
-        names: &[String],
-        now: i64,
-    ) -> Result<Option<()>>;
+    async fn url_group_remove_endpoints(&self, name: &str, removed: &EndpointSelection, now: i64)
+        -> Result<Option<()>>;
     async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>>;
     async fn url_group_list(&self) -> Result<Vec<UrlGroup>>;
     async fn url_group_delete(&self, name: &str) -> Result<bool>;
@@ -354,7 +350,7 @@ delegate! {
     leader_renew(lease: &LeaderLease, term: i64, until: i64) -> bool;
     leader_release(lease: &LeaderLease, term: i64) -> ();
     url_group_upsert_endpoints(name: &str, endpoints: &[(String, Option<String>)], now: i64) -> ();
-    url_group_remove_endpoints(name: &str, urls: &[String], names: &[String], now: i64) -> Option<()>;
+    url_group_remove_endpoints(name: &str, removed: &EndpointSelection, now: i64) -> Option<()>;
     url_group_get(name: &str) -> Option<UrlGroup>;
     url_group_list() -> Vec<UrlGroup>;
     url_group_delete(name: &str) -> bool;
@@ -523,177 +519,6 @@ fn not_runnable(state: Option<&str>) -> RunNowResult {
         Some(state) => RunNowResult::Finished(state),
         None => RunNowResult::NotFound,
     }
-}
-
-/// The select of `event_list`, shared by both databases (it has no placeholders).
-const EVENT_SELECT: &str = "
--- event_list: log entries joined with their message
-select m.*, e.id as event_id, e.time as event_time, e.state as event_state, e.response_status as event_status,
-       e.error as event_error, e.next_delivery_time as event_next
-from message_events e join messages m on m.id = e.message_id
-where true";
-
-/// The whole `event_list` query for either database.
-fn event_query<'a, DB>(page: &EventPage, dialect: &filter::Dialect) -> sqlx::QueryBuilder<'a, DB>
-where
-    DB: sqlx::Database,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let mut qb = sqlx::QueryBuilder::new(EVENT_SELECT);
-    filter::push_filter(&mut qb, &page.filter, "e.time", dialect);
-    if !page.states.is_empty() {
-        qb.push(" and e.state in (");
-        let mut states = qb.separated(", ");
-        for state in &page.states {
-            states.push_bind(state.as_str().to_string());
-        }
-        states.push_unseparated(")");
-    }
-    push_page(&mut qb, "e.id", page.cursor, page.until, page.order, page.count);
-    qb
-}
-
-/// The whole `message_list` query for either database. States are fixed SQL fragments, never input.
-fn message_list_query<'a, DB>(page: &MessagePage, dialect: &filter::Dialect) -> sqlx::QueryBuilder<'a, DB>
-where
-    DB: sqlx::Database,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    use crate::domain::state::ShownState;
-    let mut qb = sqlx::QueryBuilder::new(
-        "
--- message_list: messages by the filters of bulk cancel, in id (creation) order
-select m.* from messages m where true",
-    );
-    filter::push_filter(&mut qb, &page.filter, "m.created_at", dialect);
-    if !page.states.is_empty() {
-        let conditions: Vec<&str> = page
-            .states
-            .iter()
-            .map(|state| match state {
-                ShownState::Created => "(m.state = 'pending' and m.attempt = 0)",
-                ShownState::Retry => "(m.state = 'pending' and m.attempt > 0)",
-                ShownState::Active => "(m.state = 'in_progress' and not m.cancel_requested)",
-                ShownState::CancelRequested => "(m.state = 'in_progress' and m.cancel_requested)",
-                ShownState::Delivered => "m.state = 'delivered'",
-                ShownState::Failed => "m.state = 'failed'",
-                ShownState::Canceled => "m.state = 'canceled'",
-            })
-            .collect();
-        qb.push(format!(" and ({})", conditions.join(" or ")));
-    }
-    push_page(
-        &mut qb,
-        "m.id",
-        page.cursor.clone(),
-        page.until.clone(),
-        page.order,
-        page.count,
-    );
-    qb
-}
-
-/// The whole `dlq_list` query for either database (`dlq_get` is a page of the one entry): entries joined
-/// with their message; the cursor is the last id of the previous page.
-fn dlq_query<'a, DB>(page: &DlqPage, dialect: &filter::Dialect) -> sqlx::QueryBuilder<'a, DB>
-where
-    DB: sqlx::Database,
-    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i32: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let mut qb = sqlx::QueryBuilder::new(
-        "
--- dlq_list / dlq_get: DLQ entries joined with their message
-select m.*, d.dlq_id, d.response_status, d.response_header, d.response_body, d.error as dlq_error,
-       d.created_at as dlq_created_at
-from dlq d join messages m on m.id = d.message_id
-where true",
-    );
-    filter::push_filter(&mut qb, &page.filter, "d.created_at", dialect);
-    push_page(
-        &mut qb,
-        "d.dlq_id",
-        page.cursor.clone(),
-        page.until.clone(),
-        page.order,
-        page.count,
-    );
-    qb
-}
-
-/// Rows after `cursor` (the last `id_column` of the previous page) up to `until` (the end of the search
-/// window) in `order`, at most `count`.
-fn push_page<'a, DB, Id>(
-    qb: &mut sqlx::QueryBuilder<'a, DB>,
-    id_column: &str,
-    cursor: Option<Id>,
-    until: Option<Id>,
-    order: Order,
-    count: i64,
-) where
-    DB: sqlx::Database,
-    Id: 'a + sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let (after, up_to, direction) = match order {
-        Order::EarliestFirst => (">", "<=", "asc"),
-        Order::LatestFirst => ("<", ">=", "desc"),
-    };
-    if let Some(cursor) = cursor {
-        qb.push(format!(" and {id_column} {after} ")).push_bind(cursor);
-    }
-    if let Some(until) = until {
-        qb.push(format!(" and {id_column} {up_to} ")).push_bind(until);
-    }
-    qb.push(format!(" order by {id_column} {direction} limit "))
-        .push_bind(count);
-}
-
-/// The `list_window_end` query for either database: the id (as text) of the `rows`th row past the cursor.
-fn window_end_query<'a, DB>(window: &ListWindow<'a>, rows: i64) -> sqlx::QueryBuilder<'a, DB>
-where
-    DB: sqlx::Database,
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let (table, column, order) = match *window {
-        ListWindow::Messages { order, .. } => ("messages", "id", order),
-        ListWindow::Dlq { order, .. } => ("dlq", "dlq_id", order),
-        ListWindow::Events { order, .. } => ("message_events", "id", order),
-    };
-    let (after, direction) = match order {
-        Order::EarliestFirst => (">", "asc"),
-        Order::LatestFirst => ("<", "desc"),
-    };
-    let mut qb = sqlx::QueryBuilder::new(format!(
-        "
--- list_window_end: the last row a filtered list page may look at
-select cast({column} as text) from {table} where true"
-    ));
-    match *window {
-        ListWindow::Messages {
-            after: Some(cursor), ..
-        }
-        | ListWindow::Dlq {
-            after: Some(cursor), ..
-        } => {
-            qb.push(format!(" and {column} {after} ")).push_bind(cursor);
-        }
-        ListWindow::Events {
-            after: Some(cursor), ..
-        } => {
-            qb.push(format!(" and {column} {after} ")).push_bind(cursor);
-        }
-        _ => {}
-    }
-    qb.push(format!(" order by {column} {direction} limit 1 offset "))
-        .push_bind(rows - 1);
-    qb
 }
 
 /// Lists, a page at a time. A filtered page first finds the end of its search window, then reads the rows

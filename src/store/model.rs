@@ -246,3 +246,10 @@ pub struct DedupEntry<'a> {
     pub published: &'a str,
     pub expires_at: i64,
 }
+
+/// Which endpoints of a URL group to remove: those with one of `urls`, and those named one of `names`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointSelection {
+    pub urls: Vec<String>,
+    pub names: Vec<String>,
+}

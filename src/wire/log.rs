@@ -1,6 +1,6 @@
 //! LogEntry and the log page (spec §10), "events" on the wire.
 
-use super::HeaderMap;
+use super::{HeaderMap, Labels};
 use crate::domain::state::LogState;
 
 /// One transition of one message.
@@ -67,12 +67,9 @@ pub struct LogEntry {
     /// Called once after the final failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_callback: Option<String>,
-    /// The first label (deprecated: read `labels`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Every label, in the order given.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
+    /// Its labels.
+    #[serde(flatten)]
+    pub labels: Labels,
 }
 
 /// One page of log entries. `GET /v2/logs` holds the same entries under `logs` as well.

@@ -1,6 +1,6 @@
 //! Message (spec §4.1), DlqMessage (spec §9.7) and their list pages.
 
-use super::{Body, HeaderMap};
+use super::{Body, Callbacks, HeaderMap, Labels};
 use crate::domain::state::ShownState;
 
 /// A message, pending or finished (until retention removes it).
@@ -47,27 +47,15 @@ pub struct Message {
     /// `Upstash-Retry-Delay`, as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_delay_expression: Option<String>,
-    /// Called after each attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback: Option<String>,
-    /// Headers the callback request carries.
-    #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
-    pub callback_header: HeaderMap,
-    /// Called once after the final failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_callback: Option<String>,
-    /// Headers the failure callback request carries.
-    #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
-    pub failure_callback_header: HeaderMap,
+    /// Its callbacks.
+    #[serde(flatten)]
+    pub callbacks: Callbacks,
     /// Timeout of each attempt, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<i64>,
-    /// The first label (deprecated: read `labels`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Every label, in the order given.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
+    /// Its labels.
+    #[serde(flatten)]
+    pub labels: Labels,
     /// Beyond QStash, which forgets finished messages: where the message is now.
     pub state: ShownState,
     /// Attempts made before the current or next one.

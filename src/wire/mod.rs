@@ -4,6 +4,7 @@
 //! read models.
 
 mod body;
+mod groups;
 mod log;
 mod message;
 mod requests;
@@ -13,6 +14,7 @@ mod schedule;
 mod shown;
 
 pub use body::Body;
+pub use groups::{Callbacks, Labels};
 pub use log::{LogEntry, LogPage};
 pub use message::{DlqMessage, DlqPage, FlowLimits, Message, MessagePage};
 pub use requests::{BatchItem, BulkBody, EndpointRequest, EndpointsBody, QueueUpsert};

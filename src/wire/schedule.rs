@@ -1,6 +1,6 @@
 //! Schedule (spec §5.6) and the answer to creating one.
 
-use super::{Body, FlowLimits, HeaderMap};
+use super::{Body, Callbacks, FlowLimits, HeaderMap, Labels};
 
 /// A cron schedule and the message each of its slots creates.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -48,26 +48,14 @@ pub struct Schedule {
     /// The limits of its flow-control key.
     #[serde(flatten)]
     pub flow_limits: FlowLimits,
-    /// Called after each attempt of each fired message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback: Option<String>,
-    /// Headers the callback request carries.
-    #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
-    pub callback_header: HeaderMap,
-    /// Called once after the final failure of a fired message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_callback: Option<String>,
-    /// Headers the failure callback request carries.
-    #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
-    pub failure_callback_header: HeaderMap,
+    /// The callbacks of each fired message.
+    #[serde(flatten)]
+    pub callbacks: Callbacks,
     /// A paused schedule fires nothing until it is resumed.
     pub is_paused: bool,
-    /// The first label (deprecated: read `labels`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Every label of each fired message, in the order given.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
+    /// The labels of each fired message.
+    #[serde(flatten)]
+    pub labels: Labels,
     /// When the last slot fired, Unix ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_schedule_time: Option<i64>,

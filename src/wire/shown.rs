@@ -5,7 +5,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::*;
-use crate::domain::callback::Callback;
 use crate::domain::flow_control::DEFAULT_PERIOD_MS;
 use crate::domain::redact::{self, Redact};
 use crate::domain::retry_delay::RetryDelay;
@@ -28,13 +27,6 @@ fn redacted_body(body: &[u8], redaction: Option<&Redact>) -> Option<String> {
 }
 
 /// (url, header) of a callback.
-fn callback_of(callback: &Option<Callback>) -> (Option<String>, HeaderMap) {
-    match callback {
-        Some(cb) => (Some(cb.url.clone()), cb.header.clone()),
-        None => (None, HeaderMap::new()),
-    }
-}
-
 fn expression(retry_delay: &Option<RetryDelay>) -> Option<String> {
     retry_delay.as_ref().map(|d| d.source().to_string())
 }
@@ -53,8 +45,6 @@ impl FlowLimits {
 impl Message {
     /// `flow` is the message's flow-control key as it is now, when it has one.
     pub fn of(m: &crate::store::Message, flow: Option<&FlowControlKey>) -> Message {
-        let (callback, callback_header) = callback_of(&m.callback);
-        let (failure_callback, failure_callback_header) = callback_of(&m.failure_callback);
         let redaction = m.redact.as_ref();
         Message {
             message_id: m.id.to_string(),
@@ -72,13 +62,9 @@ impl Message {
             schedule_id: m.schedule_id.as_ref().map(ToString::to_string),
             flow_control_key: m.flow_control_key.clone(),
             retry_delay_expression: expression(&m.retry_delay),
-            callback,
-            callback_header,
-            failure_callback,
-            failure_callback_header,
+            callbacks: Callbacks::of(&m.callback, &m.failure_callback),
             timeout: m.timeout_ms,
-            label: m.labels.first().cloned(),
-            labels: m.labels.clone(),
+            labels: Labels::of(&m.labels),
             state: m.state.shown(m.attempt, m.cancel_requested),
             retried: (m.attempt - 1).max(0),
             next_delivery_time: (m.state == MessageState::Pending).then_some(m.due_at),
@@ -117,8 +103,6 @@ impl Schedule {
                 rate: flow.rate.map(i64::from),
                 period: Some(flow.period_ms.unwrap_or(DEFAULT_PERIOD_MS) / 1000),
             });
-        let (callback, callback_header) = callback_of(&s.callback);
-        let (failure_callback, failure_callback_header) = callback_of(&s.failure_callback);
         let last_schedule_states = s
             .last_message_ids
             .iter()
@@ -141,13 +125,9 @@ impl Schedule {
             queue_name: s.queue_name.clone(),
             flow_control_key: s.flow_control.as_ref().map(|f| f.key.clone()),
             flow_limits,
-            callback,
-            callback_header,
-            failure_callback,
-            failure_callback_header,
+            callbacks: Callbacks::of(&s.callback, &s.failure_callback),
             is_paused: s.is_paused,
-            label: s.labels.first().cloned(),
-            labels: s.labels.clone(),
+            labels: Labels::of(&s.labels),
             last_schedule_time: s.last_fire_at,
             next_schedule_time: (!s.is_paused && s.next_fire_at < i64::MAX / 8).then_some(s.next_fire_at),
             last_schedule_states,
@@ -193,8 +173,7 @@ impl LogEntry {
             timeout: m.timeout_ms,
             callback: m.callback.as_ref().map(|cb| cb.url.clone()),
             failure_callback: m.failure_callback.as_ref().map(|cb| cb.url.clone()),
-            label: m.labels.first().cloned(),
-            labels: m.labels.clone(),
+            labels: Labels::of(&m.labels),
         }
     }
 }

@@ -105,7 +105,7 @@ async fn a_published_message_shows_in_messages_ls_and_get_until_it_is_cancelled(
     let listed = &page.messages[0];
     assert_eq!(listed.message_id, id);
     assert_eq!((listed.method.as_str(), listed.max_retries), ("PUT", 2));
-    assert_eq!(listed.labels, ["billing"]);
+    assert_eq!(listed.labels.all, ["billing"]);
     assert_eq!(listed.header["X-Trace"], ["t1"]);
     assert_eq!(listed.body.body.as_deref(), Some(r#"{"a":1}"#));
 

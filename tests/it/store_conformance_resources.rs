@@ -6,7 +6,8 @@ use postdate::domain::flow_control::FlowControl;
 use postdate::domain::message::NewMessage;
 use postdate::domain::state::{MessageState, ShownState};
 use postdate::store::{
-    CancelResult, CompletionKind, DedupEntry, DlqPage, EventPage, Filter, MessagePage, Order, Store, StoreError,
+    CancelResult, CompletionKind, DedupEntry, DlqPage, EndpointSelection, EventPage, Filter, MessagePage, Order, Store,
+    StoreError,
 };
 
 use super::store_conformance::{claim, completion, dead_letter_all, message, store, LEASE};
@@ -28,6 +29,14 @@ backend_tests!(
     a_corrupt_column_is_an_error_naming_its_table_row_and_column,
     a_corrupt_claimed_message_is_left_out_and_does_not_hold_up_the_others,
 );
+
+/// The endpoint named `name`.
+fn named(name: &str) -> EndpointSelection {
+    EndpointSelection {
+        names: vec![name.into()],
+        ..EndpointSelection::default()
+    }
+}
 
 fn flow_controlled(key: &str) -> NewMessage {
     let mut m = message("https://flow.test/x", T0, &[]);
@@ -318,7 +327,7 @@ async fn url_groups_gain_rename_and_lose_endpoints_and_an_emptied_group_is_delet
 
     assert_eq!(
         store
-            .url_group_remove_endpoints("g", &[], &["one".into()], T0 + 2)
+            .url_group_remove_endpoints("g", &named("one"), T0 + 2)
             .await
             .unwrap(),
         Some(())
@@ -326,7 +335,14 @@ async fn url_groups_gain_rename_and_lose_endpoints_and_an_emptied_group_is_delet
     assert_eq!(store.url_group_get("g").await.unwrap().unwrap().endpoints.len(), 1);
     assert_eq!(
         store
-            .url_group_remove_endpoints("g", &["https://two.test/".into()], &[], T0 + 3)
+            .url_group_remove_endpoints(
+                "g",
+                &EndpointSelection {
+                    urls: vec!["https://two.test/".into()],
+                    ..EndpointSelection::default()
+                },
+                T0 + 3
+            )
             .await
             .unwrap(),
         Some(())
@@ -336,10 +352,7 @@ async fn url_groups_gain_rename_and_lose_endpoints_and_an_emptied_group_is_delet
         "an emptied group is deleted"
     );
     assert_eq!(
-        store
-            .url_group_remove_endpoints("g", &[], &["one".into()], T0)
-            .await
-            .unwrap(),
+        store.url_group_remove_endpoints("g", &named("one"), T0).await.unwrap(),
         None
     );
 

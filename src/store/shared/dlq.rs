@@ -3,7 +3,7 @@
 macro_rules! dlq_store {
     () => {
         async fn dlq_list(&self, page: &DlqPage) -> Result<Vec<DlqEntry>> {
-            let mut qb = crate::store::dlq_query(page, &DIALECT);
+            let mut qb = crate::store::list_query::ListQuery::dlq(page, &DIALECT);
             let rows: Vec<DlqRow> = qb.build_query_as().fetch_all(self.reads()).await?;
             decode_all(rows)
         }

@@ -63,18 +63,18 @@ macro_rules! message_store {
         }
 
         async fn message_list(&self, page: &MessagePage) -> Result<Vec<Message>> {
-            let mut qb = crate::store::message_list_query(page, &DIALECT);
+            let mut qb = crate::store::list_query::ListQuery::messages(page, &DIALECT);
             let rows: Vec<MessageRow> = qb.build_query_as().fetch_all(self.reads()).await?;
             decode_all(rows)
         }
 
         async fn list_window_end(&self, window: &ListWindow<'_>, rows: i64) -> Result<Option<String>> {
-            let mut qb = crate::store::window_end_query(window, rows);
+            let mut qb = crate::store::list_query::ListQuery::window_end(window, rows);
             Ok(qb.build_query_scalar().fetch_optional(self.reads()).await?)
         }
 
         async fn event_list(&self, page: &EventPage) -> Result<Vec<LogEntry>> {
-            let mut qb = crate::store::event_query(page, &DIALECT);
+            let mut qb = crate::store::list_query::ListQuery::events(page, &DIALECT);
             let rows: Vec<EventRow> = qb.build_query_as().fetch_all(self.reads()).await?;
             decode_all(rows)
         }

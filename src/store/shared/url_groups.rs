@@ -23,8 +23,7 @@ macro_rules! url_group_store {
         async fn url_group_remove_endpoints(
             &self,
             name: &str,
-            urls: &[String],
-            names: &[String],
+            removed: &EndpointSelection,
             now: i64,
         ) -> Result<Option<()>> {
             let mut tx = self.begin_write().await?;
@@ -36,7 +35,7 @@ macro_rules! url_group_store {
             if touched.rows_affected() == 0 {
                 return Ok(None);
             }
-            remove_endpoints(&mut tx, name, urls, names).await?;
+            remove_endpoints(&mut tx, name, &removed.urls, &removed.names).await?;
             sqlx::query(URL_GROUP_DELETE_IF_EMPTY)
                 .bind(name)
                 .execute(&mut *tx)
