@@ -134,10 +134,10 @@ fn attempts_made(message: &wire::Message) -> i32 {
 fn details(m: &wire::Message) -> Markup {
     let fields = [
         ("Retries", Some(m.max_retries.to_string())),
-        ("Queue", m.queue_name.clone()),
-        ("URL group", m.topic_name.clone()),
-        ("Schedule", m.schedule_id.clone()),
-        ("Flow-control key", m.flow_control_key.clone()),
+        ("Queue", m.routing.queue_name.clone()),
+        ("URL group", m.routing.topic_name.clone()),
+        ("Schedule", m.routing.schedule_id.clone()),
+        ("Flow-control key", m.routing.flow_control_key.clone()),
         ("Callback", m.callbacks.callback.clone()),
         ("Failure callback", m.callbacks.failure_callback.clone()),
         ("Caller IP", m.caller_ip.clone()),

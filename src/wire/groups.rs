@@ -54,3 +54,37 @@ impl Callbacks {
         }
     }
 }
+
+/// Where a message came from and what it waits in: its URL group and endpoint, queue, schedule and
+/// flow-control key.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Routing {
+    /// The URL group it was published to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_name: Option<String>,
+    /// The endpoint's name in its URL group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_name: Option<String>,
+    /// The queue it waits in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_name: Option<String>,
+    /// The schedule that created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<String>,
+    /// The flow-control key whose limits it waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_control_key: Option<String>,
+}
+
+impl Routing {
+    pub fn of(m: &crate::store::Message) -> Routing {
+        Routing {
+            topic_name: m.topic_name.clone(),
+            endpoint_name: m.endpoint_name.clone(),
+            queue_name: m.queue_name.clone(),
+            schedule_id: m.schedule_id.as_ref().map(ToString::to_string),
+            flow_control_key: m.flow_control_key.clone(),
+        }
+    }
+}

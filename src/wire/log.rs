@@ -1,6 +1,6 @@
 //! LogEntry and the log page (spec §10), "events" on the wire.
 
-use super::{HeaderMap, Labels};
+use super::{HeaderMap, Labels, Routing};
 use crate::domain::state::LogState;
 
 /// One transition of one message.
@@ -25,21 +25,9 @@ pub struct LogEntry {
     /// The message body in base64 (unlike Message), or `REDACTED:<sha256>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// The URL group the message was published to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topic_name: Option<String>,
-    /// The endpoint's name in its URL group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_name: Option<String>,
-    /// The queue the message waits in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_name: Option<String>,
-    /// The schedule that created the message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule_id: Option<String>,
-    /// The flow-control key the message waits for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flow_control_key: Option<String>,
+    /// The message's URL group, queue, schedule and flow-control key.
+    #[serde(flatten)]
+    pub routing: Routing,
     /// The publisher's address.
     #[serde(rename = "callerIP", default, skip_serializing_if = "Option::is_none")]
     pub caller_ip: Option<String>,

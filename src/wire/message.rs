@@ -1,6 +1,6 @@
 //! Message (spec §4.1), DlqMessage (spec §9.7) and their list pages.
 
-use super::{Body, Callbacks, HeaderMap, Labels};
+use super::{Body, Callbacks, HeaderMap, Labels, Routing};
 use crate::domain::state::ShownState;
 
 /// A message, pending or finished (until retention removes it).
@@ -29,21 +29,9 @@ pub struct Message {
     /// The publisher's address.
     #[serde(rename = "callerIP", default, skip_serializing_if = "Option::is_none")]
     pub caller_ip: Option<String>,
-    /// The URL group it was published to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topic_name: Option<String>,
-    /// The endpoint's name in its URL group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_name: Option<String>,
-    /// The queue it waits in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue_name: Option<String>,
-    /// The schedule that created it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule_id: Option<String>,
-    /// The flow-control key whose limits it waits for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flow_control_key: Option<String>,
+    /// Its URL group, queue, schedule and flow-control key.
+    #[serde(flatten)]
+    pub routing: Routing,
     /// `Upstash-Retry-Delay`, as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_delay_expression: Option<String>,

@@ -14,7 +14,7 @@ mod schedule;
 mod shown;
 
 pub use body::Body;
-pub use groups::{Callbacks, Labels};
+pub use groups::{Callbacks, Labels, Routing};
 pub use log::{LogEntry, LogPage};
 pub use message::{DlqMessage, DlqPage, FlowLimits, Message, MessagePage};
 pub use requests::{BatchItem, BulkBody, EndpointRequest, EndpointsBody, QueueUpsert};
