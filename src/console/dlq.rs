@@ -5,8 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Extension;
 use maud::{html, Markup};
 
 use super::client::{self, encode};
@@ -22,17 +21,11 @@ const PAGE: usize = 100;
 /// Most entries one bulk action takes; a larger match is acted on in several rounds.
 const BULK_CAP: usize = 1_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/console/dlq", get(list))
-        .route("/console/dlq/bulk", post(confirm_page))
-        .route("/console/dlq/bulk/confirm", post(bulk))
-        .route("/console/dlq/{id}", get(show))
-        .route("/console/dlq/{id}/retry", post(retry_one))
-        .route("/console/dlq/{id}/delete", post(delete_one))
-}
-
-async fn list(State(app): State<AppState>, Extension(session): Extension<Session>, filters: Filters) -> Markup {
+pub(super) async fn list(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    filters: Filters,
+) -> Markup {
     let listed = filters::fetch_page::<wire::DlqMessage>(&app, "/v2/dlq", &filters, PAGE).await;
     let heading = html! {
         h1 { "Dead-letter queue" }
@@ -84,7 +77,7 @@ async fn list(State(app): State<AppState>, Extension(session): Extension<Session
     page(&session, "DLQ", "/console/dlq", body)
 }
 
-async fn show(
+pub(super) async fn show(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
@@ -117,7 +110,7 @@ async fn show(
     Ok(page(&session, &format!("DLQ entry {id}"), "/console/dlq", body))
 }
 
-async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+pub(super) async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let target = format!("/v2/dlq/retry/{}", encode(&id));
     let answer = client::call(&app, http::Method::POST, &target, &[], Vec::new()).await;
     match answer.ok_as::<wire::RetriedMessage>(&target) {
@@ -126,7 +119,7 @@ async fn retry_one(State(app): State<AppState>, Path(id): Path<String>) -> Respo
     }
 }
 
-async fn delete_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+pub(super) async fn delete_one(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let target = format!("/v2/dlq/{}", encode(&id));
     match client::call(&app, http::Method::DELETE, &target, &[], Vec::new())
         .await
@@ -174,7 +167,7 @@ async fn selection(app: &AppState, api_query: Vec<(String, String)>) -> Result<(
     }
 }
 
-async fn confirm_page(
+pub(super) async fn confirm_page(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     body: axum::body::Bytes,
@@ -226,7 +219,7 @@ async fn confirm_page(
 }
 
 /// Acts on exactly the confirmed ids (an entry removed meanwhile is skipped by the API).
-async fn bulk(State(app): State<AppState>, body: axum::body::Bytes) -> Response {
+pub(super) async fn bulk(State(app): State<AppState>, body: axum::body::Bytes) -> Response {
     let (ids, filter, action) = form_fields(&body);
     if ids.is_empty() {
         return layout::refusal(http::StatusCode::BAD_REQUEST, "No entries were confirmed.");

@@ -3,8 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Extension;
 use maud::{html, Markup};
 
 use super::client::{self, encode};
@@ -17,15 +16,11 @@ use crate::wire;
 /// Rows per page.
 const PAGE: usize = 50;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/console/messages", get(list))
-        .route("/console/messages/{id}", get(show))
-        .route("/console/messages/{id}/cancel", post(cancel))
-        .route("/console/messages/{id}/run", post(run_now))
-}
-
-async fn list(State(app): State<AppState>, Extension(session): Extension<Session>, filters: Filters) -> Markup {
+pub(super) async fn list(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    filters: Filters,
+) -> Markup {
     let listed = filters::fetch_page::<wire::Message>(&app, "/v2/messages", &filters, PAGE).await;
     let empty = if filters.any() {
         layout::empty(
@@ -71,7 +66,7 @@ pub fn labels(labels: &[String]) -> Markup {
     html! { @for label in labels { span.badge.label { (label) } " " } }
 }
 
-async fn show(
+pub(super) async fn show(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
@@ -152,12 +147,12 @@ fn details(m: &wire::Message) -> Markup {
     }
 }
 
-async fn cancel(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+pub(super) async fn cancel(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let target = format!("/v2/messages/{}", encode(&id));
     act(&app, http::Method::DELETE, &target, &id).await
 }
 
-async fn run_now(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+pub(super) async fn run_now(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     let target = format!("/v2/messages/{}/retry", encode(&id));
     act(&app, http::Method::POST, &target, &id).await
 }

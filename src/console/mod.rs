@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::api::AppState;
@@ -61,13 +61,35 @@ impl Console {
 
 /// The console's routes, merged into the app's router in `api::router`.
 pub fn router(state: &AppState) -> Router<AppState> {
+    // Every page and action of the console, in one table.
     let pages = Router::new()
-        .merge(overview::router())
-        .merge(messages::router())
-        .merge(dlq::router())
-        .merge(schedules::router())
-        .merge(send::router())
-        .merge(resources::router())
+        .route("/console/", get(overview::overview))
+        .route("/console/messages", get(messages::list))
+        .route("/console/messages/{id}", get(messages::show))
+        .route("/console/messages/{id}/cancel", post(messages::cancel))
+        .route("/console/messages/{id}/run", post(messages::run_now))
+        .route("/console/dlq", get(dlq::list))
+        .route("/console/dlq/bulk", post(dlq::confirm_page))
+        .route("/console/dlq/bulk/confirm", post(dlq::bulk))
+        .route("/console/dlq/{id}", get(dlq::show))
+        .route("/console/dlq/{id}/retry", post(dlq::retry_one))
+        .route("/console/dlq/{id}/delete", post(dlq::delete_one))
+        .route("/console/schedules", get(schedules::list).post(schedules::save))
+        .route("/console/schedules/new", get(schedules::new_form))
+        .route("/console/cron-preview", get(schedules::preview))
+        .route("/console/schedules/{id}/edit", get(schedules::edit_form))
+        .route("/console/schedules/{id}/{action}", post(schedules::act))
+        .route("/console/send", get(send::form_page).post(send::send))
+        .route("/console/queues", get(resources::list))
+        .route("/console/queues/save", post(resources::save_queue))
+        .route("/console/queues/{name}/{action}", post(resources::queue_action))
+        .route("/console/url-groups/endpoints", post(resources::add_endpoint))
+        .route("/console/url-groups/{name}/remove", post(resources::remove_endpoint))
+        .route("/console/url-groups/{name}/delete", post(resources::delete_group))
+        .route("/console/flow-control/{key}/pin", post(resources::pin))
+        .route("/console/flow-control/{key}/{action}", post(resources::flow_action))
+        .route("/console/keys", get(resources::keys))
+        .route("/console/keys/rotate", post(resources::rotate))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::guard));
     Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))

@@ -4,8 +4,7 @@
 
 use axum::extract::{Query, State};
 
-use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -18,18 +17,14 @@ use crate::throughput::MinuteCounts;
 /// Seconds between refreshes of the live part.
 const REFRESH_SECS: u32 = 5;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/console/", get(overview))
-}
-
 #[derive(Deserialize)]
-struct OverviewQuery {
+pub(super) struct OverviewQuery {
     /// Only the live part (the script's refresh, `?live=1`).
     #[serde(default)]
     live: Option<String>,
 }
 
-async fn overview(
+pub(super) async fn overview(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Query(q): Query<OverviewQuery>,

@@ -4,8 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Form};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -18,21 +17,10 @@ use crate::wire;
 
 const BACK: &str = "/console/queues";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/console/queues", get(list))
-        .route("/console/queues/save", post(save_queue))
-        .route("/console/queues/{name}/{action}", post(queue_action))
-        .route("/console/url-groups/endpoints", post(add_endpoint))
-        .route("/console/url-groups/{name}/remove", post(remove_endpoint))
-        .route("/console/url-groups/{name}/delete", post(delete_group))
-        .route("/console/flow-control/{key}/pin", post(pin))
-        .route("/console/flow-control/{key}/{action}", post(flow_action))
-        .route("/console/keys", get(keys))
-        .route("/console/keys/rotate", post(rotate))
-}
-
-async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
+pub(super) async fn list(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Markup, Refusal> {
     let queues: Vec<wire::Queue> = client::get_as(&app, "/v2/queues").await?;
     let groups: Vec<wire::UrlGroup> = client::get_as(&app, "/v2/topics").await?;
     let keys: Vec<wire::FlowControlInfo> = client::get_as(&app, "/v2/flowControl").await?;
@@ -147,13 +135,13 @@ async fn act(app: &AppState, method: http::Method, target: &str, body: Option<Ve
 }
 
 #[derive(Deserialize)]
-struct QueueForm {
+pub(super) struct QueueForm {
     name: String,
     #[serde(default)]
     parallelism: String,
 }
 
-async fn save_queue(State(app): State<AppState>, Form(f): Form<QueueForm>) -> Response {
+pub(super) async fn save_queue(State(app): State<AppState>, Form(f): Form<QueueForm>) -> Response {
     let Ok(parallelism) = f.parallelism.trim().parse::<i32>() else {
         return layout::refusal(http::StatusCode::BAD_REQUEST, "Parallelism must be a whole number.");
     };
@@ -165,7 +153,10 @@ async fn save_queue(State(app): State<AppState>, Form(f): Form<QueueForm>) -> Re
     act(&app, http::Method::POST, "/v2/queues", json_body(&body), BACK).await
 }
 
-async fn queue_action(State(app): State<AppState>, Path((name, action)): Path<(String, String)>) -> Response {
+pub(super) async fn queue_action(
+    State(app): State<AppState>,
+    Path((name, action)): Path<(String, String)>,
+) -> Response {
     let target = format!("/v2/queues/{}", encode(&name));
     match action.as_str() {
         "pause" | "resume" => act(&app, http::Method::POST, &format!("{target}/{action}"), None, BACK).await,
@@ -175,14 +166,14 @@ async fn queue_action(State(app): State<AppState>, Path((name, action)): Path<(S
 }
 
 #[derive(Deserialize)]
-struct EndpointForm {
+pub(super) struct EndpointForm {
     group: String,
     url: String,
     #[serde(default)]
     name: String,
 }
 
-async fn add_endpoint(State(app): State<AppState>, Form(f): Form<EndpointForm>) -> Response {
+pub(super) async fn add_endpoint(State(app): State<AppState>, Form(f): Form<EndpointForm>) -> Response {
     let endpoint = wire::EndpointRequest {
         url: Some(f.url.trim().to_string()),
         name: Some(f.name.trim().to_string()).filter(|name| !name.is_empty()),
@@ -201,11 +192,15 @@ async fn add_endpoint(State(app): State<AppState>, Form(f): Form<EndpointForm>) 
 }
 
 #[derive(Deserialize)]
-struct RemoveForm {
+pub(super) struct RemoveForm {
     url: String,
 }
 
-async fn remove_endpoint(State(app): State<AppState>, Path(name): Path<String>, Form(f): Form<RemoveForm>) -> Response {
+pub(super) async fn remove_endpoint(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Form(f): Form<RemoveForm>,
+) -> Response {
     let target = format!("/v2/topics/{}/endpoints", encode(&name));
     act(
         &app,
@@ -219,7 +214,7 @@ async fn remove_endpoint(State(app): State<AppState>, Path(name): Path<String>, 
     .await
 }
 
-async fn delete_group(State(app): State<AppState>, Path(name): Path<String>) -> Response {
+pub(super) async fn delete_group(State(app): State<AppState>, Path(name): Path<String>) -> Response {
     act(
         &app,
         http::Method::DELETE,
@@ -231,7 +226,7 @@ async fn delete_group(State(app): State<AppState>, Path(name): Path<String>) -> 
 }
 
 #[derive(Deserialize)]
-struct PinForm {
+pub(super) struct PinForm {
     #[serde(default)]
     parallelism: String,
     #[serde(default)]
@@ -240,7 +235,7 @@ struct PinForm {
     period: String,
 }
 
-async fn pin(State(app): State<AppState>, Path(key): Path<String>, Form(f): Form<PinForm>) -> Response {
+pub(super) async fn pin(State(app): State<AppState>, Path(key): Path<String>, Form(f): Form<PinForm>) -> Response {
     let given: Vec<(String, String)> = [("parallelism", f.parallelism), ("rate", f.rate), ("period", f.period)]
         .into_iter()
         .filter(|(_, v)| !v.trim().is_empty())
@@ -250,7 +245,7 @@ async fn pin(State(app): State<AppState>, Path(key): Path<String>, Form(f): Form
     act(&app, http::Method::POST, &target, None, BACK).await
 }
 
-async fn flow_action(State(app): State<AppState>, Path((key, action)): Path<(String, String)>) -> Response {
+pub(super) async fn flow_action(State(app): State<AppState>, Path((key, action)): Path<(String, String)>) -> Response {
     let query = match action.as_str() {
         "pause" | "resume" | "resetRate" => "",
         "unpin" => "?parallelism=true&rate=true",
@@ -266,7 +261,10 @@ fn masked(key: &str) -> String {
     format!("{head}{}", "•".repeat(key.chars().count().saturating_sub(4).min(24)))
 }
 
-async fn keys(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
+pub(super) async fn keys(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Markup, Refusal> {
     let keys: wire::SigningKeys = client::get_as(&app, "/v2/keys").await?;
     let body = html! {
         h1 { "Signing keys" }
@@ -290,6 +288,6 @@ async fn keys(State(app): State<AppState>, Extension(session): Extension<Session
     Ok(page(&session, "Signing keys", "/console/keys", body))
 }
 
-async fn rotate(State(app): State<AppState>) -> Response {
+pub(super) async fn rotate(State(app): State<AppState>) -> Response {
     act(&app, http::Method::POST, "/v2/keys/rotate", None, "/console/keys").await
 }

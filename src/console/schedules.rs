@@ -3,8 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -16,16 +15,10 @@ use super::Session;
 use crate::api::AppState;
 use crate::wire;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/console/schedules", get(list).post(save))
-        .route("/console/schedules/new", get(new_form))
-        .route("/console/cron-preview", get(preview))
-        .route("/console/schedules/{id}/edit", get(edit_form))
-        .route("/console/schedules/{id}/{action}", post(act))
-}
-
-async fn list(State(app): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Refusal> {
+pub(super) async fn list(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Markup, Refusal> {
     let schedules: Vec<wire::Schedule> = client::get_as(&app, "/v2/schedules").await?;
     let now = app.clock.now_ms();
     let body = html! {
@@ -72,7 +65,7 @@ fn card(session: &Session, s: &wire::Schedule, now: i64) -> Markup {
 
 /// What the form holds.
 #[derive(Deserialize, Default)]
-struct ScheduleForm {
+pub(super) struct ScheduleForm {
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -133,12 +126,12 @@ fn form(session: &Session, f: &ScheduleForm, error: Option<&str>) -> Markup {
 }
 
 /// A blank form (its method select starts at POST, the first option).
-async fn new_form(Extension(session): Extension<Session>) -> Markup {
+pub(super) async fn new_form(Extension(session): Extension<Session>) -> Markup {
     let f = ScheduleForm::default();
     page(&session, "New schedule", "/console/schedules", form(&session, &f, None))
 }
 
-async fn edit_form(
+pub(super) async fn edit_form(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
@@ -167,7 +160,7 @@ async fn edit_form(
 }
 
 /// Creates or replaces through `POST /v2/schedules/{destination}`, as the SDKs do.
-async fn save(
+pub(super) async fn save(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     axum::Form(f): axum::Form<ScheduleForm>,
@@ -199,7 +192,7 @@ fn render_error(session: &Session, f: &ScheduleForm, error: &str) -> Response {
     ))
 }
 
-async fn act(State(app): State<AppState>, Path((id, action)): Path<(String, String)>) -> Response {
+pub(super) async fn act(State(app): State<AppState>, Path((id, action)): Path<(String, String)>) -> Response {
     let target = format!("/v2/schedules/{}", encode(&id));
     let (method, target) = match action.as_str() {
         "pause" | "resume" => (http::Method::PATCH, format!("{target}/{action}")),
@@ -213,13 +206,13 @@ async fn act(State(app): State<AppState>, Path((id, action)): Path<(String, Stri
 }
 
 #[derive(Deserialize)]
-struct PreviewQuery {
+pub(super) struct PreviewQuery {
     cron: String,
 }
 
 /// `GET /console/cron-preview?cron=…`: the plain-language description and the next five fire times in
 /// the expression's zone, or 400 with the parser's message.
-async fn preview(State(app): State<AppState>, Query(q): Query<PreviewQuery>) -> Response {
+pub(super) async fn preview(State(app): State<AppState>, Query(q): Query<PreviewQuery>) -> Response {
     match cron_text::parse(&q.cron) {
         Ok(cron) => {
             let times: Vec<Value> = cron_text::next_fires(&cron, app.clock.now_ms(), 5)

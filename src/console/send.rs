@@ -3,8 +3,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Extension, Form, Router};
+use axum::{Extension, Form};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -13,12 +12,8 @@ use super::layout::{self, page};
 use super::Session;
 use crate::api::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/console/send", get(form_page).post(send))
-}
-
 #[derive(Deserialize, Default)]
-struct SendForm {
+pub(super) struct SendForm {
     #[serde(default)]
     url: String,
     #[serde(default)]
@@ -97,7 +92,7 @@ fn form(session: &Session, f: &SendForm, error: Option<&str>) -> Markup {
 }
 
 /// A blank form (its method select starts at POST, the first option).
-async fn form_page(Extension(session): Extension<Session>) -> Markup {
+pub(super) async fn form_page(Extension(session): Extension<Session>) -> Markup {
     page(
         &session,
         "Send",
@@ -106,7 +101,7 @@ async fn form_page(Extension(session): Extension<Session>) -> Markup {
     )
 }
 
-async fn send(
+pub(super) async fn send(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
     caller: Caller,
