@@ -67,7 +67,8 @@ impl App {
         };
         let store = Store::connect_with(&config.database_url, &settings)
             .await?
-            .with_metrics(metrics.clone());
+            .with_metrics(metrics.clone())
+            .with_search_window(config.search_window);
         store.migrate().await?;
         let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
         let wake = Arc::new(Wake::default());

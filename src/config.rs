@@ -280,6 +280,8 @@ pub struct Config {
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
     pub claim_batch: usize,
+    /// Rows a filtered list page searches at most (`store::SEARCH_WINDOW`; tests use a few).
+    pub search_window: i64,
     pub poll_interval: Duration,
     pub message_retention: Duration,
     pub dlq_retention: Duration,
@@ -425,6 +427,7 @@ impl Config {
             breaker_failures: 0,
             breaker_cooldown: Duration::ZERO,
             claim_batch: 100,
+            search_window: crate::store::SEARCH_WINDOW,
             poll_interval: Duration::ZERO,
             message_retention: Duration::ZERO,
             dlq_retention: Duration::ZERO,

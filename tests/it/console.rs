@@ -19,6 +19,7 @@ backend_tests!(
     the_cron_preview_shows_five_fires_in_the_zone_or_the_parser_error,
     the_bulk_confirmation_counts_exactly_the_matching_entries,
     a_message_sent_from_the_console_records_the_browsers_address,
+    a_filtered_list_that_searched_its_window_offers_to_search_further,
 );
 
 const READONLY: &str = "viewer-token-0123456789";
@@ -398,5 +399,57 @@ async fn a_message_sent_from_the_console_records_the_browsers_address(backend: B
     let (status, message) = app.get_json(&format!("/v2/messages/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(message["callerIP"], "127.0.0.1", "{message}");
+    app.stop().await;
+}
+
+/// The link a list page offers to its next page ("Next page" or "Search further"), if any.
+fn next_link(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!("\">{label}"))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+async fn a_filtered_list_that_searched_its_window_offers_to_search_further(backend: Backend) {
+    let receiver = Receiver::answering(|_| Reply::Status(500)).await;
+    let app = spawn_app(backend, Options::stepped().with(|c| c.search_window = 2)).await;
+    for label in ["import", "other", "import", "other", "import"] {
+        let headers = [("Upstash-Retries", "0"), ("Upstash-Label", label)];
+        app.publish_ok(&format!("{}/fail", receiver.url), "x", &headers).await;
+    }
+    app.run_until_idle().await;
+    let cookie = sign_in(&app, TOKEN).await;
+    // Five messages, two a window: the search for a label nobody has takes three pages, and only the last
+    // says that nothing matches.
+    let mut path = "/console/messages?label=nobody".to_string();
+    let mut pages = 0;
+    loop {
+        let (status, html, _) = page(&app, &path, &cookie).await;
+        assert_eq!(status, 200);
+        pages += 1;
+        match next_link(&html, "Search further") {
+            Some(next) => {
+                assert!(
+                    html.contains("No message matches among those searched so far."),
+                    "{html}"
+                );
+                path = format!("/console/messages{next}");
+            }
+            None => {
+                assert!(html.contains("No message matches these filters."), "{html}");
+                break;
+            }
+        }
+    }
+    assert_eq!(pages, 3);
+    // "All matching" gathers every window: the confirmation still counts exactly the three entries.
+    let (_, _, csrf) = page(&app, "/console/dlq?label=import", &cookie).await;
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("action", "retry-matching"),
+        ("filter", "label=import"),
+    ];
+    let confirm = post_form(&app, "/console/dlq/bulk", &cookie, &form).await;
+    let html = confirm.text().await.unwrap();
+    assert!(html.contains("Retry 3 DLQ entries?"), "{html}");
     app.stop().await;
 }
