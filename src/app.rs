@@ -7,17 +7,20 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, AppState};
+use crate::api;
 use crate::config::Config;
+use crate::console::{self, Console};
 use crate::keys::KeyRing;
 use crate::server::ConnectionLimits;
+use crate::state::{AppState, Health};
 use crate::store::{Store, StoreError};
 use crate::worker::breaker::BreakerConfig;
 use crate::worker::deliver::{Deliverer, NetworkOptions};
-use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys, Wake};
+use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys};
 use crate::worker::maintenance::{Maintenance, MaintenanceConfig};
 use crate::worker::scheduler::Scheduler;
 use crate::worker::stats::StatsRefresher;
+use crate::worker::wake::Wake;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -30,6 +33,8 @@ pub enum AppError {
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    /// The web console's session key and caches.
+    console: Console,
     dispatcher: Arc<Dispatcher>,
     maintenance: Arc<Maintenance>,
     scheduler: Arc<Scheduler>,
@@ -160,12 +165,6 @@ impl App {
             committer,
             token: config.token.as_str().into(),
             readonly_token: config.readonly_token.as_deref().map(Into::into),
-            console: Arc::new(crate::console::Console::new(
-                &config.token,
-                config.readonly_token.as_deref(),
-                // Dev mode: the token is public and only loopback Host values are answered.
-                config.loopback_hosts_only,
-            )),
             limits: config.limits,
             max_body_bytes: config.max_body_bytes,
             request_limits: config.request_limits,
@@ -174,13 +173,13 @@ impl App {
             wake_horizon_ms: config.poll_interval.as_millis() as i64,
             destination_policy,
             metrics,
-            health: crate::api::health::Health {
+            health: Health {
                 dispatcher: config.run_workers.then(|| dispatcher.clone()),
                 shutdown: shutdown.clone(),
             },
         };
         let max_connections = config.max_connections.unwrap_or_else(|| {
-            let fd_limit = open_file_limit();
+            let fd_limit = crate::config::open_file_limit();
             default_max_connections(fd_limit, config.max_in_flight, config.database_connections)
         });
         let limits = ConnectionLimits {
@@ -195,6 +194,12 @@ impl App {
             loopback_hosts_only: config.loopback_hosts_only.then(|| config.listen.clone()),
             listener,
             state,
+            console: Console::new(
+                &config.token,
+                config.readonly_token.as_deref(),
+                // Dev mode: the token is public and only loopback Host values are answered.
+                config.loopback_hosts_only,
+            ),
             dispatcher,
             maintenance,
             scheduler,
@@ -266,7 +271,7 @@ impl App {
             workers_stop.clone(),
         )));
         let store = self.state.store.clone();
-        let mut router = api::router(self.state);
+        let mut router = routes(self.state, self.console);
         if let Some(listen) = &self.loopback_hosts_only {
             router = api::host::loopback_only(router, listen);
         }
@@ -305,13 +310,15 @@ impl App {
     }
 }
 
-/// The soft open-file limit (the binary raises it to the hard limit at start); 1024 if unknown.
-pub(crate) fn open_file_limit() -> u64 {
-    #[cfg(unix)]
-    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
-        return soft;
-    }
-    1024
+/// Every route: the API and the console beside it, our JSON 404 and 405 for what neither takes, and a
+/// trace span around each request.
+fn routes(state: AppState, console: Console) -> axum::Router {
+    axum::Router::new()
+        .merge(api::router(state.clone()))
+        .merge(console::router(state, console))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn(api::trace::span))
 }
 
 #[cfg(test)]

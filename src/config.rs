@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 use crate::clock::Clock;
 use crate::domain::duration::parse_duration;
 use crate::domain::net_policy::DestinationPolicy;
-use crate::domain::options::{Limits, RequestLimits};
+use crate::domain::option_rules::{Limits, RequestLimits};
 use crate::domain::signing::{standard_webhooks_key, SigningKeys};
 
 /// The public credentials of Upstash's local dev server (spec §17): the JS SDK in dev mode finds a server
@@ -51,73 +51,10 @@ const MIN_CONNECTION_TIMEOUT: Duration = Duration::from_millis(100);
 /// `serve` refuses shorter tokens: they can be guessed.
 pub const MIN_TOKEN_CHARS: usize = 16;
 
-#[derive(Parser)]
-#[command(
-    name = "postdate",
-    version,
-    about = "Self-hosted, QStash-compatible delayed and scheduled HTTP delivery"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-    /// Log lines as human-readable text or as one JSON object per line (for log collectors).
-    #[arg(long, global = true, env = "POSTDATE_LOG_FORMAT", default_value = "text")]
-    pub log_format: LogFormat,
-    /// Export traces to this OpenTelemetry collector over OTLP/HTTP (e.g. http://127.0.0.1:4318); needs a
-    /// build with `--features otlp`.
-    #[arg(long, global = true, env = "POSTDATE_OTLP_ENDPOINT")]
-    pub otlp_endpoint: Option<String>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-#[derive(Subcommand)]
-pub enum Command {
-    /// Local development: an embedded SQLite file, the public Upstash dev credentials, 127.0.0.1:8080.
-    Dev {
-        /// Address to listen on.
-        #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// Database URL; a SQLite file under the working directory by default.
-        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://.postdate/dev.db")]
-        database_url: String,
-        #[command(flatten)]
-        engine: EngineArgs,
-    },
-    /// Production: Postgres (or a SQLite file); QSTASH_TOKEN is required.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "POSTDATE_LISTEN", default_value = "0.0.0.0:8080")]
-        listen: String,
-        /// Database URL: postgres://… or sqlite://…
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
-        #[command(flatten)]
-        engine: EngineArgs,
-    },
-    /// Applies database migrations and exits (dev and serve also migrate on start).
-    Migrate {
-        /// Database URL: postgres://… or sqlite://…
-        #[arg(long, env = "DATABASE_URL")]
-        database_url: String,
-    },
-    /// Asks a running Postdate whether it is ready (`GET /readyz`); exits 0 when it is, 1 when it is not or
-    /// does not answer. For container HEALTHCHECKs, e.g. `postdate healthcheck`.
-    Healthcheck {
-        /// The readiness URL; by default the one of the listen address in POSTDATE_LISTEN (or port 8080).
-        #[arg(long)]
-        url: Option<String>,
-        /// The listen address the default URL is derived from.
-        #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080", hide = true)]
-        listen: String,
-    },
-    /// The command-line client (publish, messages, dlq, schedules, logs, groups, queues, keys).
-    #[command(flatten)]
-    Client(crate::cli::ClientCommand),
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -470,7 +407,7 @@ impl Config {
         self.lease = e.lease.max(Duration::from_millis(300));
         self.max_in_flight = e
             .max_in_flight
-            .unwrap_or_else(|| default_max_in_flight(crate::app::open_file_limit()))
+            .unwrap_or_else(|| default_max_in_flight(open_file_limit()))
             .max(1);
         self.max_in_flight_per_host = e
             .max_in_flight_per_host
@@ -494,6 +431,15 @@ impl Config {
         self.body_read_timeout = e.body_read_timeout.max(MIN_CONNECTION_TIMEOUT);
         self.max_connections = e.max_connections.map(|n| n.max(1));
     }
+}
+
+/// The soft open-file limit (the binary raises it to the hard limit at start); 1024 if unknown.
+pub fn open_file_limit() -> u64 {
+    #[cfg(unix)]
+    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        return soft;
+    }
+    1024
 }
 
 /// Deliveries in flight by default: half the open-file limit (the other half is for client connections,

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod keys;
 pub mod metrics;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod throughput;

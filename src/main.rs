@@ -1,11 +1,74 @@
 //! The `postdate` binary: parses the command line and runs the app until SIGTERM or ctrl-c.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use postdate::app::App;
-use postdate::config::{Cli, Command, Config, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN};
+use postdate::config::{Config, EngineArgs, LogFormat, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN};
 use postdate::store::Store;
 use postdate::telemetry;
 use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "postdate",
+    version,
+    about = "Self-hosted, QStash-compatible delayed and scheduled HTTP delivery"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log lines as human-readable text or as one JSON object per line (for log collectors).
+    #[arg(long, global = true, env = "POSTDATE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    /// Export traces to this OpenTelemetry collector over OTLP/HTTP (e.g. http://127.0.0.1:4318); needs a
+    /// build with `--features otlp`.
+    #[arg(long, global = true, env = "POSTDATE_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Local development: an embedded SQLite file, the public Upstash dev credentials, 127.0.0.1:8080.
+    Dev {
+        /// Address to listen on.
+        #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Database URL; a SQLite file under the working directory by default.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://.postdate/dev.db")]
+        database_url: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Production: Postgres (or a SQLite file); QSTASH_TOKEN is required.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "POSTDATE_LISTEN", default_value = "0.0.0.0:8080")]
+        listen: String,
+        /// Database URL: postgres://… or sqlite://…
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Applies database migrations and exits (dev and serve also migrate on start).
+    Migrate {
+        /// Database URL: postgres://… or sqlite://…
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+    /// Asks a running Postdate whether it is ready (`GET /readyz`); exits 0 when it is, 1 when it is not or
+    /// does not answer. For container HEALTHCHECKs, e.g. `postdate healthcheck`.
+    Healthcheck {
+        /// The readiness URL; by default the one of the listen address in POSTDATE_LISTEN (or port 8080).
+        #[arg(long)]
+        url: Option<String>,
+        /// The listen address the default URL is derived from.
+        #[arg(long, env = "POSTDATE_LISTEN", default_value = "127.0.0.1:8080", hide = true)]
+        listen: String,
+    },
+    /// The command-line client (publish, messages, dlq, schedules, logs, groups, queues, keys).
+    #[command(flatten)]
+    Client(postdate::cli::ClientCommand),
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -2,11 +2,11 @@
 //! the dispatcher woken for those due soon. Shared by publish and batch.
 
 use super::error::ApiError;
-use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::flow_control::FlowControl;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
+use crate::state::AppState;
 use crate::store::DedupEntry;
 use crate::wire::{PublishAnswer, Published};
 

@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
 use super::request::{caller_ip, parse_json_seed, read_body};
-use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 use crate::metrics::AcceptedKind;
+use crate::state::AppState;
 use crate::wire::{BatchItem as Item, PublishAnswer};
 
 pub fn router() -> Router<AppState> {

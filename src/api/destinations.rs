@@ -2,10 +2,10 @@
 //! judged again, with their addresses, each time the delivery client resolves them.
 
 use super::error::ApiError;
-use super::AppState;
 use crate::domain::callback::Callback;
 use crate::domain::destination::{Destination, DestinationUrl};
 use crate::domain::options::MessageOptions;
+use crate::state::AppState;
 
 /// The destination (when it is a URL) and the callbacks of one message.
 pub fn check(app: &AppState, destination: &Destination, options: &MessageOptions) -> Result<(), ApiError> {

@@ -8,11 +8,11 @@ use axum::{Json, Router};
 
 use super::error::ApiError;
 use super::request::{bulk_request, PathId, Query, Selection, COMMON_FILTER_KEYS, PAGING_KEYS};
-use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::ids::{DlqId, MessageId};
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
+use crate::state::AppState;
 use crate::store::{DlqEntry, DlqPage, Filter};
 use crate::wire;
 

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-use super::AppState;
+use crate::state::AppState;
 
 /// The page: Redoc finds the `<redoc>` element and loads the document from `spec-url`. No inline script,
 /// so the page works under a strict Content-Security-Policy.

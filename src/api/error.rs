@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::domain::destination::DestinationError;
-use crate::domain::options::InvalidOption;
+use crate::domain::option_rules::InvalidOption;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 
 use super::error::ApiError;
 use super::request::{no_control_characters, PathText, Query};
-use super::AppState;
 use crate::domain::flow_control::MAX_PERIOD_MS;
+use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> Router<AppState> {

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::AppState;
+use crate::state::AppState;
 
 /// How long the database gets to answer a readiness check.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -76,12 +76,4 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, Json<wire::Health>) 
         checks: Some(shown),
     };
     (status, Json(health))
-}
-
-/// What readiness looks at besides the database.
-#[derive(Clone)]
-pub struct Health {
-    /// The dispatcher, when this instance runs the background loops.
-    pub dispatcher: Option<std::sync::Arc<crate::worker::dispatcher::Dispatcher>>,
-    pub shutdown: tokio_util::sync::CancellationToken,
 }

@@ -5,8 +5,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::error::ApiError;
-use super::AppState;
 use crate::keys::RotateError;
+use crate::state::AppState;
 use crate::wire;
 
 pub fn router() -> Router<AppState> {

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 
 use super::error::ApiError;
 use super::request::{Query, COMMON_FILTER_KEYS, PAGING_KEYS};
-use super::AppState;
 use crate::domain::state::LogState;
+use crate::state::AppState;
 use crate::store::{EventPage, Order};
 use crate::wire;
 

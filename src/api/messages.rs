@@ -7,8 +7,8 @@ use axum::{Json, Router};
 
 use super::error::ApiError;
 use super::request::{bulk_request, PathId, Query, Selection, COMMON_FILTER_KEYS};
-use super::AppState;
 use crate::domain::state::ShownState;
+use crate::state::AppState;
 use crate::store::{CancelResult, Filter, Listed, MessagePage, RunNowResult};
 use crate::wire;
 

@@ -8,10 +8,10 @@ use axum::{Json, Router};
 use super::accept::{accept, messages_for, Accepted};
 use super::error::ApiError;
 use super::request::{caller_ip, path_after, read_body};
-use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::options::MessageOptions;
 use crate::metrics::AcceptedKind;
+use crate::state::AppState;
 use crate::wire::PublishAnswer;
 
 const PREFIX: &str = "/v2/publish/";

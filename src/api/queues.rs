@@ -2,8 +2,8 @@
 
 use super::error::ApiError;
 use super::request::AppJson;
-use super::AppState;
 use crate::domain::ids::is_path_safe;
+use crate::state::AppState;
 use crate::store::Filter;
 use crate::wire;
 use axum::extract::{Path, State};

@@ -86,10 +86,10 @@ pub fn parse_json_seed<'de, S: DeserializeSeed<'de>>(bytes: &'de [u8], seed: S) 
 /// [`parse_json`].
 pub struct AppJson<T>(pub T);
 
-impl<T: DeserializeOwned> axum::extract::FromRequest<super::AppState> for AppJson<T> {
+impl<T: DeserializeOwned> axum::extract::FromRequest<crate::state::AppState> for AppJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: axum::extract::Request, app: &super::AppState) -> Result<Self, ApiError> {
+    async fn from_request(request: axum::extract::Request, app: &crate::state::AppState) -> Result<Self, ApiError> {
         let body = read_body(request.into_body(), app.max_body_bytes).await?;
         parse_json(&body).map(AppJson)
     }
@@ -98,7 +98,7 @@ impl<T: DeserializeOwned> axum::extract::FromRequest<super::AppState> for AppJso
 /// A bulk request (cancel, DLQ delete, DLQ retry): its query, refused outside `allowed`, and its JSON body
 /// if it has one. The filter may come from either (spec §4.3, §9.4): see [`Selection::of`].
 pub async fn bulk_request(
-    app: &super::AppState,
+    app: &crate::state::AppState,
     request: axum::extract::Request,
     allowed: &[&str],
 ) -> Result<(http::request::Parts, Query, Option<BulkBody>), ApiError> {

@@ -8,11 +8,11 @@ use http::Method;
 
 use super::error::ApiError;
 use super::request::{caller_ip, path_after, read_body, PathId};
-use super::AppState;
 use crate::domain::destination::Destination;
 use crate::domain::ids::is_path_safe;
 use crate::domain::options::MessageOptions;
 use crate::domain::schedule::{NewSchedule, ScheduleError, ScheduleRequest};
+use crate::state::AppState;
 use crate::store::Schedule;
 use crate::wire;
 

@@ -2,9 +2,9 @@
 
 use super::error::ApiError;
 use super::request::{AppJson, PathText};
-use super::AppState;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::ids::is_path_safe;
+use crate::state::AppState;
 use crate::store::EndpointSelection;
 use crate::wire;
 use axum::extract::{Path, State};

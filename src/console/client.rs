@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::layout::Refusal;
-use crate::api::AppState;
+use crate::state::AppState;
 
 /// An answer the API gave: its status and JSON body.
 pub struct Answer {

@@ -13,7 +13,7 @@ use super::filters::{self, Filters};
 use super::layout::{self, page, Refusal};
 use super::messages::labels;
 use super::Session;
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::wire;
 
 /// Rows per page of the list (the API's largest DLQ page).

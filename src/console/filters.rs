@@ -159,7 +159,7 @@ impl<Row> ListPage<Row> {
 
 /// The newest `count` rows of `resource` (`/v2/messages` or `/v2/dlq`) matching `filters`, from its cursor.
 pub async fn fetch_page<Row: serde::de::DeserializeOwned>(
-    app: &crate::api::AppState,
+    app: &crate::state::AppState,
     resource: &str,
     filters: &Filters,
     count: usize,

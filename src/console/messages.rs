@@ -10,7 +10,7 @@ use super::client::{self, encode};
 use super::filters::{self, Filters};
 use super::layout::{self, page, Refusal};
 use super::Session;
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::wire;
 
 /// Rows per page.

@@ -7,6 +7,7 @@ mod client;
 mod cron_text;
 mod dlq;
 mod filters;
+mod gate;
 mod layout;
 mod messages;
 mod overview;
@@ -15,15 +16,16 @@ mod schedules;
 mod send;
 mod session;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::extract::FromRef;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api::AppState;
 use crate::metrics::StoreStats;
+use crate::state::AppState;
 pub use session::Session;
 
 /// How long the overview's counts are reused: many open consoles cost one count query per period.
@@ -59,8 +61,32 @@ impl Console {
     }
 }
 
-/// The console's routes, merged into the app's router in `api::router`.
-pub fn router(state: &AppState) -> Router<AppState> {
+/// What the console's handlers reach: the app's state (as `State<AppState>`) and the console's own (as
+/// `State<Arc<Console>>`).
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub app: AppState,
+    pub console: Arc<Console>,
+}
+
+impl FromRef<ConsoleState> for AppState {
+    fn from_ref(state: &ConsoleState) -> AppState {
+        state.app.clone()
+    }
+}
+
+impl FromRef<ConsoleState> for Arc<Console> {
+    fn from_ref(state: &ConsoleState) -> Arc<Console> {
+        state.console.clone()
+    }
+}
+
+/// The console's routes with their state; the app mounts them beside the API.
+pub fn router(app: AppState, console: Console) -> Router {
+    let state = ConsoleState {
+        app,
+        console: Arc::new(console),
+    };
     // Every page and action of the console, in one table.
     let pages = Router::new()
         .route("/console/", get(overview::overview))
@@ -90,15 +116,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/flow-control/{key}/{action}", post(resources::flow_action))
         .route("/console/keys", get(resources::keys))
         .route("/console/keys/rotate", post(resources::rotate))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::guard));
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate::guard));
     Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))
         .route("/console", get(|| async { Redirect::to("/console/") }))
-        .merge(session::router())
+        .merge(gate::router())
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
         .merge(pages)
         .layer(axum::middleware::from_fn(layout::security_headers))
+        .with_state(state)
 }
 
 async fn css() -> Response {

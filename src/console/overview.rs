@@ -2,16 +2,17 @@
 //! bounded counts, cached for two seconds), deliveries and failures per minute over the last hour (this
 //! instance's counters, drawn as SVG bars), and the next schedules to fire. The live part refreshes itself.
 
-use axum::extract::{Query, State};
+use std::sync::Arc;
 
+use axum::extract::{Query, State};
 use axum::Extension;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::client::{self, encode};
 use super::layout::{self, page, Refusal};
-use super::Session;
-use crate::api::AppState;
+use super::{Console, Session};
+use crate::state::AppState;
 use crate::throughput::MinuteCounts;
 
 /// Seconds between refreshes of the live part.
@@ -26,10 +27,11 @@ pub(super) struct OverviewQuery {
 
 pub(super) async fn overview(
     State(app): State<AppState>,
+    State(console): State<Arc<Console>>,
     Extension(session): Extension<Session>,
     Query(q): Query<OverviewQuery>,
 ) -> Result<Markup, Refusal> {
-    let live = live(&app).await?;
+    let live = live(&app, &console).await?;
     if q.live.is_some() {
         return Ok(live);
     }
@@ -40,8 +42,8 @@ pub(super) async fn overview(
     Ok(page(&session, "Overview", "/console/", body))
 }
 
-async fn live(app: &AppState) -> Result<Markup, Refusal> {
-    let stats = app.console.stats(app).await.map_err(client::store_failure)?;
+async fn live(app: &AppState, console: &Console) -> Result<Markup, Refusal> {
+    let stats = console.stats(app).await.map_err(client::store_failure)?;
     let now = app.clock.now_ms();
     let schedules: Vec<crate::wire::Schedule> = client::get_as(app, "/v2/schedules").await?;
     // Paused schedules have no next time.

@@ -12,7 +12,7 @@ use super::client::{self, encode};
 use super::cron_text;
 use super::layout::{self, page, Refusal};
 use super::Session;
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::wire;
 
 pub(super) async fn list(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::client::{self, encode, Caller};
 use super::layout::{self, page};
 use super::Session;
-use crate::api::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 pub(super) struct SendForm {

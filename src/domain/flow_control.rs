@@ -2,7 +2,7 @@
 //! (`parallelism=<n>, rate=<n>, period=<duration>`, any subset, any order).
 
 use super::duration::parse_duration;
-use super::options::InvalidOption;
+use super::option_rules::{invalid, InvalidOption};
 
 /// A period is at most a week (spec §14).
 pub const MAX_PERIOD_MS: i64 = 7 * 86_400_000;
@@ -27,13 +27,6 @@ impl FlowControl {
 pub fn to_column(flow: &Option<FlowControl>) -> Option<String> {
     flow.as_ref()
         .map(|f| serde_json::to_string(f).expect("flow control serialises"))
-}
-
-fn invalid(header: &str, reason: impl Into<String>) -> InvalidOption {
-    InvalidOption {
-        header: header.into(),
-        reason: reason.into(),
-    }
 }
 
 /// Parses the key and value headers; `None` when there is no key.

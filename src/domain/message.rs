@@ -4,7 +4,8 @@ use super::callback::Callback;
 use super::destination::DestinationUrl;
 use super::headers::HeaderMap;
 use super::ids::{new_message_id, MessageId, ScheduleId};
-use super::options::{InvalidOption, Limits, MessageOptions};
+use super::option_rules::{InvalidOption, Limits};
+use super::options::MessageOptions;
 use super::redact::Redact;
 
 /// A message about to be stored. Built only through [`NewMessage::build`], so every stored message has

@@ -1,6 +1,7 @@
 //! Pure domain values: ids, durations, destinations, message options, retry policy, signing. No I/O.
 
 pub mod callback;
+pub mod callback_message;
 pub mod cron;
 pub mod destination;
 pub mod duration;
@@ -9,6 +10,7 @@ pub mod headers;
 pub mod ids;
 pub mod message;
 pub mod net_policy;
+pub mod option_rules;
 pub mod options;
 #[cfg(test)]
 mod properties;

@@ -5,7 +5,8 @@ use proptest::prelude::*;
 
 use super::callback::{self, Kind};
 use super::cron::Cron;
-use super::options::{Limits, MessageOptions};
+use super::option_rules::Limits;
+use super::options::MessageOptions;
 use super::retry_delay::RetryDelay;
 use super::{duration, flow_control, redact, retry};
 

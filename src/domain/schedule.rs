@@ -4,7 +4,8 @@ use super::cron::{Cron, CronError};
 use super::destination::Destination;
 use super::headers::HeaderMap;
 use super::ids::{is_path_safe, new_schedule_id, ScheduleId};
-use super::options::{Limits, MessageOptions};
+use super::option_rules::Limits;
+use super::options::MessageOptions;
 
 /// A schedule about to be stored (created, or replaced entirely under its id).
 #[derive(Debug, Clone)]

@@ -33,7 +33,8 @@ pub(crate) fn by_body_bytes(messages: &[NewMessage], budget: usize) -> impl Iter
 mod tests {
     use super::*;
     use crate::domain::destination::DestinationUrl;
-    use crate::domain::options::{Limits, MessageOptions};
+    use crate::domain::option_rules::Limits;
+    use crate::domain::options::MessageOptions;
 
     fn message(body_len: usize) -> NewMessage {
         let limits = Limits {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use crate::domain::callback::{self, AttemptReport, Source};
+use crate::domain::callback_message::{self, AttemptReport, Source};
 use crate::domain::headers::{self, HeaderMap};
 use crate::domain::ids::{new_dlq_id, new_jwt_id};
 use crate::domain::message::NewMessage;
@@ -449,10 +449,10 @@ fn callbacks(
     };
     let mut spawned = Vec::new();
     if let Some(cb) = after_attempt {
-        spawned.extend(callback::message(cb, &source, &report(None), now));
+        spawned.extend(callback_message::message(cb, &source, &report(None), now));
     }
     if let Some(cb) = after_failure {
-        spawned.extend(callback::message(cb, &source, &report(dlq_id), now));
+        spawned.extend(callback_message::message(cb, &source, &report(dlq_id), now));
     }
     spawned
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use super::deliver::Deliverer;
 use super::fairness::{ByteBudget, HostShares, HostSlot, Waiting};
 use super::leases::HeldLeases;
+use super::wake::Wake;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::store::{Claim, Completion, CompletionKind, Message, Store};
@@ -77,20 +78,6 @@ impl FlowKeys {
             self.mark();
         }
         Ok(exist)
-    }
-}
-
-/// Wakes the dispatcher when a message becomes due sooner than it planned to look.
-#[derive(Debug, Default)]
-pub struct Wake(Notify);
-
-impl Wake {
-    pub fn notify(&self) {
-        self.0.notify_one();
-    }
-
-    pub async fn notified(&self) {
-        self.0.notified().await
     }
 }
 

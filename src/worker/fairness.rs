@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::dispatcher::Wake;
+use super::wake::Wake;
 use crate::store::Message;
 
 /// Deliveries in flight per destination host, each at most `cap`.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::dispatcher::Wake;
 use super::leases::HeldLeases;
+use super::wake::Wake;
 use crate::clock::Clock;
 use crate::keys::KeyRing;
 use crate::store::Store;

@@ -14,3 +14,4 @@ pub mod peers;
 pub mod resolver;
 pub mod scheduler;
 pub mod stats;
+pub mod wake;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::dispatcher::Wake;
+use super::wake::Wake;
 use crate::store::Store;
 
 /// Shortest gap between two notifications one instance sends.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::dispatcher::Wake;
+use super::wake::Wake;
 use crate::clock::Clock;
 use crate::domain::destination::{Destination, DestinationUrl};
 use crate::domain::ids::new_message_id;

@@ -52,7 +52,7 @@ async fn exhausted_child() {
         bytes::Bytes::from_static(b"x"),
         None,
         T0,
-        &postdate::domain::options::Limits {
+        &postdate::domain::option_rules::Limits {
             default_retries: 3,
             max_retries: 3,
             max_delay_ms: 0,

@@ -18,6 +18,7 @@ mod delivery;
 mod dlq_api;
 mod flow_control;
 mod isolation;
+mod layers;
 mod leases;
 mod limits;
 mod local_resources;

@@ -703,7 +703,7 @@ async fn a_corrupt_column_is_an_error_naming_its_table_row_and_column(backend: B
             queue_name: None,
         },
         T0,
-        &postdate::domain::options::Limits {
+        &postdate::domain::option_rules::Limits {
             default_retries: 3,
             max_retries: 20,
             max_delay_ms: i64::MAX / 4,

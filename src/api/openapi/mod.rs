@@ -21,7 +21,7 @@ use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
-use super::AppState;
+use crate::state::AppState;
 use errors::ErrorResponses;
 use headers::OptionHeaders;
 
