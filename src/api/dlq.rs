@@ -34,6 +34,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/dlq", get(list).delete(delete_many))
         .route("/v2/dlq/retry", post(retry_many))
+        // Upstash's name for the bulk retry by ids; a static segment, so it is never taken for a DLQ id.
+        .route("/v2/dlq/retry/multi", post(retry_many))
         .route("/v2/dlq/retry/{dlq_id}", post(retry_one))
         .route("/v2/dlq/{dlq_id}", get(get_one).delete(delete_one))
 }

@@ -46,8 +46,9 @@ async fn cancel_message(State(app): State<AppState>, PathId(id): PathId) -> Resu
 
 /// `POST /v2/messages/{id}/retry` ("Run now", hosted QStash's name for it): a waiting or retrying message
 /// becomes due at once and keeps its attempt count, so its retries left are unchanged. 404 for an unknown
-/// message; 409 when an attempt is in flight (it may still succeed; run it again if it does not) or the
-/// message is finished (retry a failed one from the DLQ instead).
+/// message; 400 for one waiting in a FIFO queue (as Upstash answers: running it out of turn would break the
+/// queue's order); 409 when an attempt is in flight (it may still succeed; run it again if it does not) or
+/// the message is finished (retry a failed one from the DLQ instead).
 async fn run_now(State(app): State<AppState>, PathId(id): PathId) -> Result<Json<wire::RunNow>, ApiError> {
     let now = app.clock.now_ms();
     match app.store.message_run_now(now, &id).await? {
@@ -61,6 +62,9 @@ async fn run_now(State(app): State<AppState>, PathId(id): PathId) -> Result<Json
         RunNowResult::NotFound => Err(ApiError::NotFound(format!("message {id:?} not found"))),
         RunNowResult::InFlight => Err(ApiError::Conflict(format!(
             "message {id:?} is being delivered right now; it can run again once this attempt has ended"
+        ))),
+        RunNowResult::Queued(queue) => Err(ApiError::BadRequest(format!(
+            "message {id:?} waits in FIFO queue {queue:?} and runs in the queue's order; it cannot run out of turn"
         ))),
         RunNowResult::Finished(state) => Err(ApiError::Conflict(format!(
             "message {id:?} is already {state}; retry a failed message from the DLQ"

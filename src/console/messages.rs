@@ -87,7 +87,10 @@ pub(super) async fn show(
         }
         @if waiting {
             div.actions {
-                (layout::action(&session, &format!("/console/messages/{}/run", encode(&id)), "Run now", "primary"))
+                // A message in a FIFO queue runs in the queue's order: the API refuses to run it out of turn.
+                @if message.routing.queue_name.is_none() {
+                    (layout::action(&session, &format!("/console/messages/{}/run", encode(&id)), "Run now", "primary"))
+                }
                 (layout::action(&session, &format!("/console/messages/{}/cancel", encode(&id)), "Cancel", "danger"))
             }
         }

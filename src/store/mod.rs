@@ -512,12 +512,17 @@ fn not_cancelable(id: &str, state: Option<&str>) -> Result<CancelResult> {
     }
 }
 
-/// Why `message_run_now` changed nothing, from the message's current state.
-fn not_runnable(state: Option<&str>) -> RunNowResult {
-    match state.and_then(crate::domain::state::MessageState::parse) {
-        Some(crate::domain::state::MessageState::InProgress) => RunNowResult::InFlight,
-        Some(state) => RunNowResult::Finished(state),
-        None => RunNowResult::NotFound,
+/// Why `message_run_now` changed nothing, from the message's current state and queue.
+fn not_runnable(found: Option<(String, Option<String>)>) -> RunNowResult {
+    use crate::domain::state::MessageState;
+    let Some((state, queue)) = found else {
+        return RunNowResult::NotFound;
+    };
+    match (MessageState::parse(&state), queue) {
+        (Some(MessageState::InProgress), _) => RunNowResult::InFlight,
+        (Some(MessageState::Pending), Some(queue)) => RunNowResult::Queued(queue),
+        (Some(state), _) => RunNowResult::Finished(state),
+        (None, _) => RunNowResult::NotFound,
     }
 }
 

@@ -147,13 +147,15 @@ pub enum CancelResult {
 }
 
 /// What a "run now" request found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunNowResult {
     /// It was waiting or retrying and is due now.
     Due,
     NotFound,
     /// An attempt is under way.
     InFlight,
+    /// It waits in this FIFO queue: running it out of turn would break the queue's order.
+    Queued(String),
     Finished(MessageState),
 }
 

@@ -15,6 +15,7 @@ backend_tests!(
     bulk_delete_takes_ids_in_the_query_or_a_json_body_or_pages_through_filters,
     a_retried_entry_becomes_a_new_message_and_leaves_the_dlq,
     retry_takes_overrides_and_the_path_form,
+    retry_multi_retries_exactly_the_entries_its_body_names,
 );
 
 /// Dead-letters `n` messages (one attempt each, 1 s apart) and returns their message ids in order.
@@ -237,5 +238,38 @@ async fn retry_takes_overrides_and_the_path_form(backend: Backend) {
         .await;
     assert_eq!(body["responses"].as_array().unwrap().len(), 1);
     assert!(body.get("cursor").is_none());
+    app.stop().await;
+}
+
+async fn retry_multi_retries_exactly_the_entries_its_body_names(backend: Backend) {
+    let receiver = failing_receiver().await;
+    let app = spawn_app(backend, Options::stepped()).await;
+    dead_letter(&app, &receiver, 3, &[]).await;
+    let (_, all) = app.get_json("/v2/dlq").await;
+    let dlq_ids = ids_of(&all, "dlqId");
+
+    let multi = |body: serde_json::Value| app.request(Method::POST, "/v2/dlq/retry/multi").json(&body);
+    let (status, body) = app.send_json(multi(json!({"dlqIds": []}))).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"responses": []})),
+        "an empty list selects nothing"
+    );
+    let (status, body) = app.send_json(multi(json!({"dlqIds": [dlq_ids[0], dlq_ids[2]]}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["responses"].as_array().unwrap().len(), 2);
+    let (_, left) = app.get_json("/v2/dlq").await;
+    assert_eq!(
+        ids_of(&left, "dlqId"),
+        [dlq_ids[1].clone()],
+        "only the named entries left the DLQ"
+    );
+    let (status, _) = app.send_json(multi(json!({"dlqIds": "not a list"}))).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        ids_of(&app.get_json("/v2/dlq").await.1, "dlqId").len(),
+        1,
+        "a bad body changed nothing"
+    );
     app.stop().await;
 }

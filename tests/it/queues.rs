@@ -13,6 +13,7 @@ backend_tests!(
     a_queue_with_parallelism_one_waits_for_retries_and_callbacks,
     parallelism_lets_that_many_run_at_once_and_a_paused_queue_holds,
     schedules_and_batches_enqueue,
+    run_now_on_a_message_waiting_in_a_queue_is_a_400_that_changes_nothing,
 );
 
 async fn enqueue(app: &TestApp, queue: &str, url: &str, headers: &[(&str, &str)]) -> String {
@@ -189,5 +190,35 @@ async fn schedules_and_batches_enqueue(backend: Backend) {
     assert_eq!(app.run_until_idle().await, 2);
     let (_, reports) = app.get_json("/v2/queues/reports").await;
     assert_eq!(reports["lag"], 0);
+    app.stop().await;
+}
+
+async fn run_now_on_a_message_waiting_in_a_queue_is_a_400_that_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend, Options::stepped()).await;
+    let queued = enqueue(&app, "fifo", "https://example.com/q", &[("Upstash-Delay", "1h")]).await;
+    let (_, before) = app.get_json(&format!("/v2/messages/{queued}")).await;
+    let (status, body) = app
+        .send_json(app.request(Method::POST, &format!("/v2/messages/{queued}/retry")))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("FIFO queue \"fifo\""), "{error}");
+    let (_, after) = app.get_json(&format!("/v2/messages/{queued}")).await;
+    assert_eq!(after, before, "the refused run-now changed nothing");
+    assert_eq!(after["notBefore"].as_i64(), Some(T0 + 3_600_000));
+
+    // A message outside any queue still runs now.
+    let (_, published) = app
+        .send_json(
+            app.request(Method::POST, "/v2/publish/https://example.com/free")
+                .header("Upstash-Delay", "1h")
+                .body("x"),
+        )
+        .await;
+    let free = published["messageId"].as_str().unwrap();
+    let (status, body) = app
+        .send_json(app.request(Method::POST, &format!("/v2/messages/{free}/retry")))
+        .await;
+    assert_eq!((status, body["nextDeliveryTime"].as_i64()), (200, Some(T0)));
     app.stop().await;
 }

@@ -373,6 +373,19 @@ async fn message_run_now_makes_only_pending_messages_due(backend: Backend) {
         store.message_run_now(T0 + 7, &flight.id).await.unwrap(),
         RunNowResult::Finished(_)
     ));
+    let mut queued = message("https://e.test/q", T0 + 3_600_000, &[]);
+    queued.queue_name = Some("fifo".into());
+    store.message_insert(std::slice::from_ref(&queued)).await.unwrap();
+    assert_eq!(
+        store.message_run_now(T0 + 8, &queued.id).await.unwrap(),
+        RunNowResult::Queued("fifo".into()),
+        "a queued message waits for its turn"
+    );
+    assert!(store
+        .message_claim_due(&claim(T0 + 8, T0 + LEASE, 10))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn message_cancel_and_cancel_many(backend: Backend) {

@@ -78,6 +78,7 @@ use headers::OptionHeaders;
         paths::dlq::delete_many,
         paths::dlq::retry,
         paths::dlq::retry_many,
+        paths::dlq::retry_multi,
         paths::logs::events,
         paths::logs::logs,
         paths::keys::get,

@@ -39,8 +39,13 @@ with changed as (
 select state from changed";
 
 const MESSAGE_RUN_NOW: &str = "
--- message_run_now: make a waiting or retrying message due at once, keeping its attempt count
-update messages set due_at = $2, updated_at = $2 where id = $1 and state = 'pending'";
+-- message_run_now: make a waiting or retrying message due at once, keeping its attempt count; not one
+-- waiting in a FIFO queue, whose turn comes in the queue's order
+update messages set due_at = $2, updated_at = $2 where id = $1 and state = 'pending' and queue_name is null";
+
+const MESSAGE_RUN_NOW_REFUSED: &str = "
+-- message_run_now: why a message was not made due (its state, and the queue it waits in)
+select state, queue_name from messages where id = $1";
 
 const MESSAGE_STATE: &str = "
 -- message_state: the state of one message

@@ -55,11 +55,11 @@ macro_rules! message_store {
             if done.rows_affected() == 1 {
                 return Ok(RunNowResult::Due);
             }
-            let state: Option<String> = sqlx::query_scalar(MESSAGE_STATE)
+            let found: Option<(String, Option<String>)> = sqlx::query_as(MESSAGE_RUN_NOW_REFUSED)
                 .bind(id)
                 .fetch_optional(self.reads())
                 .await?;
-            Ok(crate::store::not_runnable(state.as_deref()))
+            Ok(crate::store::not_runnable(found))
         }
 
         async fn message_list(&self, page: &MessagePage) -> Result<Vec<Message>> {

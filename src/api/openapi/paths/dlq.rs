@@ -77,3 +77,17 @@ pub fn retry() {}
     responses((status = 200, description = "The new messages", body = Retried))
 )]
 pub fn retry_many() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/dlq/retry/multi",
+    operation_id = "retryDlqMulti",
+    tag = "DLQ",
+    summary = "Retry failed messages by id (alias)",
+    description = "Upstash's name for the bulk retry of the entries a JSON body `{\"dlqIds\": [...]}` names: the same \
+        operation as `POST /v2/dlq/retry`, with the same query and answer.",
+    params(Filters, DlqQuery, Paging),
+    request_body(content = Option<crate::wire::BulkBody>, description = "`{\"dlqIds\": [...]}`"),
+    responses((status = 200, description = "The new messages", body = Retried))
+)]
+pub fn retry_multi() {}
