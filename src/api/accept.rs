@@ -86,6 +86,21 @@ pub async fn messages_for(
     })
 }
 
+/// A publish to a URL group takes the group's default headers (`PATCH /v2/topics/{name}`) where it did not
+/// set them itself. A group that does not exist adds none (the fan-out answers its 404).
+pub async fn add_group_defaults(
+    app: &AppState,
+    destination: &Destination,
+    headers: &mut http::HeaderMap,
+) -> Result<(), ApiError> {
+    if let Destination::UrlGroup(name) = destination {
+        if let Some(group) = app.store.url_group_get(name).await? {
+            crate::domain::webhook::add_group_defaults(headers, &group.headers);
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a request that would create more than `--max-fan-out` messages.
 pub fn check_fan_out(app: &AppState, messages: usize) -> Result<(), ApiError> {
     let max = app.request_limits.max_fan_out;

@@ -1,4 +1,6 @@
-//! Bearer-token authentication for every `/v2` route (spec §1.3), and the read-only token for viewers.
+//! Bearer-token authentication for every `/v2` route (spec §1.3), and the read-only token for viewers. A
+//! sender that cannot set headers (webhook-receiver mode) may give the token as `?qstash_token=` instead; it
+//! is never part of a destination or a filter, and no log line records a query string.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -39,19 +41,33 @@ pub fn role_of(state: &AppState, presented: &str) -> Option<Role> {
     }
 }
 
+/// The query parameter that may carry the token instead of the `Authorization` header.
+pub const QUERY_TOKEN: &str = "qstash_token";
+
 pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
-    let presented = request
+    let bearer = request
         .headers()
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    match presented.and_then(|token| role_of(&state, token)) {
+        .map(|token| token.trim().to_string());
+    // Either may authenticate: a webhook sender's own `Authorization` header does not hide the query token.
+    let role = bearer
+        .and_then(|token| role_of(&state, &token))
+        .or_else(|| query_token(request.uri().query()).and_then(|token| role_of(&state, &token)));
+    match role {
         Some(Role::Admin) => Ok(next.run(request).await),
         Some(Role::Viewer) if reads_only(request.method()) => Ok(next.run(request).await),
         Some(Role::Viewer) => Err(read_only_refusal()),
         None => Err(ApiError::Unauthorized),
     }
+}
+
+/// The token of `?qstash_token=`, when the request has no `Authorization` header.
+fn query_token(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case(QUERY_TOKEN))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 /// Whether a request with `method` changes nothing.

@@ -6,12 +6,13 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 
-use super::accept::{accept, messages_for, Accepted};
+use super::accept::{accept, add_group_defaults, messages_for, Accepted};
 use super::error::ApiError;
 use super::request::{caller_ip, parse_json_seed, read_body};
 use crate::domain::destination::Destination;
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
+use crate::domain::webhook::{add_query_options, split_query};
 use crate::metrics::AcceptedKind;
 use crate::state::AppState;
 use crate::wire::{BatchItem as Item, PublishAnswer};
@@ -159,7 +160,9 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
         Some((target, query)) => (target, Some(query)),
         None => (item.destination.as_str(), None),
     };
-    let destination = Destination::from_request_target(target, query)?;
+    // The same query options as a publish's (webhook-receiver mode), though a batch item has headers too.
+    let split = split_query(query)?;
+    let destination = Destination::from_request_target(target, split.destination.as_deref())?;
     let mut headers = http::HeaderMap::new();
     for (name, value) in &item.headers {
         let name = http::HeaderName::from_bytes(name.as_bytes())
@@ -168,6 +171,8 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
             .map_err(|_| ApiError::BadRequest(format!("invalid value for header {name}")))?;
         headers.append(name, value);
     }
+    add_query_options(&mut headers, &split.options)?;
+    add_group_defaults(app, &destination, &mut headers).await?;
     let options = MessageOptions::from_headers(&headers, &app.limits)?;
     super::destinations::check(app, &destination, &options)?;
     let body = bytes::Bytes::from(item.body.unwrap_or_default());

@@ -5,11 +5,12 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 
-use super::accept::{accept, messages_for, Accepted};
+use super::accept::{accept, add_group_defaults, messages_for, Accepted};
 use super::error::ApiError;
 use super::request::{caller_ip, path_after, read_body};
 use crate::domain::destination::Destination;
 use crate::domain::options::MessageOptions;
+use crate::domain::webhook::{add_query_options, split_query};
 use crate::metrics::AcceptedKind;
 use crate::state::AppState;
 use crate::wire::PublishAnswer;
@@ -33,8 +34,9 @@ enum PublishOrSchedule {
 
 async fn publish(
     State(app): State<AppState>,
-    request: Request,
+    mut request: Request,
 ) -> Result<(StatusCode, Json<PublishOrSchedule>), ApiError> {
+    take_query_options(&mut request)?;
     let rest = path_after(&request, PREFIX);
     if request.headers().contains_key("upstash-cron") {
         // QStash's first API (and tutorials still in circulation) create schedules this way: never deliver
@@ -47,7 +49,11 @@ async fn publish(
 }
 
 /// `POST /v2/enqueue/{queue}/{destination}` (spec §3.2): a publish into a FIFO queue, created on first use.
-async fn enqueue(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
+async fn enqueue(
+    State(app): State<AppState>,
+    mut request: Request,
+) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
+    take_query_options(&mut request)?;
     let rest = path_after(&request, ENQUEUE_PREFIX);
     let (queue, destination) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
     let queue = percent_encoding::percent_decode_str(queue)
@@ -57,6 +63,25 @@ async fn enqueue(State(app): State<AppState>, request: Request) -> Result<(Statu
     publish_to(&app, destination, Some(queue), request).await
 }
 
+/// Webhook-receiver mode: the query's `upstash-*` options become the request's headers (a conflict with a
+/// header is a 400) and leave the query, whose rest is the destination's own.
+fn take_query_options(request: &mut Request) -> Result<(), ApiError> {
+    let split = split_query(request.uri().query())?;
+    if split.options.is_empty() {
+        return Ok(());
+    }
+    add_query_options(request.headers_mut(), &split.options)?;
+    let path = request.uri().path();
+    let target = match &split.destination {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    *request.uri_mut() = target
+        .parse()
+        .map_err(|_| ApiError::BadRequest("the request target cannot be read".into()))?;
+    Ok(())
+}
+
 /// Parses everything before storing anything: a bad header or destination changes nothing.
 async fn publish_to(
     app: &AppState,
@@ -64,8 +89,9 @@ async fn publish_to(
     queue: Option<String>,
     request: Request,
 ) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
+    add_group_defaults(app, &destination, &mut parts.headers).await?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     super::destinations::check(app, &destination, &options)?;
     // Raw bytes, not `AppJson`: a message body is opaque (any content type) and delivered as sent.

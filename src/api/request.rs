@@ -115,7 +115,9 @@ pub struct Query(Vec<(String, String)>);
 impl Query {
     /// Refuses NUL characters, which no id or filter value can hold (Postgres text cannot store them).
     pub fn parse(raw: Option<&str>) -> Result<Query, ApiError> {
+        // `qstash_token` authenticates the request (spec §1.3); it is never a filter.
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(super::auth::QUERY_TOKEN))
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {

@@ -14,7 +14,7 @@ use axum::{Json, Router};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/topics", get(list))
-        .route("/v2/topics/{name}", get(get_one).delete(delete))
+        .route("/v2/topics/{name}", get(get_one).delete(delete).patch(set_headers))
         .route(
             "/v2/topics/{name}/endpoints",
             axum::routing::post(add_endpoints).delete(remove_endpoints),
@@ -144,6 +144,40 @@ async fn get_one(State(app): State<AppState>, PathText(name): PathText) -> Resul
         Some(group) => Ok(Json(wire::UrlGroup::from(&group))),
         None => Err(not_found(&name)),
     }
+}
+
+/// Sets the group's default headers (webhook-receiver mode), checked as a publish would read them: an
+/// `Upstash-*` name must be an option with a value that parses, any other must be forwardable. 404 when the
+/// group does not exist (it is created by adding endpoints).
+async fn set_headers(
+    State(app): State<AppState>,
+    PathText(name): PathText,
+    AppJson(body): AppJson<wire::GroupHeadersBody>,
+) -> Result<Json<wire::UrlGroup>, ApiError> {
+    group_name(&name)?;
+    let headers: crate::domain::headers::HeaderMap = body
+        .headers
+        .into_iter()
+        .map(|(header, values)| (crate::domain::headers::canonical_name(&header), values.into_vec()))
+        .collect();
+    crate::domain::webhook::check_group_headers(&headers)?;
+    // The options must read as they would on a publish (a bad Upstash-Retries is refused now, not later),
+    // and a default callback must pass the destination policy.
+    let mut as_request = http::HeaderMap::new();
+    crate::domain::webhook::add_group_defaults(&mut as_request, &headers);
+    let options = crate::domain::options::MessageOptions::from_headers(&as_request, &app.limits)?;
+    for callback in [&options.callback, &options.failure_callback].into_iter().flatten() {
+        super::destinations::check_url(&app, &DestinationUrl::parse(&callback.url)?)?;
+    }
+    if !app
+        .store
+        .url_group_set_headers(&name, &headers, app.clock.now_ms())
+        .await?
+    {
+        return Err(not_found(&name));
+    }
+    let group = app.store.url_group_get(&name).await?.ok_or_else(|| not_found(&name))?;
+    Ok(Json(wire::UrlGroup::from(&group)))
 }
 
 /// Idempotent: deleting a group that does not exist succeeds too. Messages already accepted keep going.

@@ -20,3 +20,4 @@ pub mod retry_delay;
 pub mod schedule;
 pub mod signing;
 pub mod state;
+pub mod webhook;

@@ -10,6 +10,43 @@ use super::retry_delay::RetryDelay;
 
 const FORWARD_PREFIX: &str = "upstash-forward-";
 
+/// The option headers a publish reads (lower case), besides the `Upstash-Forward-*`,
+/// `Upstash-Callback-*` and `Upstash-Failure-Callback-*` families. Query parameters (webhook-receiver mode)
+/// and URL-group default headers may name only these.
+const OPTION_NAMES: [&str; 18] = [
+    "upstash-method",
+    "upstash-delay",
+    "upstash-not-before",
+    "upstash-retries",
+    "upstash-timeout",
+    "upstash-retry-delay",
+    "upstash-deduplication-id",
+    "upstash-content-based-deduplication",
+    "upstash-redact-fields",
+    "upstash-label",
+    "upstash-header-forward",
+    "upstash-flow-control-key",
+    "upstash-flow-control-value",
+    "upstash-callback",
+    "upstash-failure-callback",
+    // Schedules (a publish with `Upstash-Cron` creates one).
+    "upstash-cron",
+    "upstash-schedule-id",
+    "upstash-queue-name",
+];
+
+/// Whether `name` (lower case, starting `upstash-`) is an option a publish reads.
+pub fn is_option(name: &str) -> bool {
+    OPTION_NAMES.contains(&name)
+        || ["upstash-forward-", "upstash-callback-", "upstash-failure-callback-"]
+            .iter()
+            .any(|family| name.starts_with(family) && name.len() > family.len())
+}
+
+/// Incoming headers that `Upstash-Header-Forward: true` never forwards: the request's own token and what
+/// describes the request rather than the message (its content type is kept as the message's already).
+const NEVER_FORWARDED: [&str; 3] = ["authorization", "content-type", "expect"];
+
 /// The options a request set. `None` means "not given", so DLQ-retry overrides can tell absent from set.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageOptions {
@@ -42,6 +79,7 @@ impl MessageOptions {
     /// Reads every option header. Unknown `Upstash-*` headers (telemetry, features to come) are ignored.
     pub fn from_headers(headers: &http::HeaderMap, limits: &Limits) -> Result<Self, InvalidOption> {
         let mut options = MessageOptions::default();
+        let mut header_forward = false;
         for (name, value) in headers {
             let name = name.as_str();
             let text = || {
@@ -103,6 +141,13 @@ impl MessageOptions {
                 "upstash-label" => {
                     options.labels = parse_labels(text()?)?;
                 }
+                "upstash-header-forward" => {
+                    header_forward = match text()?.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(invalid("Upstash-Header-Forward", "expected true or false")),
+                    };
+                }
                 "content-type" => options.content_type = Some(text()?.to_string()),
                 _ => {
                     if let Some(forwarded) = name.strip_prefix(FORWARD_PREFIX) {
@@ -117,6 +162,9 @@ impl MessageOptions {
                     }
                 }
             }
+        }
+        if header_forward {
+            forward_incoming(headers, &mut options.forward);
         }
         let text_of = |name: &str| headers.get(name).and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
         options.flow_control = flow_control::parse(
@@ -181,6 +229,24 @@ impl MessageOptions {
             (Some(at), _) => Ok(at.max(now_ms)),
             (None, Some(delay)) => Ok(now_ms.saturating_add(delay)),
             (None, None) => Ok(now_ms),
+        }
+    }
+}
+
+/// `Upstash-Header-Forward: true` (webhook-receiver mode): every incoming header that could be forwarded
+/// with the `Upstash-Forward-` prefix is, except the request's token; an explicit `Upstash-Forward-<Name>`
+/// wins over the incoming header of that name. Values that are not text are left out.
+fn forward_incoming(headers: &http::HeaderMap, forward: &mut HeaderMap) {
+    let explicit: Vec<String> = forward.keys().cloned().collect();
+    for (name, value) in headers {
+        let name = name.as_str();
+        if NEVER_FORWARDED.contains(&name) || not_forwardable(name).is_some() {
+            continue;
+        }
+        let canonical = canonical_name(name);
+        let Ok(text) = value.to_str() else { continue };
+        if !explicit.contains(&canonical) {
+            forward.entry(canonical).or_default().push(text.trim().to_string());
         }
     }
 }

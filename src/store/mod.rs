@@ -216,6 +216,13 @@ pub(crate) trait UrlGroupStore {
     async fn url_group_get(&self, name: &str) -> Result<Option<UrlGroup>>;
     async fn url_group_list(&self) -> Result<Vec<UrlGroup>>;
     async fn url_group_delete(&self, name: &str) -> Result<bool>;
+    /// Replaces the group's default headers (none when empty); false when the group does not exist.
+    async fn url_group_set_headers(
+        &self,
+        name: &str,
+        headers: &crate::domain::headers::HeaderMap,
+        now: i64,
+    ) -> Result<bool>;
 }
 
 /// Queues.
@@ -354,6 +361,7 @@ delegate! {
     url_group_get(name: &str) -> Option<UrlGroup>;
     url_group_list() -> Vec<UrlGroup>;
     url_group_delete(name: &str) -> bool;
+    url_group_set_headers(name: &str, headers: &crate::domain::headers::HeaderMap, now: i64) -> bool;
     queue_upsert(name: &str, parallelism: i32, paused: bool, now: i64) -> ();
     queue_ensure(name: &str, now: i64) -> ();
     queue_get(name: &str) -> Option<Queue>;

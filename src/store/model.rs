@@ -188,6 +188,8 @@ pub struct UrlGroup {
     pub created_at: i64,
     pub updated_at: i64,
     pub endpoints: Vec<Endpoint>,
+    /// Default headers for every publish to the group (webhook-receiver mode); empty when none are set.
+    pub headers: crate::domain::headers::HeaderMap,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -202,17 +204,30 @@ pub(crate) struct UrlGroupRow {
     pub name: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub headers: Option<String>,
 }
 
 /// Assembles groups from their rows and all their endpoints (ordered by group, then addition).
-pub(crate) fn assemble_groups(groups: Vec<UrlGroupRow>, endpoints: Vec<Endpoint>) -> Vec<UrlGroup> {
+pub(crate) fn assemble_groups(groups: Vec<UrlGroupRow>, endpoints: Vec<Endpoint>) -> super::Result<Vec<UrlGroup>> {
     groups
         .into_iter()
-        .map(|g| UrlGroup {
-            endpoints: endpoints.iter().filter(|e| e.group_name == g.name).cloned().collect(),
-            name: g.name,
-            created_at: g.created_at,
-            updated_at: g.updated_at,
+        .map(|g| {
+            let headers = match &g.headers {
+                None => Default::default(),
+                Some(json) => serde_json::from_str(json).map_err(|e| super::StoreError::Corrupt {
+                    table: "url_groups",
+                    id: g.name.clone(),
+                    column: "headers",
+                    reason: e.to_string(),
+                })?,
+            };
+            Ok(UrlGroup {
+                endpoints: endpoints.iter().filter(|e| e.group_name == g.name).cloned().collect(),
+                name: g.name,
+                created_at: g.created_at,
+                updated_at: g.updated_at,
+                headers,
+            })
         })
         .collect()
 }

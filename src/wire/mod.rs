@@ -17,7 +17,7 @@ pub use body::Body;
 pub use groups::{Callbacks, Labels, Routing};
 pub use log::{LogEntry, LogPage};
 pub use message::{DlqMessage, DlqPage, FlowLimits, Message, MessagePage};
-pub use requests::{BatchItem, BulkBody, EndpointRequest, EndpointsBody, QueueUpsert};
+pub use requests::{BatchItem, BulkBody, EndpointRequest, EndpointsBody, GroupHeadersBody, HeaderValues, QueueUpsert};
 pub use resources::{Endpoint, FlowControlInfo, GlobalParallelism, Health, Queue, SigningKeys, UrlGroup};
 pub use results::{Cancelled, Deleted, Empty, ErrorBody, PublishAnswer, Published, Retried, RetriedMessage, RunNow};
 pub use schedule::{Schedule, ScheduleCreated, ScheduleState};

@@ -24,6 +24,31 @@ pub struct EndpointsBody {
     pub endpoints: Vec<EndpointRequest>,
 }
 
+// `PATCH /v2/topics/{name}`: the group's default headers (webhook-receiver mode), replacing any set before;
+// `{}` removes them. A value is one string or a list of strings.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupHeadersBody {
+    pub headers: std::collections::BTreeMap<String, HeaderValues>,
+}
+
+// One header value, or several.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum HeaderValues {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl HeaderValues {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            HeaderValues::One(value) => vec![value],
+            HeaderValues::Many(values) => values,
+        }
+    }
+}
+
 // One endpoint of a URL group, by URL or by name.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

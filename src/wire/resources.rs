@@ -12,6 +12,10 @@ pub struct UrlGroup {
     pub updated_at: i64,
     /// In the order they were added.
     pub endpoints: Vec<Endpoint>,
+    /// Default headers for every publish to the group (`PATCH /v2/topics/{name}`): `Upstash-*` names are
+    /// options, others are forwarded to the endpoints; a publish's own header wins. Absent when none are set.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]

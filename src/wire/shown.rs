@@ -184,6 +184,7 @@ impl From<&crate::store::UrlGroup> for UrlGroup {
                     name: e.name.clone(),
                 })
                 .collect(),
+            headers: group.headers.clone(),
         }
     }
 }

@@ -41,3 +41,4 @@ mod standard_webhooks;
 mod store_conformance;
 mod store_conformance_resources;
 mod url_groups;
+mod webhook_mode;

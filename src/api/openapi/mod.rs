@@ -56,6 +56,7 @@ use headers::OptionHeaders;
         paths::topics::list,
         paths::topics::get,
         paths::topics::delete,
+        paths::topics::set_headers,
         paths::topics::add_endpoints,
         paths::topics::remove_endpoints,
         paths::queues::list,

@@ -26,13 +26,17 @@ const URL_GROUP_MARK_UPDATED: &str = "
 -- url_group_remove_endpoints (touch): mark the group updated
 update url_groups set updated_at = $2 where name = $1";
 
+const URL_GROUP_SET_HEADERS: &str = "
+-- url_group_set_headers: replace the default headers of a group
+update url_groups set headers = $2, updated_at = $3 where name = $1";
+
 const URL_GROUP_GET: &str = "
 -- url_group_get: one group
-select name, created_at, updated_at from url_groups where name = $1";
+select name, created_at, updated_at, headers from url_groups where name = $1";
 
 const URL_GROUP_LIST: &str = "
 -- url_group_list: every group, by name
-select name, created_at, updated_at from url_groups order by name";
+select name, created_at, updated_at, headers from url_groups order by name";
 
 const URL_GROUP_ENDPOINTS: &str = "
 -- url_group_get / url_group_list: endpoints of the named groups (all groups when $1 is null)

@@ -56,7 +56,7 @@ macro_rules! url_group_store {
                 .bind(name)
                 .fetch_all(self.reads())
                 .await?;
-            Ok(assemble_groups(vec![group], endpoints).pop())
+            Ok(assemble_groups(vec![group], endpoints)?.pop())
         }
 
         async fn url_group_list(&self) -> Result<Vec<UrlGroup>> {
@@ -65,7 +65,23 @@ macro_rules! url_group_store {
                 .bind(None::<String>)
                 .fetch_all(self.reads())
                 .await?;
-            Ok(assemble_groups(groups, endpoints))
+            assemble_groups(groups, endpoints)
+        }
+
+        async fn url_group_set_headers(
+            &self,
+            name: &str,
+            headers: &crate::domain::headers::HeaderMap,
+            now: i64,
+        ) -> Result<bool> {
+            let column = (!headers.is_empty()).then(|| crate::domain::headers::to_json(headers));
+            let done = sqlx::query(URL_GROUP_SET_HEADERS)
+                .bind(name)
+                .bind(column)
+                .bind(now)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected() == 1)
         }
 
         $crate::store::shared::binds_in_order! {

@@ -36,6 +36,21 @@ pub fn get() {}
 pub fn delete() {}
 
 #[utoipa::path(
+    patch,
+    path = "/v2/topics/{name}",
+    operation_id = "setUrlGroupHeaders",
+    tag = "URL groups",
+    summary = "Set a URL group's default headers",
+    description = "Webhook-receiver mode: headers applied to every publish to the group where the publish did not \
+        set them itself. `Upstash-*` names are publish options (checked as a publish reads them); any other name \
+        is forwarded to the endpoints. Replaces the headers set before; `{\"headers\": {}}` removes them.",
+    params(("name" = String, Path, description = "Group name")),
+    request_body(content = crate::wire::GroupHeadersBody),
+    responses((status = 200, description = "The group with its headers", body = UrlGroup))
+)]
+pub fn set_headers() {}
+
+#[utoipa::path(
     post,
     path = "/v2/topics/{name}/endpoints",
     operation_id = "addEndpoints",
