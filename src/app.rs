@@ -91,8 +91,12 @@ impl App {
                 // Connections in use are bounded by the host's share; keep at most that many idle too.
                 pool_max_idle_per_host: config.max_in_flight_per_host,
                 breaker: BreakerConfig {
-                    failures: config.breaker_failures,
+                    failure_rate: config.breaker_failure_rate,
+                    min_attempts: config.breaker_min_attempts,
+                    window: config.breaker_window,
                     cooldown: config.breaker_cooldown,
+                    // An unreachable verdict comes within the connect timeout; a second more for its report.
+                    probe_turn: config.connect_timeout + std::time::Duration::from_secs(1),
                 },
             },
         )

@@ -32,7 +32,9 @@ const DEFAULT_MAX_IN_FLIGHT_CAP: usize = 4_096;
 const DEFAULT_MAX_IN_FLIGHT_FLOOR: usize = 512;
 const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 512 * 1024 * 1024;
 const DEFAULT_CONNECT_TIMEOUT: &str = "5s";
-const DEFAULT_BREAKER_FAILURES: u32 = 5;
+const DEFAULT_BREAKER_FAILURE_RATE: u8 = 50;
+const DEFAULT_BREAKER_MIN_ATTEMPTS: u32 = 10;
+const DEFAULT_BREAKER_WINDOW: &str = "30s";
 const DEFAULT_BREAKER_COOLDOWN: &str = "30s";
 const DEFAULT_POLL_INTERVAL: &str = "500ms";
 const DEFAULT_MESSAGE_RETENTION: &str = "3d";
@@ -136,11 +138,20 @@ pub struct EngineArgs {
     /// Longest a delivery may take to connect to its destination (the response has --delivery-timeout).
     #[arg(long, env = "POSTDATE_CONNECT_TIMEOUT", default_value = DEFAULT_CONNECT_TIMEOUT, value_parser = duration)]
     pub connect_timeout: Duration,
-    /// Connection failures or timeouts in a row after which a host's circuit opens: its messages fail
-    /// without being sent (and are retried on their schedule) until a probe gets an answer. 0 turns it off.
-    #[arg(long, env = "POSTDATE_BREAKER_FAILURES", default_value_t = DEFAULT_BREAKER_FAILURES)]
-    pub breaker_failures: u32,
-    /// How long a host's open circuit waits before one delivery probes the host again.
+    /// Percentage of a host's recent attempts (over --breaker-window) that could not reach it (refused or
+    /// reset before the request was sent, DNS failure, connect timeout) at which its circuit opens: its
+    /// deliveries then wait, without spending attempts, until a probe reaches the host. HTTP errors, slow
+    /// responses and connections closed after the request was sent never count. 0 turns breakers off.
+    #[arg(long, env = "POSTDATE_BREAKER_FAILURE_RATE", default_value_t = DEFAULT_BREAKER_FAILURE_RATE,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub breaker_failure_rate: u8,
+    /// Fewest attempts to a host over --breaker-window before its failure rate can open its circuit.
+    #[arg(long, env = "POSTDATE_BREAKER_MIN_ATTEMPTS", default_value_t = DEFAULT_BREAKER_MIN_ATTEMPTS)]
+    pub breaker_min_attempts: u32,
+    /// How far back a host's attempts count towards its failure rate.
+    #[arg(long, env = "POSTDATE_BREAKER_WINDOW", default_value = DEFAULT_BREAKER_WINDOW, value_parser = duration)]
+    pub breaker_window: Duration,
+    /// How long a host's open circuit postpones its deliveries before one delivery probes the host again.
     #[arg(long, env = "POSTDATE_BREAKER_COOLDOWN", default_value = DEFAULT_BREAKER_COOLDOWN, value_parser = duration)]
     pub breaker_cooldown: Duration,
     /// Longest time between looks at the database for messages accepted by other instances.
@@ -214,7 +225,9 @@ pub struct Config {
     pub max_in_flight_per_host: usize,
     pub max_in_flight_bytes: usize,
     pub connect_timeout: Duration,
-    pub breaker_failures: u32,
+    pub breaker_failure_rate: u8,
+    pub breaker_min_attempts: u32,
+    pub breaker_window: Duration,
     pub breaker_cooldown: Duration,
     pub claim_batch: usize,
     /// Rows a filtered list page searches at most (`store::SEARCH_WINDOW`; tests use a few).
@@ -361,7 +374,9 @@ impl Config {
             max_in_flight_per_host: 0,
             max_in_flight_bytes: 0,
             connect_timeout: Duration::ZERO,
-            breaker_failures: 0,
+            breaker_failure_rate: 0,
+            breaker_min_attempts: 0,
+            breaker_window: Duration::ZERO,
             breaker_cooldown: Duration::ZERO,
             claim_batch: 100,
             search_window: crate::store::SEARCH_WINDOW,
@@ -415,7 +430,9 @@ impl Config {
             .clamp(1, self.max_in_flight);
         self.max_in_flight_bytes = e.max_in_flight_bytes.max(1);
         self.connect_timeout = e.connect_timeout.max(Duration::from_millis(1));
-        self.breaker_failures = e.breaker_failures;
+        self.breaker_failure_rate = e.breaker_failure_rate.min(100);
+        self.breaker_min_attempts = e.breaker_min_attempts.max(1);
+        self.breaker_window = e.breaker_window.max(Duration::from_millis(10));
         self.breaker_cooldown = e.breaker_cooldown;
         self.poll_interval = e.poll_interval.max(Duration::from_millis(1));
         self.message_retention = e.message_retention;
@@ -474,7 +491,9 @@ impl Default for EngineArgs {
             max_in_flight_per_host: None,
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             connect_timeout: d(DEFAULT_CONNECT_TIMEOUT),
-            breaker_failures: DEFAULT_BREAKER_FAILURES,
+            breaker_failure_rate: DEFAULT_BREAKER_FAILURE_RATE,
+            breaker_min_attempts: DEFAULT_BREAKER_MIN_ATTEMPTS,
+            breaker_window: d(DEFAULT_BREAKER_WINDOW),
             breaker_cooldown: d(DEFAULT_BREAKER_COOLDOWN),
             poll_interval: d(DEFAULT_POLL_INTERVAL),
             message_retention: d(DEFAULT_MESSAGE_RETENTION),

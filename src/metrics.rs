@@ -42,7 +42,8 @@ pub enum AttemptOutcome {
     timeout,
     connect_error,
     refused_by_policy,
-    /// Not sent: the host's circuit breaker is open after repeated connection failures or timeouts.
+    /// Not sent, not counted against the message: the host's circuit is open (too many recent attempts could
+    /// not reach it) and the message waits for its probe.
     circuit_open,
     /// This machine ran out of descriptors or memory; the attempt is not counted against the message.
     local_resource,

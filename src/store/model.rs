@@ -25,8 +25,9 @@ pub enum CompletionKind {
         due_at: i64,
     },
     Failed(DeadLetter),
-    /// The attempt never reached the destination because this machine ran out of a resource (file
-    /// descriptors, memory): the message is due again at `due_at` and the attempt is not counted.
+    /// The attempt was not made: this machine ran out of a resource (file descriptors, memory), the host was
+    /// at its share of in-flight deliveries, or its circuit is open (the message waits for the probe). The
+    /// message is due again at `due_at`, the attempt is not counted, and `error` says why in its log.
     HandBack {
         due_at: i64,
     },

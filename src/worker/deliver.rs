@@ -18,7 +18,7 @@ use crate::domain::signing::{sign, standard_webhooks_signature};
 use crate::keys::KeyRing;
 use crate::metrics::{AcceptedKind, AttemptOutcome, Metrics};
 use crate::store::{Completion, CompletionKind, DeadLetter, Message};
-use crate::worker::breaker::{BreakerConfig, Breakers, Gate};
+use crate::worker::breaker::{BreakerConfig, Breakers, Gate, Reach, Why};
 use crate::worker::resolver::PolicyResolver;
 
 pub struct Deliverer {
@@ -32,7 +32,7 @@ pub struct Deliverer {
     /// Judges address literals; names are judged by the client's resolver with the same policy.
     policy: Arc<DestinationPolicy>,
     metrics: Arc<Metrics>,
-    /// Per-host circuit breakers: hosts that keep failing to connect or timing out are not dialled.
+    /// Per-host circuit breakers: attempts to hosts that many recent attempts could not reach wait instead.
     breakers: Breakers,
 }
 
@@ -52,10 +52,7 @@ impl Default for NetworkOptions {
         NetworkOptions {
             connect_timeout: Duration::from_secs(10),
             pool_max_idle_per_host: 1024,
-            breaker: BreakerConfig {
-                failures: 0,
-                cooldown: Duration::from_secs(30),
-            },
+            breaker: BreakerConfig::off(),
         }
     }
 }
@@ -74,6 +71,8 @@ struct Response {
     local_failure: bool,
     /// Why there was no response (timeout, connection failure, …), for the metrics.
     transport: Option<AttemptOutcome>,
+    /// What dialling found, for the host's circuit breaker; `None` when nothing was dialled.
+    reach: Option<Reach>,
 }
 
 impl Deliverer {
@@ -134,28 +133,35 @@ impl Deliverer {
     async fn attempt_in(&self, message: &Message, now_ms: impl Fn() -> i64, span: &tracing::Span) -> Completion {
         let started = std::time::Instant::now();
         let lateness_ms = now_ms() - message.due_at;
-        let (response, transport) = match self.breakers.check(&message.url_host, now_ms()) {
-            Gate::Pass => {
-                let response = self.send(message).await;
-                self.note_reachability(&message.url_host, &response, now_ms());
-                let transport = match response.refused {
-                    true => AttemptOutcome::refused_by_policy,
-                    false => response.transport.unwrap_or(AttemptOutcome::error),
-                };
-                (response, transport)
+        let host = &message.url_host;
+        let probe = match self.breakers.check(host, now_ms()) {
+            Gate::Pass => false,
+            Gate::Probe => true,
+            Gate::Postpone { until, why } => {
+                let completion = postpone(message, until, &why);
+                let outcome = self.record(
+                    message,
+                    &completion,
+                    AttemptOutcome::circuit_open,
+                    started.elapsed(),
+                    lateness_ms,
+                );
+                span.record("outcome", tracing::field::debug(&outcome));
+                return completion;
             }
-            // Not sent: the attempt fails as if the host had refused, and is retried on its schedule.
-            Gate::Open { until, failures } => (
-                no_response(format!(
-                    "not sent: the circuit for host {} is open after {failures} failed connections or timeouts \
-                     in a row; the host is probed again at {}",
-                    message.url_host,
-                    chrono::DateTime::from_timestamp_millis(until)
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                        .unwrap_or_default()
-                )),
-                AttemptOutcome::circuit_open,
-            ),
+        };
+        let response = self.send(message).await;
+        match response.reach {
+            Some(reach) => self.breakers.record(host, reach, probe, now_ms()),
+            None if probe => self.breakers.probe_abandoned(host, now_ms()),
+            None => {}
+        }
+        let transport = if response.refused {
+            AttemptOutcome::refused_by_policy
+        } else if response.local_failure {
+            AttemptOutcome::local_resource
+        } else {
+            response.transport.unwrap_or(AttemptOutcome::error)
         };
         let completion = self.complete(message, response, now_ms());
         let outcome = self.record(message, &completion, transport, started.elapsed(), lateness_ms);
@@ -163,22 +169,6 @@ impl Deliverer {
         span.record("outcome", tracing::field::debug(&outcome));
         span.record("status", completion.status);
         completion
-    }
-
-    /// Tells the host's circuit breaker what an attempt that dialled it found: any answer means the host is
-    /// up; a failed connection or a timeout counts towards opening its circuit.
-    fn note_reachability(&self, host: &str, response: &Response, now: i64) {
-        if response.refused || response.local_failure {
-            return;
-        }
-        if response.result.status.is_some() {
-            self.breakers.record(host, true, now);
-        } else if matches!(
-            response.transport,
-            Some(AttemptOutcome::timeout | AttemptOutcome::connect_error)
-        ) {
-            self.breakers.record(host, false, now);
-        }
     }
 
     /// The attempt in the metrics: its outcome, what it does to the message, and callbacks it makes.
@@ -191,7 +181,8 @@ impl Deliverer {
         lateness_ms: i64,
     ) -> AttemptOutcome {
         let outcome = match (&completion.kind, completion.status) {
-            (CompletionKind::HandBack { .. }, _) => AttemptOutcome::local_resource,
+            // Not an attempt: out of local resources, or postponed by the host's open circuit.
+            (CompletionKind::HandBack { .. }, _) => transport,
             (CompletionKind::Delivered, _) => AttemptOutcome::success,
             (_, 400..=499) => AttemptOutcome::http_4xx,
             (_, 500..=599) => AttemptOutcome::http_5xx,
@@ -307,13 +298,22 @@ impl Deliverer {
                 None => {
                     let mut response = no_response(describe(&error));
                     response.local_failure = is_local_resource_error(&error);
-                    response.transport = Some(if error.is_timeout() {
-                        AttemptOutcome::timeout
-                    } else if error.is_connect() {
+                    let unreachable = is_unreachable(&error);
+                    // A connect timeout is a host that could not be reached, not a slow answer.
+                    response.transport = Some(if unreachable {
                         AttemptOutcome::connect_error
+                    } else if error.is_timeout() {
+                        AttemptOutcome::timeout
                     } else {
                         AttemptOutcome::error
                     });
+                    if !response.local_failure {
+                        response.reach = Some(if unreachable {
+                            Reach::Unreachable
+                        } else {
+                            Reach::Reached
+                        });
+                    }
                     return response;
                 }
             },
@@ -331,6 +331,7 @@ impl Deliverer {
             refused: false,
             local_failure: false,
             transport: None,
+            reach: Some(Reach::Reached),
         }
     }
 
@@ -481,7 +482,46 @@ fn no_response(error: String) -> Response {
         refused: false,
         local_failure: false,
         transport: Some(AttemptOutcome::error),
+        reach: None,
     }
+}
+
+/// The completion of an attempt the host's open circuit postpones: not sent, not counted (`Upstash-Retried`
+/// and the retries left stay as they are), due again at `until`, with the reason in the message's log.
+fn postpone(message: &Message, until: i64, why: &Why) -> Completion {
+    let host = &message.url_host;
+    let at = chrono::DateTime::from_timestamp_millis(until)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    let reason = match why {
+        Why::Open { failures, attempts } => format!(
+            "the circuit for host {host} is open ({failures} of {attempts} recent attempts could not reach it); \
+             it is probed again at {at}"
+        ),
+        Why::Probing => format!("the circuit for host {host} is half-open and a probe is under way until {at}"),
+    };
+    tracing::debug!(message_id = %message.id, host, until, "delivery postponed: {reason}");
+    Completion {
+        id: message.id.clone(),
+        attempt: message.attempt,
+        kind: CompletionKind::HandBack { due_at: until },
+        queued: message.is_queued(),
+        status: 0,
+        error: Some(format!("not sent (not an attempt): waiting for the circuit: {reason}")),
+        spawn: Vec::new(),
+    }
+}
+
+/// Whether a failed request shows its host unreachable: the connection could not be made (refused, reset
+/// or timed out while connecting, a DNS failure, a failed TLS handshake), or it closed before the request
+/// was sent. A timeout or a closed connection after the request was sent shows a host that was reached.
+fn is_unreachable(error: &reqwest::Error) -> bool {
+    if error.is_connect() {
+        return true;
+    }
+    std::iter::successors(std::error::Error::source(error), |e| e.source())
+        .filter_map(|e| e.downcast_ref::<hyper::Error>())
+        .any(hyper::Error::is_canceled)
 }
 
 fn refused(refusal: &Refusal) -> Response {

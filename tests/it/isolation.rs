@@ -1,7 +1,8 @@
 //! Isolation (issue 10): a slow or hanging destination holds at most its host's share of the in-flight
 //! capacity, so other destinations keep being delivered; FIFO queues and flow control keep their guarantees
-//! meanwhile; a host that is down fails fast (short connect timeout) and, after repeated failures, is not
-//! dialled at all until a probe finds it back (circuit breaker).
+//! meanwhile; a host that is down fails fast (short connect timeout) and, once most recent attempts could not
+//! reach it, is not dialled at all (its messages wait, without spending attempts) until a probe finds it back
+//! (circuit breaker; more in `breaker.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,14 +13,14 @@ use serde_json::Value;
 
 use crate::backend_tests;
 use crate::common::receiver::{Receiver, Reply};
-use crate::common::{eventually, spawn_app, spawn_app_on, Backend, Options, TestApp, TestDb};
+use crate::common::{eventually, spawn_app, spawn_app_on, Backend, Options, TestApp, TestDb, T0};
 use crate::metrics::Scrape;
 
 backend_tests!(
     a_hanging_destination_holds_only_its_share_and_a_fast_one_is_still_delivered,
     fifo_queues_and_flow_control_keep_their_guarantees_while_their_host_hangs,
     a_host_that_does_not_accept_connections_fails_at_the_connect_timeout,
-    after_repeated_connection_failures_a_host_is_not_dialled_until_its_probe,
+    a_host_refusing_connections_opens_its_circuit_and_its_messages_then_wait_without_being_dialled,
     a_place_freed_at_a_busy_host_admits_a_waiting_message_without_claiming_again,
 );
 
@@ -186,48 +187,98 @@ async fn a_host_that_does_not_accept_connections_fails_at_the_connect_timeout(ba
     app.stop().await;
 }
 
-async fn after_repeated_connection_failures_a_host_is_not_dialled_until_its_probe(backend: Backend) {
-    // A port nobody listens on: connections are refused.
-    let addr = std::net::TcpListener::bind(other_host(3))
+/// Attempts of the message that were dialled and refused.
+async fn refused_attempts(app: &TestApp, id: &str) -> usize {
+    let events = events_of(app, id).await;
+    events
+        .iter()
+        .filter(|e| e["state"] == "ERROR" && e["error"].as_str().unwrap_or_default().starts_with("could not connect"))
+        .count()
+}
+
+async fn refused_in_all(app: &TestApp, ids: &[String]) -> usize {
+    let mut total = 0;
+    for id in ids {
+        total += refused_attempts(app, id).await;
+    }
+    total
+}
+
+async fn a_host_refusing_connections_opens_its_circuit_and_its_messages_then_wait_without_being_dialled(
+    backend: Backend,
+) {
+    const COOLDOWN_MS: i64 = 60_000;
+    // A port nobody listens on: connections are refused. On a loopback host no other test uses (each half its
+    // own), so no receiver that starts meanwhile can take the port.
+    let last = if backend == Backend::Sqlite { 6 } else { 7 };
+    let addr = std::net::TcpListener::bind(other_host(last))
         .unwrap()
         .local_addr()
         .unwrap();
+    let fast = Receiver::start().await;
     let app = spawn_app(
         backend,
         Options::stepped().with(|c| {
-            c.breaker_failures = 2;
-            c.breaker_cooldown = Duration::from_secs(60);
+            c.breaker_min_attempts = 2;
+            c.breaker_cooldown = Duration::from_millis(COOLDOWN_MS as u64);
+            c.connect_timeout = Duration::from_secs(1);
+            c.max_in_flight = 8;
+            c.max_in_flight_per_host = 4;
         }),
     )
     .await;
     let url = format!("http://{addr}");
-    let first = publish_many(&app, &url, 2).await;
+    let mut down = publish_many(&app, &url, 2).await;
     assert_eq!(app.dispatcher.run_once().await.unwrap(), 2);
-    for id in &first {
+    for id in &down {
         assert!(last_error(&app, id).await.starts_with("could not connect"));
     }
-    // The circuit is open: the next message is not sent but fails at once, on its normal retry schedule.
-    let next = app.publish_ok(&format!("{url}/next"), "x", &[]).await;
-    assert_eq!(app.dispatcher.run_once().await.unwrap(), 1);
-    let error = last_error(&app, &next).await;
-    assert!(error.contains("circuit") && error.contains("open"), "{error}");
-    let message = app.message(&next).await;
-    assert_eq!(message["state"], "RETRY");
-    let retry_at = app.clock.now_ms() + postdate::domain::retry::default_backoff_ms(1);
-    let events = events_of(&app, &next).await;
-    let retry = events.iter().find(|e| e["state"] == "RETRY").unwrap();
-    assert_eq!(retry["nextDeliveryTime"], retry_at);
-    // The host comes back on the same port; after the cooldown one attempt probes it and closes the circuit,
-    // and the others go at their next retry.
+    // Open (two of two attempts refused): the host's messages wait without being dialled, taking no place
+    // from the neighbour, whose messages are delivered.
+    down.extend(publish_many(&app, &url, 20).await);
+    let quick = publish_many(&app, &fast.url, 10).await;
+    app.run_until_idle().await;
+    for id in &quick {
+        assert_eq!(app.message(id).await["state"], "DELIVERED");
+    }
+    assert_eq!(
+        refused_in_all(&app, &down).await,
+        2,
+        "nothing dialled while the circuit is open"
+    );
+    for id in &down[2..] {
+        let message = app.message(id).await;
+        assert_eq!(
+            (message["retried"].as_i64(), message["nextDeliveryTime"].as_i64()),
+            (Some(0), Some(T0 + COOLDOWN_MS)),
+            "{message}"
+        );
+    }
+    // After the cooldown one probe dials; still refused, so the circuit opens again and the others wait on.
+    app.clock.set_ms(T0 + COOLDOWN_MS);
+    app.run_until_idle().await;
+    app.clock.advance_ms(2_000);
+    app.run_until_idle().await;
+    assert_eq!(refused_in_all(&app, &down).await, 3, "one probe per cooldown");
+    // The host comes back on the same port: the next probe reaches it, closes the circuit, and the rest go.
     let back = Receiver::answering_at(addr, |_| Reply::Status(200)).await;
-    for _ in 0..2 {
-        app.clock.advance_ms(86_400_000);
-        app.run_until_idle().await;
+    app.clock.set_ms(T0 + 2 * COOLDOWN_MS);
+    app.run_until_idle().await;
+    // (The first probe's message waits for its own retry.)
+    app.clock.advance_ms(86_400_000);
+    app.run_until_idle().await;
+    wait_delivered(&app, &down).await;
+    let requests = back.requests();
+    assert_eq!(requests.len(), down.len(), "each delivered once");
+    for request in &requests {
+        let id = request.message_id();
+        let retried: usize = request.header("upstash-retried").unwrap().parse().unwrap();
+        assert_eq!(
+            retried,
+            refused_attempts(&app, id).await,
+            "only attempts made count ({id})"
+        );
     }
-    for id in first.iter().chain([&next]) {
-        app.wait_for_state(id, "DELIVERED").await;
-    }
-    assert_eq!(back.requests().len(), 3);
     app.stop().await;
 }
 

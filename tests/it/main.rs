@@ -4,6 +4,7 @@ mod common;
 
 mod bad_input;
 mod batch;
+mod breaker;
 mod bulk_fail_closed;
 mod bulk_properties;
 mod callbacks;

@@ -1019,6 +1019,12 @@ async fn hand_back_makes_the_message_due_again_without_counting_the_attempt(back
     );
     assert!(last.error.as_deref().unwrap().contains("Too many open files"));
 
+    // Handed back until later (an open circuit's probe time): not claimed before then, so it cannot spin.
+    let early = store
+        .message_claim_due(&claim(T0 + 999, T0 + 999 + LEASE, 10))
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "not due before its time");
     let again = store
         .message_claim_due(&claim(T0 + 1_000, T0 + 1_000 + LEASE, 10))
         .await

@@ -87,8 +87,9 @@ with failed as (
 select id from failed";
 
 const MESSAGE_COMPLETE_HAND_BACK: &str = "
--- message_complete (hand back): undo attempts that never left this machine (it ran out of file
--- descriptors or memory): due again, the attempt not counted, unless a cancel was requested; log RETRY
+-- message_complete (hand back): undo attempts that were not made (out of file descriptors or memory, the
+-- host at its share, or its circuit open): due again, the attempt not counted, unless a cancel was
+-- requested; log RETRY with the reason
 with done as (
     update messages m
     set state = case when m.cancel_requested then 'canceled' else 'pending' end,

@@ -29,8 +29,9 @@ where id = ?2 and attempt = ?3 and state = 'in_progress'
 returning state";
 
 const MESSAGE_COMPLETE_HAND_BACK: &str = "
--- message_complete (hand back): undo an attempt that never left this machine (it ran out of file
--- descriptors or memory): due again, the attempt not counted, unless a cancel was requested
+-- message_complete (hand back): undo an attempt that was not made (out of file descriptors or memory,
+-- the host at its share, or its circuit open): due again, the attempt not counted, unless a cancel was
+-- requested
 update messages
 set state = case when cancel_requested then 'canceled' else 'pending' end,
     finished_at = case when cancel_requested then ?1 end,

@@ -2,6 +2,7 @@
 //! receiver that records every request it gets.
 
 pub mod conformance;
+pub mod flaky;
 pub mod proxy;
 pub mod receiver;
 pub mod sdk;
