@@ -448,6 +448,15 @@ impl Store {
         }
     }
 
+    /// Whether Postgres statements run in transaction-pooler mode: configured, or found at start because
+    /// the URL leads to a pooler in transaction mode. Always false on SQLite.
+    pub fn transaction_pooler(&self) -> bool {
+        match &self.db {
+            Db::Postgres(s) => s.transaction_pooler(),
+            Db::Sqlite(_) => false,
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match &self.db {
             Db::Postgres(_) => "postgres",

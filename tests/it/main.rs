@@ -28,6 +28,7 @@ mod metrics;
 mod multi_instance;
 mod openapi;
 mod outage;
+mod pooler;
 mod process_output;
 mod queues;
 mod redact;
