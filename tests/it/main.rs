@@ -31,6 +31,7 @@ mod outage;
 mod pooler;
 mod process_output;
 mod queues;
+mod recovery;
 mod redact;
 mod retries;
 mod schedules;

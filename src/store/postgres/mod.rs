@@ -215,7 +215,8 @@ returning id, created_at
 )
 insert into message_events (message_id, time, state) select id, created_at, 'CREATED' from inserted";
 
-/// The claim statement, for messages without a flow-control key or for those of one key ($5). `$4` lists
+/// The claim statement, for messages without a flow-control key or for those of one key ($6); `$5` is the
+/// claiming instance. `$4` lists
 /// hosts at their share of this instance's capacity, whose messages are left for later; it is empty in the
 /// common case, where the filter costs nothing.
 macro_rules! claim_sql {
@@ -226,7 +227,7 @@ macro_rules! claim_sql {
 -- log ACTIVE
 with claimed as (
     update messages m
-    set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, updated_at = $1
+    set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, lease_holder = $5, updated_at = $1
     from (select id from messages
           where state = 'pending' and due_at <= $1 and url_host <> all($4::text[]) ",
             $which,
@@ -246,7 +247,7 @@ select * from claimed"
 }
 
 const MESSAGE_CLAIM_DUE: &str = claim_sql!("and flow_control_key is null");
-const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = $5");
+const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = $6");
 
 fn ids_and_attempts<'a>(completions: impl Iterator<Item = &'a Completion>) -> (Vec<String>, Vec<i32>) {
     completions.map(|c| (c.id.as_str().to_owned(), c.attempt)).unzip()
