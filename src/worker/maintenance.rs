@@ -100,12 +100,12 @@ impl Maintenance {
             if let Err(error) = self.rescue_once().await {
                 tracing::error!(%error, "lease rescue failed");
             }
-            if ticks % refresh_every == 0 {
+            if ticks.is_multiple_of(refresh_every) {
                 if let Err(error) = self.keys.refresh(&self.store).await {
                     tracing::error!(%error, "refreshing signing keys failed");
                 }
             }
-            if ticks % clean_every == 0 {
+            if ticks.is_multiple_of(clean_every) {
                 match self.clean_once().await {
                     Ok(0) => {}
                     Ok(deleted) => tracing::info!(deleted, "retention removed finished messages and DLQ entries"),
