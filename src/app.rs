@@ -13,7 +13,7 @@ use crate::console::{self, Console};
 use crate::keys::KeyRing;
 use crate::server::ConnectionLimits;
 use crate::state::{AppState, Health};
-use crate::store::{Store, StoreError};
+use crate::store::{Abandoned, Store, StoreError};
 use crate::worker::breaker::BreakerConfig;
 use crate::worker::deliver::{Deliverer, NetworkOptions};
 use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys};
@@ -69,12 +69,24 @@ impl App {
             max_connections: config.database_connections,
             transaction_pooler: config.transaction_pooler,
             listen_url: config.listen_database_url.clone(),
+            // A server on SQLite is the only process on its file (a second one fails here).
+            sole_owner: config.sqlite_lock,
         };
         let store = Store::connect_with(&config.database_url, &settings)
             .await?
             .with_metrics(metrics.clone())
             .with_search_window(config.search_window);
         store.migrate().await?;
+        // Whose leases a restart may take back at once (see `Abandoned`).
+        let abandoned = match (&config.instance_id, store.is_sole_owner()) {
+            (_, true) => Some(Abandoned::All),
+            (Some(instance), false) => Some(Abandoned::HeldBy(instance.clone())),
+            (None, false) => None,
+        };
+        let instance = config
+            .instance_id
+            .clone()
+            .unwrap_or_else(crate::domain::ids::new_instance_id);
         let keys = Arc::new(KeyRing::load(&store, config.signing_keys.clone()).await?);
         let wake = Arc::new(Wake::default());
         let flow_keys = Arc::new(FlowKeys::default());
@@ -119,7 +131,8 @@ impl App {
                 wake.clone(),
                 flow_keys.clone(),
             )
-            .with_metrics(metrics.clone()),
+            .with_metrics(metrics.clone())
+            .with_instance(&instance),
         );
         let maintenance = Arc::new(Maintenance {
             store: store.clone(),
@@ -127,6 +140,7 @@ impl App {
             keys: keys.clone(),
             wake: wake.clone(),
             held: dispatcher.held_leases(),
+            abandoned,
             config: MaintenanceConfig {
                 rescue_every: (config.lease / 2).min(std::time::Duration::from_secs(5)),
                 message_retention: config.message_retention,
@@ -142,6 +156,8 @@ impl App {
             poll_interval: config.poll_interval,
             leading: Default::default(),
             metrics: metrics.clone(),
+            instance: instance.clone(),
+            sole_owner: store.is_sole_owner(),
         });
         let stats = Arc::new(StatsRefresher {
             store: store.clone(),
@@ -252,7 +268,11 @@ impl App {
         let workers_stop = CancellationToken::new();
         let mut workers = Vec::new();
         if self.run_workers {
-            // Recover what a previous process left leased before taking new work.
+            // Recover what a previous process left leased before taking new work: at once what it is known
+            // to have abandoned, the rest as its leases lapse.
+            if let Err(error) = self.maintenance.rescue_abandoned().await {
+                tracing::error!(%error, "taking back the previous run's leases failed; they are rescued when they lapse");
+            }
             if let Err(error) = self.maintenance.rescue_once().await {
                 tracing::error!(%error, "initial lease rescue failed");
             }

@@ -173,6 +173,13 @@ pub struct EngineArgs {
     /// transaction`, Supabase/Neon pooled URLs): keep no session state and no named prepared statements.
     #[arg(long, env = "POSTDATE_TRANSACTION_POOLER", default_value_t = false)]
     pub transaction_pooler: bool,
+    /// This process's identity among the instances sharing a database, e.g. a StatefulSet pod name, or the
+    /// host name where one instance runs per host. Started again under the same id, it takes back at once
+    /// the deliveries its previous run left unfinished (killed, crashed) instead of waiting --lease for
+    /// them. Never run two processes under one id at the same time: each would take the other's deliveries.
+    /// Default: a new random id at every start.
+    #[arg(long, env = "POSTDATE_INSTANCE_ID")]
+    pub instance_id: Option<String>,
     /// A direct Postgres URL (not through a transaction pooler) for `LISTEN`, so instances wake each other
     /// at once; without it, behind a transaction pooler, they find each other's messages by polling.
     #[arg(long, env = "POSTDATE_LISTEN_DATABASE_URL", hide_env_values = true)]
@@ -241,6 +248,11 @@ pub struct Config {
     pub transaction_pooler: bool,
     /// Direct URL for `LISTEN` (see `EngineArgs::listen_database_url`).
     pub listen_database_url: Option<String>,
+    /// A stable identity for this process (see `EngineArgs::instance_id`); `None`: random at every start.
+    pub instance_id: Option<String>,
+    /// Take the SQLite file's lock, so that this is the only process on it (see `store::sqlite::owner`).
+    /// Always on for `dev` and `serve`; off only in tests that put a second app on one file on purpose.
+    pub sqlite_lock: bool,
     pub dedup_window: Duration,
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
@@ -387,6 +399,8 @@ impl Config {
             database_connections: 0,
             transaction_pooler: false,
             listen_database_url: None,
+            instance_id: None,
+            sqlite_lock: true,
             dedup_window: Duration::ZERO,
             header_read_timeout: Duration::ZERO,
             idle_timeout: Duration::ZERO,
@@ -441,6 +455,7 @@ impl Config {
         self.database_connections = e.database_connections.max(2);
         self.transaction_pooler = e.transaction_pooler;
         self.listen_database_url = e.listen_database_url.clone();
+        self.instance_id = e.instance_id.clone().filter(|id| !id.trim().is_empty());
         self.dedup_window = e.dedup_window;
         // A zero timeout would close every connection before its first request could arrive.
         self.header_read_timeout = e.header_read_timeout.max(MIN_CONNECTION_TIMEOUT);
@@ -502,6 +517,7 @@ impl Default for EngineArgs {
             database_connections: DEFAULT_DATABASE_CONNECTIONS,
             transaction_pooler: false,
             listen_database_url: None,
+            instance_id: None,
             dedup_window: d(DEFAULT_DEDUP_WINDOW),
             standard_webhooks_secret: None,
             allow_destinations: Vec::new(),

@@ -209,7 +209,7 @@ pub fn grouped(n: i64) -> String {
     let digits = n.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && c != '-' && (digits.len() - i) % 3 == 0 {
+        if i > 0 && c != '-' && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);

@@ -155,6 +155,11 @@ pub fn new_jwt_id() -> String {
     format!("jwt_{hex}")
 }
 
+/// A new instance id, `ins_` + 16 random alphanumerics: who holds a lease when `--instance-id` is not set.
+pub fn new_instance_id() -> String {
+    format!("ins_{}", random_alphanumeric(16))
+}
+
 /// The id of one HTTP request, echoed in `X-Request-Id` and carried by its log lines.
 pub fn new_request_id() -> String {
     format!("req_{}", random_alphanumeric(16))

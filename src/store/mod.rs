@@ -33,6 +33,11 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL: expected postgres://… or sqlite://…")]
     UnsupportedUrl,
+    #[error(
+        "another postdate process is using the SQLite database {database} (it holds {lock}): stop it first, \
+         or give this one another --database-url"
+    )]
+    InUse { database: String, lock: String },
     /// A stored value the code cannot read (written by another version, or edited by hand). Named, never
     /// defaulted: a row read wrongly could be delivered wrongly.
     #[error("corrupt {column} in {table} row {id:?}: {reason}")]
@@ -128,7 +133,14 @@ pub(crate) trait DeliveryStore {
     /// Makes messages whose lease expired (their instance died or lost the database) due again, except
     /// `held` (the caller's own leases, whose results are still coming); returns how many.
     async fn message_rescue_expired(&self, now: i64, held: &[String]) -> Result<u64>;
+    /// Makes messages in progress under `abandoned` leases due at `now` at once, whatever their lease
+    /// (at start, see [`Abandoned`]); returns how many.
+    async fn message_rescue_abandoned(&self, now: i64, abandoned: &Abandoned) -> Result<u64>;
 }
+
+/// The log entry's error of a message taken back by `message_rescue_abandoned`.
+const ABANDONED_ERROR: &str =
+    "its instance stopped before the result was recorded; taken back when the instance started again";
 
 /// Flow-control keys and the claim that respects them.
 #[allow(async_fn_in_trait)]
@@ -331,6 +343,7 @@ delegate! {
     message_extend_leases(claims: &[(String, i32)], lease_until: i64) -> u64;
     message_complete(now: i64, completions: &[Completion]) -> u64;
     message_rescue_expired(now: i64, held: &[String]) -> u64;
+    message_rescue_abandoned(now: i64, abandoned: &Abandoned) -> u64;
     message_cancel(now: i64, id: &str) -> CancelResult;
     message_run_now(now: i64, id: &str) -> RunNowResult;
     message_cancel_many(now: i64, filter: &Filter) -> u64;
@@ -404,6 +417,8 @@ pub struct ConnectSettings {
     pub transaction_pooler: bool,
     /// A direct URL for `LISTEN` (Postgres); by default the database URL, none behind a transaction pooler.
     pub listen_url: Option<String>,
+    /// Take the SQLite file's lock, so that this is the only process on it (see `sqlite::owner`).
+    pub sole_owner: bool,
 }
 
 impl Store {
@@ -422,7 +437,9 @@ impl Store {
                 postgres::PgStore::connect(url, settings).await?,
             )))
         } else if url.starts_with("sqlite:") {
-            Ok(Store::of(Db::Sqlite(sqlite::SqliteStore::connect(url).await?)))
+            Ok(Store::of(Db::Sqlite(
+                sqlite::SqliteStore::connect(url, settings.sole_owner).await?,
+            )))
         } else {
             Err(StoreError::UnsupportedUrl)
         }
@@ -453,6 +470,24 @@ impl Store {
         match &self.db {
             Db::Postgres(s) => s.pool_connections(),
             Db::Sqlite(s) => s.pool_connections(),
+        }
+    }
+
+    /// Whether this process is the only one on the database (SQLite under its file lock): every lease it
+    /// does not hold itself was then left by a process that is gone.
+    pub fn is_sole_owner(&self) -> bool {
+        match &self.db {
+            Db::Postgres(_) => false,
+            Db::Sqlite(s) => s.is_sole_owner(),
+        }
+    }
+
+    /// Whether Postgres statements run in transaction-pooler mode: configured, or found at start because
+    /// the URL leads to a pooler in transaction mode. Always false on SQLite.
+    pub fn transaction_pooler(&self) -> bool {
+        match &self.db {
+            Db::Postgres(s) => s.transaction_pooler(),
+            Db::Sqlite(_) => false,
         }
     }
 

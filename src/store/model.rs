@@ -255,6 +255,20 @@ pub struct Claim<'a> {
     pub lease_until: i64,
     pub limit: i64,
     pub skip_hosts: &'a [String],
+    /// The claiming instance's id, kept with each lease (see [`Abandoned`]).
+    pub holder: &'a str,
+}
+
+/// Leases `message_rescue_abandoned` takes back at once, whatever their `lease_until`: only the caller can
+/// know that no live process still delivers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Abandoned {
+    /// Every lease: the caller is the only process on the database (SQLite, under its file lock), so every
+    /// lease it does not hold itself was left by a process that is gone.
+    All,
+    /// The leases taken under this instance id: the caller is that instance, restarted (the operator
+    /// promises that one process at a time runs under an id).
+    HeldBy(String),
 }
 
 /// What a publish under a deduplication key leaves behind: the key, the publish's answer (given back to a

@@ -101,6 +101,8 @@ pub struct Dispatcher {
     places: Arc<Wake>,
     bytes: ByteBudget,
     waiting: Waiting,
+    /// This instance's id, kept with every lease it takes (see `store::Abandoned`).
+    instance: String,
 }
 
 impl Dispatcher {
@@ -131,7 +133,14 @@ impl Dispatcher {
             held: Arc::new(HeldLeases::default()),
             metrics: Arc::new(Metrics::new()),
             heartbeat_ms: AtomicI64::new(crate::clock::system_now_ms()),
+            instance: crate::domain::ids::new_instance_id(),
         }
+    }
+
+    /// Takes leases under `instance` (this process's id) instead of a random id of its own.
+    pub fn with_instance(mut self, instance: &str) -> Self {
+        self.instance = instance.to_string();
+        self
     }
 
     /// The leases this dispatcher holds; the maintenance loop must not rescue them.
@@ -240,6 +249,7 @@ impl Dispatcher {
             lease_until: now + self.config.lease.as_millis() as i64,
             limit: limit as i64,
             skip_hosts,
+            holder: &self.instance,
         };
         let mut claimed = self.store.message_claim_due(&claim).await?;
         let room = limit.saturating_sub(claimed.len());

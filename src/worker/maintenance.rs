@@ -10,7 +10,7 @@ use super::leases::HeldLeases;
 use super::wake::Wake;
 use crate::clock::Clock;
 use crate::keys::KeyRing;
-use crate::store::Store;
+use crate::store::{Abandoned, Store};
 
 /// Rows deleted per retention statement, so one sweep never holds long locks.
 const RETENTION_BATCH: i64 = 1_000;
@@ -29,6 +29,9 @@ pub struct Maintenance {
     pub wake: Arc<Wake>,
     /// This instance's own leases (deliveries running, results waiting to be written): never rescued here.
     pub held: Arc<HeldLeases>,
+    /// Leases this process may take back at start without waiting for them to lapse: every one when it is
+    /// alone on the database, those of its own instance id when it has a stable one, else none.
+    pub abandoned: Option<Abandoned>,
     pub config: MaintenanceConfig,
 }
 
@@ -42,6 +45,31 @@ impl Maintenance {
                 rescued,
                 "took back messages whose lease lapsed: the instance delivering them stopped, or could not \
                  reach the database to extend the lease or write the result; they are delivered again"
+            );
+            self.wake.notify();
+        }
+        Ok(rescued)
+    }
+
+    /// At start, before the first claim (so that this process holds no lease yet): makes the messages a
+    /// previous run left in progress under [`Maintenance::abandoned`] leases due again at once, instead of
+    /// when their leases lapse. Returns how many.
+    pub async fn rescue_abandoned(&self) -> crate::store::Result<u64> {
+        let Some(abandoned) = &self.abandoned else {
+            return Ok(0);
+        };
+        let rescued = self
+            .store
+            .message_rescue_abandoned(self.clock.now_ms(), abandoned)
+            .await?;
+        if rescued > 0 {
+            let whose = match abandoned {
+                Abandoned::All => "this database's previous process".to_string(),
+                Abandoned::HeldBy(instance) => format!("instance {instance} (this one, before its restart)"),
+            };
+            tracing::warn!(
+                rescued,
+                "took back at once the messages {whose} was delivering when it stopped: they are delivered again"
             );
             self.wake.notify();
         }
@@ -72,12 +100,12 @@ impl Maintenance {
             if let Err(error) = self.rescue_once().await {
                 tracing::error!(%error, "lease rescue failed");
             }
-            if ticks % refresh_every == 0 {
+            if ticks.is_multiple_of(refresh_every) {
                 if let Err(error) = self.keys.refresh(&self.store).await {
                     tracing::error!(%error, "refreshing signing keys failed");
                 }
             }
-            if ticks % clean_every == 0 {
+            if ticks.is_multiple_of(clean_every) {
                 match self.clean_once().await {
                     Ok(0) => {}
                     Ok(deleted) => tracing::info!(deleted, "retention removed finished messages and DLQ entries"),

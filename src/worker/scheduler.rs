@@ -3,8 +3,9 @@
 //! transaction, only if no one else moved it first). One instance at a time runs this loop, holding a lease
 //! row with a term in the database (not a session lock, so it works behind transaction-mode poolers);
 //! another takes over within `LEADER_LEASE` + `LEADER_RETRY` when the leader dies, at once when it shuts
-//! down. Two leaders for a moment (one that lost the database) cannot fire a slot twice: `schedule_fire`
-//! guards every slot.
+//! down, and a process alone on its database (SQLite under its file lock) takes it at start whatever the
+//! last holder left. Two leaders for a moment (one that lost the database, or clocks that disagree by more
+//! than the lease) cannot fire a slot twice: `schedule_fire` guards every slot, so the lease can be short.
 //!
 //! After downtime a schedule fires once for all the slots it missed (not a burst), then continues from the
 //! next slot after now.
@@ -23,10 +24,14 @@ use crate::domain::ids::new_message_id;
 use crate::domain::message::NewMessage;
 use crate::store::{Endpoint, Fire, LeaderLease, Schedule, Store};
 
-/// How often an instance that is not the leader tries to become it, and the leader renews its lease.
-const LEADER_RETRY: Duration = Duration::from_secs(2);
-/// How long the leader's lease lasts without renewal (two renewals may fail before another takes over).
-const LEADER_LEASE: Duration = Duration::from_secs(6);
+/// How often an instance that is not the leader tries to become it, and the leader renews its lease: one
+/// short statement per instance every half second.
+const LEADER_RETRY: Duration = Duration::from_millis(500);
+/// How long the leader's lease lasts without renewal (three renewals may fail before another takes over).
+/// After a leader dies another instance fires within `LEADER_LEASE` + `LEADER_RETRY` (2.5 s), so a slot
+/// due just after the crash fires less than 3 s late. Shorter would let a leader that is slow to reach the
+/// database (a busy pool, a pause) lose the lease to another for nothing; exactly once holds either way.
+const LEADER_LEASE: Duration = Duration::from_secs(2);
 /// The lease row of this loop.
 const LEADER_NAME: &str = "scheduler";
 /// Schedules fired per step.
@@ -45,6 +50,11 @@ pub struct Scheduler {
     /// Whether this instance holds the scheduler lock now.
     pub leading: AtomicBool,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// This process's instance id: the holder of the lease row while it leads.
+    pub instance: String,
+    /// No other process can hold the lease (SQLite under its file lock): a lease left by a previous run
+    /// is taken over at start instead of after it lapses.
+    pub sole_owner: bool,
 }
 
 impl Scheduler {
@@ -97,7 +107,7 @@ impl Scheduler {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let lease = LeaderLease {
             name: LEADER_NAME,
-            holder: crate::domain::ids::new_message_id().into_string(),
+            holder: self.instance.clone(),
         };
         let lease_ms = LEADER_LEASE.as_millis() as i64;
         // (term, until when the last successful renewal holds it).
@@ -120,7 +130,12 @@ impl Scheduler {
                         None
                     }
                 },
-                None => match self.store.leader_acquire(&lease, now, now + lease_ms).await {
+                // Alone on the database, any lease in the row was left by a process that is gone: lapsed.
+                None => match self
+                    .store
+                    .leader_acquire(&lease, if self.sole_owner { i64::MAX } else { now }, now + lease_ms)
+                    .await
+                {
                     Ok(Some(term)) => {
                         tracing::info!(term, "running the cron scheduler on this instance");
                         Some((term, now + lease_ms))

@@ -31,6 +31,13 @@ fn strict(config: &mut Config) {
     config.destination_policy = DestinationPolicy::strict();
 }
 
+/// `strict`, for a second app beside a running one on the same database (on SQLite, without the file's lock,
+/// which would refuse a second process).
+fn strict_second_app(config: &mut Config) {
+    strict(config);
+    config.sqlite_lock = false;
+}
+
 fn allowing(entries: &'static [&'static str], names: &'static [(&'static str, &'static str)]) -> Options {
     Options::stepped().with(move |config: &mut Config| {
         config.destination_policy = DestinationPolicy::strict().allowing(entries).unwrap();
@@ -326,7 +333,7 @@ async fn a_dlq_retry_to_a_destination_no_longer_allowed_is_refused(backend: Back
     let (_, dlq) = app.get_json("/v2/dlq").await;
     let dlq_id = dlq["messages"][0]["dlqId"].as_str().unwrap().to_string();
     // Another instance on the same database, now under the `serve` default.
-    let strict_app = spawn_app_on(Arc::clone(&app.db), Options::stepped().with(strict)).await;
+    let strict_app = spawn_app_on(Arc::clone(&app.db), Options::stepped().with(strict_second_app)).await;
     let (status, answer) = strict_app
         .send_json(strict_app.request(Method::POST, &format!("/v2/dlq/retry/{dlq_id}")))
         .await;
@@ -350,7 +357,7 @@ async fn a_stored_address_no_longer_allowed_is_refused_at_delivery(backend: Back
         .publish_ok(&format!("{}/hook", receiver.url), "x", &[("Upstash-Retries", "2")])
         .await;
     // ...and delivered by an instance under the `serve` default: the literal address is judged before sending.
-    let strict_app = spawn_app_on(Arc::clone(&app.db), Options::stepped().with(strict)).await;
+    let strict_app = spawn_app_on(Arc::clone(&app.db), Options::stepped().with(strict_second_app)).await;
     assert_eq!(strict_app.run_until_idle().await, 1, "one attempt, no retries");
     assert!(receiver.requests().is_empty(), "nothing was dialled");
     let (_, dlq) = strict_app.get_json("/v2/dlq").await;

@@ -25,6 +25,7 @@ backend_tests!(
     concurrent_claimers_never_share_a_row,
     message_complete_is_guarded_by_attempt_and_state,
     message_rescue_expired_and_extend_leases,
+    message_rescue_abandoned_takes_back_the_leases_of_a_gone_holder_at_once,
     message_cancel_and_cancel_many,
     message_run_now_makes_only_pending_messages_due,
     failed_completion_dead_letters_unless_cancel_was_requested,
@@ -48,13 +49,17 @@ const LIMITS: Limits = Limits {
 };
 pub(crate) const LEASE: i64 = 30_000;
 
-/// A claim at `now` that skips no host.
+/// The instance the conformance claims are made by.
+pub(crate) const HOLDER: &str = "ins_conformance";
+
+/// A claim at `now` by [`HOLDER`] that skips no host.
 pub(crate) fn claim(now: i64, lease_until: i64, limit: i64) -> Claim<'static> {
     Claim {
         now,
         lease_until,
         limit,
         skip_hosts: &[],
+        holder: HOLDER,
     }
 }
 
@@ -293,6 +298,67 @@ async fn message_complete_is_guarded_by_attempt_and_state(backend: Backend) {
     assert_eq!(store.message_complete(T0 + 600, &done).await.unwrap(), 1);
     let row = store.message_get(&m.id).await.unwrap().unwrap();
     assert_eq!((row.state.as_str(), row.finished_at), ("delivered", Some(T0 + 600)));
+}
+
+async fn message_rescue_abandoned_takes_back_the_leases_of_a_gone_holder_at_once(backend: Backend) {
+    use postdate::store::Abandoned;
+    let (_db, store) = store(backend).await;
+    let batch: Vec<_> = (0..4)
+        .map(|i| message(&format!("https://e.test/{i}"), T0, &[]))
+        .collect();
+    store.message_insert(&batch).await.unwrap();
+    let by = |holder: &'static str, limit| Claim {
+        holder,
+        ..claim(T0, T0 + LEASE, limit)
+    };
+    assert_eq!(store.message_claim_due(&by("ins_a", 2)).await.unwrap().len(), 2);
+    assert_eq!(store.message_claim_due(&by("ins_b", 1)).await.unwrap().len(), 1);
+    let now = T0 + 100; // long before the leases lapse
+    let held_by = |id: &str| Abandoned::HeldBy(id.to_string());
+    assert_eq!(store.message_rescue_abandoned(now, &held_by("ins_c")).await.unwrap(), 0);
+    assert_eq!(
+        store.message_rescue_abandoned(now, &held_by("ins_a")).await.unwrap(),
+        2,
+        "only the leases of the named instance, whatever their lease"
+    );
+    let states = |store: postdate::store::Store| async move {
+        let mut states = Vec::new();
+        for m in &batch {
+            let row = store.message_get(&m.id).await.unwrap().unwrap();
+            states.push((row.state, row.due_at, row.attempt));
+        }
+        states.sort_by_key(|(state, due_at, attempt)| (state.as_str(), *due_at, *attempt));
+        states
+    };
+    let pending = |due_at, attempt| (MessageState::Pending, due_at, attempt);
+    assert_eq!(
+        states(store.clone()).await,
+        [
+            (MessageState::InProgress, T0, 1),
+            pending(T0, 0),
+            pending(now, 1),
+            pending(now, 1)
+        ],
+        "taken back messages are due now and keep the attempt they made"
+    );
+    assert_eq!(
+        store.message_rescue_abandoned(now, &Abandoned::All).await.unwrap(),
+        1,
+        "every lease"
+    );
+    let page = EventPage {
+        filter: Filter::default(),
+        states: vec![LogState::Retry],
+        cursor: None,
+        until: None,
+        order: Order::EarliestFirst,
+        count: 100,
+    };
+    let logged = store.event_list(&page).await.unwrap();
+    assert_eq!(logged.len(), 3, "each taken back message logs RETRY");
+    assert!(logged
+        .iter()
+        .all(|e| e.error.as_deref().is_some_and(|e| e.contains("started again"))));
 }
 
 async fn message_rescue_expired_and_extend_leases(backend: Backend) {

@@ -1,6 +1,7 @@
 //! Postgres: the delivery cycle: claim, lease, complete, rescue.
 
 use super::*;
+use crate::store::ABANDONED_ERROR;
 
 const MESSAGE_NEXT_DUE_AT: &str = "
 -- message_next_due_at: when the next pending message becomes due (queued messages waiting for those ahead
@@ -130,6 +131,30 @@ with expired as (
 )
 select count(*) from rescued";
 
+const MESSAGE_RESCUE_ABANDONED: &str = "
+-- message_rescue_abandoned: messages in progress under abandoned leases become due again at once, whatever
+-- their lease: every one when $2 is null (the caller is alone on the database), else those of instance $2;
+-- rows being completed right now are skipped; log RETRY
+with abandoned as (
+    select id from messages
+    where state = 'in_progress' and ($2::text is null or lease_holder = $2)
+    order by id
+    for update skip locked
+), rescued as (
+    update messages m
+    set state = case when m.cancel_requested then 'canceled' else 'pending' end,
+        finished_at = case when m.cancel_requested then $1 end,
+        due_at = $1, lease_until = null, updated_at = $1
+    from abandoned where m.id = abandoned.id
+    returning m.id, m.state
+), logged as (
+    insert into message_events (message_id, time, state, error, next_delivery_time)
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end, $3,
+           case when state = 'pending' then $1 end
+    from rescued
+)
+select count(*) from rescued";
+
 impl DeliveryStore for PgStore {
     shared::delivery_store!();
 
@@ -139,6 +164,7 @@ impl DeliveryStore for PgStore {
             .bind(claim.lease_until)
             .bind(claim.limit)
             .bind(claim.skip_hosts)
+            .bind(claim.holder)
             .fetch_all(&self.pool)
             .await?;
         Ok(decode_claimed(rows))
@@ -241,6 +267,20 @@ impl DeliveryStore for PgStore {
         let rescued: i64 = sqlx::query_scalar(MESSAGE_RESCUE_EXPIRED)
             .bind(now)
             .bind(held)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(rescued as u64)
+    }
+
+    async fn message_rescue_abandoned(&self, now: i64, abandoned: &Abandoned) -> Result<u64> {
+        let holder = match abandoned {
+            Abandoned::All => None,
+            Abandoned::HeldBy(holder) => Some(holder.as_str()),
+        };
+        let rescued: i64 = sqlx::query_scalar(MESSAGE_RESCUE_ABANDONED)
+            .bind(now)
+            .bind(holder)
+            .bind(ABANDONED_ERROR)
             .fetch_one(&self.pool)
             .await?;
         Ok(rescued as u64)

@@ -95,6 +95,7 @@ async fn claim_for_key(
         .bind(claim.lease_until)
         .bind(claim.limit)
         .bind(skip_hosts)
+        .bind(claim.holder)
         .bind(key)
         .fetch_all(conn)
         .await?)

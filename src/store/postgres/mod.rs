@@ -30,6 +30,7 @@ mod flow_control;
 mod keys;
 mod messages;
 mod peers;
+mod pooler;
 mod queues;
 mod schedules;
 mod session;
@@ -55,10 +56,19 @@ impl PgStore {
     pub async fn connect(url: &str, settings: &super::ConnectSettings) -> Result<Self> {
         let mut options = PgConnectOptions::from_str(url)?
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-        if settings.transaction_pooler {
-            // No statement cache (see `session`), and no startup parameter PgBouncer refuses.
-            options = options.statement_cache_capacity(0).extra_float_digits(None);
+        let route = route(&options, settings).await?;
+        if route.transaction_pooler || route.no_extra_float_digits {
+            // No startup parameter PgBouncer refuses.
+            options = options.extra_float_digits(None);
         }
+        if route.transaction_pooler {
+            // No statement cache (see `session`).
+            options = options.statement_cache_capacity(0);
+        }
+        let settings = &super::ConnectSettings {
+            transaction_pooler: route.transaction_pooler,
+            ..settings.clone()
+        };
         let mut pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             // Short: while the database is unreachable, requests answer 503 within seconds instead of
@@ -89,6 +99,11 @@ impl PgStore {
         Ok(PgStore { pool, listen_url })
     }
 
+    /// Whether statements run in transaction-pooler mode (configured, or found at start).
+    pub fn transaction_pooler(&self) -> bool {
+        self.pool.transaction_pooler
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -107,6 +122,57 @@ impl PgStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
     }
+}
+
+/// How to reach the server: what the settings say, completed by what the pooler probe found.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    transaction_pooler: bool,
+    /// PgBouncer refused the `extra_float_digits` startup parameter sqlx sends (it has no
+    /// `ignore_startup_parameters = extra_float_digits`): leave it out.
+    no_extra_float_digits: bool,
+}
+
+/// Unless the settings say the URL leads to a transaction pooler, probes whether it does (see `pooler`) and
+/// switches to pooler mode when it does, saying so. Refusing to start instead would make every pooled URL
+/// pasted without the flag a failed deployment, while pooler mode is correct on any server (it only costs
+/// speed), so a probe that cannot misfire on a direct server makes switching the better answer.
+async fn route(options: &PgConnectOptions, settings: &super::ConnectSettings) -> Result<Route> {
+    if settings.transaction_pooler {
+        return Ok(Route {
+            transaction_pooler: true,
+            no_extra_float_digits: true,
+        });
+    }
+    let (probe, no_extra_float_digits) = match pooler::probe(options).await {
+        Err(error) if refuses_a_startup_parameter(&error) => {
+            let found = pooler::probe(&options.clone().extra_float_digits(None)).await?;
+            (found, true)
+        }
+        found => (found?, false),
+    };
+    let transaction_pooler = match probe {
+        pooler::Probe::Direct => false,
+        pooler::Probe::TransactionPooler { evidence } => {
+            tracing::warn!(
+                %evidence,
+                "the database URL leads to a connection pooler in transaction mode: running in transaction-pooler \
+                 mode, as with --transaction-pooler (no session state, no statement cache; without \
+                 --listen-database-url other instances' messages are found by polling). Set \
+                 --transaction-pooler (POSTDATE_TRANSACTION_POOLER=true) to say so and skip this check"
+            );
+            true
+        }
+    };
+    Ok(Route {
+        transaction_pooler,
+        no_extra_float_digits,
+    })
+}
+
+/// PgBouncer's answer to a startup parameter it was not told to ignore.
+fn refuses_a_startup_parameter(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.message().contains("unsupported startup parameter"))
 }
 
 /// The hot statements (claim in due order, completion by id) were planned as bitmap scans of the partial
@@ -149,7 +215,8 @@ returning id, created_at
 )
 insert into message_events (message_id, time, state) select id, created_at, 'CREATED' from inserted";
 
-/// The claim statement, for messages without a flow-control key or for those of one key ($5). `$4` lists
+/// The claim statement, for messages without a flow-control key or for those of one key ($6); `$5` is the
+/// claiming instance. `$4` lists
 /// hosts at their share of this instance's capacity, whose messages are left for later; it is empty in the
 /// common case, where the filter costs nothing.
 macro_rules! claim_sql {
@@ -160,7 +227,7 @@ macro_rules! claim_sql {
 -- log ACTIVE
 with claimed as (
     update messages m
-    set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, updated_at = $1
+    set state = 'in_progress', attempt = m.attempt + 1, lease_until = $2, lease_holder = $5, updated_at = $1
     from (select id from messages
           where state = 'pending' and due_at <= $1 and url_host <> all($4::text[]) ",
             $which,
@@ -180,7 +247,7 @@ select * from claimed"
 }
 
 const MESSAGE_CLAIM_DUE: &str = claim_sql!("and flow_control_key is null");
-const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = $5");
+const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = $6");
 
 fn ids_and_attempts<'a>(completions: impl Iterator<Item = &'a Completion>) -> (Vec<String>, Vec<i32>) {
     completions.map(|c| (c.id.as_str().to_owned(), c.attempt)).unzip()

@@ -1,6 +1,7 @@
 //! SQLite: the delivery cycle: claim, lease, complete, rescue.
 
 use super::*;
+use crate::store::ABANDONED_ERROR;
 
 const MESSAGE_NEXT_DUE_AT: &str = "
 -- message_next_due_at: when the next pending message becomes due (queued messages waiting for those ahead
@@ -52,6 +53,16 @@ set state = case when cancel_requested then 'canceled' else 'pending' end,
     finished_at = case when cancel_requested then ?1 end,
     due_at = ?1, lease_until = null, updated_at = ?1
 where state = 'in_progress' and lease_until < ?1 and id not in (select value from json_each(?2))
+returning id, state";
+
+const MESSAGE_RESCUE_ABANDONED: &str = "
+-- message_rescue_abandoned: messages in progress under abandoned leases become due again at once, whatever
+-- their lease: every one when ?2 is null (the caller owns the file alone), else those of instance ?2
+update messages
+set state = case when cancel_requested then 'canceled' else 'pending' end,
+    finished_at = case when cancel_requested then ?1 end,
+    due_at = ?1, lease_until = null, updated_at = ?1
+where state = 'in_progress' and (?2 is null or lease_holder = ?2)
 returning id, state";
 
 impl DeliveryStore for SqliteStore {
@@ -203,6 +214,31 @@ impl DeliveryStore for SqliteStore {
         tx.commit().await?;
         Ok(rescued.len() as u64)
     }
+
+    async fn message_rescue_abandoned(&self, now: i64, abandoned: &Abandoned) -> Result<u64> {
+        let holder = match abandoned {
+            Abandoned::All => None,
+            Abandoned::HeldBy(holder) => Some(holder.as_str()),
+        };
+        let mut tx = self.begin_write().await?;
+        let rescued: Vec<(String, String)> = sqlx::query_as(MESSAGE_RESCUE_ABANDONED)
+            .bind(now)
+            .bind(holder)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut log = EventLog::default();
+        for (id, state) in &rescued {
+            let event = Event {
+                error: Some(ABANDONED_ERROR),
+                next_delivery_time: (state == "pending").then_some(now),
+                ..Event::new(id, log_state(state, "RETRY"))
+            };
+            log.push(now, event);
+        }
+        log.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(rescued.len() as u64)
+    }
 }
 
 /// Runs `statement`, the retry or the hand-back of completion `c`, which makes its message due at `due_at`
@@ -236,7 +272,8 @@ pub(super) async fn claim_and_log(
         .bind(claim.now)
         .bind(claim.lease_until)
         .bind(claim.limit)
-        .bind(skip_hosts);
+        .bind(skip_hosts)
+        .bind(claim.holder);
     if let Some(key) = key {
         query = query.bind(key);
     }

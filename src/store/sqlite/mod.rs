@@ -29,6 +29,7 @@ mod dlq;
 mod flow_control;
 mod keys;
 mod messages;
+mod owner;
 mod peers;
 mod queues;
 mod schedules;
@@ -43,10 +44,14 @@ const DIALECT: Dialect = Dialect { contains_fn: "instr" };
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The lock that makes this process the only one on the file, until `close` (see `owner`).
+    owner: Option<std::sync::Arc<owner::SoleOwner>>,
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Connects to the file; with `sole_owner`, first takes its lock (see `owner`), or fails when another
+    /// process holds it.
+    pub async fn connect(url: &str, sole_owner: bool) -> Result<Self> {
         // WAL with synchronous=NORMAL: a committed write survives a crash of the process (kill -9); only a
         // power loss can take the last commits, which is the usual trade for a development database.
         let options = SqliteConnectOptions::from_str(url)?
@@ -58,6 +63,10 @@ impl SqliteStore {
         if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
         }
+        let owner = match sole_owner {
+            true => owner::SoleOwner::take(options.get_filename())?.map(std::sync::Arc::new),
+            false => None,
+        };
         // The writer keeps 16 MiB of pages (the default is 2 MiB): claims and completions touch the same
         // recent pages again and again, and each page read from the OS is a system call and a copy.
         let writer = SqlitePoolOptions::new()
@@ -68,16 +77,25 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore { writer, reader, owner })
+    }
+
+    /// Whether this process holds the file's lock, so no other process can hold a lease on it.
+    pub fn is_sole_owner(&self) -> bool {
+        self.owner.is_some()
     }
 
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+        if let Some(owner) = &self.owner {
+            owner.release();
+        }
     }
 }
 
-/// The claim statement, for messages without a flow-control key or for those of one key (?5). `?4` is a
+/// The claim statement, for messages without a flow-control key or for those of one key (?6); `?5` is the
+/// claiming instance. `?4` is a
 /// JSON array of hosts at their share of this instance's capacity (SQLite has no array parameters); it is
 /// `[]` in the common case.
 macro_rules! claim_sql {
@@ -86,7 +104,7 @@ macro_rules! claim_sql {
             "
 -- message_claim_due: lease the earliest due messages and bump their attempt (one writer: no locks needed)
 update messages
-set state = 'in_progress', attempt = attempt + 1, lease_until = ?2, updated_at = ?1
+set state = 'in_progress', attempt = attempt + 1, lease_until = ?2, lease_holder = ?5, updated_at = ?1
 where id in (select id from messages
              where state = 'pending' and due_at <= ?1
                and url_host not in (select value from json_each(?4)) ",
@@ -101,7 +119,7 @@ returning *"
 }
 
 const MESSAGE_CLAIM_DUE: &str = claim_sql!("and flow_control_key is null");
-const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = ?5");
+const MESSAGE_CLAIM_DUE_FOR_KEY: &str = claim_sql!("and flow_control_key = ?6");
 
 /// Hosts as the JSON array the claim reads with `json_each` (SQLite has no array parameters).
 fn hosts_json(hosts: &[String]) -> String {

@@ -193,7 +193,7 @@ impl Operation {
             match segment {
                 Segment::Rest => return parts.next().is_some_and(|p| !p.is_empty()),
                 Segment::Parameter => {
-                    if !parts.next().is_some_and(|p| !p.is_empty()) {
+                    if parts.next().is_none_or(|p| p.is_empty()) {
                         return false;
                     }
                 }

@@ -132,6 +132,7 @@ impl Options {
 
 pub struct TestApp {
     pub base: String,
+    pub store: Store,
     pub http: reqwest::Client,
     pub clock: Clock,
     pub dispatcher: Arc<Dispatcher>,
@@ -186,6 +187,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
     let clock = config.clock.clone();
     let app = App::build(config).await.expect("the app builds");
     let base = format!("http://{}", app.local_addr());
+    let store = app.store();
     let dispatcher = app.dispatcher();
     let maintenance = app.maintenance();
     let scheduler = app.scheduler();
@@ -194,6 +196,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
     let handle = tokio::spawn(app.run());
     TestApp {
         base,
+        store,
         http: reqwest::Client::new(),
         clock,
         dispatcher,
