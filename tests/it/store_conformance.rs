@@ -336,10 +336,11 @@ async fn message_rescue_abandoned_takes_back_the_leases_of_a_gone_holder_at_once
         [
             (MessageState::InProgress, T0, 1),
             pending(T0, 0),
-            pending(now, 1),
-            pending(now, 1)
+            pending(T0, 1),
+            pending(T0, 1)
         ],
-        "taken back messages are due now and keep the attempt they made"
+        "taken back messages are due at once, keep their (past) due time so they go before what fell due \
+         since, and keep the attempt they made"
     );
     assert_eq!(
         store.message_rescue_abandoned(now, &Abandoned::All).await.unwrap(),

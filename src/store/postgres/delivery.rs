@@ -134,7 +134,8 @@ select count(*) from rescued";
 const MESSAGE_RESCUE_ABANDONED: &str = "
 -- message_rescue_abandoned: messages in progress under abandoned leases become due again at once, whatever
 -- their lease: every one when $2 is null (the caller is alone on the database), else those of instance $2;
--- rows being completed right now are skipped; log RETRY
+-- rows being completed right now are skipped; they keep their due time (already past), so they go before what
+-- fell due while the instance was down; log RETRY
 with abandoned as (
     select id from messages
     where state = 'in_progress' and ($2::text is null or lease_holder = $2)
@@ -144,7 +145,7 @@ with abandoned as (
     update messages m
     set state = case when m.cancel_requested then 'canceled' else 'pending' end,
         finished_at = case when m.cancel_requested then $1 end,
-        due_at = $1, lease_until = null, updated_at = $1
+        due_at = least(m.due_at, $1), lease_until = null, updated_at = $1
     from abandoned where m.id = abandoned.id
     returning m.id, m.state
 ), logged as (

@@ -57,11 +57,12 @@ returning id, state";
 
 const MESSAGE_RESCUE_ABANDONED: &str = "
 -- message_rescue_abandoned: messages in progress under abandoned leases become due again at once, whatever
--- their lease: every one when ?2 is null (the caller owns the file alone), else those of instance ?2
+-- their lease: every one when ?2 is null (the caller owns the file alone), else those of instance ?2. They
+-- keep their due time (already past): they go before what fell due while the instance was down.
 update messages
 set state = case when cancel_requested then 'canceled' else 'pending' end,
     finished_at = case when cancel_requested then ?1 end,
-    due_at = ?1, lease_until = null, updated_at = ?1
+    due_at = min(due_at, ?1), lease_until = null, updated_at = ?1
 where state = 'in_progress' and (?2 is null or lease_holder = ?2)
 returning id, state";
 
