@@ -98,6 +98,10 @@ text_id!(
     DlqId
 );
 text_id!(
+    /// An async bulk action's id: `act_` and a time-ordered suffix ([`new_bulk_action_id`]).
+    BulkActionId
+);
+text_id!(
     /// A schedule's id: `scd_…`, or one the client chose (path-safe).
     ScheduleId
 );
@@ -135,6 +139,16 @@ fn message_id_at(now_ms: i64) -> MessageId {
         "msg_{}{}",
         sortable(now_ms.max(0) as u64, 8),
         random_alphanumeric(18)
+    ))
+}
+
+/// A new bulk action id: `act_` + the creation time (8 base-62 digits of Unix ms) + 12 random
+/// alphanumerics, so the list of actions, newest first, is the primary key read backwards.
+pub fn new_bulk_action_id() -> BulkActionId {
+    BulkActionId(format!(
+        "act_{}{}",
+        sortable(crate::clock::system_now_ms().max(0) as u64, 8),
+        random_alphanumeric(12)
     ))
 }
 
@@ -212,6 +226,8 @@ mod tests {
         assert_eq!(unique.len(), 100);
         assert_eq!(new_signing_key().len(), 32);
         assert!(ids.iter().all(|id| id.len() == 30), "msg_ + 26 characters, as before");
+        let action = new_bulk_action_id();
+        assert!(is_path_safe(&action) && action.starts_with("act_") && action.len() == 24);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The only place with SQL. `Store` is a closed enum over two backends that implement the same
 //! crate-private traits (`Backend` and one per resource: messages, delivery, flow control, DLQ, schedules,
-//! URL groups, queues, keys), so the compiler keeps Postgres and SQLite in step. Each backend keeps each
+//! URL groups, queues, keys, bulk actions), so the compiler keeps Postgres and SQLite in step. Each backend keeps each
 //! resource in a file of the same name; the Rust around the SQL that is the same on both is written once,
 //! in `shared`. One operation, one name: `message_claim_due` is the SQL constant,
 //! the trait method and the conformance test.
@@ -82,6 +82,7 @@ pub(crate) trait Backend:
     + KeyStore
     + PeerStore
     + StatsStore
+    + BulkActionStore
 {
     async fn migrate(&self) -> Result<()>;
 }
@@ -250,6 +251,27 @@ pub(crate) trait QueueStore {
     async fn queue_set_paused(&self, name: &str, paused: bool, now: i64) -> Result<bool>;
 }
 
+/// Async bulk actions: accepted at once with their exact total, run in chunks by one worker at a time.
+#[allow(async_fn_in_trait)]
+pub(crate) trait BulkActionStore {
+    /// Stores the action with the number of messages its filter selects now (waiting, retrying, or in
+    /// flight and not yet asked to stop) and the last id of every `chunk` of them; FINISHED at once when
+    /// it selects nothing. Messages stored later are never part of it.
+    async fn bulk_action_create(&self, action: &NewBulkAction) -> Result<BulkAction>;
+    async fn bulk_action_get(&self, id: &str) -> Result<Option<BulkAction>>;
+    /// Up to `limit` actions, newest first, older than the action `before` when given.
+    async fn bulk_action_list(&self, before: Option<&str>, limit: i64) -> Result<Vec<BulkAction>>;
+    /// Leases the oldest unfinished action that no other worker holds (its lease lapsed, or it never had
+    /// one) or that `lease.holder` holds already, until `lease.until`.
+    async fn bulk_action_claim(&self, lease: &BulkLease<'_>) -> Result<Option<BulkAction>>;
+    /// Runs the next chunk of `action` (as claimed) in one transaction: cancels its messages, records the
+    /// progress, extends the lease, and finishes the action after its last chunk. Changes nothing unless
+    /// `lease.holder` still holds the action at the progress `action` shows.
+    async fn bulk_action_step(&self, action: &BulkAction, lease: &BulkLease<'_>) -> Result<BulkStep>;
+    /// Retention: deletes up to `limit` actions finished before `before`.
+    async fn bulk_action_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
+}
+
 /// What the metrics gauges show of the database.
 #[allow(async_fn_in_trait)]
 pub(crate) trait StatsStore {
@@ -387,6 +409,12 @@ delegate! {
     peers_wake() -> ();
     peers_listen() -> Option<PeerListener>;
     store_stats(now: i64) -> crate::metrics::StoreStats;
+    bulk_action_create(action: &NewBulkAction) -> BulkAction;
+    bulk_action_get(id: &str) -> Option<BulkAction>;
+    bulk_action_list(before: Option<&str>, limit: i64) -> Vec<BulkAction>;
+    bulk_action_claim(lease: &BulkLease<'_>) -> Option<BulkAction>;
+    bulk_action_step(action: &BulkAction, lease: &BulkLease<'_>) -> BulkStep;
+    bulk_action_delete_finished(before: i64, limit: i64) -> u64;
 }
 
 /// Wake-ups between instances sharing a database.

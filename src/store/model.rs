@@ -33,8 +33,10 @@ pub enum CompletionKind {
     },
 }
 
-/// Filters shared by bulk cancel and the DLQ (spec §4.3, §9.1): OR within a field, AND across fields.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Filters shared by bulk cancel and the DLQ (spec §4.3, §9.1): OR within a field, AND across fields. An
+/// async bulk action keeps its filter as this JSON (the `filter` column of `bulk_actions`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Filter {
     pub message_ids: Vec<String>,
     pub dlq_ids: Vec<String>,
@@ -285,4 +287,42 @@ pub struct DedupEntry<'a> {
 pub struct EndpointSelection {
     pub urls: Vec<String>,
     pub names: Vec<String>,
+}
+
+/// Messages an async bulk action cancels per statement: each chunk is one short transaction, after which
+/// its progress is recorded.
+pub const BULK_CHUNK: i64 = 1_000;
+
+/// An async bulk cancel to store (`bulk_action_create`): what it selects now, cut into chunks of `chunk`
+/// selected messages.
+#[derive(Debug, Clone)]
+pub struct NewBulkAction {
+    pub id: crate::domain::ids::BulkActionId,
+    pub filter: Filter,
+    pub now: i64,
+    /// Selected messages per chunk ([`BULK_CHUNK`]; tests use a few).
+    pub chunk: i64,
+}
+
+/// Who runs bulk actions, and until when its lease lasts: `holder` is the worker's id, `now` the time of
+/// the step.
+#[derive(Debug, Clone, Copy)]
+pub struct BulkLease<'a> {
+    pub holder: &'a str,
+    pub now: i64,
+    pub until: i64,
+}
+
+/// What one `bulk_action_step` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkStep {
+    /// One more chunk is done: `processed` messages of the selection are now, `cancelled` of them by
+    /// this step (the others had ended, or been canceled, before it got to them). `finished` when it was
+    /// the last chunk.
+    Chunk { processed: i64, cancelled: u64, finished: bool },
+    /// The action has no chunk left (it selected nothing); it is finished now.
+    Finished,
+    /// The lease is not this worker's any more (it lapsed and another worker took the action over), or
+    /// the action moved on without it: nothing was changed.
+    NotHeld,
 }

@@ -1,12 +1,12 @@
 //! The rows both backends read, as sqlx decodes them, and their one conversion into the read models. Private
 //! to the store: nothing outside it sees a stored string.
 
-use super::read_model::{DeadLetter, DlqEntry, LogEntry, Message, Schedule};
+use super::read_model::{BulkAction, BulkActionKind, BulkActionState, DeadLetter, DlqEntry, LogEntry, Message, Schedule};
 use super::{Result, StoreError};
 use crate::domain::cron::Cron;
 use crate::domain::destination::{Destination, DestinationUrl};
 use crate::domain::headers::HeaderMap;
-use crate::domain::ids::{is_path_safe, DlqId, MessageId, ScheduleId};
+use crate::domain::ids::{is_path_safe, BulkActionId, DlqId, MessageId, ScheduleId};
 use crate::domain::message::labels_from_column;
 use crate::domain::retry_delay::RetryDelay;
 use crate::domain::state::{LogState, MessageState};
@@ -303,6 +303,44 @@ impl Decode for ScheduleRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             queue_name: self.queue_name,
+        })
+    }
+}
+
+/// One `bulk_actions` row (the lease columns stay in the store).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct BulkActionRow {
+    pub id: BulkActionId,
+    pub kind: String,
+    pub state: String,
+    pub filter: String,
+    pub total: i64,
+    pub processed: i64,
+    pub cursor: Option<MessageId>,
+    pub created_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+impl Decode for BulkActionRow {
+    type Model = BulkAction;
+
+    fn decode(self) -> Result<BulkAction> {
+        let row = Columns {
+            table: "bulk_actions",
+            id: &self.id,
+        };
+        Ok(BulkAction {
+            kind: BulkActionKind::parse(&self.kind)
+                .ok_or_else(|| row.corrupt("kind", format!("unknown kind {:?}", self.kind)))?,
+            state: BulkActionState::parse(&self.state)
+                .ok_or_else(|| row.corrupt("state", format!("unknown state {:?}", self.state)))?,
+            filter: row.json("filter", &self.filter)?,
+            id: self.id,
+            total: self.total,
+            processed: self.processed,
+            cursor: self.cursor,
+            created_at: self.created_at,
+            completed_at: self.completed_at,
         })
     }
 }

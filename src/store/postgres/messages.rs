@@ -114,28 +114,11 @@ impl MessageStore for PgStore {
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
-        let mut qb = QueryBuilder::new(
-            "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n",
-        );
-        // The rows are locked in id order first, like completions lock theirs: two statements locking
-        // overlapping rows in different orders could deadlock.
-        qb.push("with locked as (select m.id from messages m where m.state in ('pending', 'in_progress')");
-        // A delivery already asked to stop is not asked again, nor counted again.
-        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
-        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
-        qb.push(" order by m.id for update), ");
-        qb.push("changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
-        qb.push("else m.state end, cancel_requested = (m.state = 'in_progress'), ");
-        qb.push("finished_at = case when m.state = 'pending' then ");
-        qb.push_bind(now);
-        qb.push(" else m.finished_at end, updated_at = ");
-        qb.push_bind(now);
-        qb.push(" from locked where m.id = locked.id returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
-        qb.push("select id, ");
-        qb.push_bind(now);
-        qb.push(", case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed) ");
-        qb.push("select count(*) from changed");
-        let cancelled: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+        let header = "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n";
+        let cancelled: i64 = cancel_statement(header, now, filter, None)
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await?;
         Ok(cancelled as u64)
     }
 
@@ -152,4 +135,60 @@ impl MessageStore for PgStore {
         let rows: Vec<(String, String)> = sqlx::query_as(MESSAGE_STATES).bind(ids).fetch_all(&self.pool).await?;
         crate::store::decode_states(rows)
     }
+}
+
+/// Message ids after `after` (from the first when `None`) up to and including `last`: one chunk of a bulk
+/// action.
+pub(super) type IdRange<'a> = (Option<&'a str>, &'a str);
+
+/// The statement of `message_cancel_many` and of a bulk action's chunk (`header` names which): cancels
+/// every pending message `filter` matches (within `range`, when given), flags every match in flight, logs
+/// the changes and answers how many changed.
+fn cancel_statement<'a>(
+    header: &'static str,
+    now: i64,
+    filter: &Filter,
+    range: Option<IdRange<'_>>,
+) -> QueryBuilder<'a, sqlx::Postgres> {
+    let mut qb = QueryBuilder::new(header);
+    // The rows are locked in id order first, like completions lock theirs: two statements locking
+    // overlapping rows in different orders could deadlock.
+    qb.push("with locked as (select m.id from messages m where m.state in ('pending', 'in_progress')");
+    // A delivery already asked to stop is not asked again, nor counted again.
+    qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
+    push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+    if let Some((after, last)) = range {
+        if let Some(after) = after {
+            qb.push(" and m.id > ").push_bind(after.to_string());
+        }
+        qb.push(" and m.id <= ").push_bind(last.to_string());
+    }
+    qb.push(" order by m.id for update), ");
+    qb.push("changed as (update messages m set state = case when m.state = 'pending' then 'canceled' ");
+    qb.push("else m.state end, cancel_requested = (m.state = 'in_progress'), ");
+    qb.push("finished_at = case when m.state = 'pending' then ");
+    qb.push_bind(now);
+    qb.push(" else m.finished_at end, updated_at = ");
+    qb.push_bind(now);
+    qb.push(" from locked where m.id = locked.id returning m.id, m.state), logged as (insert into message_events (message_id, time, state) ");
+    qb.push("select id, ");
+    qb.push_bind(now);
+    qb.push(", case when state = 'canceled' then 'CANCELED' else 'CANCEL_REQUESTED' end from changed) ");
+    qb.push("select count(*) from changed");
+    qb
+}
+
+/// [`cancel_statement`] on `conn` (a bulk action's transaction): how many messages it changed.
+pub(super) async fn cancel_matching(
+    conn: &mut PgConnection,
+    header: &'static str,
+    now: i64,
+    filter: &Filter,
+    range: Option<IdRange<'_>>,
+) -> Result<u64> {
+    let cancelled: i64 = cancel_statement(header, now, filter, range)
+        .build_query_scalar()
+        .fetch_one(conn)
+        .await?;
+    Ok(cancelled as u64)
 }

@@ -20,6 +20,7 @@
 //! in the backends, except where the text is the same on both: two selects, the schedule upsert (SQLite
 //! reads `$1` as Postgres does) and the claim's queue rule.
 
+mod bulk_actions;
 mod dlq;
 mod flow_control;
 mod keys;
@@ -29,6 +30,7 @@ mod schedules;
 mod stats;
 mod url_groups;
 
+pub(super) use bulk_actions::bulk_action_store;
 pub(super) use dlq::dlq_store;
 pub(super) use flow_control::{flow_control_store, FLOW_CONTROL_SELECT};
 pub(super) use keys::key_store;

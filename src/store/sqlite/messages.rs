@@ -98,28 +98,11 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
-        // SQLite's UPDATE takes no table alias, so the filter's `m.` columns read from a subquery.
-        let mut qb =
-            QueryBuilder::new("-- message_cancel_many: cancel every pending match, flag every match in flight\n");
-        qb.push("update messages set state = case when state = 'pending' then 'canceled' else state end, ");
-        qb.push("cancel_requested = (state = 'in_progress'), finished_at = case when state = 'pending' then ");
-        qb.push_bind(now);
-        qb.push(" else finished_at end, updated_at = ");
-        qb.push_bind(now);
-        qb.push(" where id in (select m.id from messages m where m.state in ('pending', 'in_progress')");
-        // A delivery already asked to stop is not asked again, nor counted again.
-        qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
-        push_filter(&mut qb, filter, "m.created_at", &DIALECT);
-        qb.push(") returning id, state");
+        let header = "-- message_cancel_many: cancel every pending match, flag every match in flight\n";
         let mut tx = self.begin_write().await?;
-        let changed: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-        let mut log = EventLog::default();
-        for (id, state) in &changed {
-            log.push(now, Event::new(id, log_state(state, "CANCELED")));
-        }
-        log.write(&mut tx).await?;
+        let cancelled = cancel_matching(&mut tx, header, now, filter, None).await?;
         tx.commit().await?;
-        Ok(changed.len() as u64)
+        Ok(cancelled)
     }
 
     async fn message_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
@@ -142,4 +125,45 @@ impl MessageStore for SqliteStore {
         }
         crate::store::decode_states(states)
     }
+}
+
+/// Message ids after `after` (from the first when `None`) up to and including `last`: one chunk of a bulk
+/// action.
+pub(super) type IdRange<'a> = (Option<&'a str>, &'a str);
+
+/// The statement of `message_cancel_many` and of a bulk action's chunk (`header` names which), in the
+/// caller's write transaction: cancels every pending message `filter` matches (within `range`, when
+/// given), flags every match in flight, logs the changes and answers how many changed.
+pub(super) async fn cancel_matching(
+    conn: &mut sqlx::SqliteConnection,
+    header: &'static str,
+    now: i64,
+    filter: &Filter,
+    range: Option<IdRange<'_>>,
+) -> Result<u64> {
+    // SQLite's UPDATE takes no table alias, so the filter's `m.` columns read from a subquery.
+    let mut qb = QueryBuilder::new(header);
+    qb.push("update messages set state = case when state = 'pending' then 'canceled' else state end, ");
+    qb.push("cancel_requested = (state = 'in_progress'), finished_at = case when state = 'pending' then ");
+    qb.push_bind(now);
+    qb.push(" else finished_at end, updated_at = ");
+    qb.push_bind(now);
+    qb.push(" where id in (select m.id from messages m where m.state in ('pending', 'in_progress')");
+    // A delivery already asked to stop is not asked again, nor counted again.
+    qb.push(" and not (m.state = 'in_progress' and m.cancel_requested)");
+    push_filter(&mut qb, filter, "m.created_at", &DIALECT);
+    if let Some((after, last)) = range {
+        if let Some(after) = after {
+            qb.push(" and m.id > ").push_bind(after.to_string());
+        }
+        qb.push(" and m.id <= ").push_bind(last.to_string());
+    }
+    qb.push(") returning id, state");
+    let changed: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let mut log = EventLog::default();
+    for (id, state) in &changed {
+        log.push(now, Event::new(id, log_state(state, "CANCELED")));
+    }
+    log.write(conn).await?;
+    Ok(changed.len() as u64)
 }

@@ -11,9 +11,11 @@ use std::time::Duration;
 use super::filter::{push_filter, Dialect};
 use super::model::*;
 use super::read_model::*;
-use super::rows::{decode_all, decode_claimed, decode_one, DlqRow, EventRow, MessageRow, ScheduleRow};
+use super::rows::{
+    decode_all, decode_claimed, decode_one, BulkActionRow, Decode, DlqRow, EventRow, MessageRow, ScheduleRow,
+};
 use super::{
-    shared, Backend, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
+    shared, Backend, BulkActionStore, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
     ScheduleStore, StatsStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
@@ -24,6 +26,7 @@ use crate::domain::signing::SigningKeys;
 use crate::domain::state::MessageState;
 use crate::domain::{callback, headers, redact};
 
+mod bulk_actions;
 mod delivery;
 mod dlq;
 mod flow_control;
