@@ -15,6 +15,7 @@ use crate::server::ConnectionLimits;
 use crate::state::{AppState, Health};
 use crate::store::{Abandoned, Store, StoreError};
 use crate::worker::breaker::BreakerConfig;
+use crate::worker::bulk::BulkWorker;
 use crate::worker::deliver::{Deliverer, NetworkOptions};
 use crate::worker::dispatcher::{DispatchConfig, Dispatcher, FlowKeys};
 use crate::worker::maintenance::{Maintenance, MaintenanceConfig};
@@ -38,6 +39,7 @@ pub struct App {
     dispatcher: Arc<Dispatcher>,
     maintenance: Arc<Maintenance>,
     scheduler: Arc<Scheduler>,
+    bulk: Arc<BulkWorker>,
     stats: Arc<StatsRefresher>,
     shutdown: CancellationToken,
     run_workers: bool,
@@ -145,8 +147,17 @@ impl App {
                 rescue_every: (config.lease / 2).min(std::time::Duration::from_secs(5)),
                 message_retention: config.message_retention,
                 dlq_retention: config.dlq_retention,
+                bulk_action_retention: config.bulk_action_retention,
             },
         });
+        let bulk_wake = Arc::new(Wake::default());
+        let bulk = Arc::new(BulkWorker::new(
+            store.clone(),
+            config.clock.clone(),
+            bulk_wake.clone(),
+            config.lease,
+            metrics.clone(),
+        ));
         let schedule_wake = Arc::new(Wake::default());
         let scheduler = Arc::new(Scheduler {
             store: store.clone(),
@@ -181,6 +192,7 @@ impl App {
             wake,
             peers: Arc::new(crate::worker::peers::PeerWake::default()),
             schedule_wake,
+            bulk_wake,
             flow_keys,
             committer,
             token: config.token.as_str().into(),
@@ -223,6 +235,7 @@ impl App {
             dispatcher,
             maintenance,
             scheduler,
+            bulk,
             stats,
             shutdown,
             run_workers: config.run_workers,
@@ -254,6 +267,11 @@ impl App {
         self.scheduler.clone()
     }
 
+    /// The bulk worker, for tests that step it with `run_once`.
+    pub fn bulk(&self) -> Arc<BulkWorker> {
+        self.bulk.clone()
+    }
+
     /// The metrics gauges' refresher, for tests that step it.
     pub fn stats(&self) -> Arc<StatsRefresher> {
         self.stats.clone()
@@ -279,6 +297,7 @@ impl App {
             workers.push(tokio::spawn(self.dispatcher.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.maintenance.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.scheduler.clone().run(workers_stop.clone())));
+            workers.push(tokio::spawn(self.bulk.clone().run(workers_stop.clone())));
             workers.push(tokio::spawn(self.stats.clone().run(workers_stop.clone())));
             let (store, wake) = (self.state.store.clone(), self.state.wake.clone());
             workers.push(tokio::spawn(crate::worker::peers::listen(

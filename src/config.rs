@@ -39,6 +39,7 @@ const DEFAULT_BREAKER_COOLDOWN: &str = "30s";
 const DEFAULT_POLL_INTERVAL: &str = "500ms";
 const DEFAULT_MESSAGE_RETENTION: &str = "3d";
 const DEFAULT_DLQ_RETENTION: &str = "14d";
+const DEFAULT_BULK_ACTION_RETENTION: &str = "7d";
 const DEFAULT_SHUTDOWN_TIMEOUT: &str = "10s";
 const DEFAULT_DATABASE_CONNECTIONS: u32 = 16;
 const DEFAULT_DEDUP_WINDOW: &str = "10m";
@@ -163,6 +164,9 @@ pub struct EngineArgs {
     /// How long DLQ entries are kept.
     #[arg(long, env = "POSTDATE_DLQ_RETENTION", default_value = DEFAULT_DLQ_RETENTION, value_parser = duration)]
     pub dlq_retention: Duration,
+    /// How long finished async bulk actions (`GET /v2/bulkActions`) stay readable after they finish.
+    #[arg(long, env = "POSTDATE_BULK_ACTION_RETENTION", default_value = DEFAULT_BULK_ACTION_RETENTION, value_parser = duration)]
+    pub bulk_action_retention: Duration,
     /// Time deliveries in flight get to finish on shutdown.
     #[arg(long, env = "POSTDATE_SHUTDOWN_TIMEOUT", default_value = DEFAULT_SHUTDOWN_TIMEOUT, value_parser = duration)]
     pub shutdown_timeout: Duration,
@@ -242,6 +246,7 @@ pub struct Config {
     pub poll_interval: Duration,
     pub message_retention: Duration,
     pub dlq_retention: Duration,
+    pub bulk_action_retention: Duration,
     pub shutdown_timeout: Duration,
     pub database_connections: u32,
     /// The database URL leads to a transaction-mode pooler (see `EngineArgs::transaction_pooler`).
@@ -395,6 +400,7 @@ impl Config {
             poll_interval: Duration::ZERO,
             message_retention: Duration::ZERO,
             dlq_retention: Duration::ZERO,
+            bulk_action_retention: Duration::ZERO,
             shutdown_timeout: Duration::ZERO,
             database_connections: 0,
             transaction_pooler: false,
@@ -451,6 +457,7 @@ impl Config {
         self.poll_interval = e.poll_interval.max(Duration::from_millis(1));
         self.message_retention = e.message_retention;
         self.dlq_retention = e.dlq_retention;
+        self.bulk_action_retention = e.bulk_action_retention;
         self.shutdown_timeout = e.shutdown_timeout;
         self.database_connections = e.database_connections.max(2);
         self.transaction_pooler = e.transaction_pooler;
@@ -513,6 +520,7 @@ impl Default for EngineArgs {
             poll_interval: d(DEFAULT_POLL_INTERVAL),
             message_retention: d(DEFAULT_MESSAGE_RETENTION),
             dlq_retention: d(DEFAULT_DLQ_RETENTION),
+            bulk_action_retention: d(DEFAULT_BULK_ACTION_RETENTION),
             shutdown_timeout: d(DEFAULT_SHUTDOWN_TIMEOUT),
             database_connections: DEFAULT_DATABASE_CONNECTIONS,
             transaction_pooler: false,

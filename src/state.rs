@@ -23,6 +23,8 @@ pub struct AppState {
     pub committer: crate::worker::committer::Committer,
     /// Set when a flow-control key is created, so the dispatcher starts claiming under flow control.
     pub flow_keys: Arc<crate::worker::dispatcher::FlowKeys>,
+    /// Wakes the bulk worker when an async bulk action is accepted.
+    pub bulk_wake: Arc<Wake>,
     /// Wakes the scheduler when a schedule is created, replaced or resumed.
     pub schedule_wake: Arc<Wake>,
     pub token: Arc<str>,

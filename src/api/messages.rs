@@ -2,6 +2,7 @@
 //! list `GET /v2/messages` with the same filters (beyond QStash: "what is waiting, what runs next?").
 
 use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -118,12 +119,29 @@ fn keys(extra: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// Three request styles (spec §4.3): query (JS), JSON body (Python `cancel_many`), or neither (cancel all).
-/// `count` is accepted and ignored: the whole operation finishes in this call, as JS 2.12 documents.
-async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Json<wire::Cancelled>, ApiError> {
-    let (_, query, body) = bulk_request(&app, request, &keys(&["count"])).await?;
-    let filter = match Selection::of(&query, body)? {
+/// `count` is accepted and ignored: the whole operation finishes in this call, as JS 2.12 documents. With
+/// `async: true` (in the body, or `?async=true`) the selection is counted and stored as a bulk action,
+/// answered 202 `{"actionId"}` at once, and the bulk worker cancels it in the background (issue 23).
+async fn cancel_messages(State(app): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (_, mut query, mut body) = bulk_request(&app, request, &keys(&["count", "async"])).await?;
+    let run_async = match (
+        query.take_flag("async")?,
+        body.as_mut().and_then(|b| b.run_async.take()),
+    ) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::BadRequest(
+                "async is given twice, in the query and in the body, with different values".into(),
+            ))
+        }
+        (a, b) => a.or(b).unwrap_or(false),
+    };
+    let selection = Selection::of(&query, body)?;
+    let selects_nothing = selection == Selection::Nothing;
+    let filter = match selection {
         Selection::All => Filter::default(),
-        Selection::Nothing => return Ok(Json(wire::Cancelled { cancelled: 0 })),
+        // An explicit empty id list names no message: stored as a finished action with a total of 0.
+        Selection::Nothing if run_async => Filter::default(),
+        Selection::Nothing => return Ok(Json(wire::Cancelled { cancelled: 0 }).into_response()),
         Selection::Matching(filter) => {
             if !filter.dlq_ids.is_empty() || !filter.response_status.is_empty() {
                 return Err(ApiError::BadRequest(
@@ -141,7 +159,10 @@ async fn cancel_messages(State(app): State<AppState>, request: Request) -> Resul
             }
         }
     };
+    if run_async {
+        return super::bulk_actions::accept_cancel(&app, filter, selects_nothing).await;
+    }
     let cancelled = app.store.message_cancel_many(app.clock.now_ms(), &filter).await?;
     app.metrics.cancelled(cancelled);
-    Ok(Json(wire::Cancelled { cancelled }))
+    Ok(Json(wire::Cancelled { cancelled }).into_response())
 }

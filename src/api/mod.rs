@@ -4,6 +4,7 @@
 mod accept;
 pub mod auth;
 mod batch;
+mod bulk_actions;
 mod destinations;
 mod dlq;
 mod docs;
@@ -34,6 +35,7 @@ fn v2(state: &AppState) -> Router<AppState> {
         .merge(publish::router())
         .merge(queues::router())
         .merge(batch::router())
+        .merge(bulk_actions::router())
         .merge(messages::router())
         .merge(dlq::router())
         .merge(keys::router())

@@ -128,6 +128,27 @@ impl Query {
         Ok(Query(pairs))
     }
 
+    /// Removes `key` and reads it as `true` or `false` (a flag such as `async`, which selects nothing).
+    pub fn take_flag(&mut self, key: &str) -> Result<Option<bool>, ApiError> {
+        let mut flag = None;
+        let mut error = None;
+        self.0.retain(|(k, v)| {
+            if k != key {
+                return true;
+            }
+            match v.trim() {
+                "true" => flag = Some(true),
+                "false" => flag = Some(false),
+                other => error = Some(format!("query parameter {key} must be true or false, got {other:?}")),
+            }
+            false
+        });
+        match error {
+            Some(error) => Err(ApiError::BadRequest(error)),
+            None => Ok(flag),
+        }
+    }
+
     /// Whether anything but paging parameters was given.
     pub fn has_filters(&self) -> bool {
         self.0.iter().any(|(k, _)| !PAGING_KEYS.contains(&k.as_str()))
@@ -270,6 +291,11 @@ impl BulkBody {
     /// What the body selects: an explicit empty id list selects nothing; otherwise it must name something,
     /// with no blank value.
     fn selection(self) -> Result<Selection, ApiError> {
+        if self.run_async.is_some() {
+            return Err(ApiError::BadRequest(
+                "async applies to the bulk cancel of messages only".into(),
+            ));
+        }
         let texts = [
             &self.url,
             &self.topic_name,

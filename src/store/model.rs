@@ -299,6 +299,8 @@ pub const BULK_CHUNK: i64 = 1_000;
 pub struct NewBulkAction {
     pub id: crate::domain::ids::BulkActionId,
     pub filter: Filter,
+    /// An explicit empty id list: the action selects no message whatever `filter` says.
+    pub selects_nothing: bool,
     pub now: i64,
     /// Selected messages per chunk ([`BULK_CHUNK`]; tests use a few).
     pub chunk: i64,
@@ -319,7 +321,11 @@ pub enum BulkStep {
     /// One more chunk is done: `processed` messages of the selection are now, `cancelled` of them by
     /// this step (the others had ended, or been canceled, before it got to them). `finished` when it was
     /// the last chunk.
-    Chunk { processed: i64, cancelled: u64, finished: bool },
+    Chunk {
+        processed: i64,
+        cancelled: u64,
+        finished: bool,
+    },
     /// The action has no chunk left (it selected nothing); it is finished now.
     Finished,
     /// The lease is not this worker's any more (it lapsed and another worker took the action over), or

@@ -4,6 +4,7 @@
 //! read models.
 
 mod body;
+mod bulk;
 mod groups;
 mod log;
 mod message;
@@ -14,6 +15,7 @@ mod schedule;
 mod shown;
 
 pub use body::Body;
+pub use bulk::{BulkAction, BulkActionAccepted, BulkActionPage, BulkFilter, BulkKind, BulkState};
 pub use groups::{Callbacks, Labels, Routing};
 pub use log::{LogEntry, LogPage};
 pub use message::{DlqMessage, DlqPage, FlowLimits, Message, MessagePage};

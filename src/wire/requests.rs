@@ -103,6 +103,9 @@ pub struct BulkBody {
     pub from_date: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_date: Option<i64>,
+    /// Bulk cancel only: `true` answers `{"actionId"}` at once (202) and cancels in the background.
+    #[serde(default, rename = "async", skip_serializing_if = "Option::is_none")]
+    pub run_async: Option<bool>,
 }
 
 impl BulkBody {

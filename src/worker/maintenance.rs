@@ -20,6 +20,7 @@ pub struct MaintenanceConfig {
     pub rescue_every: Duration,
     pub message_retention: Duration,
     pub dlq_retention: Duration,
+    pub bulk_action_retention: Duration,
 }
 
 pub struct Maintenance {
@@ -76,17 +77,19 @@ impl Maintenance {
         Ok(rescued)
     }
 
-    /// Deletes finished messages and DLQ entries older than their retention, and deduplication keys past
+    /// Deletes finished messages and DLQ entries older than their retention, finished bulk actions past theirs, and deduplication keys past
     /// their window. Returns rows deleted.
     pub async fn clean_once(&self) -> crate::store::Result<u64> {
         let now = self.clock.now_ms();
         let dlq_before = now - self.config.dlq_retention.as_millis() as i64;
         let messages_before = now - self.config.message_retention.as_millis() as i64;
+        let actions_before = now - self.config.bulk_action_retention.as_millis() as i64;
         let store = &self.store;
         Ok(
             in_batches(|| store.dlq_delete_expired(dlq_before, RETENTION_BATCH)).await?
                 + in_batches(|| store.dedup_delete_expired(now, RETENTION_BATCH)).await?
-                + in_batches(|| store.message_delete_finished(messages_before, RETENTION_BATCH)).await?,
+                + in_batches(|| store.message_delete_finished(messages_before, RETENTION_BATCH)).await?
+                + in_batches(|| store.bulk_action_delete_finished(actions_before, RETENTION_BATCH)).await?,
         )
     }
 

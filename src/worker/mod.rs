@@ -1,8 +1,9 @@
 //! Background loops. Each owns its state transitions: the dispatcher claims, delivers and completes; the
 //! scheduler fires cron slots into messages; the maintenance loop rescues expired leases, refreshes signing
-//! keys and applies retention; `peers` wakes the other instances sharing a database.
+//! keys and applies retention; the bulk worker runs async bulk actions; `peers` wakes the other instances sharing a database.
 
 pub mod breaker;
+pub mod bulk;
 pub mod committer;
 pub mod deliver;
 pub mod dispatcher;

@@ -45,6 +45,8 @@ use headers::OptionHeaders;
         paths::messages::cancel,
         paths::messages::cancel_many,
         paths::messages::run_now,
+        paths::bulk_actions::list,
+        paths::bulk_actions::get,
         paths::schedules::create,
         paths::schedules::list,
         paths::schedules::get,

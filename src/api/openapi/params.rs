@@ -131,4 +131,8 @@ pub struct LogQuery {
 pub struct CancelQuery {
     /// Accepted and ignored: a bulk cancel finishes in one call.
     count: Option<i64>,
+    /// `true`: answer 202 `{"actionId"}` at once and cancel in the background (also `"async": true` in
+    /// the body).
+    #[param(rename = "async")]
+    run_async: Option<bool>,
 }

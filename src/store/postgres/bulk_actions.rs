@@ -67,6 +67,9 @@ with matched as (
     where m.state in ('pending', 'in_progress') and not (m.state = 'in_progress' and m.cancel_requested)",
         );
         push_filter(&mut qb, &action.filter, "m.created_at", &DIALECT);
+        if action.selects_nothing {
+            qb.push(" and false");
+        }
         qb.push(
             "
     window w as (order by m.id)

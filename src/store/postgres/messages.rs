@@ -114,7 +114,8 @@ impl MessageStore for PgStore {
     }
 
     async fn message_cancel_many(&self, now: i64, filter: &Filter) -> Result<u64> {
-        let header = "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n";
+        let header =
+            "-- message_cancel_many: cancel every pending match, flag every match in flight; log the changes\n";
         let cancelled: i64 = cancel_statement(header, now, filter, None)
             .build_query_scalar()
             .fetch_one(&self.pool)

@@ -15,8 +15,8 @@ use super::rows::{
     decode_all, decode_claimed, decode_one, BulkActionRow, Decode, DlqRow, EventRow, MessageRow, ScheduleRow,
 };
 use super::{
-    shared, Backend, BulkActionStore, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore, QueueStore, Result,
-    ScheduleStore, StatsStore, UrlGroupStore,
+    shared, Backend, BulkActionStore, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore,
+    QueueStore, Result, ScheduleStore, StatsStore, UrlGroupStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::ids::{DlqId, MessageId, ScheduleId};

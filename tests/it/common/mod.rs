@@ -138,6 +138,7 @@ pub struct TestApp {
     pub dispatcher: Arc<Dispatcher>,
     pub maintenance: Arc<Maintenance>,
     pub scheduler: Arc<Scheduler>,
+    pub bulk: Arc<postdate::worker::bulk::BulkWorker>,
     pub stats: Arc<postdate::worker::stats::StatsRefresher>,
     pub shutdown: CancellationToken,
     pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -191,6 +192,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
     let dispatcher = app.dispatcher();
     let maintenance = app.maintenance();
     let scheduler = app.scheduler();
+    let bulk = app.bulk();
     let stats = app.stats();
     let shutdown = app.shutdown_token();
     let handle = tokio::spawn(app.run());
@@ -202,6 +204,7 @@ pub async fn spawn_app_on(db: Arc<TestDb>, options: Options) -> TestApp {
         dispatcher,
         maintenance,
         scheduler,
+        bulk,
         stats,
         shutdown,
         handle,

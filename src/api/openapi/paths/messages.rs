@@ -1,7 +1,7 @@
 //! Messages (spec §4): read, list, cancel one, cancel in bulk.
 
 use crate::api::openapi::params::{CancelQuery, Filters, MessageFilters, MessageListQuery, Paging};
-use crate::wire::{Cancelled, ErrorBody, Message, MessagePage, RunNow};
+use crate::wire::{BulkActionAccepted, Cancelled, ErrorBody, Message, MessagePage, RunNow};
 
 #[utoipa::path(
     get,
@@ -50,11 +50,17 @@ pub fn cancel() {}
     summary = "Cancel messages in bulk",
     description = "Cancels the messages the filters match: in the query, or as a JSON body (not both). With no \
         filter and no body, every pending message. A blank or unknown filter is refused, never widened; \
-        `messageIds` take precedence over other filters.",
+        `messageIds` take precedence over other filters. With `async: true` (in the body, or `?async=true`) \
+        the answer is 202 `{\"actionId\"}` at once: the messages selected then (and only those) are \
+        canceled in the background, followed with `GET /v2/bulkActions/{actionId}`.",
     params(Filters, MessageFilters, CancelQuery),
     request_body(content = Option<crate::wire::BulkBody>, description = "Filters as JSON, instead of the query",
         example = json!({"messageIds": ["msg_1", "msg_2"]})),
-    responses((status = 200, description = "How many were canceled", body = Cancelled, example = json!({"cancelled": 2})))
+    responses(
+        (status = 200, description = "How many were canceled", body = Cancelled, example = json!({"cancelled": 2})),
+        (status = 202, description = "Accepted with `async: true`: the action's id", body = BulkActionAccepted,
+            example = json!({"actionId": "act_0Sxyz12AbCdEfGhIjKlM"}))
+    )
 )]
 pub fn cancel_many() {}
 

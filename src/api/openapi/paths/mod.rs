@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod bulk_actions;
 pub mod dlq;
 pub mod flow_control;
 pub mod keys;
