@@ -332,3 +332,62 @@ pub enum BulkStep {
     /// the action moved on without it: nothing was changed.
     NotHeld,
 }
+
+/// What an async bulk action does. Only bulk cancel runs in the background today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkActionKind {
+    Cancel,
+}
+
+impl BulkActionKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkActionKind::Cancel => "cancel",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BulkActionKind> {
+        match text {
+            "cancel" => Some(BulkActionKind::Cancel),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an async bulk action is still being worked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkActionState {
+    InProgress,
+    Finished,
+}
+
+impl BulkActionState {
+    pub fn parse(text: &str) -> Option<BulkActionState> {
+        match text {
+            "in_progress" => Some(BulkActionState::InProgress),
+            "finished" => Some(BulkActionState::Finished),
+            _ => None,
+        }
+    }
+}
+
+/// A stored async bulk action and its progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkAction {
+    pub id: crate::domain::ids::BulkActionId,
+    pub kind: BulkActionKind,
+    pub state: BulkActionState,
+    /// The filter as accepted (empty: every message).
+    pub filter: Filter,
+    /// Messages the filter selected when the action was accepted: those waiting, retrying, or in flight
+    /// and not yet asked to stop.
+    pub total: i64,
+    /// Of those, how many the action has dealt with: canceled (or asked to stop, when in flight), or found
+    /// already ended or canceled when it got to them. `total` once finished.
+    pub processed: i64,
+    /// The last message id of the last chunk done: where the next chunk starts (after it).
+    pub cursor: Option<crate::domain::ids::MessageId>,
+    pub created_at: i64,
+    pub completed_at: Option<i64>,
+}

@@ -1,9 +1,8 @@
 //! The rows both backends read, as sqlx decodes them, and their one conversion into the read models. Private
 //! to the store: nothing outside it sees a stored string.
 
-use super::read_model::{
-    BulkAction, BulkActionKind, BulkActionState, DeadLetter, DlqEntry, LogEntry, Message, Schedule,
-};
+use super::model::{BulkAction, BulkActionKind, BulkActionState};
+use super::read_model::{DeadLetter, DlqEntry, LogEntry, Message, Schedule};
 use super::{Result, StoreError};
 use crate::domain::cron::Cron;
 use crate::domain::destination::{Destination, DestinationUrl};
