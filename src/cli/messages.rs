@@ -7,7 +7,7 @@ use super::filters::{Filters, Paging, Query, UrlPartFilters};
 use super::http::Client;
 use super::render::{absolute, clip, header_lines, now_ms, relative, relative_opt, show, wire_name, Details, Table};
 use super::{segment, CliError, Server};
-use crate::wire::{BulkBody, Cancelled, Message, MessagePage};
+use crate::wire::{BulkActionAccepted, BulkBody, Cancelled, Message, MessagePage};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -16,6 +16,7 @@ Examples:
   postdate messages get msg_26hZCxZCuWyyTWPmSVBrNC
   postdate messages cancel msg_26hZCxZCuWyyTWPmSVBrNC msg_26hZCxZCuWyyTWPmSVBrND
   postdate messages cancel --all --queue orders
+  postdate messages cancel --all --label nightly --async
   postdate messages ls --json | jq -r '.messages[].messageId'";
 
 #[derive(Subcommand)]
@@ -63,6 +64,10 @@ pub struct CancelArgs {
     filters: Filters,
     #[command(flatten)]
     url_parts: UrlPartFilters,
+    /// Answer at once with the id of a bulk action that cancels in the background (follow it with
+    /// `GET /v2/bulkActions/{id}`).
+    #[arg(long = "async")]
+    run_async: bool,
 }
 
 pub async fn run(command: MessagesCommand, server: &Server) -> Result<(), CliError> {
@@ -151,6 +156,21 @@ async fn cancel(client: &Client, args: CancelArgs, json: bool) -> Result<(), Cli
         return Err(CliError::Usage(
             "give message ids or --all with filters, not both".into(),
         ));
+    }
+    if args.run_async {
+        let accepted: BulkActionAccepted = if args.ids.is_empty() {
+            let mut query = filters.pairs.clone();
+            query.push(("async".to_string(), "true".to_string()));
+            client.delete("/v2/messages").query(&query).send().await?
+        } else {
+            let body = BulkBody {
+                run_async: Some(true),
+                ..BulkBody::message_ids(&args.ids)
+            };
+            client.delete("/v2/messages").json(&body).send().await?
+        };
+        show(json, &accepted, |a| format!("bulk action {} accepted\n", a.action_id));
+        return Ok(());
     }
     let cancelled: Cancelled = match args.ids.as_slice() {
         [id] => client.delete(&format!("/v2/messages/{}", segment(id))).send().await?,
