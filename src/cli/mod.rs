@@ -1,7 +1,8 @@
-//! The command-line client: `postdate publish`, `messages`, `dlq`, `schedules`, `logs`, `groups`, `queues`
-//! and `keys` speak the REST API of a running Postdate (or QStash) with the SDKs' `QSTASH_URL` and
+//! The command-line client: `postdate publish`, `messages`, `bulk-actions`, `dlq`, `schedules`, `logs`,
+//! `groups`, `queues` and `keys` speak the REST API of a running Postdate (or QStash) with the SDKs' `QSTASH_URL` and
 //! `QSTASH_TOKEN`, and decode its answers into the same wire structs the server serialises.
 
+mod bulk_actions;
 mod dlq;
 mod filters;
 mod groups;
@@ -57,6 +58,14 @@ pub enum ClientCommand {
     Messages {
         #[command(subcommand)]
         command: messages::MessagesCommand,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Lists and shows async bulk actions (`messages cancel --async`) with their progress.
+    #[command(after_help = bulk_actions::EXAMPLES)]
+    BulkActions {
+        #[command(subcommand)]
+        command: bulk_actions::BulkActionsCommand,
         #[command(flatten)]
         server: Server,
     },
@@ -129,6 +138,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
     let result = match command {
         ClientCommand::Publish(args) => publish::run(args).await,
         ClientCommand::Messages { command, server } => messages::run(command, &server).await,
+        ClientCommand::BulkActions { command, server } => bulk_actions::run(command, &server).await,
         ClientCommand::Dlq { command, server } => dlq::run(command, &server).await,
         ClientCommand::Schedules { command, server } => schedules::run(command, &server).await,
         ClientCommand::Logs(args) => logs::run(args).await,

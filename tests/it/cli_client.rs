@@ -5,8 +5,9 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use postdate::wire::{
-    Cancelled, Deleted, DlqMessage, DlqPage, Empty, LogEntry, LogPage, Message, MessagePage, PublishAnswer, Queue,
-    Retried, Schedule, ScheduleCreated, SigningKeys, UrlGroup,
+    BulkAction, BulkActionAccepted, BulkActionPage, BulkState, Cancelled, Deleted, DlqMessage, DlqPage, Empty,
+    LogEntry, LogPage, Message, MessagePage, PublishAnswer, Queue, Retried, Schedule, ScheduleCreated, SigningKeys,
+    UrlGroup,
 };
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -23,6 +24,7 @@ backend_tests!(
     schedules_are_added_listed_paused_resumed_and_removed,
     url_groups_are_filled_listed_and_emptied,
     queues_are_listed_paused_and_resumed,
+    an_async_cancel_is_listed_and_shown_in_bulk_actions_with_its_progress,
     keys_are_shown_and_rotated,
     logs_list_entries_and_follow_prints_entries_written_after_it_started,
     an_api_error_exits_1_with_the_servers_message,
@@ -351,6 +353,52 @@ async fn queues_are_listed_paused_and_resumed(backend: Backend) {
     app.stop().await;
 }
 
+async fn an_async_cancel_is_listed_and_shown_in_bulk_actions_with_its_progress(backend: Backend) {
+    let app = spawn_app(backend, Options::default()).await;
+    let cli = Client { app: &app };
+    let empty = cli.ok(&["bulk-actions", "ls"]).await;
+    assert_eq!(empty.trim(), "no bulk actions");
+    for _ in 0..3 {
+        cli.ok(&[
+            "publish",
+            "http://127.0.0.1:9/hook",
+            "--delay",
+            "10m",
+            "--label",
+            "nightly",
+        ])
+        .await;
+    }
+    let accepted: BulkActionAccepted = cli
+        .json(&["messages", "cancel", "--all", "--label", "nightly", "--async"])
+        .await;
+    let id = accepted.action_id.as_str();
+    while app.bulk.run_once().await.unwrap() != postdate::worker::bulk::Stepped::Idle {}
+
+    let shown: BulkAction = cli.json(&["bulk-actions", "show", id]).await;
+    assert_eq!((shown.state, shown.processed, shown.total), (BulkState::Finished, 3, 3));
+    assert_eq!(shown.filter.label, ["nightly"]);
+    let text = cli.ok(&["bulk-actions", "show", id]).await;
+    for expected in [id, "CANCEL", "FINISHED", "3/3", "label=nightly", "completed"] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+
+    let page: BulkActionPage = cli.json(&["bulk-actions", "ls"]).await;
+    assert_eq!(page.actions, [shown]);
+    let table = cli.ok(&["bulk-actions", "ls"]).await;
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one action: {table}");
+    for expected in ["ID", "PROGRESS", "FILTER"] {
+        assert!(lines[0].contains(expected), "{table}");
+    }
+    for expected in [id, "CANCEL", "FINISHED", "3/3", "label=nightly"] {
+        assert!(lines[1].contains(expected), "{expected:?} in {table}");
+    }
+
+    let missing = cli.run(&["bulk-actions", "show", "act_nope"]).await;
+    assert_eq!(missing.status.code(), Some(1));
+}
+
 async fn keys_are_shown_and_rotated(backend: Backend) {
     let app = spawn_app(backend, Options::stepped()).await;
     let cli = Client { app: &app };
@@ -529,6 +577,9 @@ fn every_client_command_shows_an_example_in_its_help() {
         &["messages", "ls"],
         &["messages", "get"],
         &["messages", "cancel"],
+        &["bulk-actions"],
+        &["bulk-actions", "ls"],
+        &["bulk-actions", "show"],
         &["dlq"],
         &["dlq", "ls"],
         &["dlq", "show"],
