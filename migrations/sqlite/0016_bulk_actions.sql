@@ -1,12 +1,16 @@
 -- Async bulk actions (issue 23). SQLite: same shape as the Postgres migration of the same number. A bulk
--- cancel with "async": true is stored here at once, with the exact number of messages it selected then,
--- and a worker cancels them in chunks, recording its progress.
+-- cancel with "async": true is stored here at once, with its filter and a bound that keeps later messages
+-- out, and a worker counts what it selects, then cancels it in chunks, recording its progress.
 create table bulk_actions (
     id           text primary key,      -- act_ + creation time + random, so ordering by id orders by time
     kind         text not null,         -- cancel
     state        text not null,         -- in_progress | finished
     filter       text not null,         -- JSON of the store's Filter, as accepted
-    total        integer not null,       -- messages selected at acceptance
+    cutoff       text,                  -- the greatest message id at acceptance: later messages sort after it
+                                        -- (null: there was no message, so the action selects none)
+    chunk        integer not null,       -- messages per step
+    total        integer,                -- null until the worker's first step counts the selection
+    counted_at   integer,                -- when it counted: messages finished before then are not selected
     processed    integer not null,       -- of those, the ones whose chunk is done (canceled or ended otherwise)
     cursor       text,                  -- the last message id of the last chunk done
     created_at   integer not null,
@@ -19,13 +23,3 @@ create table bulk_actions (
 create index bulk_actions_unfinished on bulk_actions (created_at) where state = 'in_progress';
 -- Retention.
 create index bulk_actions_completed on bulk_actions (completed_at) where completed_at is not null;
-
--- The selection cut into chunks at acceptance: each row is the last message id of a chunk and how many
--- selected messages lie up to it, so the worker's progress counts messages of the selection exactly,
--- including those that were delivered or canceled by someone else before it got to them.
-create table bulk_action_chunks (
-    action_id text not null references bulk_actions (id) on delete cascade,
-    position  integer not null,
-    last_id   text not null,
-    primary key (action_id, position)
-);

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 use super::http::Client;
+use super::messages::print_more;
 use super::render::{absolute, now_ms, relative, relative_opt, show, wire_name, Details, Table};
 use super::{segment, CliError, Server};
 use crate::wire::{BulkAction, BulkActionPage, BulkFilter};
@@ -15,8 +16,15 @@ Examples:
 #[derive(Subcommand)]
 pub enum BulkActionsCommand {
     /// Lists the bulk actions kept, newest first, with their progress.
-    #[command(after_help = "Example:\n  postdate bulk-actions ls")]
-    Ls,
+    #[command(after_help = "Example:\n  postdate bulk-actions ls --count 20")]
+    Ls {
+        /// Actions per page (at most 1000).
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+        /// The page after this cursor (printed at the end of the previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
     /// Shows one bulk action: its state, progress and filter.
     #[command(after_help = "Example:\n  postdate bulk-actions show act_1a2b3c")]
     Show {
@@ -28,10 +36,12 @@ pub enum BulkActionsCommand {
 pub async fn run(command: BulkActionsCommand, server: &Server) -> Result<(), CliError> {
     let client = Client::new(server)?;
     match command {
-        BulkActionsCommand::Ls => {
-            // The first page (the API's default count); --json prints it with its cursor.
-            let page: BulkActionPage = client.get("/v2/bulkActions").send().await?;
+        BulkActionsCommand::Ls { count, cursor } => {
+            let mut query = vec![("count".to_string(), count.to_string())];
+            query.extend(cursor.map(|cursor| ("cursor".to_string(), cursor)));
+            let page: BulkActionPage = client.get("/v2/bulkActions").query(&query).send().await?;
             show(server.json, &page, |page| {
+                print_more(page.cursor.as_deref());
                 table(&page.actions, now_ms()).or("no bulk actions")
             });
         }
@@ -43,9 +53,12 @@ pub async fn run(command: BulkActionsCommand, server: &Server) -> Result<(), Cli
     Ok(())
 }
 
-/// "processed/total".
+/// "processed/total"; "?" for a total not counted yet.
 fn progress(action: &BulkAction) -> String {
-    format!("{}/{}", action.processed, action.total)
+    match action.total {
+        Some(total) => format!("{}/{total}", action.processed),
+        None => format!("{}/?", action.processed),
+    }
 }
 
 fn table(actions: &[BulkAction], now: i64) -> Table {

@@ -293,16 +293,18 @@ pub struct EndpointSelection {
 /// its progress is recorded.
 pub const BULK_CHUNK: i64 = 1_000;
 
-/// An async bulk cancel to store (`bulk_action_create`): what it selects now, cut into chunks of `chunk`
-/// selected messages.
+/// An async bulk cancel to store (`bulk_action_create`): its filter and, as its bound, the greatest message
+/// id there is now, so that the worker later counts and cancels only messages stored before it (message ids
+/// sort by creation time). Storing it reads no message but that one id: the answer does not wait on how
+/// many match.
 #[derive(Debug, Clone)]
 pub struct NewBulkAction {
     pub id: crate::domain::ids::BulkActionId,
     pub filter: Filter,
-    /// An explicit empty id list: the action selects no message whatever `filter` says.
+    /// An explicit empty id list: the action selects no message whatever `filter` says (finished at once).
     pub selects_nothing: bool,
     pub now: i64,
-    /// Selected messages per chunk ([`BULK_CHUNK`]; tests use a few).
+    /// Selected messages per step ([`BULK_CHUNK`]; tests use a few).
     pub chunk: i64,
 }
 
@@ -318,6 +320,8 @@ pub struct BulkLease<'a> {
 /// What one `bulk_action_step` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BulkStep {
+    /// The first step: the selection is counted, `total` messages (none: the action is finished).
+    Counted { total: i64 },
     /// One more chunk is done: `processed` messages of the selection are now, `cancelled` of them by
     /// this step (the others had ended, or been canceled, before it got to them). `finished` when it was
     /// the last chunk.
@@ -326,7 +330,7 @@ pub enum BulkStep {
         cancelled: u64,
         finished: bool,
     },
-    /// The action has no chunk left (it selected nothing); it is finished now.
+    /// The walk found no message left after the last chunk; the action is finished now.
     Finished,
     /// The lease is not this worker's any more (it lapsed and another worker took the action over), or
     /// the action moved on without it: nothing was changed.
@@ -380,11 +384,13 @@ pub struct BulkAction {
     pub state: BulkActionState,
     /// The filter as accepted (empty: every message).
     pub filter: Filter,
-    /// Messages the filter selected when the action was accepted: those waiting, retrying, or in flight
-    /// and not yet asked to stop.
-    pub total: i64,
+    /// The messages the action selects, counted by the worker's first step (`None` until then): those the
+    /// filter matches, stored before the action was accepted (ids up to its cutoff) and not finished
+    /// before the count (waiting, retrying, in flight, or asked to stop). Whether a message is selected
+    /// cannot change afterwards, so the walk meets exactly these.
+    pub total: Option<i64>,
     /// Of those, how many the action has dealt with: canceled (or asked to stop, when in flight), or found
-    /// already ended or canceled when it got to them. `total` once finished.
+    /// already ended, canceled or asked to stop when it got to them. `total` once finished.
     pub processed: i64,
     /// The last message id of the last chunk done: where the next chunk starts (after it).
     pub cursor: Option<crate::domain::ids::MessageId>,

@@ -315,7 +315,7 @@ pub(crate) struct BulkActionRow {
     pub kind: String,
     pub state: String,
     pub filter: String,
-    pub total: i64,
+    pub total: Option<i64>,
     pub processed: i64,
     pub cursor: Option<MessageId>,
     pub created_at: i64,

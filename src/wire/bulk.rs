@@ -81,11 +81,15 @@ pub struct BulkAction {
     pub action_id: String,
     pub kind: BulkKind,
     pub state: BulkState,
-    /// Messages the filter selected when the action was accepted (waiting, retrying, or in flight and not
-    /// yet asked to stop); messages published later are never part of it.
-    pub total: i64,
+    /// The messages the action selects, counted exactly by the worker's first step: absent until then (the
+    /// answer to `async: true` does not wait for the count). They are the messages the filter matched that
+    /// were stored before the action was accepted and had not ended before the count (waiting, retrying,
+    /// in flight, or already asked to stop); messages published later are never part of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
     /// Of those, how many the action has dealt with: canceled (asked to stop, when in flight), or found
-    /// already delivered, failed or canceled when it got to them. Equal to `total` once finished.
+    /// already delivered, failed, canceled or asked to stop when it got to them. Equal to `total` once
+    /// finished.
     pub processed: i64,
     /// Unix ms.
     pub created_at: i64,

@@ -66,15 +66,20 @@ impl BulkWorker {
         };
         let step = self.store.bulk_action_step(&action, &lease).await?;
         match step {
+            BulkStep::Counted { total } => tracing::info!(action = %action.id, total, "bulk action counted"),
             BulkStep::Chunk {
-                cancelled, finished, ..
+                cancelled,
+                finished,
+                processed,
             } => {
                 self.metrics.cancelled(cancelled);
                 if finished {
-                    tracing::info!(action = %action.id, total = action.total, "bulk action finished");
+                    tracing::info!(action = %action.id, processed, "bulk action finished");
                 }
             }
-            BulkStep::Finished => {}
+            BulkStep::Finished => {
+                tracing::info!(action = %action.id, processed = action.processed, "bulk action finished")
+            }
             BulkStep::NotHeld => tracing::warn!(action = %action.id, "another worker took the bulk action over"),
         }
         Ok(Stepped::Worked(step))

@@ -354,7 +354,8 @@ async fn queues_are_listed_paused_and_resumed(backend: Backend) {
 }
 
 async fn an_async_cancel_is_listed_and_shown_in_bulk_actions_with_its_progress(backend: Backend) {
-    let app = spawn_app(backend, Options::default()).await;
+    // Stepped: no background loop, so the test runs the bulk worker itself.
+    let app = spawn_app(backend, Options::stepped()).await;
     let cli = Client { app: &app };
     let empty = cli.ok(&["bulk-actions", "ls"]).await;
     assert_eq!(empty.trim(), "no bulk actions");
@@ -373,10 +374,17 @@ async fn an_async_cancel_is_listed_and_shown_in_bulk_actions_with_its_progress(b
         .json(&["messages", "cancel", "--all", "--label", "nightly", "--async"])
         .await;
     let id = accepted.action_id.as_str();
+    let waiting: BulkAction = cli.json(&["bulk-actions", "show", id]).await;
+    assert_eq!(waiting.total, None);
+    let text = cli.ok(&["bulk-actions", "show", id]).await;
+    assert!(text.contains("0/?"), "not counted yet: {text}");
     while app.bulk.run_once().await.unwrap() != postdate::worker::bulk::Stepped::Idle {}
 
     let shown: BulkAction = cli.json(&["bulk-actions", "show", id]).await;
-    assert_eq!((shown.state, shown.processed, shown.total), (BulkState::Finished, 3, 3));
+    assert_eq!(
+        (shown.state, shown.processed, shown.total),
+        (BulkState::Finished, 3, Some(3))
+    );
     assert_eq!(shown.filter.label, ["nightly"]);
     let text = cli.ok(&["bulk-actions", "show", id]).await;
     for expected in [id, "CANCEL", "FINISHED", "3/3", "label=nightly", "completed"] {

@@ -1,7 +1,18 @@
-//! Postgres: async bulk actions.
+//! Postgres: async bulk actions (the statements; the steps are shared, in `shared::bulk_actions`).
 
 use super::messages::cancel_matching;
 use super::*;
+
+const BULK_ACTION_CREATE: &str = "
+-- bulk_action_create: the action with its filter and its bound, the greatest message id now (one read at
+-- the end of the primary key, whatever the number of matches); finished at once when it selects nothing
+-- (an explicit empty id list, or no message at all)
+with bound as (select case when $5 then null else (select max(id) from messages) end as cutoff)
+insert into bulk_actions (id, kind, state, filter, cutoff, chunk, total, processed, created_at, completed_at)
+select $1, 'cancel', case when cutoff is null then 'finished' else 'in_progress' end, $2, cutoff, $3::bigint,
+       case when cutoff is null then 0 end, 0, $4::bigint, case when cutoff is null then $4::bigint end
+from bound
+returning *";
 
 const BULK_ACTION_GET: &str = "
 -- bulk_action_get: one action by id
@@ -24,82 +35,42 @@ returning *";
 
 const BULK_ACTION_HOLD: &str = "
 -- bulk_action_step (hold): extend the lease, only while this worker holds the action at this progress
-update bulk_actions set lease_until = $4
-where id = $1 and lease_holder = $2 and processed = $3 and state = 'in_progress'
-returning total";
+update bulk_actions set lease_until = $5
+where id = $1 and lease_holder = $2 and processed = $3 and total is not distinct from $4::bigint and state = 'in_progress'
+returning cutoff, counted_at, chunk";
 
-const BULK_ACTION_NEXT_CHUNK: &str = "
--- bulk_action_step (chunk): the end of the next chunk of the selection
-select position, last_id from bulk_action_chunks where action_id = $1 and position > $2
-order by position limit 1";
+const BULK_ACTION_COUNTED: &str = "
+-- bulk_action_step (counted): the selection's total, and when it was counted
+update bulk_actions set total = $2, counted_at = $3 where id = $1";
 
 const BULK_ACTION_PROGRESS: &str = "
 -- bulk_action_step (progress): the chunk is done; after the last one the action is finished
 update bulk_actions
 set processed = $2, cursor = $3,
-    state = case when $2 >= total then 'finished' else state end,
-    completed_at = case when $2 >= total then $4::bigint end,
-    lease_holder = case when $2 >= total then null else lease_holder end,
-    lease_until = case when $2 >= total then null else lease_until end
+    state = case when $5 then 'finished' else state end,
+    completed_at = case when $5 then $4::bigint end,
+    lease_holder = case when $5 then null else lease_holder end,
+    lease_until = case when $5 then null else lease_until end
 where id = $1";
 
 const BULK_ACTION_FINISH: &str = "
--- bulk_action_step (finish): no chunk is left
+-- bulk_action_step (finish): nothing is left to do
 update bulk_actions set state = 'finished', completed_at = $2, lease_holder = null, lease_until = null
 where id = $1";
 
 const BULK_ACTION_DELETE_FINISHED: &str = "
--- bulk_action_delete_finished: retention for finished actions, with their chunks
+-- bulk_action_delete_finished: retention for finished actions
 delete from bulk_actions where id in (select id from bulk_actions where completed_at < $1 limit $2)";
 
 impl BulkActionStore for PgStore {
     shared::bulk_action_store!();
+}
 
-    async fn bulk_action_create(&self, action: &NewBulkAction) -> Result<BulkAction> {
-        let filter = serde_json::to_string(&action.filter).expect("a filter serialises");
-        let mut qb = QueryBuilder::new(
-            "
--- bulk_action_create: what the filter selects now, cut into chunks of the selection; the action with its
--- exact total, finished at once when it selects nothing
-with matched as (
-    select m.id, row_number() over w as position, lead(m.id) over w as next_id
-    from messages m
-    where m.state in ('pending', 'in_progress') and not (m.state = 'in_progress' and m.cancel_requested)",
-        );
-        push_filter(&mut qb, &action.filter, "m.created_at", &DIALECT);
-        if action.selects_nothing {
-            qb.push(" and false");
-        }
-        qb.push(
-            "
-    window w as (order by m.id)
-), ends as (
-    select id, position from matched where position % ",
-        );
-        qb.push_bind(action.chunk.max(1));
-        qb.push(
-            " = 0 or next_id is null
-), chunks as (
-    insert into bulk_action_chunks (action_id, position, last_id) select ",
-        );
-        qb.push_bind(action.id.as_str().to_string());
-        qb.push(
-            ", position, id from ends
-), counted as (
-    select coalesce(max(position), 0) as total from ends
-)
-insert into bulk_actions (id, kind, state, filter, total, processed, created_at, completed_at)
-select ",
-        );
-        qb.push_bind(action.id.as_str().to_string());
-        qb.push(", 'cancel', case when total = 0 then 'finished' else 'in_progress' end, ");
-        qb.push_bind(filter);
-        qb.push(", total, 0, ");
-        qb.push_bind(action.now);
-        qb.push(", case when total = 0 then ");
-        qb.push_bind(action.now);
-        qb.push("::bigint end from counted returning *");
-        let row: BulkActionRow = qb.build_query_as().fetch_one(&self.pool).await?;
-        Decode::decode(row)
-    }
+/// The rest of a bulk action's selection after its bound: what its filter matches and was not finished
+/// before `since` (see `shared::bulk_actions`).
+fn push_selected(qb: &mut QueryBuilder<'_, sqlx::Postgres>, filter: &Filter, since: i64) {
+    qb.push(" and (m.finished_at is null or m.finished_at >= ")
+        .push_bind(since)
+        .push(")");
+    push_filter(qb, filter, "m.created_at", &DIALECT);
 }

@@ -21,6 +21,7 @@
 //! reads `$1` as Postgres does) and the claim's queue rule.
 
 mod bulk_actions;
+pub(in crate::store) use bulk_actions::SELECTED_SINCE_SLACK;
 mod dlq;
 mod flow_control;
 mod keys;
