@@ -13,6 +13,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console/", "Overview"),
     ("/console/messages", "Messages"),
     ("/console/dlq", "DLQ"),
+    ("/console/bulk-actions", "Bulk actions"),
     ("/console/schedules", "Schedules"),
     ("/console/send", "Send"),
     ("/console/queues", "Queues & groups"),

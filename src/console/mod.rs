@@ -3,6 +3,7 @@
 //! It reads and acts through the in-process `/v2` API ([`api::call`]), so every action follows the API's
 //! rules; only the overview's counts come from the store's cheap, cached `store_stats`.
 
+mod bulk_actions;
 mod client;
 mod cron_text;
 mod dlq;
@@ -94,6 +95,7 @@ pub fn router(app: AppState, console: Console) -> Router {
         .route("/console/messages/{id}", get(messages::show))
         .route("/console/messages/{id}/cancel", post(messages::cancel))
         .route("/console/messages/{id}/run", post(messages::run_now))
+        .route("/console/bulk-actions", get(bulk_actions::list))
         .route("/console/dlq", get(dlq::list))
         .route("/console/dlq/bulk", post(dlq::confirm_page))
         .route("/console/dlq/bulk/confirm", post(dlq::bulk))

@@ -18,6 +18,7 @@ backend_tests!(
     dev_opens_the_console_without_sign_in_only_for_loopback_hosts,
     the_cron_preview_shows_five_fires_in_the_zone_or_the_parser_error,
     the_bulk_confirmation_counts_exactly_the_matching_entries,
+    the_bulk_actions_page_shows_each_actions_progress_and_refreshes_while_one_runs,
     a_message_sent_from_the_console_records_the_browsers_address,
     a_filtered_list_that_searched_its_window_offers_to_search_further,
 );
@@ -451,5 +452,55 @@ async fn a_filtered_list_that_searched_its_window_offers_to_search_further(backe
     let confirm = post_form(&app, "/console/dlq/bulk", &cookie, &form).await;
     let html = confirm.text().await.unwrap();
     assert!(html.contains("Retry 3 DLQ entries?"), "{html}");
+    app.stop().await;
+}
+
+async fn the_bulk_actions_page_shows_each_actions_progress_and_refreshes_while_one_runs(backend: Backend) {
+    let app = spawn_app(backend, Options::stepped()).await;
+    let cookie = sign_in(&app, TOKEN).await;
+    let (status, html, _) = page(&app, "/console/bulk-actions", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No bulk actions."), "{html}");
+    assert!(
+        html.contains(r#"href="/console/bulk-actions" aria-current="page""#),
+        "the nav marks it: {html}"
+    );
+    for _ in 0..3 {
+        app.publish_ok(
+            "https://example.com/x",
+            "b",
+            &[("Upstash-Delay", "1h"), ("Upstash-Label", "nightly")],
+        )
+        .await;
+    }
+    let (status, accepted) = app
+        .send_json(app.request(Method::DELETE, "/v2/messages?label=nightly&async=true"))
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["actionId"].as_str().unwrap();
+
+    let (_, html, _) = page(&app, "/console/bulk-actions", &cookie).await;
+    for expected in [
+        id,
+        "CANCEL",
+        "IN_PROGRESS",
+        "0 / counting…",
+        "label=nightly",
+        "data-refresh",
+    ] {
+        assert!(html.contains(expected), "{expected:?} in {html}");
+    }
+    let (_, live, _) = page(&app, "/console/bulk-actions?live=1", &cookie).await;
+    assert!(
+        live.contains(id) && !live.contains("<nav"),
+        "the refresh gets the table alone: {live}"
+    );
+
+    while app.bulk.run_once().await.unwrap() != postdate::worker::bulk::Stepped::Idle {}
+    let (_, html, _) = page(&app, "/console/bulk-actions", &cookie).await;
+    for expected in [id, "FINISHED", "3 / 3"] {
+        assert!(html.contains(expected), "{expected:?} in {html}");
+    }
+    assert!(!html.contains("data-refresh"), "nothing runs: no refresh: {html}");
     app.stop().await;
 }
