@@ -28,6 +28,7 @@ pub enum AcceptedKind {
     schedule,
     callback,
     dlq_retry,
+    workflow,
 }
 
 /// How one delivery attempt ended.

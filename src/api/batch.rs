@@ -21,8 +21,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v2/batch", post(batch))
 }
 
-/// One validated item: its messages (fanned out already) and deduplication key; `group` says how to answer.
-struct Prepared {
+/// One validated item: a plain publish, or a publish into a workflow run (stored by `workflows::publish`).
+enum Prepared {
+    Plain(Plain),
+    Workflow(Box<super::workflows::publish::Prepared>),
+}
+
+/// A plain item: its messages (fanned out already) and deduplication key; `group` says how to answer.
+struct Plain {
     messages: Vec<NewMessage>,
     flow: Option<crate::domain::flow_control::FlowControl>,
     dedup_key: Option<String>,
@@ -45,30 +51,52 @@ async fn batch(
             other => other,
         };
         let item = prepare(&app, item, caller_ip.clone(), now).await.map_err(item_error)?;
-        created += item.messages.len();
+        created += match &item {
+            Prepared::Plain(plain) => plain.messages.len(),
+            Prepared::Workflow(_) => 1,
+        };
         super::accept::check_fan_out(&app, created)?;
         prepared.push(item);
     }
+    let (prepared, workflow): (Vec<_>, Vec<_>) = prepared
+        .into_iter()
+        .enumerate()
+        .partition(|(_, p)| matches!(p, Prepared::Plain(_)));
+    let prepared: Vec<(usize, Plain)> = prepared
+        .into_iter()
+        .filter_map(|(index, p)| match p {
+            Prepared::Plain(plain) => Some((index, plain)),
+            Prepared::Workflow(_) => None,
+        })
+        .collect();
+    let (workflow_at, workflow): (Vec<usize>, Vec<_>) = workflow
+        .into_iter()
+        .filter_map(|(index, p)| match p {
+            Prepared::Workflow(w) => Some((index, *w)),
+            Prepared::Plain(_) => None,
+        })
+        .unzip();
     // Everything is valid: create the queues items name, then store. Items without a deduplication key go
     // in one statement.
     let queues: std::collections::BTreeSet<&String> = prepared
         .iter()
-        .flat_map(|p| p.messages.iter().filter_map(|m| m.queue_name.as_ref()))
+        .flat_map(|(_, p)| p.messages.iter().filter_map(|m| m.queue_name.as_ref()))
         .collect();
     for queue in queues {
         app.store.queue_ensure(queue, now).await?;
     }
-    for flow in prepared.iter().filter_map(|p| p.flow.as_ref()) {
+    for flow in prepared.iter().filter_map(|(_, p)| p.flow.as_ref()) {
         super::accept::configure_flow(&app, flow, now).await?;
     }
     // The messages move into the store (no copy of the bodies); each item keeps only its answer.
-    let mut answers: Vec<Option<(Accepted, bool)>> = (0..prepared.len()).map(|_| None).collect();
+    let mut answers: Vec<Option<PublishAnswer>> = (0..prepared.len() + workflow.len()).map(|_| None).collect();
     let mut all_plain: Vec<NewMessage> = Vec::new();
     let mut deduplicated = Vec::new();
-    for (index, p) in prepared.into_iter().enumerate() {
+    let mut plain_answers = Vec::new();
+    for (index, p) in prepared {
         match p.dedup_key {
             None => {
-                answers[index] = Some((Accepted::new(&p.messages), p.group));
+                plain_answers.push((index, Accepted::new(&p.messages), p.group));
                 all_plain.extend(p.messages);
             }
             Some(key) => deduplicated.push((index, key, p.messages, p.group)),
@@ -77,18 +105,18 @@ async fn batch(
     if !all_plain.is_empty() {
         accept(&app, all_plain, None, None, now, AcceptedKind::batch).await?;
     }
-    for (index, key, messages, group) in deduplicated {
-        answers[index] = Some((
-            accept(&app, messages, Some(key), None, now, AcceptedKind::batch).await?,
-            group,
-        ));
+    for (index, accepted, group) in plain_answers {
+        answers[index] = Some(accepted.answer(group));
     }
-    let answer = answers
-        .into_iter()
-        .flatten()
-        .map(|(accepted, group)| accepted.answer(group))
-        .collect();
-    Ok((StatusCode::CREATED, Json(answer)))
+    for (index, key, messages, group) in deduplicated {
+        let accepted = accept(&app, messages, Some(key), None, now, AcceptedKind::batch).await?;
+        answers[index] = Some(accepted.answer(group));
+    }
+    let stored = super::workflows::publish::store(&app, workflow, now).await?;
+    for (index, published) in workflow_at.into_iter().zip(stored) {
+        answers[index] = Some(PublishAnswer::Url(published));
+    }
+    Ok((StatusCode::CREATED, Json(answers.into_iter().flatten().collect())))
 }
 
 /// The items of a batch, within `--max-batch-bytes` and `--max-batch-items`. The raw request is dropped
@@ -172,6 +200,11 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
         headers.append(name, value);
     }
     add_query_options(&mut headers, &split.options)?;
+    if crate::domain::workflow::publish::is_workflow_publish(&headers) {
+        let body = bytes::Bytes::from(item.body.unwrap_or_default());
+        let prepared = super::workflows::publish::prepare(app, destination, headers, body, caller_ip, now).await?;
+        return Ok(Prepared::Workflow(Box::new(prepared)));
+    }
     add_group_defaults(app, &destination, &mut headers).await?;
     let options = MessageOptions::from_headers(&headers, &app.limits)?;
     super::destinations::check(app, &destination, &options)?;
@@ -185,10 +218,10 @@ async fn prepare(app: &AppState, item: Item, caller_ip: Option<String>, now: i64
     for message in &mut messages {
         message.queue_name = item.queue.clone();
     }
-    Ok(Prepared {
+    Ok(Prepared::Plain(Plain {
         messages,
         flow: options.flow_control,
         dedup_key,
         group,
-    })
+    }))
 }

@@ -22,6 +22,7 @@ mod request;
 mod schedules;
 pub mod trace;
 mod url_groups;
+mod workflows;
 
 use axum::extract::Request;
 use axum::Router;
@@ -43,6 +44,7 @@ fn v2(state: &AppState) -> Router<AppState> {
         .merge(logs::router())
         .merge(schedules::router())
         .merge(url_groups::router())
+        .merge(workflows::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
 }
 

@@ -91,6 +91,20 @@ async fn publish_to(
 ) -> Result<(StatusCode, Json<PublishAnswer>), ApiError> {
     let (mut parts, body) = request.into_parts();
     let destination = Destination::from_request_target(rest, parts.uri.query())?;
+    if crate::domain::workflow::publish::is_workflow_publish(&parts.headers) && queue.is_none() {
+        let body = read_body(body, app.max_body_bytes).await?;
+        let caller_ip = caller_ip(&parts.extensions);
+        let now = app.clock.now_ms();
+        let prepared =
+            super::workflows::publish::prepare(app, destination, parts.headers, body, caller_ip, now).await?;
+        let mut published = super::workflows::publish::store(app, vec![prepared], now).await?;
+        let published = published.pop().expect("one answer per stored publish");
+        let status = match published.deduplicated {
+            Some(true) => StatusCode::ACCEPTED,
+            _ => StatusCode::CREATED,
+        };
+        return Ok((status, Json(PublishAnswer::Url(published))));
+    }
     add_group_defaults(app, &destination, &mut parts.headers).await?;
     let options = MessageOptions::from_headers(&parts.headers, &app.limits)?;
     super::destinations::check(app, &destination, &options)?;

@@ -38,6 +38,8 @@ pub struct Source<'a> {
     /// A callback of a queued message takes its place in the queue, so the next message waits for it.
     pub queue_name: Option<&'a str>,
     pub queue_order: Option<i64>,
+    /// The workflow run whose step this is: (run id, its creation time), reported with the run's fields.
+    pub workflow_run: Option<(&'a str, i64)>,
 }
 
 /// The callback message for one attempt: JSON body of spec §12.5, the callback's own settings, and the
@@ -69,6 +71,10 @@ pub fn message(callback: &Callback, source: &Source<'_>, report: &AttemptReport<
             body[key] = Value::String(value.to_string());
         }
     }
+    if let Some((run_id, created_at)) = source.workflow_run {
+        body["workflowRunId"] = Value::String(run_id.to_string());
+        body["workflowCreatedAt"] = Value::from(created_at);
+    }
     let mut header = callback.header.clone();
     header.insert("Content-Type".into(), vec!["application/json".into()]);
     Some(NewMessage {
@@ -93,5 +99,6 @@ pub fn message(callback: &Callback, source: &Source<'_>, report: &AttemptReport<
         redact: None,
         callback: None,
         failure_callback: None,
+        workflow: None,
     })
 }

@@ -7,6 +7,7 @@ use super::ids::{new_message_id, MessageId, ScheduleId};
 use super::option_rules::{InvalidOption, Limits};
 use super::options::MessageOptions;
 use super::redact::Redact;
+use super::workflow::WorkflowLink;
 
 /// A message about to be stored. Built only through [`NewMessage::build`], so every stored message has
 /// passed option parsing and limits.
@@ -42,6 +43,8 @@ pub struct NewMessage {
     /// Called after each attempt, and once after the final failure (spec §12.5).
     pub callback: Option<Callback>,
     pub failure_callback: Option<Callback>,
+    /// The workflow run it belongs to, and its part in it.
+    pub workflow: Option<WorkflowLink>,
 }
 
 impl NewMessage {
@@ -75,6 +78,7 @@ impl NewMessage {
             redact: options.redact.clone(),
             callback: options.callback.clone(),
             failure_callback: options.failure_callback.clone(),
+            workflow: None,
         })
     }
 

@@ -21,3 +21,4 @@ pub mod schedule;
 pub mod signing;
 pub mod state;
 pub mod webhook;
+pub mod workflow;

@@ -83,6 +83,7 @@ pub(crate) trait Backend:
     + PeerStore
     + StatsStore
     + BulkActionStore
+    + WorkflowStore
 {
     async fn migrate(&self) -> Result<()>;
 }
@@ -272,6 +273,39 @@ pub(crate) trait BulkActionStore {
     async fn bulk_action_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
 }
 
+/// Workflow runs and their histories.
+#[allow(async_fn_in_trait)]
+pub(crate) trait WorkflowStore {
+    /// Creates the run and stores its first message as history entry 0, unless a run with its id exists:
+    /// then nothing is stored and the id of that run's first message comes back.
+    async fn workflow_trigger(
+        &self,
+        run: &crate::domain::workflow::NewRun,
+        first: &NewMessage,
+    ) -> Result<Option<String>>;
+    /// Stores `messages` into a started run in one transaction, each at the next history position.
+    async fn workflow_append(&self, run_id: &str, now: i64, messages: &[NewMessage]) -> Result<Appended>;
+    async fn workflow_run_get(&self, run_id: &str) -> Result<Option<crate::domain::workflow::Run>>;
+    /// The run's history in publish order, up to and including position `up_to` when given.
+    async fn workflow_history(
+        &self,
+        run_id: &str,
+        up_to: Option<i64>,
+    ) -> Result<Vec<crate::domain::workflow::history::HistoryEntry>>;
+    /// Ends a started run in state `end` with its result.
+    async fn workflow_end(
+        &self,
+        run_id: &str,
+        end: crate::domain::workflow::RunState,
+        result: Option<&[u8]>,
+        now: i64,
+    ) -> Result<Ended>;
+    /// The ids of the messages published into the run, in publish order.
+    async fn workflow_message_ids(&self, run_id: &str) -> Result<Vec<String>>;
+    /// Retention: deletes up to `limit` runs that ended before `before`, with their histories.
+    async fn workflow_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
+}
+
 /// What the metrics gauges show of the database.
 #[allow(async_fn_in_trait)]
 pub(crate) trait StatsStore {
@@ -415,6 +449,13 @@ delegate! {
     bulk_action_claim(lease: &BulkLease<'_>) -> Option<BulkAction>;
     bulk_action_step(action: &BulkAction, lease: &BulkLease<'_>) -> BulkStep;
     bulk_action_delete_finished(before: i64, limit: i64) -> u64;
+    workflow_trigger(run: &crate::domain::workflow::NewRun, first: &NewMessage) -> Option<String>;
+    workflow_append(run_id: &str, now: i64, messages: &[NewMessage]) -> Appended;
+    workflow_run_get(run_id: &str) -> Option<crate::domain::workflow::Run>;
+    workflow_history(run_id: &str, up_to: Option<i64>) -> Vec<crate::domain::workflow::history::HistoryEntry>;
+    workflow_end(run_id: &str, end: crate::domain::workflow::RunState, result: Option<&[u8]>, now: i64) -> Ended;
+    workflow_message_ids(run_id: &str) -> Vec<String>;
+    workflow_delete_finished(before: i64, limit: i64) -> u64;
 }
 
 /// Wake-ups between instances sharing a database.

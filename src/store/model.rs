@@ -16,6 +16,9 @@ pub struct Completion {
     pub error: Option<String>,
     /// Messages this attempt creates (callbacks), stored with the completion only if it applies.
     pub spawn: Vec<crate::domain::message::NewMessage>,
+    /// The workflow run this attempt fails (the final failure of one of its steps): the completion that
+    /// applies ends the run, and only then are its failure callbacks among `spawn` stored.
+    pub fails_run: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -396,4 +399,22 @@ pub struct BulkAction {
     pub cursor: Option<crate::domain::ids::MessageId>,
     pub created_at: i64,
     pub completed_at: Option<i64>,
+}
+
+/// What an append to a workflow run found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    Stored,
+    /// Nothing stored: the run has ended (in this state) or does not exist (`None`).
+    NotStarted(Option<crate::domain::workflow::RunState>),
+}
+
+/// What ending a workflow run found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It was started and has ended now.
+    Now,
+    /// It had ended before, in this state.
+    Already(crate::domain::workflow::RunState),
+    Unknown,
 }

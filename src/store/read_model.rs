@@ -11,6 +11,7 @@ use crate::domain::ids::{DlqId, MessageId, ScheduleId};
 use crate::domain::redact::Redact;
 use crate::domain::retry_delay::RetryDelay;
 use crate::domain::state::{LogState, MessageState};
+use crate::domain::workflow::{Role, WorkflowLink};
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,8 @@ pub struct Message {
     pub failure_callback: Option<Callback>,
     pub queue_order: Option<i64>,
     pub redact: Option<Redact>,
+    /// The workflow run it belongs to, and its part in it.
+    pub workflow: Option<WorkflowLink>,
 }
 
 impl Message {
@@ -84,7 +87,16 @@ impl Message {
             failure_callback: None,
             queue_order: None,
             redact: None,
+            workflow: None,
         }
+    }
+
+    /// The run whose step this is: its final failure fails the run.
+    pub fn run_of_step(&self) -> Option<&str> {
+        self.workflow
+            .as_ref()
+            .filter(|link| link.role == Role::Step)
+            .map(|link| link.run_id.as_str())
     }
 
     /// Whether its end may let another message go (it is in a queue or under flow control).

@@ -111,6 +111,7 @@ pub(crate) struct MessageRow {
     pub failure_callback: Option<String>,
     pub queue_order: Option<i64>,
     pub redact: Option<String>,
+    pub workflow: Option<String>,
 }
 
 impl Decode for MessageRow {
@@ -128,6 +129,7 @@ impl Decode for MessageRow {
             callback: row.json_opt("callback", self.callback.as_deref())?,
             failure_callback: row.json_opt("failure_callback", self.failure_callback.as_deref())?,
             redact: row.json_opt("redact", self.redact.as_deref())?,
+            workflow: row.json_opt("workflow", self.workflow.as_deref())?,
             labels: labels_from_column(self.labels.as_deref()),
             id: self.id,
             attempt: self.attempt,
@@ -342,6 +344,66 @@ impl Decode for BulkActionRow {
             cursor: self.cursor,
             created_at: self.created_at,
             completed_at: self.completed_at,
+        })
+    }
+}
+
+/// One `workflow_runs` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct RunRow {
+    pub run_id: String,
+    pub url: String,
+    pub state: String,
+    pub config: String,
+    pub labels: Option<String>,
+    pub caller_ip: Option<String>,
+    pub result: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+impl Decode for RunRow {
+    type Model = crate::domain::workflow::Run;
+
+    fn decode(self) -> Result<crate::domain::workflow::Run> {
+        use crate::domain::workflow::{Run, RunState};
+        let row = Columns {
+            table: "workflow_runs",
+            id: &self.run_id,
+        };
+        Ok(Run {
+            state: RunState::parse(&self.state)
+                .ok_or_else(|| row.corrupt("state", format!("unknown state {:?}", self.state)))?,
+            config: row.json("config", &self.config)?,
+            labels: labels_from_column(self.labels.as_deref()),
+            run_id: self.run_id,
+            url: self.url,
+            caller_ip: self.caller_ip,
+            result: self.result,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+        })
+    }
+}
+
+/// One `workflow_history` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    pub message_id: String,
+    pub call_type: String,
+    pub body: Vec<u8>,
+}
+
+impl Decode for HistoryRow {
+    type Model = crate::domain::workflow::history::HistoryEntry;
+
+    fn decode(self) -> Result<Self::Model> {
+        Ok(crate::domain::workflow::history::HistoryEntry {
+            message_id: self.message_id,
+            call_type: self.call_type,
+            body: self.body,
         })
     }
 }

@@ -15,11 +15,13 @@ use crate::domain::message::NewMessage;
 use crate::domain::net_policy::{DestinationPolicy, Refusal};
 use crate::domain::retry::{classify, AttemptResult, Outcome};
 use crate::domain::signing::{sign, standard_webhooks_signature};
+use crate::domain::workflow::Role;
 use crate::keys::KeyRing;
 use crate::metrics::{AcceptedKind, AttemptOutcome, Metrics};
 use crate::store::{Completion, CompletionKind, DeadLetter, Message};
 use crate::worker::breaker::{BreakerConfig, Breakers, Gate, Reach, Why};
 use crate::worker::resolver::PolicyResolver;
+use crate::worker::workflow;
 
 pub struct Deliverer {
     http: reqwest::Client,
@@ -216,10 +218,14 @@ impl Deliverer {
                 status: 0,
                 error: response.error,
                 spawn: Vec::new(),
+                fails_run: None,
             };
         }
+        let not_a_workflow = is_not_a_workflow(message, &response.result);
         let outcome = if response.refused {
             Outcome::RefusedByPolicy
+        } else if not_a_workflow {
+            Outcome::Failed
         } else {
             classify(
                 &response.result,
@@ -241,6 +247,7 @@ impl Deliverer {
             now,
         );
         let error = match (response.result.status, &response.error) {
+            _ if not_a_workflow => Some(workflow::NON_WORKFLOW_DESTINATION.to_string()),
             (_, Some(error)) => Some(error.clone()),
             (Some(status), None) if !(200..300).contains(&status) => Some(format!("the destination answered {status}")),
             _ => None,
@@ -253,8 +260,12 @@ impl Deliverer {
                 response_status: status,
                 response_header,
                 response_body: response.body,
-                error: response.error,
+                error: if not_a_workflow { error.clone() } else { response.error },
             }),
+        };
+        let fails_run = match kind {
+            CompletionKind::Failed(_) => message.run_of_step().map(str::to_string),
+            _ => None,
         };
         match (&kind, response.result.status) {
             (CompletionKind::Delivered, _) => {}
@@ -279,6 +290,7 @@ impl Deliverer {
             status,
             error,
             spawn,
+            fails_run,
         }
     }
 
@@ -425,12 +437,16 @@ fn callbacks(
     if after_attempt.is_none() && after_failure.is_none() {
         return Vec::new();
     }
+    let step = message.workflow.as_ref().filter(|link| link.role == Role::Step);
     let source = Source {
         id: &message.id,
         url: &message.url,
         method: &message.method,
         header: &message.header,
-        body: &message.body,
+        // A step's failure callback reports the run's initial payload (`InitialBody`), not the history.
+        body: step
+            .and_then(|link| link.initial_body.as_deref())
+            .unwrap_or(&message.body),
         max_retries: message.max_retries,
         not_before: message.not_before,
         created_at: message.created_at,
@@ -440,6 +456,7 @@ fn callbacks(
         caller_ip: message.caller_ip.as_deref(),
         queue_name: message.queue_name.as_deref(),
         queue_order: message.queue_order,
+        workflow_run: step.map(|link| (link.run_id.as_str(), link.run_created_at)),
     };
     let report = |dlq_id| AttemptReport {
         status,
@@ -450,12 +467,21 @@ fn callbacks(
     };
     let mut spawned = Vec::new();
     if let Some(cb) = after_attempt {
-        spawned.extend(callback_message::message(cb, &source, &report(None), now));
+        let callback = callback_message::message(cb, &source, &report(None), now);
+        spawned.extend(callback.map(|m| workflow::linked(m, message, Role::CallCallback)));
     }
     if let Some(cb) = after_failure {
-        spawned.extend(callback_message::message(cb, &source, &report(dlq_id), now));
+        let callback = callback_message::message(cb, &source, &report(dlq_id), now);
+        spawned.extend(callback.map(|m| workflow::linked(m, message, Role::FailureCallback)));
     }
     spawned
+}
+
+/// Whether a run's first delivery was answered 2xx by something that is not a workflow endpoint
+/// (`WF_DetectTrigger`): the run fails at once instead of being taken as started.
+fn is_not_a_workflow(message: &Message, result: &AttemptResult) -> bool {
+    let first = message.workflow.as_ref().is_some_and(|link| link.detect_trigger);
+    first && result.status.is_some_and(|s| (200..300).contains(&s)) && !workflow::answered_by_workflow(&result.headers)
 }
 
 fn append_all(out: &mut http::HeaderMap, map: &HeaderMap) {
@@ -509,6 +535,7 @@ fn postpone(message: &Message, until: i64, why: &Why) -> Completion {
         status: 0,
         error: Some(format!("not sent (not an attempt): waiting for the circuit: {reason}")),
         spawn: Vec::new(),
+        fails_run: None,
     }
 }
 

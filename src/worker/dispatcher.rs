@@ -219,11 +219,37 @@ impl Dispatcher {
                  capacity); waiting for one to finish"
             )),
             spawn: Vec::new(),
+            fails_run: None,
+        }
+    }
+
+    /// A workflow step whose history could not be read is not sent: due again in a second, the attempt
+    /// not counted.
+    fn history_unavailable(&self, message: &Message, error: &crate::store::StoreError) -> Completion {
+        tracing::warn!(message_id = %message.id, %error, "workflow history not read; handing the step back");
+        Completion {
+            id: message.id.clone(),
+            attempt: message.attempt,
+            kind: CompletionKind::HandBack {
+                due_at: self.clock.now_ms() + 1_000,
+            },
+            queued: message.is_queued(),
+            status: 0,
+            error: Some(format!(
+                "not sent yet: the workflow run's history could not be read: {error}"
+            )),
+            spawn: Vec::new(),
+            fails_run: None,
         }
     }
 
     /// One attempt; a panic inside it ends as a failed attempt instead of leaving the message in flight.
     async fn attempt(&self, message: &Message) -> Completion {
+        let composed = match super::workflow::with_history(&self.store, message).await {
+            Ok(composed) => composed,
+            Err(error) => return self.history_unavailable(message, &error),
+        };
+        let message = composed.as_ref().unwrap_or(message);
         let attempt = self.deliverer.attempt(message, || self.clock.now_ms());
         super::panic_guard::unwind_to_failure(message, attempt, || self.clock.now_ms()).await
     }

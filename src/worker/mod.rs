@@ -16,3 +16,4 @@ pub mod resolver;
 pub mod scheduler;
 pub mod stats;
 pub mod wake;
+pub mod workflow;

@@ -30,7 +30,8 @@ pub async fn unwind_to_failure(
 
 /// A failed attempt with no response: retried after the default backoff while attempts remain.
 fn failed_attempt(message: &Message, now: i64) -> Completion {
-    let kind = if message.attempt > message.max_retries {
+    let last = message.attempt > message.max_retries;
+    let kind = if last {
         CompletionKind::Failed(DeadLetter {
             dlq_id: new_dlq_id(now),
             response_status: 0,
@@ -51,6 +52,7 @@ fn failed_attempt(message: &Message, now: i64) -> Completion {
         status: 0,
         error: Some(PANICKED.into()),
         spawn: Vec::new(),
+        fails_run: message.run_of_step().filter(|_| last).map(str::to_string),
     }
 }
 

@@ -244,5 +244,6 @@ fn fired_message(s: &Schedule, url: DestinationUrl, now: i64) -> NewMessage {
         redact: s.redact.clone(),
         callback: s.callback.clone(),
         failure_callback: s.failure_callback.clone(),
+        workflow: None,
     }
 }

@@ -47,3 +47,4 @@ mod store_conformance_bulk;
 mod store_conformance_resources;
 mod url_groups;
 mod webhook_mode;
+mod workflows;

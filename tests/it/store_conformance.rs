@@ -95,6 +95,7 @@ pub(crate) fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Comple
         status: 200,
         error: None,
         spawn: Vec::new(),
+        fails_run: None,
     }
 }
 

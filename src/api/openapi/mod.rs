@@ -84,6 +84,8 @@ use headers::OptionHeaders;
         paths::dlq::retry_multi,
         paths::logs::events,
         paths::logs::logs,
+        paths::workflows::history,
+        paths::workflows::end,
         paths::keys::get,
         paths::keys::rotate,
         paths::ops::healthz,
@@ -101,6 +103,7 @@ use headers::OptionHeaders;
         (name = "Flow control", description = "Parallelism and rate limits per key (spec §8)."),
         (name = "DLQ", description = "The dead-letter queue (spec §9)."),
         (name = "Logs", description = "Events of every message (spec §10)."),
+        (name = "Workflows", description = "Upstash Workflow runs (docs/workflow/protocol.md)."),
         (name = "Signing keys", description = "Keys that sign deliveries (spec §11)."),
         (name = "Operations", description = "Probes, metrics and this document; no token needed except for metrics."),
     )

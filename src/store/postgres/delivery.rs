@@ -255,9 +255,19 @@ impl DeliveryStore for PgStore {
                 .await?;
             applied.extend(done);
         }
+        let failed_runs: Vec<&str> = completions
+            .clone()
+            .filter(|c| applied.iter().any(|id| c.id == *id))
+            .filter_map(|c| c.fails_run.as_deref())
+            .collect();
+        let ended_runs = match failed_runs.is_empty() {
+            true => Vec::new(),
+            false => fail_runs(&mut tx, now, &failed_runs).await?,
+        };
         let spawned: Vec<NewMessage> = completions
             .filter(|c| !c.spawn.is_empty() && applied.iter().any(|id| c.id == *id))
             .flat_map(|c| c.spawn.iter().cloned())
+            .filter(|m| shared::workflows::keep_spawned(m, &ended_runs))
             .collect();
         insert_messages(&mut tx, &spawned).await?;
         tx.commit().await?;

@@ -14,9 +14,10 @@ use super::read_model::*;
 use super::rows::{
     decode_all, decode_claimed, decode_one, BulkActionRow, Decode, DlqRow, EventRow, MessageRow, ScheduleRow,
 };
+use super::rows::{HistoryRow, RunRow};
 use super::{
     shared, Backend, BulkActionStore, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore,
-    QueueStore, Result, ScheduleStore, StatsStore, UrlGroupStore,
+    QueueStore, Result, ScheduleStore, StatsStore, UrlGroupStore, WorkflowStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::ids::{DlqId, MessageId, ScheduleId};
@@ -24,6 +25,9 @@ use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
 use crate::domain::state::MessageState;
+use crate::domain::workflow::history::HistoryEntry;
+use crate::domain::workflow::RunState;
+use crate::domain::workflow::WorkflowLink;
 use crate::domain::{callback, headers, redact};
 
 mod bulk_actions;
@@ -39,6 +43,8 @@ mod schedules;
 mod session;
 mod stats;
 mod url_groups;
+mod workflows;
+use workflows::fail_runs;
 
 use session::Sessions;
 
@@ -201,19 +207,19 @@ with inserted as (
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
                       retry_delay_expression, topic_name, endpoint_name, callback, failure_callback, queue_name,
-                      queue_order, flow_control_key, redact)
+                      queue_order, flow_control_key, redact, workflow)
 select id, 'pending', 0, max_retries, not_before, url, url_host, url_path, method, header, body,
        timeout_ms, not_before, created_at, created_at, caller_ip, labels, schedule_id, retry_delay_expression,
        topic_name, endpoint_name, callback, failure_callback, queue_name,
        case when queue_name is not null then coalesce(queue_order, nextval('message_queue_order')) end,
-       flow_control_key, redact
+       flow_control_key, redact, workflow
 from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[],
             $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
             $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[],
-            $22::text[], $23::text[])
+            $22::text[], $23::text[], $24::text[])
      as t(id, max_retries, url, url_host, url_path, method, header, body, timeout_ms, not_before, created_at,
           caller_ip, labels, schedule_id, retry_delay_expression, topic_name, endpoint_name, callback,
-          failure_callback, queue_name, queue_order, flow_control_key, redact)
+          failure_callback, queue_name, queue_order, flow_control_key, redact, workflow)
 returning id, created_at
 )
 insert into message_events (message_id, time, state) select id, created_at, 'CREATED' from inserted";
@@ -302,6 +308,7 @@ async fn insert_message_run<'e>(executor: impl PgExecutor<'e>, messages: &[NewMe
         .bind(column(messages, |m| m.queue_order))
         .bind(column(messages, |m| m.flow_control_key.clone()))
         .bind(column(messages, |m| redact::to_column(&m.redact)))
+        .bind(column(messages, |m| WorkflowLink::to_column(&m.workflow)))
         .execute(executor)
         .await?;
     Ok(())

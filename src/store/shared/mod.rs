@@ -30,6 +30,7 @@ mod queues;
 mod schedules;
 mod stats;
 mod url_groups;
+pub(super) mod workflows;
 
 pub(super) use bulk_actions::bulk_action_store;
 pub(super) use dlq::dlq_store;
@@ -40,6 +41,7 @@ pub(super) use queues::{queue_store, QUEUE_SELECT};
 pub(super) use schedules::{schedule_store, SCHEDULE_UPSERT};
 pub(super) use stats::stats_store;
 pub(super) use url_groups::url_group_store;
+pub(super) use workflows::{append_history_fn, workflow_store};
 
 /// Methods that bind their arguments, in order, to one statement on the writer, and answer what their
 /// return type says of the rows it changed (see [`Changed`]).

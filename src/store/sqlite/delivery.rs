@@ -97,6 +97,7 @@ impl DeliveryStore for SqliteStore {
         let mut tx = self.begin_write().await?;
         let mut log = EventLog::default();
         let mut spawned: Vec<NewMessage> = Vec::new();
+        let mut ended_runs: Vec<String> = Vec::new();
         // The common case, 2xx, in a few statements for the whole batch; retries and failures one by one.
         let delivered: Vec<(&str, i32)> = completions
             .iter()
@@ -181,11 +182,15 @@ impl DeliveryStore for SqliteStore {
                             .bind(now)
                             .execute(&mut *tx)
                             .await?;
+                        if let Some(run) = c.fails_run.as_deref() {
+                            ended_runs.extend(fail_runs(&mut tx, now, &[run]).await?);
+                        }
                     }
                 }
             }
         }
         log.write(&mut tx).await?;
+        spawned.retain(|m| shared::workflows::keep_spawned(m, &ended_runs));
         insert_messages(&mut tx, &spawned).await?;
         tx.commit().await?;
         Ok(changed)

@@ -14,9 +14,10 @@ use super::read_model::*;
 use super::rows::{
     decode_all, decode_claimed, decode_one, BulkActionRow, Decode, DlqRow, EventRow, MessageRow, ScheduleRow,
 };
+use super::rows::{HistoryRow, RunRow};
 use super::{
     shared, Backend, BulkActionStore, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore,
-    QueueStore, Result, ScheduleStore, StatsStore, UrlGroupStore,
+    QueueStore, Result, ScheduleStore, StatsStore, UrlGroupStore, WorkflowStore,
 };
 use crate::domain::flow_control::{FlowControl, KeyState};
 use crate::domain::ids::{DlqId, MessageId, ScheduleId};
@@ -24,6 +25,8 @@ use crate::domain::message::{labels_column, NewMessage};
 use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
 use crate::domain::state::MessageState;
+use crate::domain::workflow::history::HistoryEntry;
+use crate::domain::workflow::RunState;
 use crate::domain::{callback, headers, redact};
 
 mod bulk_actions;
@@ -38,6 +41,8 @@ mod queues;
 mod schedules;
 mod stats;
 mod url_groups;
+mod workflows;
+use workflows::fail_runs;
 mod writes;
 use writes::{advance_schedules, complete_delivered, insert_messages, log, Event, EventLog};
 

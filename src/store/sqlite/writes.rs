@@ -2,6 +2,7 @@
 //! sqlx's SQLite worker thread and back, and that hop (two context switches) costs more than the statement
 //! itself; so a batch of N messages is stored, logged and completed in a handful of statements, not in N.
 
+use crate::domain::workflow::WorkflowLink;
 use std::collections::HashSet;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -127,7 +128,7 @@ pub(super) async fn insert_messages(conn: &mut SqliteConnection, messages: &[New
 insert into messages (id, state, attempt, max_retries, due_at, url, url_host, url_path, method, header, body,
                       timeout_ms, not_before, created_at, updated_at, caller_ip, labels, schedule_id,
                       retry_delay_expression, topic_name, endpoint_name, callback, failure_callback, queue_name,
-                      queue_order, flow_control_key, redact) ",
+                      queue_order, flow_control_key, redact, workflow) ",
         );
         qb.push_values(chunk, |mut row, (m, order)| {
             row.push_bind(m.id.as_str())
@@ -156,7 +157,8 @@ insert into messages (id, state, attempt, max_retries, due_at, url, url_host, ur
                 .push_bind(m.queue_name.as_deref())
                 .push_bind(*order)
                 .push_bind(m.flow_control_key.as_deref())
-                .push_bind(redact::to_column(&m.redact));
+                .push_bind(redact::to_column(&m.redact))
+                .push_bind(WorkflowLink::to_column(&m.workflow));
         });
         qb.build().execute(&mut *conn).await?;
     }

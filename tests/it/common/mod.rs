@@ -6,6 +6,7 @@ pub mod flaky;
 pub mod proxy;
 pub mod receiver;
 pub mod sdk;
+pub mod workflow_app;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,3 +14,4 @@ pub mod publish;
 pub mod queues;
 pub mod schedules;
 pub mod topics;
+pub mod workflows;

@@ -1,0 +1,9 @@
+//! Postgres: workflow runs (the statements and operations are shared, in `shared::workflows`).
+
+use super::*;
+
+impl WorkflowStore for PgStore {
+    shared::workflow_store!();
+}
+
+shared::append_history_fn!(sqlx::PgConnection);

@@ -1,0 +1,248 @@
+//! Workflow runs and their histories: the statements (the same text on both databases) and the operations
+//! around them. A run's row is the lock that orders its appends: an append takes the next history
+//! positions from `next_seq` while the run is started, so positions follow commit order, and a message's
+//! delivery, which reads the history up to its own position, always finds every earlier entry committed.
+
+pub(in crate::store) const WORKFLOW_RUN_INSERT: &str = "
+-- workflow_trigger: create the run unless one with its id exists
+insert into workflow_runs (run_id, url, state, config, labels, caller_ip, next_seq, created_at, updated_at)
+values ($1, $2, 'RUN_STARTED', $3, $4, $5, 1, $6, $6)
+on conflict (run_id) do nothing
+returning run_id";
+
+pub(in crate::store) const WORKFLOW_FIRST_MESSAGE: &str = "
+-- workflow_trigger (duplicate): the first message of the run that exists
+select message_id from workflow_history where run_id = $1 and seq = 0";
+
+pub(in crate::store) const WORKFLOW_HISTORY_INSERT: &str = "
+-- workflow_trigger / workflow_append: one history entry
+insert into workflow_history (run_id, seq, message_id, call_type, body) values ($1, $2, $3, $4, $5)";
+
+pub(in crate::store) const WORKFLOW_TAKE_POSITIONS: &str = "
+-- workflow_append: take the next $2 history positions of a started run (the row lock orders appends)
+update workflow_runs set next_seq = next_seq + $2, updated_at = $3
+where run_id = $1 and state = 'RUN_STARTED'
+returning next_seq - $2";
+
+pub(in crate::store) const WORKFLOW_RUN_STATE: &str = "
+-- workflow_append / workflow_end: the state of a run
+select state from workflow_runs where run_id = $1";
+
+pub(in crate::store) const WORKFLOW_RUN_GET: &str = "
+-- workflow_run_get: one run
+select run_id, url, state, config, labels, caller_ip, result, created_at, updated_at, completed_at
+from workflow_runs where run_id = $1";
+
+pub(in crate::store) const WORKFLOW_HISTORY: &str = "
+-- workflow_history: the history in publish order, up to a position when one is given
+select message_id, call_type, body from workflow_history
+where run_id = $1 and ($2 is null or seq <= $2)
+order by seq";
+
+pub(in crate::store) const WORKFLOW_RUN_END: &str = "
+-- workflow_end: end a started run
+update workflow_runs set state = $2, result = $3, updated_at = $4, completed_at = $4
+where run_id = $1 and state = 'RUN_STARTED'
+returning state";
+
+pub(in crate::store) const WORKFLOW_RUN_FAIL: &str = "
+-- message_complete: the final failure of a step fails its run, once
+update workflow_runs set state = 'RUN_FAILED', updated_at = $2, completed_at = $2
+where run_id = $1 and state = 'RUN_STARTED'
+returning run_id";
+
+pub(in crate::store) const WORKFLOW_MESSAGE_IDS: &str = "
+-- workflow_message_ids: the messages published into a run
+select message_id from workflow_history where run_id = $1 order by seq";
+
+pub(in crate::store) const WORKFLOW_DELETE_FINISHED: &str = "
+-- workflow_delete_finished: retention for runs that ended before a time (their history goes with them)
+delete from workflow_runs where run_id in (
+    select run_id from workflow_runs where completed_at is not null and completed_at < $1 limit $2)";
+
+/// The messages of one append with their history positions from `first` on.
+pub(in crate::store) fn positioned(
+    messages: &[crate::domain::message::NewMessage],
+    first: i64,
+) -> Vec<crate::domain::message::NewMessage> {
+    messages
+        .iter()
+        .zip(first..)
+        .map(|(message, seq)| {
+            let mut message = message.clone();
+            if let Some(link) = &mut message.workflow {
+                link.seq = Some(seq);
+            }
+            message
+        })
+        .collect()
+}
+
+/// Of the messages completions spawn, those to store: a run's failure callback only when the completion
+/// ended that run (so it is sent once, by the first final failure among parallel steps).
+pub(in crate::store) fn keep_spawned(message: &crate::domain::message::NewMessage, ended_runs: &[String]) -> bool {
+    use crate::domain::workflow::Role;
+    match &message.workflow {
+        Some(link) if link.role == Role::FailureCallback => ended_runs.contains(&link.run_id),
+        _ => true,
+    }
+}
+
+macro_rules! workflow_store {
+    () => {
+        async fn workflow_trigger(
+            &self,
+            run: &crate::domain::workflow::NewRun,
+            first: &NewMessage,
+        ) -> Result<Option<String>> {
+            use shared::workflows::*;
+            let mut tx = self.begin_write().await?;
+            let config = serde_json::to_string(&run.config).expect("a run's settings serialise");
+            let created: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_INSERT)
+                .bind(&run.run_id)
+                .bind(&run.url)
+                .bind(config)
+                .bind(labels_column(&run.labels))
+                .bind(run.caller_ip.as_deref())
+                .bind(run.created_at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if created.is_none() {
+                let first: Option<String> = sqlx::query_scalar(WORKFLOW_FIRST_MESSAGE)
+                    .bind(&run.run_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                return Ok(Some(first.unwrap_or_default()));
+            }
+            let first = positioned(std::slice::from_ref(first), 0);
+            insert_messages(&mut tx, &first).await?;
+            append_history(&mut tx, &run.run_id, &first).await?;
+            tx.commit().await?;
+            Ok(None)
+        }
+
+        async fn workflow_append(&self, run_id: &str, now: i64, messages: &[NewMessage]) -> Result<Appended> {
+            use shared::workflows::*;
+            let mut tx = self.begin_write().await?;
+            let first: Option<i64> = sqlx::query_scalar(WORKFLOW_TAKE_POSITIONS)
+                .bind(run_id)
+                .bind(messages.len() as i64)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(first) = first else {
+                let state: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_STATE)
+                    .bind(run_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                return Ok(Appended::NotStarted(state.and_then(|s| RunState::parse(&s))));
+            };
+            let messages = positioned(messages, first);
+            insert_messages(&mut tx, &messages).await?;
+            append_history(&mut tx, run_id, &messages).await?;
+            tx.commit().await?;
+            Ok(Appended::Stored)
+        }
+
+        async fn workflow_run_get(&self, run_id: &str) -> Result<Option<crate::domain::workflow::Run>> {
+            let row: Option<RunRow> = sqlx::query_as(shared::workflows::WORKFLOW_RUN_GET)
+                .bind(run_id)
+                .fetch_optional(self.writes())
+                .await?;
+            decode_one(row)
+        }
+
+        async fn workflow_history(&self, run_id: &str, up_to: Option<i64>) -> Result<Vec<HistoryEntry>> {
+            // From the writer: a delivery may follow its append at once.
+            let rows: Vec<HistoryRow> = sqlx::query_as(shared::workflows::WORKFLOW_HISTORY)
+                .bind(run_id)
+                .bind(up_to)
+                .fetch_all(self.writes())
+                .await?;
+            decode_all(rows)
+        }
+
+        async fn workflow_end(&self, run_id: &str, end: RunState, result: Option<&[u8]>, now: i64) -> Result<Ended> {
+            use shared::workflows::*;
+            let ended: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_END)
+                .bind(run_id)
+                .bind(end.as_str())
+                .bind(result)
+                .bind(now)
+                .fetch_optional(self.writes())
+                .await?;
+            if ended.is_some() {
+                return Ok(Ended::Now);
+            }
+            let state: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_STATE)
+                .bind(run_id)
+                .fetch_optional(self.writes())
+                .await?;
+            Ok(match state.and_then(|s| RunState::parse(&s)) {
+                Some(state) => Ended::Already(state),
+                None => Ended::Unknown,
+            })
+        }
+
+        async fn workflow_message_ids(&self, run_id: &str) -> Result<Vec<String>> {
+            Ok(sqlx::query_scalar(shared::workflows::WORKFLOW_MESSAGE_IDS)
+                .bind(run_id)
+                .fetch_all(self.writes())
+                .await?)
+        }
+
+        async fn workflow_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
+            let done = sqlx::query(shared::workflows::WORKFLOW_DELETE_FINISHED)
+                .bind(before)
+                .bind(limit)
+                .execute(self.writes())
+                .await?;
+            Ok(done.rows_affected())
+        }
+    };
+}
+
+/// The history entries of messages just positioned, in the same transaction.
+macro_rules! append_history_fn {
+    ($conn:ty) => {
+        pub(super) async fn append_history(
+            conn: &mut $conn,
+            run_id: &str,
+            messages: &[crate::domain::message::NewMessage],
+        ) -> Result<()> {
+            for message in messages {
+                let Some(link) = &message.workflow else { continue };
+                let call_type = match link.role {
+                    crate::domain::workflow::Role::Call => "toCallback",
+                    _ => "step",
+                };
+                sqlx::query(shared::workflows::WORKFLOW_HISTORY_INSERT)
+                    .bind(run_id)
+                    .bind(link.seq)
+                    .bind(message.id.as_str())
+                    .bind(call_type)
+                    .bind(&message.body[..])
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+
+        /// Fails the runs of `runs` still started (a step's final failure); returns those it ended.
+        pub(super) async fn fail_runs(conn: &mut $conn, now: i64, runs: &[&str]) -> Result<Vec<String>> {
+            let mut ended = Vec::new();
+            for run in runs {
+                let done: Option<String> = sqlx::query_scalar(shared::workflows::WORKFLOW_RUN_FAIL)
+                    .bind(run)
+                    .bind(now)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                ended.extend(done);
+            }
+            Ok(ended)
+        }
+    };
+}
+
+pub(in crate::store) use append_history_fn;
+pub(in crate::store) use workflow_store;
