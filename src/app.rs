@@ -143,11 +143,13 @@ impl App {
             wake: wake.clone(),
             held: dispatcher.held_leases(),
             abandoned,
+            limits: config.limits,
             config: MaintenanceConfig {
                 rescue_every: (config.lease / 2).min(std::time::Duration::from_secs(5)),
                 message_retention: config.message_retention,
                 dlq_retention: config.dlq_retention,
                 bulk_action_retention: config.bulk_action_retention,
+                workflow_retention: config.workflow_retention,
             },
         });
         let bulk_wake = Arc::new(Wake::default());

@@ -40,6 +40,7 @@ const DEFAULT_POLL_INTERVAL: &str = "500ms";
 const DEFAULT_MESSAGE_RETENTION: &str = "3d";
 const DEFAULT_DLQ_RETENTION: &str = "14d";
 const DEFAULT_BULK_ACTION_RETENTION: &str = "7d";
+const DEFAULT_WORKFLOW_RETENTION: &str = "7d";
 const DEFAULT_SHUTDOWN_TIMEOUT: &str = "10s";
 const DEFAULT_DATABASE_CONNECTIONS: u32 = 16;
 const DEFAULT_DEDUP_WINDOW: &str = "10m";
@@ -167,6 +168,9 @@ pub struct EngineArgs {
     /// How long finished async bulk actions (`GET /v2/bulkActions`) stay readable after they finish.
     #[arg(long, env = "POSTDATE_BULK_ACTION_RETENTION", default_value = DEFAULT_BULK_ACTION_RETENTION, value_parser = duration)]
     pub bulk_action_retention: Duration,
+    /// How long ended workflow runs (and their histories) are kept after they end.
+    #[arg(long, env = "POSTDATE_WORKFLOW_RETENTION", default_value = DEFAULT_WORKFLOW_RETENTION, value_parser = duration)]
+    pub workflow_retention: Duration,
     /// Time deliveries in flight get to finish on shutdown.
     #[arg(long, env = "POSTDATE_SHUTDOWN_TIMEOUT", default_value = DEFAULT_SHUTDOWN_TIMEOUT, value_parser = duration)]
     pub shutdown_timeout: Duration,
@@ -247,6 +251,7 @@ pub struct Config {
     pub message_retention: Duration,
     pub dlq_retention: Duration,
     pub bulk_action_retention: Duration,
+    pub workflow_retention: Duration,
     pub shutdown_timeout: Duration,
     pub database_connections: u32,
     /// The database URL leads to a transaction-mode pooler (see `EngineArgs::transaction_pooler`).
@@ -401,6 +406,7 @@ impl Config {
             message_retention: Duration::ZERO,
             dlq_retention: Duration::ZERO,
             bulk_action_retention: Duration::ZERO,
+            workflow_retention: Duration::ZERO,
             shutdown_timeout: Duration::ZERO,
             database_connections: 0,
             transaction_pooler: false,
@@ -458,6 +464,7 @@ impl Config {
         self.message_retention = e.message_retention;
         self.dlq_retention = e.dlq_retention;
         self.bulk_action_retention = e.bulk_action_retention;
+        self.workflow_retention = e.workflow_retention;
         self.shutdown_timeout = e.shutdown_timeout;
         self.database_connections = e.database_connections.max(2);
         self.transaction_pooler = e.transaction_pooler;
@@ -521,6 +528,7 @@ impl Default for EngineArgs {
             message_retention: d(DEFAULT_MESSAGE_RETENTION),
             dlq_retention: d(DEFAULT_DLQ_RETENTION),
             bulk_action_retention: d(DEFAULT_BULK_ACTION_RETENTION),
+            workflow_retention: d(DEFAULT_WORKFLOW_RETENTION),
             shutdown_timeout: d(DEFAULT_SHUTDOWN_TIMEOUT),
             database_connections: DEFAULT_DATABASE_CONNECTIONS,
             transaction_pooler: false,

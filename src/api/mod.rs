@@ -71,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .merge(v2)
         .merge(metrics)
         .merge(health::router())
+        // Workflow webhooks: called by third parties, without a token by design (see `workflows::hooks`).
+        .merge(workflows::hooks())
         // The API's description, without a token: it holds no secrets.
         .merge(openapi::router())
         .merge(docs::router())

@@ -152,6 +152,11 @@ pub fn new_bulk_action_id() -> BulkActionId {
     ))
 }
 
+/// A new waiter id (a workflow step waiting for an event), `wtr_` + 20 random alphanumerics.
+pub fn new_waiter_id() -> String {
+    format!("wtr_{}", random_alphanumeric(20))
+}
+
 /// A new schedule id, `scd_` + 26 random alphanumerics.
 pub fn new_schedule_id() -> ScheduleId {
     ScheduleId(format!("scd_{}", random_alphanumeric(26)))

@@ -304,6 +304,28 @@ pub(crate) trait WorkflowStore {
     async fn workflow_message_ids(&self, run_id: &str) -> Result<Vec<String>>;
     /// Retention: deletes up to `limit` runs that ended before `before`, with their histories.
     async fn workflow_delete_finished(&self, before: i64, limit: i64) -> Result<u64>;
+    /// Makes the step wait for its event, unless a lookback notify kept it: then the run resumes at once.
+    async fn workflow_wait(
+        &self,
+        waiter: &crate::domain::workflow::wait::Waiter,
+        max_per_run: i64,
+        now: i64,
+        resume: &Resume<'_>,
+    ) -> Result<Waited>;
+    /// Resumes the steps waiting for `event_id` (of `run_id` only, when given) with `data`; when a named
+    /// run has none waiting, keeps the event for its next wait.
+    async fn workflow_notify(
+        &self,
+        event_id: &str,
+        run_id: Option<&str>,
+        data: &[u8],
+        now: i64,
+        resume: &Resume<'_>,
+    ) -> Result<Notify>;
+    /// Resumes up to `limit` steps whose deadline has passed, as timed out; returns how many.
+    async fn workflow_expire_waiters(&self, now: i64, limit: i64, resume: &Resume<'_>) -> Result<u64>;
+    /// The steps waiting for `event_id`, oldest first (at most 1,000).
+    async fn workflow_waiters(&self, event_id: &str) -> Result<Vec<crate::domain::workflow::wait::Waiter>>;
 }
 
 /// What the metrics gauges show of the database.
@@ -456,6 +478,10 @@ delegate! {
     workflow_end(run_id: &str, end: crate::domain::workflow::RunState, result: Option<&[u8]>, now: i64) -> Ended;
     workflow_message_ids(run_id: &str) -> Vec<String>;
     workflow_delete_finished(before: i64, limit: i64) -> u64;
+    workflow_wait(waiter: &crate::domain::workflow::wait::Waiter, max_per_run: i64, now: i64, resume: &Resume<'_>) -> Waited;
+    workflow_notify(event_id: &str, run_id: Option<&str>, data: &[u8], now: i64, resume: &Resume<'_>) -> Notify;
+    workflow_expire_waiters(now: i64, limit: i64, resume: &Resume<'_>) -> u64;
+    workflow_waiters(event_id: &str) -> Vec<crate::domain::workflow::wait::Waiter>;
 }
 
 /// Wake-ups between instances sharing a database.

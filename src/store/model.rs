@@ -418,3 +418,39 @@ pub enum Ended {
     Already(crate::domain::workflow::RunState),
     Unknown,
 }
+
+/// Builds the step that resumes a wait (its body and destination from the waiter, its settings from the
+/// run), inside the transaction that takes the waiter.
+pub type Resume<'a> = dyn Fn(
+        &crate::domain::workflow::Run,
+        &crate::domain::workflow::wait::Waiter,
+        &crate::domain::workflow::wait::Resolution,
+    ) -> Option<crate::domain::message::NewMessage>
+    + Send
+    + Sync
+    + 'a;
+
+/// What a wait found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waited {
+    /// The step waits for its event or its deadline.
+    Waiting,
+    /// A lookback notify had kept the event: the run goes on at once with this message (none if the step
+    /// could not be built).
+    Resumed(Option<String>),
+    /// The run has ended (in this state) or does not exist.
+    NotStarted(Option<crate::domain::workflow::RunState>),
+    /// The run has as many waiting steps as it may.
+    TooMany,
+}
+
+/// What a notify did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notify {
+    /// These waiters (with their run's creation time) resumed, each with the message of its step.
+    Resumed(Vec<(crate::domain::workflow::wait::Waiter, i64, String)>),
+    /// Nobody waited: the event is kept for the named run's next wait.
+    Kept,
+    /// The named run does not exist or has ended.
+    UnknownRun,
+}

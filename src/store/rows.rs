@@ -407,3 +407,41 @@ impl Decode for HistoryRow {
         })
     }
 }
+
+/// One `workflow_waiters` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct WaiterRow {
+    pub id: String,
+    pub run_id: String,
+    pub event_id: String,
+    pub url: String,
+    pub timeout_url: String,
+    pub timeout: String,
+    pub deadline: i64,
+    pub step: String,
+    pub timeout_headers: Option<String>,
+    pub created_at: i64,
+}
+
+impl Decode for WaiterRow {
+    type Model = crate::domain::workflow::wait::Waiter;
+
+    fn decode(self) -> Result<Self::Model> {
+        let row = Columns {
+            table: "workflow_waiters",
+            id: &self.id,
+        };
+        Ok(crate::domain::workflow::wait::Waiter {
+            step: row.json("step", &self.step)?,
+            timeout_headers: row.json_opt("timeout_headers", self.timeout_headers.as_deref())?,
+            id: self.id,
+            run_id: self.run_id,
+            event_id: self.event_id,
+            url: self.url,
+            timeout_url: self.timeout_url,
+            timeout: self.timeout,
+            deadline: self.deadline,
+            created_at: self.created_at,
+        })
+    }
+}

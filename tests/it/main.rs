@@ -47,4 +47,5 @@ mod store_conformance_bulk;
 mod store_conformance_resources;
 mod url_groups;
 mod webhook_mode;
+mod workflow_waits;
 mod workflows;

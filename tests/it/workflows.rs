@@ -8,9 +8,8 @@ use serde_json::{json, Value};
 
 use crate::backend_tests;
 use crate::common::receiver::Receiver;
-use crate::common::workflow_app::WorkflowApp;
-use crate::common::{spawn_app, Backend, Options, TestApp};
-use postdate::clock::{system_now_ms, Clock};
+use crate::common::workflow_app::{app, run_state, run_to_end, WorkflowApp};
+use crate::common::Backend;
 use postdate::domain::workflow::RunState;
 
 backend_tests!(
@@ -26,36 +25,6 @@ backend_tests!(
     a_run_whose_endpoint_is_not_a_workflow_endpoint_fails_at_once,
     appends_to_ended_or_unknown_runs_and_bad_workflow_headers_are_refused,
 );
-
-/// A stepped app whose manual clock starts at the real time: the SDK computes `sleepUntil` from its own
-/// clock.
-async fn app(backend: Backend) -> TestApp {
-    let now = system_now_ms();
-    spawn_app(backend, Options::stepped().with(move |c| c.clock = Clock::manual(now))).await
-}
-
-/// Delivers everything, moving the clock to each next due time (retry backoff, sleeps) until nothing
-/// waits; returns the attempts made.
-async fn run_to_end(app: &TestApp) -> usize {
-    let mut attempts = 0;
-    for _ in 0..100 {
-        attempts += app.run_until_idle().await;
-        match app.store.message_next_due_at(app.clock.now_ms()).await.unwrap() {
-            Some(due) => app.clock.set_ms(due),
-            None => return attempts,
-        }
-    }
-    panic!("the run did not settle within 100 rounds");
-}
-
-async fn run_state(app: &TestApp, run_id: &str) -> RunState {
-    app.store
-        .workflow_run_get(run_id)
-        .await
-        .unwrap()
-        .expect("the run exists")
-        .state
-}
 
 fn results(wf: &WorkflowApp, run_id: &str) -> Vec<Value> {
     wf.events_of(run_id, "result")

@@ -2,6 +2,9 @@
 //! arrive through `/v2/batch` and `/v2/publish` and are read in `publish`.
 
 pub mod publish;
+mod wait;
+
+pub use wait::hooks;
 
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -18,7 +21,9 @@ use crate::store::{Ended, Filter};
 use crate::wire::RunEnded;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v2/workflows/runs/{run_id}", get(history_of).delete(end))
+    Router::new()
+        .route("/v2/workflows/runs/{run_id}", get(history_of).delete(end))
+        .merge(wait::router())
 }
 
 /// `GET /v2/workflows/runs/{runId}`: the whole history of a started run (LazyFetch, protocol §3.3); 404

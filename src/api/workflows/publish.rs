@@ -10,6 +10,7 @@ use crate::domain::headers::{canonical_name, HeaderMap};
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
 use crate::domain::workflow::publish::{CallType, WorkflowPublish};
+use crate::domain::workflow::step::{step_message, StepOf};
 use crate::domain::workflow::{NewRun, Role, Run, RunConfig, RunState, WorkflowLink, SDK_VERSION};
 use crate::metrics::AcceptedKind;
 use crate::state::AppState;
@@ -121,7 +122,7 @@ async fn started_run(app: &AppState, run_id: &str) -> Result<Run, ApiError> {
     }
 }
 
-fn not_started(run_id: &str, state: Option<RunState>) -> ApiError {
+pub(super) fn not_started(run_id: &str, state: Option<RunState>) -> ApiError {
     ApiError::BadRequest(match state {
         Some(state) => format!(
             "failed to publish to url: can not append to the workflow run {run_id}: it has ended ({})",
@@ -185,7 +186,12 @@ fn trigger(
         detect_trigger: publish.features.detect_trigger,
         initial_body: None,
     };
-    let message = run_message(app, &run.config, &run.labels, url, options, body, caller_ip, now, link)?;
+    let of = StepOf {
+        config: &run.config,
+        labels: &run.labels,
+        link,
+    };
+    let message = step_message(of, url, options, body, caller_ip, now, &app.limits)?;
     Ok((run, message))
 }
 
@@ -207,44 +213,12 @@ fn step(
     if let Some(failure) = with_run_headers(options.failure_callback.clone(), &publish.failure_header, &run.run_id) {
         config.failure_callback = Some(failure);
     }
-    let link = WorkflowLink {
-        run_id: run.run_id.clone(),
-        role: Role::Step,
-        seq: None,
-        run_created_at: run.created_at,
-        detect_trigger: false,
-        initial_body: None,
+    let of = StepOf {
+        config: &config,
+        labels: &run.labels,
+        link: WorkflowLink::step_of(run),
     };
-    run_message(app, &config, &run.labels, url, options, body, caller_ip, now, link)
-}
-
-/// A message delivered to the workflow endpoint under the run's settings, the publish's own winning.
-#[allow(clippy::too_many_arguments)]
-fn run_message(
-    app: &AppState,
-    config: &RunConfig,
-    labels: &[String],
-    url: DestinationUrl,
-    options: &MessageOptions,
-    body: bytes::Bytes,
-    caller_ip: Option<String>,
-    now: i64,
-    link: WorkflowLink,
-) -> Result<NewMessage, ApiError> {
-    let mut message = NewMessage::build(url, options, body, caller_ip, now, &app.limits)?;
-    message.max_retries = options.retries.or(config.retries).unwrap_or(app.limits.default_retries);
-    message.retry_delay_expression = message.retry_delay_expression.or_else(|| config.retry_delay.clone());
-    message.timeout_ms = options.timeout_ms.or(config.timeout_ms);
-    message.flow_control_key = message.flow_control_key.or_else(|| config.flow_control_key.clone());
-    message.redact = message.redact.or_else(|| config.redact.clone());
-    message.labels = labels.to_vec();
-    let mut header = config.header.clone();
-    header.extend(message.header);
-    message.header = header;
-    message.callback = None;
-    message.failure_callback = config.failure_callback.clone();
-    message.workflow = Some(link);
-    Ok(message)
+    Ok(step_message(of, url, options, body, caller_ip, now, &app.limits)?)
 }
 
 /// `context.call`: the request to the third party with its own settings; its callbacks (after every

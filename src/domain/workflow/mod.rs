@@ -4,6 +4,8 @@
 
 pub mod history;
 pub mod publish;
+pub mod step;
+pub mod wait;
 
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +89,18 @@ pub struct WorkflowLink {
 }
 
 impl WorkflowLink {
+    /// The link of a step of `run`, placed in its history when the store appends it.
+    pub fn step_of(run: &Run) -> WorkflowLink {
+        WorkflowLink {
+            run_id: run.run_id.clone(),
+            role: Role::Step,
+            seq: None,
+            run_created_at: run.created_at,
+            detect_trigger: false,
+            initial_body: None,
+        }
+    }
+
     pub fn to_column(link: &Option<WorkflowLink>) -> Option<String> {
         link.as_ref()
             .map(|l| serde_json::to_string(l).expect("a workflow link serialises"))

@@ -14,7 +14,7 @@ use super::read_model::*;
 use super::rows::{
     decode_all, decode_claimed, decode_one, BulkActionRow, Decode, DlqRow, EventRow, MessageRow, ScheduleRow,
 };
-use super::rows::{HistoryRow, RunRow};
+use super::rows::{HistoryRow, RunRow, WaiterRow};
 use super::{
     shared, Backend, BulkActionStore, DeliveryStore, DlqStore, FlowControlStore, KeyStore, MessageStore, PeerStore,
     QueueStore, Result, ScheduleStore, StatsStore, UrlGroupStore, WorkflowStore,
@@ -26,6 +26,7 @@ use crate::domain::schedule::NewSchedule;
 use crate::domain::signing::SigningKeys;
 use crate::domain::state::MessageState;
 use crate::domain::workflow::history::HistoryEntry;
+use crate::domain::workflow::wait::{Resolution, Waiter};
 use crate::domain::workflow::RunState;
 use crate::domain::workflow::WorkflowLink;
 use crate::domain::{callback, headers, redact};

@@ -60,6 +60,55 @@ pub(in crate::store) const WORKFLOW_DELETE_FINISHED: &str = "
 delete from workflow_runs where run_id in (
     select run_id from workflow_runs where completed_at is not null and completed_at < $1 limit $2)";
 
+const WAITER_COLUMNS: &str =
+    "id, run_id, event_id, url, timeout_url, timeout, deadline, step, timeout_headers, created_at";
+
+pub(in crate::store) const WORKFLOW_WAITER_INSERT: &str = "
+-- workflow_wait: a step waits for its event until its deadline
+insert into workflow_waiters (id, run_id, event_id, url, timeout_url, timeout, deadline, step, timeout_headers,
+                              created_at)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+pub(in crate::store) const WORKFLOW_WAITER_COUNT: &str = "
+-- workflow_wait: how many steps of the run wait already
+select count(*) from workflow_waiters where run_id = $1";
+
+pub(in crate::store) const WORKFLOW_EVENT_TAKE: &str = "
+-- workflow_wait: the event a lookback notify kept for the run, taken
+delete from workflow_events where run_id = $1 and event_id = $2 returning body";
+
+pub(in crate::store) const WORKFLOW_EVENT_KEEP: &str = "
+-- workflow_notify (lookback): keep the event for the run's next wait (a later notify replaces it)
+insert into workflow_events (run_id, event_id, body, created_at) values ($1, $2, $3, $4)
+on conflict (run_id, event_id) do update set body = excluded.body, created_at = excluded.created_at";
+
+/// The statements that take waiters (the delete decides: a notify and the deadline never both resume one).
+macro_rules! take_waiters {
+    ($name:literal, $where:literal) => {
+        concat!(
+            "\n-- ",
+            $name,
+            ": take waiters\n",
+            "delete from workflow_waiters where id in (select id from workflow_waiters where ",
+            $where,
+            ")\n",
+            "returning id, run_id, event_id, url, timeout_url, timeout, deadline, step, timeout_headers, created_at"
+        )
+    };
+}
+
+pub(in crate::store) const WORKFLOW_WAITERS_TAKE_FOR_EVENT: &str =
+    take_waiters!("workflow_notify", "event_id = $1 and ($2 is null or run_id = $2)");
+pub(in crate::store) const WORKFLOW_WAITERS_TAKE_EXPIRED: &str =
+    take_waiters!("workflow_expire_waiters", "deadline <= $1 order by deadline limit $2");
+
+pub(in crate::store) fn waiters_list_sql() -> String {
+    format!(
+        "-- workflow_waiters: the steps waiting for an event, oldest first\n\
+         select {WAITER_COLUMNS} from workflow_waiters where event_id = $1 order by created_at, id limit 1000"
+    )
+}
+
 /// The messages of one append with their history positions from `first` on.
 pub(in crate::store) fn positioned(
     messages: &[crate::domain::message::NewMessage],
@@ -124,22 +173,13 @@ macro_rules! workflow_store {
         async fn workflow_append(&self, run_id: &str, now: i64, messages: &[NewMessage]) -> Result<Appended> {
             use shared::workflows::*;
             let mut tx = self.begin_write().await?;
-            let first: Option<i64> = sqlx::query_scalar(WORKFLOW_TAKE_POSITIONS)
-                .bind(run_id)
-                .bind(messages.len() as i64)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(first) = first else {
+            if !append_in(&mut tx, run_id, now, messages).await? {
                 let state: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_STATE)
                     .bind(run_id)
                     .fetch_optional(&mut *tx)
                     .await?;
                 return Ok(Appended::NotStarted(state.and_then(|s| RunState::parse(&s))));
-            };
-            let messages = positioned(messages, first);
-            insert_messages(&mut tx, &messages).await?;
-            append_history(&mut tx, run_id, &messages).await?;
+            }
             tx.commit().await?;
             Ok(Appended::Stored)
         }
@@ -191,6 +231,136 @@ macro_rules! workflow_store {
                 .await?)
         }
 
+        async fn workflow_wait(
+            &self,
+            waiter: &Waiter,
+            max_per_run: i64,
+            now: i64,
+            resume: &Resume<'_>,
+        ) -> Result<Waited> {
+            use shared::workflows::*;
+            let mut tx = self.begin_write().await?;
+            let Some(run) = run_in(&mut tx, &waiter.run_id).await? else {
+                return Ok(Waited::NotStarted(None));
+            };
+            if run.state != RunState::Started {
+                return Ok(Waited::NotStarted(Some(run.state)));
+            }
+            let kept: Option<Vec<u8>> = sqlx::query_scalar(WORKFLOW_EVENT_TAKE)
+                .bind(&waiter.run_id)
+                .bind(&waiter.event_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(data) = kept {
+                let resumed = resume_in(&mut tx, now, &run, waiter, &Resolution::Notified(data), resume).await?;
+                tx.commit().await?;
+                return Ok(Waited::Resumed(resumed));
+            }
+            let waiting: i64 = sqlx::query_scalar(WORKFLOW_WAITER_COUNT)
+                .bind(&waiter.run_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if waiting >= max_per_run {
+                return Ok(Waited::TooMany);
+            }
+            sqlx::query(WORKFLOW_WAITER_INSERT)
+                .bind(&waiter.id)
+                .bind(&waiter.run_id)
+                .bind(&waiter.event_id)
+                .bind(&waiter.url)
+                .bind(&waiter.timeout_url)
+                .bind(&waiter.timeout)
+                .bind(waiter.deadline)
+                .bind(waiter.step.to_string())
+                .bind(waiter.timeout_headers.as_ref().map(|h| h.to_string()))
+                .bind(waiter.created_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Waited::Waiting)
+        }
+
+        async fn workflow_notify(
+            &self,
+            event_id: &str,
+            run_id: Option<&str>,
+            data: &[u8],
+            now: i64,
+            resume: &Resume<'_>,
+        ) -> Result<Notify> {
+            use shared::workflows::*;
+            let mut tx = self.begin_write().await?;
+            let rows: Vec<WaiterRow> = sqlx::query_as(WORKFLOW_WAITERS_TAKE_FOR_EVENT)
+                .bind(event_id)
+                .bind(run_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            let waiters = decode_all(rows)?;
+            if let (true, Some(run_id)) = (waiters.is_empty(), run_id) {
+                // Lookback: nobody waits yet; the run's next wait for the event takes it.
+                let started = run_in(&mut tx, run_id)
+                    .await?
+                    .is_some_and(|run| run.state == RunState::Started);
+                if !started {
+                    return Ok(Notify::UnknownRun);
+                }
+                sqlx::query(WORKFLOW_EVENT_KEEP)
+                    .bind(run_id)
+                    .bind(event_id)
+                    .bind(data)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Notify::Kept);
+            }
+            let mut resumed = Vec::with_capacity(waiters.len());
+            for waiter in waiters {
+                let Some(run) = run_in(&mut tx, &waiter.run_id).await? else {
+                    continue;
+                };
+                let notified = Resolution::Notified(data.to_vec());
+                if let Some(message_id) = resume_in(&mut tx, now, &run, &waiter, &notified, resume).await? {
+                    resumed.push((waiter, run.created_at, message_id));
+                }
+            }
+            tx.commit().await?;
+            Ok(Notify::Resumed(resumed))
+        }
+
+        async fn workflow_expire_waiters(&self, now: i64, limit: i64, resume: &Resume<'_>) -> Result<u64> {
+            use shared::workflows::*;
+            let mut tx = self.begin_write().await?;
+            let rows: Vec<WaiterRow> = sqlx::query_as(WORKFLOW_WAITERS_TAKE_EXPIRED)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            let waiters = decode_all(rows)?;
+            let mut expired = 0;
+            for waiter in &waiters {
+                let Some(run) = run_in(&mut tx, &waiter.run_id).await? else {
+                    continue;
+                };
+                if resume_in(&mut tx, now, &run, waiter, &Resolution::TimedOut, resume)
+                    .await?
+                    .is_some()
+                {
+                    expired += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok(expired)
+        }
+
+        async fn workflow_waiters(&self, event_id: &str) -> Result<Vec<Waiter>> {
+            let rows: Vec<WaiterRow> = sqlx::query_as(&shared::workflows::waiters_list_sql())
+                .bind(event_id)
+                .fetch_all(self.reads())
+                .await?;
+            decode_all(rows)
+        }
+
         async fn workflow_delete_finished(&self, before: i64, limit: i64) -> Result<u64> {
             let done = sqlx::query(shared::workflows::WORKFLOW_DELETE_FINISHED)
                 .bind(before)
@@ -226,6 +396,54 @@ macro_rules! append_history_fn {
                     .await?;
             }
             Ok(())
+        }
+
+        /// Stores `messages` into the run at its next history positions, while it is started; false (and
+        /// nothing stored) once it has ended or when it does not exist.
+        pub(super) async fn append_in(
+            conn: &mut $conn,
+            run_id: &str,
+            now: i64,
+            messages: &[crate::domain::message::NewMessage],
+        ) -> Result<bool> {
+            let first: Option<i64> = sqlx::query_scalar(shared::workflows::WORKFLOW_TAKE_POSITIONS)
+                .bind(run_id)
+                .bind(messages.len() as i64)
+                .bind(now)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some(first) = first else { return Ok(false) };
+            let messages = shared::workflows::positioned(messages, first);
+            insert_messages(&mut *conn, &messages).await?;
+            append_history(&mut *conn, run_id, &messages).await?;
+            Ok(true)
+        }
+
+        async fn run_in(conn: &mut $conn, run_id: &str) -> Result<Option<crate::domain::workflow::Run>> {
+            let row: Option<RunRow> = sqlx::query_as(shared::workflows::WORKFLOW_RUN_GET)
+                .bind(run_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            decode_one(row)
+        }
+
+        /// Appends the step that resumes `waiter`'s run; its message id, or none when the run has ended (or
+        /// the step cannot be built, which is logged).
+        async fn resume_in(
+            conn: &mut $conn,
+            now: i64,
+            run: &crate::domain::workflow::Run,
+            waiter: &crate::domain::workflow::wait::Waiter,
+            resolution: &crate::domain::workflow::wait::Resolution,
+            resume: &crate::store::Resume<'_>,
+        ) -> Result<Option<String>> {
+            let Some(message) = resume(run, waiter, resolution) else {
+                tracing::error!(run_id = %run.run_id, waiter = %waiter.id, "the step resuming a wait could not be built");
+                return Ok(None);
+            };
+            let id = message.id.to_string();
+            let appended = append_in(conn, &run.run_id, now, std::slice::from_ref(&message)).await?;
+            Ok(appended.then_some(id))
         }
 
         /// Fails the runs of `runs` still started (a step's final failure); returns those it ended.

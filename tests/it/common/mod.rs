@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use conformance::ApiRequest;
 
-pub const TOKEN: &str = "test-token-0123456789";
+/// Shaped like Upstash's tokens (base64 of `{"UserID":"postdate-test","Password":"0123456789"}`): the
+/// Workflow SDK reads the user id out of the token to build webhook URLs.
+pub const TOKEN: &str = "eyJVc2VySUQiOiJwb3N0ZGF0ZS10ZXN0IiwiUGFzc3dvcmQiOiIwMTIzNDU2Nzg5In0=";
 /// 2026-01-01T00:00:00Z, where manual clocks start.
 pub const T0: i64 = 1_767_225_600_000;
 

@@ -6,7 +6,9 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use super::{TestApp, TOKEN};
+use super::{spawn_app, Backend, Options, TestApp, TOKEN};
+use postdate::clock::{system_now_ms, Clock};
+use postdate::domain::workflow::RunState;
 
 pub struct WorkflowApp {
     child: Child,
@@ -140,4 +142,34 @@ impl Drop for WorkflowApp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A stepped app whose manual clock starts at the real time: the SDK computes `sleepUntil` from its own
+/// clock.
+pub async fn app(backend: Backend) -> TestApp {
+    let now = system_now_ms();
+    spawn_app(backend, Options::stepped().with(move |c| c.clock = Clock::manual(now))).await
+}
+
+/// Delivers everything, moving the clock to each next due time (retry backoff, sleeps) until nothing
+/// waits; returns the attempts made.
+pub async fn run_to_end(app: &TestApp) -> usize {
+    let mut attempts = 0;
+    for _ in 0..100 {
+        attempts += app.run_until_idle().await;
+        match app.store.message_next_due_at(app.clock.now_ms()).await.unwrap() {
+            Some(due) => app.clock.set_ms(due),
+            None => return attempts,
+        }
+    }
+    panic!("the run did not settle within 100 rounds");
+}
+
+pub async fn run_state(app: &TestApp, run_id: &str) -> RunState {
+    app.store
+        .workflow_run_get(run_id)
+        .await
+        .unwrap()
+        .expect("the run exists")
+        .state
 }

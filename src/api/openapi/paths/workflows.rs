@@ -1,6 +1,6 @@
 //! Upstash Workflow: the run endpoints the SDK calls (docs/workflow/protocol.md).
 
-use crate::wire::{HistoryStep, RunEnded};
+use crate::wire::{Empty, HistoryStep, NotifiedWaiter, RunEnded, WaitRequest, WaiterShown};
 
 #[utoipa::path(
     get,
@@ -33,3 +33,90 @@ pub fn history() {}
     responses((status = 200, description = "The run's state now", body = RunEnded))
 )]
 pub fn end() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/wait/{eventId}",
+    operation_id = "waitForEvent",
+    tag = "Workflows",
+    summary = "A step waits for an event",
+    description = "`context.waitForEvent`: the step in the body waits, for the run named by \
+        `Upstash-Workflow-RunId`, until a notify for the event or its timeout, whichever comes first; then the \
+        run resumes with the step completed (`out` = base64 of the event data, or `waitTimeout: true` at the \
+        deadline, delivered to `timeoutUrl` within about a second). An event a lookback notify kept for the run \
+        resumes it at once. `400` for an unknown or ended run, a bad body, or a run with 100 steps waiting \
+        already.",
+    params(
+        ("eventId" = String, Path, description = "1 to 256 characters, no control characters"),
+        ("Upstash-Workflow-RunId" = String, Header, description = "The waiting run")
+    ),
+    request_body(content = WaitRequest, description = "As the SDK sends it"),
+    responses((status = 200, description = "The step waits (or was resumed by a kept event)", body = Empty))
+)]
+pub fn wait() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/notify/{eventId}",
+    operation_id = "notifyEvent",
+    tag = "Workflows",
+    summary = "Notify the steps waiting for an event",
+    description = "Every step waiting for the event resumes with the raw body as the event data. `[]` when \
+        none waits: the event is not kept (the SDK's `notifyResponse` tells the caller; a lookback notify \
+        keeps it for one run).",
+    params(("eventId" = String, Path, description = "The event")),
+    request_body(content = String, description = "The event data, any bytes", content_type = "text/plain"),
+    responses((status = 200, description = "The steps resumed", body = Vec<NotifiedWaiter>))
+)]
+pub fn notify() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/notify/{workflowRunId}/{eventId}",
+    operation_id = "notifyRunEvent",
+    tag = "Workflows",
+    summary = "Notify one run (lookback)",
+    description = "As a notify, for that run's waiting steps only; when none waits yet, the event is kept \
+        (a later notify replaces it) and the run's next wait for it resumes at once. `404` when the run does \
+        not exist or has ended.",
+    params(
+        ("workflowRunId" = String, Path, description = "The run (`wfr_…`)"),
+        ("eventId" = String, Path, description = "The event")
+    ),
+    request_body(content = String, description = "The event data, any bytes", content_type = "text/plain"),
+    responses((status = 200, description = "The steps resumed (`[]` when the event was kept)", body = Vec<NotifiedWaiter>))
+)]
+pub fn notify_run() {}
+
+#[utoipa::path(
+    get,
+    path = "/v2/waiters/{eventId}",
+    operation_id = "listWaiters",
+    tag = "Workflows",
+    summary = "The steps waiting for an event",
+    description = "Oldest first, at most 1,000.",
+    params(("eventId" = String, Path, description = "The event")),
+    responses((status = 200, description = "The waiting steps", body = Vec<WaiterShown>))
+)]
+pub fn waiters() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/workflows/hooks/{userId}/{workflowRunId}/{eventId}",
+    operation_id = "workflowWebhook",
+    tag = "Workflows",
+    summary = "A workflow's webhook (no token)",
+    description = "The URL `context.createWebhook` hands to a third party, so it takes no token and any \
+        method. It acts as a lookback notify of the run, whose event data is the request itself \
+        (`{method, header, body (base64), proto, host, url}`, as `waitForWebhook` reads it). `404` when the \
+        run does not exist or has ended; the body is bounded by `--max-body-bytes`, and one event per run \
+        and event id is kept.",
+    params(
+        ("userId" = String, Path, description = "Any value (one user per server)"),
+        ("workflowRunId" = String, Path, description = "The run (`wfr_…`)"),
+        ("eventId" = String, Path, description = "The webhook's event")
+    ),
+    request_body(content = String, description = "Anything", content_type = "application/octet-stream"),
+    responses((status = 200, description = "Taken"))
+)]
+pub fn hook() {}
