@@ -361,6 +361,7 @@ pub(crate) struct RunRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub completed_at: Option<i64>,
+    pub invoker: Option<String>,
 }
 
 impl Decode for RunRow {
@@ -372,6 +373,7 @@ impl Decode for RunRow {
             table: "workflow_runs",
             id: &self.run_id,
         };
+        let invoker = row.json_opt("invoker", self.invoker.as_deref())?;
         Ok(Run {
             state: RunState::parse(&self.state)
                 .ok_or_else(|| row.corrupt("state", format!("unknown state {:?}", self.state)))?,
@@ -384,6 +386,7 @@ impl Decode for RunRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             completed_at: self.completed_at,
+            invoker,
         })
     }
 }

@@ -494,6 +494,8 @@ impl Dispatcher {
                 .iter()
                 .any(|c| matches!(c.kind, CompletionKind::Retry { .. } | CompletionKind::HandBack { .. }));
             let queued = batch.iter().any(|c| c.queued);
+            // Callbacks, and the step that resumes the invoker of a run this batch fails, are due at once.
+            let spawns = batch.iter().any(|c| !c.spawn.is_empty() || c.fails_run.is_some());
             let mut backoff = Duration::from_millis(100);
             loop {
                 match self.store.message_complete(self.clock.now_ms(), &batch).await {
@@ -522,7 +524,7 @@ impl Dispatcher {
                 self.held.release(&completion.id, completion.attempt);
             }
             batch.clear();
-            if retries || queued {
+            if retries || queued || spawns {
                 // A retry may now be the earliest due message; a finished queued message lets the next go.
                 self.wake.notify();
             }

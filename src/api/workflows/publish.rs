@@ -9,6 +9,7 @@ use crate::domain::destination::{Destination, DestinationUrl};
 use crate::domain::headers::{canonical_name, HeaderMap};
 use crate::domain::message::NewMessage;
 use crate::domain::options::MessageOptions;
+use crate::domain::workflow::invoke::{read_invoke, Invoker};
 use crate::domain::workflow::publish::{CallType, WorkflowPublish};
 use crate::domain::workflow::step::{step_message, StepOf};
 use crate::domain::workflow::{NewRun, Role, Run, RunConfig, RunState, WorkflowLink, SDK_VERSION};
@@ -51,7 +52,12 @@ pub async fn prepare(
     }
     let flow = options.flow_control.clone();
     if publish.init {
-        let (run, message) = trigger(app, &publish, url, &options, body, caller_ip, now)?;
+        let (invoker, body) = match publish.invoke {
+            true => invoked_by(app, &body).await?,
+            false => (None, body),
+        };
+        let (mut run, message) = trigger(app, &publish, url, &options, body, caller_ip, now)?;
+        run.invoker = invoker;
         return Ok(Prepared {
             message,
             flow,
@@ -68,6 +74,18 @@ pub async fn prepare(
         flow,
         action: Action::Append(run.run_id),
     })
+}
+
+/// The invoker an invoking trigger names (a started run, whose URL the destination policy allows), and
+/// the child's initial payload.
+async fn invoked_by(app: &AppState, body: &[u8]) -> Result<(Option<Invoker>, bytes::Bytes), ApiError> {
+    let (invoker, payload) = read_invoke(body).map_err(ApiError::BadRequest)?;
+    let url = DestinationUrl::parse(&invoker.url)
+        .map_err(|e| ApiError::BadRequest(format!("invalid workflowUrl of the invoker: {e}")))?;
+    super::super::destinations::check_url(app, &url)
+        .map_err(|e| ApiError::BadRequest(format!("invalid workflowUrl of the invoker: {e}")))?;
+    started_run(app, &invoker.run_id).await?;
+    Ok((Some(invoker), payload.into()))
 }
 
 /// Stores prepared workflow publishes in order and answers each like a publish.
@@ -157,7 +175,8 @@ fn trigger(
         set("Upstash-Workflow-Invoke-Count", publish.invoke_count.to_string());
     }
     let config = RunConfig {
-        retries: options.retries,
+        // Resolved now, so that steps the store builds (an invoker's result) get what every other step gets.
+        retries: Some(options.retries.unwrap_or(app.limits.default_retries)),
         retry_delay: options.retry_delay.as_ref().map(|d| d.source().to_string()),
         timeout_ms: options.timeout_ms,
         flow_control_key: options.flow_control.as_ref().map(|f| f.key.clone()),
@@ -177,6 +196,7 @@ fn trigger(
         labels: options.labels.clone(),
         caller_ip: caller_ip.clone(),
         created_at: now,
+        invoker: None,
     };
     let link = WorkflowLink {
         run_id: run.run_id.clone(),

@@ -3,6 +3,7 @@
 //! This module holds the run's values; `publish` reads the workflow headers of a publish.
 
 pub mod history;
+pub mod invoke;
 pub mod publish;
 pub mod step;
 pub mod wait;
@@ -172,6 +173,8 @@ pub struct NewRun {
     pub labels: Vec<String>,
     pub caller_ip: Option<String>,
     pub created_at: i64,
+    /// The run that invoked this one (`context.invoke`), resumed when this one ends.
+    pub invoker: Option<invoke::Invoker>,
 }
 
 /// A stored run.
@@ -188,6 +191,7 @@ pub struct Run {
     pub created_at: i64,
     pub updated_at: i64,
     pub completed_at: Option<i64>,
+    pub invoker: Option<invoke::Invoker>,
 }
 
 /// How a run ends through the API (`DELETE /v2/workflows/runs/{id}`).

@@ -41,3 +41,20 @@ pub fn step_message(
     message.workflow = Some(run.link);
     Ok(message)
 }
+
+/// A step the server itself adds to `run` (the outcome of a wait or of an invoked child): JSON `body` to
+/// `url` under the run's settings. `None` when the stored URL no longer parses (it was checked when it was
+/// stored).
+pub fn server_step(run: &super::Run, url: &str, body: Vec<u8>, now: i64, limits: &Limits) -> Option<NewMessage> {
+    let url = DestinationUrl::parse(url).ok()?;
+    let options = MessageOptions {
+        content_type: Some("application/json".into()),
+        ..Default::default()
+    };
+    let of = StepOf {
+        config: &run.config,
+        labels: &run.labels,
+        link: WorkflowLink::step_of(run),
+    };
+    step_message(of, url, &options, body.into(), None, now, limits).ok()
+}

@@ -70,20 +70,8 @@ pub fn resume_message(
     now: i64,
     limits: &crate::domain::option_rules::Limits,
 ) -> Option<crate::domain::message::NewMessage> {
-    use super::step::{step_message, StepOf};
-    use super::WorkflowLink;
     let (url, body) = waiter.resumed(resolution);
-    let url = crate::domain::destination::DestinationUrl::parse(url).ok()?;
-    let options = crate::domain::options::MessageOptions {
-        content_type: Some("application/json".into()),
-        ..Default::default()
-    };
-    let of = StepOf {
-        config: &run.config,
-        labels: &run.labels,
-        link: WorkflowLink::step_of(run),
-    };
-    step_message(of, url, &options, body.into(), None, now, limits).ok()
+    super::step::server_step(run, url, body, now, limits)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 pub(in crate::store) const WORKFLOW_RUN_INSERT: &str = "
 -- workflow_trigger: create the run unless one with its id exists
-insert into workflow_runs (run_id, url, state, config, labels, caller_ip, next_seq, created_at, updated_at)
-values ($1, $2, 'RUN_STARTED', $3, $4, $5, 1, $6, $6)
+insert into workflow_runs (run_id, url, state, config, labels, caller_ip, next_seq, created_at, updated_at, invoker)
+values ($1, $2, 'RUN_STARTED', $3, $4, $5, 1, $6, $6, $7)
 on conflict (run_id) do nothing
 returning run_id";
 
@@ -30,7 +30,7 @@ select state from workflow_runs where run_id = $1";
 
 pub(in crate::store) const WORKFLOW_RUN_GET: &str = "
 -- workflow_run_get: one run
-select run_id, url, state, config, labels, caller_ip, result, created_at, updated_at, completed_at
+select run_id, url, state, config, labels, caller_ip, result, created_at, updated_at, completed_at, invoker
 from workflow_runs where run_id = $1";
 
 pub(in crate::store) const WORKFLOW_HISTORY: &str = "
@@ -43,13 +43,13 @@ pub(in crate::store) const WORKFLOW_RUN_END: &str = "
 -- workflow_end: end a started run
 update workflow_runs set state = $2, result = $3, updated_at = $4, completed_at = $4
 where run_id = $1 and state = 'RUN_STARTED'
-returning state";
+returning state, invoker";
 
 pub(in crate::store) const WORKFLOW_RUN_FAIL: &str = "
 -- message_complete: the final failure of a step fails its run, once
 update workflow_runs set state = 'RUN_FAILED', updated_at = $2, completed_at = $2
 where run_id = $1 and state = 'RUN_STARTED'
-returning run_id";
+returning run_id, invoker";
 
 pub(in crate::store) const WORKFLOW_MESSAGE_IDS: &str = "
 -- workflow_message_ids: the messages published into a run
@@ -154,6 +154,11 @@ macro_rules! workflow_store {
                 .bind(labels_column(&run.labels))
                 .bind(run.caller_ip.as_deref())
                 .bind(run.created_at)
+                .bind(
+                    run.invoker
+                        .as_ref()
+                        .map(|i| serde_json::to_string(i).expect("an invoker serialises")),
+                )
                 .fetch_optional(&mut *tx)
                 .await?;
             if created.is_none() {
@@ -204,19 +209,28 @@ macro_rules! workflow_store {
 
         async fn workflow_end(&self, run_id: &str, end: RunState, result: Option<&[u8]>, now: i64) -> Result<Ended> {
             use shared::workflows::*;
-            let ended: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_END)
+            let mut tx = self.begin_write().await?;
+            let ended: Option<(String, Option<String>)> = sqlx::query_as(WORKFLOW_RUN_END)
                 .bind(run_id)
                 .bind(end.as_str())
                 .bind(result)
                 .bind(now)
-                .fetch_optional(self.writes())
+                .fetch_optional(&mut *tx)
                 .await?;
-            if ended.is_some() {
+            if let Some((_, invoker)) = ended {
+                use crate::domain::workflow::invoke::ChildEnd;
+                let child = match end {
+                    RunState::Canceled => ChildEnd::Canceled,
+                    RunState::Failed => ChildEnd::Failed,
+                    _ => ChildEnd::Finished(result.map(<[u8]>::to_vec)),
+                };
+                resume_invoker_in(&mut tx, now, run_id, invoker.as_deref(), &child).await?;
+                tx.commit().await?;
                 return Ok(Ended::Now);
             }
             let state: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_STATE)
                 .bind(run_id)
-                .fetch_optional(self.writes())
+                .fetch_optional(&mut *tx)
                 .await?;
             Ok(match state.and_then(|s| RunState::parse(&s)) {
                 Some(state) => Ended::Already(state),
@@ -446,18 +460,49 @@ macro_rules! append_history_fn {
             Ok(appended.then_some(id))
         }
 
-        /// Fails the runs of `runs` still started (a step's final failure); returns those it ended.
+        /// Fails the runs of `runs` still started (a step's final failure), resuming their invokers; returns
+        /// those it ended.
         pub(super) async fn fail_runs(conn: &mut $conn, now: i64, runs: &[&str]) -> Result<Vec<String>> {
             let mut ended = Vec::new();
             for run in runs {
-                let done: Option<String> = sqlx::query_scalar(shared::workflows::WORKFLOW_RUN_FAIL)
+                let done: Option<(String, Option<String>)> = sqlx::query_as(shared::workflows::WORKFLOW_RUN_FAIL)
                     .bind(run)
                     .bind(now)
                     .fetch_optional(&mut *conn)
                     .await?;
-                ended.extend(done);
+                let Some((run_id, invoker)) = done else { continue };
+                let failed = crate::domain::workflow::invoke::ChildEnd::Failed;
+                resume_invoker_in(&mut *conn, now, &run_id, invoker.as_deref(), &failed).await?;
+                ended.push(run_id);
             }
             Ok(ended)
+        }
+
+        /// When the run `child` that just ended was invoked, appends the step that resumes its invoker with
+        /// the outcome, in the same transaction (so it is sent once, and never lost); nothing when the
+        /// invoker has ended meanwhile.
+        async fn resume_invoker_in(
+            conn: &mut $conn,
+            now: i64,
+            child: &str,
+            invoker: Option<&str>,
+            end: &crate::domain::workflow::invoke::ChildEnd,
+        ) -> Result<()> {
+            let Some(invoker) = invoker else { return Ok(()) };
+            let invoker: crate::domain::workflow::invoke::Invoker = match serde_json::from_str(invoker) {
+                Ok(invoker) => invoker,
+                Err(error) => {
+                    tracing::error!(%error, child, "the invoker of a run could not be read; it is not resumed");
+                    return Ok(());
+                }
+            };
+            let Some(run) = run_in(&mut *conn, &invoker.run_id).await? else { return Ok(()) };
+            let Some(message) = crate::domain::workflow::invoke::result_message(&run, &invoker, end, now) else {
+                tracing::error!(child, invoker = %invoker.run_id, "the step resuming an invoker could not be built");
+                return Ok(());
+            };
+            append_in(conn, &invoker.run_id, now, std::slice::from_ref(&message)).await?;
+            Ok(())
         }
     };
 }

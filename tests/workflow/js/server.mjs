@@ -30,6 +30,8 @@
 //   /many/invoke-parent  invokes /many/child-ok and /many/child-fail (serveMany), records both results
 //   /many/child-ok     returns {doubled: payload.n * 2}
 //   /many/child-fail   throws in a step (its failureFunction records it)
+//   /many/invoke-sleeper  invokes /many/child-sleep and records its result
+//   /many/child-sleep  runs a step, sleeps an hour, then runs another
 //   /sink/failure      (any method) plain endpoint: records method, headers and body (a failureUrl target)
 //   /third-party       (any method) plain endpoint for context.call: answers ?status=… (default 200) with a JSON echo
 //                      of method, query, headers and body; ?delayMs=… waits first; ?text=1 answers text/plain
@@ -304,7 +306,35 @@ const invokeParent = createWorkflow(async (context) => {
   return result;
 });
 
-const many = serveMany({ "invoke-parent": invokeParent, "child-ok": childOk, "child-fail": childFail }).POST;
+const childSleep = createWorkflow(async (context) => {
+  await context.run("child-started", () => {
+    record("child-sleep", context.workflowRunId, "step", { name: "child-started" });
+    return "started";
+  });
+  await context.sleep("child-nap", "1h");
+  await context.run("child-woke", () => {
+    record("child-sleep", context.workflowRunId, "step", { name: "child-woke" });
+    return "woke";
+  });
+});
+
+const invokeSleeper = createWorkflow(async (context) => {
+  const r = await context.invoke("invoke-sleeper", { workflow: childSleep, body: {}, retries: 0 });
+  await context.run("after-invoke-sleeper", () => {
+    record("invoke-sleeper", context.workflowRunId, "invoke-result", { name: "invoke-sleeper", result: r });
+    return r.isCanceled ?? null;
+  });
+  done(context, "invoke-sleeper", { result: r });
+  return r;
+});
+
+const many = serveMany({
+  "invoke-parent": invokeParent,
+  "child-ok": childOk,
+  "child-fail": childFail,
+  "invoke-sleeper": invokeSleeper,
+  "child-sleep": childSleep,
+}).POST;
 
 const workflows = {
   "/wf/sequential": sequential.handler,
