@@ -26,6 +26,16 @@ pub fn router() -> Router<AppState> {
         .merge(wait::router())
 }
 
+/// Refuses a run id no run can have (it is a path segment and a filter value).
+fn valid_run_id(run_id: &str) -> Result<(), ApiError> {
+    if !is_path_safe(run_id) {
+        return Err(ApiError::BadRequest(
+            "run ids hold only letters, digits, '-', '_' and '.' (up to 256 characters)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `GET /v2/workflows/runs/{runId}`: the whole history of a started run (LazyFetch, protocol §3.3); 404
 /// once it has ended, which the SDK reads as "the run is over".
 async fn history_of(State(app): State<AppState>, Path(run_id): Path<String>) -> Result<Response, ApiError> {
@@ -56,11 +66,7 @@ async fn end(
     Path(run_id): Path<String>,
     request: Request,
 ) -> Result<(StatusCode, Json<RunEnded>), ApiError> {
-    if !is_path_safe(&run_id) {
-        return Err(ApiError::BadRequest(
-            "run ids hold only letters, digits, '-', '_' and '.'".into(),
-        ));
-    }
+    valid_run_id(&run_id)?;
     let (parts, body) = request.into_parts();
     let mut query = Query::parse(parts.uri.query())?;
     let cancel = query.take_flag("cancel")?.unwrap_or(false);

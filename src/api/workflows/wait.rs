@@ -11,6 +11,7 @@ use base64::Engine;
 
 use super::super::error::ApiError;
 use super::super::request::{parse_json, read_body};
+use super::valid_run_id;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::duration::parse_duration;
 use crate::domain::headers::from_http;
@@ -46,15 +47,6 @@ fn valid_event_id(event_id: &str) -> Result<(), ApiError> {
         return Err(ApiError::BadRequest(format!(
             "event ids are 1 to {MAX_EVENT_ID} characters without control characters"
         )));
-    }
-    Ok(())
-}
-
-fn valid_run_id(run_id: &str) -> Result<(), ApiError> {
-    if !crate::domain::ids::is_path_safe(run_id) {
-        return Err(ApiError::BadRequest(
-            "run ids hold only letters, digits, '-', '_' and '.' (up to 256 characters)".into(),
-        ));
     }
     Ok(())
 }
