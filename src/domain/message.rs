@@ -7,7 +7,7 @@ use super::ids::{new_message_id, MessageId, ScheduleId};
 use super::option_rules::{InvalidOption, Limits};
 use super::options::MessageOptions;
 use super::redact::Redact;
-use super::workflow::WorkflowLink;
+use super::workflow_link::WorkflowLink;
 
 /// A message about to be stored. Built only through [`NewMessage::build`], so every stored message has
 /// passed option parsing and limits.

@@ -22,3 +22,4 @@ pub mod signing;
 pub mod state;
 pub mod webhook;
 pub mod workflow;
+pub mod workflow_link;

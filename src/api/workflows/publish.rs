@@ -236,7 +236,7 @@ fn step(
     let of = StepOf {
         config: &config,
         labels: &run.labels,
-        link: WorkflowLink::step_of(run),
+        link: run.step_link(),
     };
     Ok(step_message(of, url, options, body, caller_ip, now, &app.limits)?)
 }

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::callback::Callback;
 use super::headers::HeaderMap;
 use super::redact::Redact;
+// The link lives beside `message` so that a message can name it without importing the runs.
+pub use super::workflow_link::{Role, WorkflowLink};
 
 /// The protocol version the SDK sends and expects on every workflow delivery (`Upstash-Workflow-Sdk-Version`).
 pub const SDK_VERSION: &str = "1";
@@ -50,66 +52,6 @@ impl RunState {
 
     pub fn parse(s: &str) -> Option<RunState> {
         Self::ALL.into_iter().find(|state| state.as_str() == s)
-    }
-}
-
-/// The part a message plays in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Role {
-    /// Delivered to the workflow endpoint with the history up to itself as its body (the trigger's initial
-    /// payload is step 0).
-    Step,
-    /// `context.call`: the request to the third party, delivered as published; its callbacks go to the run.
-    Call,
-    /// A callback of a call: delivered as an ordinary callback, without the SDK version header.
-    CallCallback,
-    /// The run's failure callback: stored only by the completion that fails the run, so it is sent once.
-    FailureCallback,
-}
-
-/// A message's link to its run (the `workflow` column of `messages`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkflowLink {
-    pub run_id: String,
-    pub role: Role,
-    /// Its place in the run's history (steps and calls); set by the store when it appends the message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<i64>,
-    /// The run's creation time (Unix ms), for the failure callback.
-    pub run_created_at: i64,
-    /// Fail the run when this delivery's 2xx answer does not come from a workflow endpoint
-    /// (`WF_DetectTrigger` on the run's first delivery).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub detect_trigger: bool,
-    /// The run's initial payload, read with the history just before a delivery (never stored here): the
-    /// failure callback reports it as `sourceBody` (`InitialBody`).
-    #[serde(skip)]
-    pub initial_body: Option<Vec<u8>>,
-}
-
-impl WorkflowLink {
-    /// The link of a step of `run`, placed in its history when the store appends it.
-    pub fn step_of(run: &Run) -> WorkflowLink {
-        WorkflowLink {
-            run_id: run.run_id.clone(),
-            role: Role::Step,
-            seq: None,
-            run_created_at: run.created_at,
-            detect_trigger: false,
-            initial_body: None,
-        }
-    }
-
-    pub fn to_column(link: &Option<WorkflowLink>) -> Option<String> {
-        link.as_ref()
-            .map(|l| serde_json::to_string(l).expect("a workflow link serialises"))
-    }
-
-    /// Whether its delivery carries the run's history as its body.
-    pub fn delivers_history(&self) -> bool {
-        self.role == Role::Step && self.seq.is_some()
     }
 }
 
@@ -192,6 +134,20 @@ pub struct Run {
     pub updated_at: i64,
     pub completed_at: Option<i64>,
     pub invoker: Option<invoke::Invoker>,
+}
+
+impl Run {
+    /// The link of a step of this run, placed in its history when the store appends it.
+    pub fn step_link(&self) -> WorkflowLink {
+        WorkflowLink {
+            run_id: self.run_id.clone(),
+            role: Role::Step,
+            seq: None,
+            run_created_at: self.created_at,
+            detect_trigger: false,
+            initial_body: None,
+        }
+    }
 }
 
 /// How a run ends through the API (`DELETE /v2/workflows/runs/{id}`).

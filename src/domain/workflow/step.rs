@@ -54,7 +54,7 @@ pub fn server_step(run: &super::Run, url: &str, body: Vec<u8>, now: i64, limits:
     let of = StepOf {
         config: &run.config,
         labels: &run.labels,
-        link: WorkflowLink::step_of(run),
+        link: run.step_link(),
     };
     step_message(of, url, &options, body.into(), None, now, limits).ok()
 }
