@@ -185,7 +185,7 @@ impl Query {
     }
 
     /// Every value of `key`, not split on commas (URLs may contain them).
-    fn all(&self, key: &str) -> Vec<String> {
+    pub fn all(&self, key: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)

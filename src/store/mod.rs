@@ -300,6 +300,14 @@ pub(crate) trait WorkflowStore {
         result: Option<&[u8]>,
         now: i64,
     ) -> Result<Ended>;
+    /// Up to `limit` runs in `state`, oldest first, created after the run at `after` (its creation time
+    /// and id) when given: the pages a bulk operation on runs walks.
+    async fn workflow_runs_page(
+        &self,
+        state: crate::domain::workflow::RunState,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<crate::domain::workflow::Run>>;
     /// The ids of the messages published into the run, in publish order.
     async fn workflow_message_ids(&self, run_id: &str) -> Result<Vec<String>>;
     /// Retention: deletes up to `limit` runs that ended before `before`, with their histories.
@@ -476,6 +484,7 @@ delegate! {
     workflow_run_get(run_id: &str) -> Option<crate::domain::workflow::Run>;
     workflow_history(run_id: &str, up_to: Option<i64>) -> Vec<crate::domain::workflow::history::HistoryEntry>;
     workflow_end(run_id: &str, end: crate::domain::workflow::RunState, result: Option<&[u8]>, now: i64) -> Ended;
+    workflow_runs_page(state: crate::domain::workflow::RunState, after: Option<(i64, &str)>, limit: i64) -> Vec<crate::domain::workflow::Run>;
     workflow_message_ids(run_id: &str) -> Vec<String>;
     workflow_delete_finished(before: i64, limit: i64) -> u64;
     workflow_wait(waiter: &crate::domain::workflow::wait::Waiter, max_per_run: i64, now: i64, resume: &Resume<'_>) -> Waited;

@@ -22,6 +22,13 @@ pub struct RunEnded {
     pub workflow_state: Option<String>,
 }
 
+/// The answer of a bulk cancel of runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RunsCanceled {
+    /// How many started runs this request canceled.
+    pub cancelled: u64,
+}
+
 /// `POST /v2/wait/{eventId}`: what the SDK sends when a step waits for an event.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -47,6 +47,7 @@ mod store_conformance_bulk;
 mod store_conformance_resources;
 mod url_groups;
 mod webhook_mode;
+mod workflow_cancel;
 mod workflow_invokes;
 mod workflow_waits;
 mod workflows;

@@ -86,6 +86,7 @@ use headers::OptionHeaders;
         paths::logs::logs,
         paths::workflows::history,
         paths::workflows::end,
+        paths::workflows::cancel_many,
         paths::workflows::wait,
         paths::workflows::notify,
         paths::workflows::notify_run,

@@ -1,6 +1,7 @@
 //! Upstash Workflow (docs/workflow/protocol.md): the run endpoints the SDK calls. Publishes into runs
 //! arrive through `/v2/batch` and `/v2/publish` and are read in `publish`.
 
+mod cancel;
 pub mod publish;
 mod wait;
 
@@ -9,7 +10,7 @@ pub use wait::hooks;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 
 use super::error::ApiError;
@@ -17,11 +18,12 @@ use super::request::{read_body, Query};
 use crate::domain::ids::is_path_safe;
 use crate::domain::workflow::{history, RunState};
 use crate::state::AppState;
-use crate::store::{Ended, Filter};
+use crate::store::Ended;
 use crate::wire::RunEnded;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/v2/workflows/runs", delete(cancel::cancel_many))
         .route("/v2/workflows/runs/{run_id}", get(history_of).delete(end))
         .merge(wait::router())
 }
@@ -79,7 +81,7 @@ async fn end(
     };
     let ended = app.store.workflow_end(&run_id, state, result, now).await?;
     if ended == Ended::Now && cancel {
-        cancel_steps(&app, &run_id, now).await?;
+        cancel::cancel_steps(&app, &run_id, now).await?;
     }
     let state = match ended {
         Ended::Now => Some(state),
@@ -93,18 +95,4 @@ async fn end(
             workflow_state: state.map(|s| s.as_str().to_string()),
         }),
     ))
-}
-
-/// Cancels what of a canceled run still waits (a sleep, a retry); steps in flight finish, and their
-/// next publish is refused.
-async fn cancel_steps(app: &AppState, run_id: &str, now: i64) -> Result<(), ApiError> {
-    let ids = app.store.workflow_message_ids(run_id).await?;
-    for chunk in ids.chunks(super::request::MAX_FILTER_VALUES) {
-        let filter = Filter {
-            message_ids: chunk.to_vec(),
-            ..Filter::default()
-        };
-        app.store.message_cancel_many(now, &filter).await?;
-    }
-    Ok(())
 }

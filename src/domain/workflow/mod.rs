@@ -2,6 +2,7 @@
 //! publishes one step at a time; the server keeps the run's history and delivers it as each step's body.
 //! This module holds the run's values; `publish` reads the workflow headers of a publish.
 
+pub mod filter;
 pub mod history;
 pub mod invoke;
 pub mod publish;

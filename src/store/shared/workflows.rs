@@ -33,6 +33,14 @@ pub(in crate::store) const WORKFLOW_RUN_GET: &str = "
 select run_id, url, state, config, labels, caller_ip, result, created_at, updated_at, completed_at, invoker
 from workflow_runs where run_id = $1";
 
+pub(in crate::store) const WORKFLOW_RUNS_PAGE: &str = "
+-- workflow_runs_page: runs in a state, oldest first, after a (created_at, run_id) position
+select run_id, url, state, config, labels, caller_ip, result, created_at, updated_at, completed_at, invoker
+from workflow_runs
+where state = $1 and ($2 is null or created_at > $2 or (created_at = $2 and run_id > $3))
+order by created_at, run_id
+limit $4";
+
 pub(in crate::store) const WORKFLOW_HISTORY: &str = "
 -- workflow_history: the history in publish order, up to a position when one is given
 select message_id, call_type, body from workflow_history
@@ -195,6 +203,22 @@ macro_rules! workflow_store {
                 .fetch_optional(self.writes())
                 .await?;
             decode_one(row)
+        }
+
+        async fn workflow_runs_page(
+            &self,
+            state: crate::domain::workflow::RunState,
+            after: Option<(i64, &str)>,
+            limit: i64,
+        ) -> Result<Vec<crate::domain::workflow::Run>> {
+            let rows: Vec<RunRow> = sqlx::query_as(shared::workflows::WORKFLOW_RUNS_PAGE)
+                .bind(state.as_str())
+                .bind(after.map(|(created_at, _)| created_at))
+                .bind(after.map(|(_, run_id)| run_id.to_string()))
+                .bind(limit)
+                .fetch_all(self.writes())
+                .await?;
+            rows.into_iter().map(Decode::decode).collect()
         }
 
         async fn workflow_history(&self, run_id: &str, up_to: Option<i64>) -> Result<Vec<HistoryEntry>> {

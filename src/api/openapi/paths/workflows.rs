@@ -1,6 +1,6 @@
 //! Upstash Workflow: the run endpoints the SDK calls (docs/workflow/protocol.md).
 
-use crate::wire::{Empty, HistoryStep, NotifiedWaiter, RunEnded, WaitRequest, WaiterShown};
+use crate::wire::{Empty, HistoryStep, NotifiedWaiter, RunEnded, RunsCanceled, WaitRequest, WaiterShown};
 
 #[utoipa::path(
     get,
@@ -33,6 +33,34 @@ pub fn history() {}
     responses((status = 200, description = "The run's state now", body = RunEnded))
 )]
 pub fn end() {}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/workflows/runs",
+    operation_id = "cancelWorkflowRuns",
+    tag = "Workflows",
+    summary = "Cancel many runs",
+    description = "Cancels up to `count` started runs, oldest first, that match every given filter (any value \
+        of a repeated one); with no filter, every started run. Each canceled run's waiting steps are canceled \
+        with it, and an invoking run gets its invoke step back with `isCanceled`. `cancelled` counts only the \
+        runs this request canceled: unknown ids and runs that had ended count nothing. An unknown or empty \
+        filter is a 400 and cancels nothing.",
+    params(
+        ("workflowRunIds" = Option<Vec<String>>, Query, description = "Run ids (repeated)"),
+        ("workflowUrl" = Option<Vec<String>>, Query, description = "Prefix of the workflow URL, or the whole URL with `workflowUrlExactMatch=true`"),
+        ("workflowUrlExactMatch" = Option<bool>, Query, description = "Match `workflowUrl` exactly"),
+        ("host" = Option<Vec<String>>, Query, description = "Host of the workflow URL"),
+        ("path" = Option<Vec<String>>, Query, description = "Path of the workflow URL"),
+        ("label" = Option<Vec<String>>, Query, description = "A label of the run"),
+        ("callerIp" = Option<Vec<String>>, Query, description = "The address that triggered the run"),
+        ("flowControlKey" = Option<Vec<String>>, Query, description = "The run's flow-control key"),
+        ("fromDate" = Option<i64>, Query, description = "Runs created at or after (Unix ms)"),
+        ("toDate" = Option<i64>, Query, description = "Runs created at or before (Unix ms)"),
+        ("count" = Option<i64>, Query, description = "At most this many runs (default 100, at most 10,000)")
+    ),
+    responses((status = 200, description = "How many runs were canceled", body = RunsCanceled))
+)]
+pub fn cancel_many() {}
 
 #[utoipa::path(
     post,
