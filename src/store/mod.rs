@@ -308,6 +308,14 @@ pub(crate) trait WorkflowStore {
         after: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<crate::domain::workflow::Run>>;
+    /// Up to `limit` runs (in `state` when given), newest first, created before the run at `before` (its
+    /// creation time and id) when given: the pages of the workflow logs.
+    async fn workflow_runs_newest(
+        &self,
+        state: Option<crate::domain::workflow::RunState>,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<crate::domain::workflow::Run>>;
     /// The ids of the messages published into the run, in publish order.
     async fn workflow_message_ids(&self, run_id: &str) -> Result<Vec<String>>;
     /// Retention: deletes up to `limit` runs that ended before `before`, with their histories.
@@ -485,6 +493,7 @@ delegate! {
     workflow_history(run_id: &str, up_to: Option<i64>) -> Vec<crate::domain::workflow::history::HistoryEntry>;
     workflow_end(run_id: &str, end: crate::domain::workflow::RunState, result: Option<&[u8]>, now: i64) -> Ended;
     workflow_runs_page(state: crate::domain::workflow::RunState, after: Option<(i64, &str)>, limit: i64) -> Vec<crate::domain::workflow::Run>;
+    workflow_runs_newest(state: Option<crate::domain::workflow::RunState>, before: Option<(i64, &str)>, limit: i64) -> Vec<crate::domain::workflow::Run>;
     workflow_message_ids(run_id: &str) -> Vec<String>;
     workflow_delete_finished(before: i64, limit: i64) -> u64;
     workflow_wait(waiter: &crate::domain::workflow::wait::Waiter, max_per_run: i64, now: i64, resume: &Resume<'_>) -> Waited;

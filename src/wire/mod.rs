@@ -24,7 +24,10 @@ pub use requests::{BatchItem, BulkBody, EndpointRequest, EndpointsBody, GroupHea
 pub use resources::{Endpoint, FlowControlInfo, GlobalParallelism, Health, Queue, SigningKeys, UrlGroup};
 pub use results::{Cancelled, Deleted, Empty, ErrorBody, PublishAnswer, Published, Retried, RetriedMessage, RunNow};
 pub use schedule::{Schedule, ScheduleCreated, ScheduleState};
-pub use workflow::{HistoryStep, NotifiedWaiter, RunEnded, RunsCanceled, WaitRequest, WaiterShown};
+pub use workflow::{
+    HistoryStep, NotifiedWaiter, RunEnded, RunInvoker, RunsCanceled, StepLogGroup, WaitRequest, WaiterShown,
+    WorkflowRunLog, WorkflowRunLogs,
+};
 
 /// A header map as QStash shows it: canonical name → values (spec §0.2).
 pub type HeaderMap = std::collections::BTreeMap<String, Vec<String>>;

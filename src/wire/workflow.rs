@@ -79,3 +79,61 @@ pub struct NotifiedWaiter {
     pub workflow_run_id: String,
     pub workflow_created_at: i64,
 }
+
+/// `GET /v2/workflows/logs`: runs, newest first, in Upstash's `WorkflowRun` shape.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct WorkflowRunLogs {
+    /// Where the next page starts; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    pub runs: Vec<WorkflowRunLog>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowRunLog {
+    pub workflow_run_id: String,
+    pub workflow_url: String,
+    /// `RUN_STARTED`, `RUN_SUCCESS`, `RUN_FAILED` or `RUN_CANCELED`.
+    pub workflow_state: String,
+    pub workflow_run_created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run_completed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run_caller_ip: Option<String>,
+    /// The finished steps, grouped, then (`type: next`) the steps running, retrying, failed or canceled.
+    pub steps: Vec<StepLogGroup>,
+    /// What the route returned, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run_response: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoker: Option<RunInvoker>,
+    /// The first label (Upstash's deprecated field) and all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_control_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct StepLogGroup {
+    /// `sequential`, `parallel` or `next`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Each step: the SDK's step fields (`stepId`, `stepName`, `stepType`, `out`, `concurrent`, call, sleep,
+    /// wait and invoke fields) with `messageId`, `callType` and `state` (`STEP_SUCCESS`; in `next`:
+    /// `STEP_PROGRESS`, `STEP_RETRY`, `STEP_FAILED`, `STEP_CANCELED`, with `retries` and `errors`).
+    #[schema(value_type = Vec<Object>)]
+    pub steps: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The run that invoked this one (`context.invoke`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunInvoker {
+    pub workflow_run_id: String,
+    pub workflow_url: String,
+    pub workflow_run_created_at: i64,
+}

@@ -49,5 +49,6 @@ mod url_groups;
 mod webhook_mode;
 mod workflow_cancel;
 mod workflow_invokes;
+mod workflow_logs;
 mod workflow_waits;
 mod workflows;

@@ -87,6 +87,8 @@ use headers::OptionHeaders;
         paths::workflows::history,
         paths::workflows::end,
         paths::workflows::cancel_many,
+        paths::workflows::logs,
+        paths::workflows::events,
         paths::workflows::wait,
         paths::workflows::notify,
         paths::workflows::notify_run,

@@ -6,7 +6,7 @@ use axum::Json;
 
 use super::super::error::ApiError;
 use super::super::request::{Query, MAX_FILTER_VALUES};
-use super::valid_run_id;
+use super::run_query::run_filter;
 use crate::domain::workflow::filter::RunFilter;
 use crate::domain::workflow::{Run, RunState};
 use crate::state::AppState;
@@ -41,11 +41,10 @@ const PAGE: i64 = 500;
 /// `cancelled` counts only runs this request canceled: a run that ended meanwhile, or an unknown id, counts 0.
 pub async fn cancel_many(State(app): State<AppState>, request: Request) -> Result<Json<RunsCanceled>, ApiError> {
     let mut query = Query::parse(request.uri().query())?;
-    let exact = query.take_flag("workflowUrlExactMatch")?.unwrap_or(false);
     query.only(KEYS)?;
     query.refuse_blank_filters()?;
     let count = query.count(DEFAULT_COUNT, MAX_COUNT)?;
-    let filter = run_filter(&query, exact)?;
+    let filter = run_filter(&mut query)?;
     let now = app.clock.now_ms();
     let mut cancelled = 0;
     for run in matching_runs(&app, &filter, count).await? {
@@ -77,47 +76,6 @@ pub(super) async fn cancel_steps(app: &AppState, run_id: &str, now: i64) -> Resu
         app.store.message_cancel_many(now, &filter).await?;
     }
     Ok(())
-}
-
-fn run_filter(query: &Query, url_exact: bool) -> Result<RunFilter, ApiError> {
-    let mut caller_ips = query.list("callerIp");
-    caller_ips.extend(query.list("callerIP"));
-    let filter = RunFilter {
-        run_ids: query.list("workflowRunIds"),
-        urls: query.all("workflowUrl"),
-        url_exact,
-        hosts: query.list("host"),
-        paths: query.all("path"),
-        labels: query.list("label"),
-        caller_ips,
-        flow_control_keys: query.list("flowControlKey"),
-        from_date: query.int("fromDate")?,
-        to_date: query.int("toDate")?,
-    };
-    if url_exact && filter.urls.is_empty() {
-        return Err(ApiError::BadRequest(
-            "workflowUrlExactMatch needs a workflowUrl to match".into(),
-        ));
-    }
-    let named = [
-        &filter.run_ids,
-        &filter.urls,
-        &filter.hosts,
-        &filter.paths,
-        &filter.labels,
-        &filter.caller_ips,
-        &filter.flow_control_keys,
-    ]
-    .iter()
-    .map(|values| values.len())
-    .sum::<usize>();
-    if named > MAX_FILTER_VALUES {
-        return Err(ApiError::BadRequest(format!(
-            "a filter may name at most {MAX_FILTER_VALUES} values, got {named}"
-        )));
-    }
-    filter.run_ids.iter().try_for_each(|id| valid_run_id(id))?;
-    Ok(filter)
 }
 
 /// Up to `count` started runs that `filter` matches, oldest first: the named runs when ids are given,

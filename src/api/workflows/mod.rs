@@ -2,7 +2,9 @@
 //! arrive through `/v2/batch` and `/v2/publish` and are read in `publish`.
 
 mod cancel;
+mod logs;
 pub mod publish;
+mod run_query;
 mod wait;
 
 pub use wait::hooks;
@@ -24,6 +26,8 @@ use crate::wire::RunEnded;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/workflows/runs", delete(cancel::cancel_many))
+        .route("/v2/workflows/logs", get(logs::list))
+        .route("/v2/workflows/events", get(logs::list))
         .route("/v2/workflows/runs/{run_id}", get(history_of).delete(end))
         .merge(wait::router())
 }

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod history;
 pub mod invoke;
 pub mod publish;
+pub mod run_log;
 pub mod step;
 pub mod wait;
 

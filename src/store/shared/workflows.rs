@@ -41,6 +41,14 @@ where state = $1 and ($2 is null or created_at > $2 or (created_at = $2 and run_
 order by created_at, run_id
 limit $4";
 
+pub(in crate::store) const WORKFLOW_RUNS_NEWEST: &str = "
+-- workflow_runs_newest: runs (in a state, when given), newest first, before a (created_at, run_id) position
+select run_id, url, state, config, labels, caller_ip, result, created_at, updated_at, completed_at, invoker
+from workflow_runs
+where ($1 is null or state = $1) and ($2 is null or created_at < $2 or (created_at = $2 and run_id < $3))
+order by created_at desc, run_id desc
+limit $4";
+
 pub(in crate::store) const WORKFLOW_HISTORY: &str = "
 -- workflow_history: the history in publish order, up to a position when one is given
 select message_id, call_type, body from workflow_history
@@ -217,6 +225,22 @@ macro_rules! workflow_store {
                 .bind(after.map(|(_, run_id)| run_id.to_string()))
                 .bind(limit)
                 .fetch_all(self.writes())
+                .await?;
+            rows.into_iter().map(Decode::decode).collect()
+        }
+
+        async fn workflow_runs_newest(
+            &self,
+            state: Option<crate::domain::workflow::RunState>,
+            before: Option<(i64, &str)>,
+            limit: i64,
+        ) -> Result<Vec<crate::domain::workflow::Run>> {
+            let rows: Vec<RunRow> = sqlx::query_as(shared::workflows::WORKFLOW_RUNS_NEWEST)
+                .bind(state.map(|s| s.as_str()))
+                .bind(before.map(|(created_at, _)| created_at))
+                .bind(before.map(|(_, run_id)| run_id.to_string()))
+                .bind(limit)
+                .fetch_all(self.reads())
                 .await?;
             rows.into_iter().map(Decode::decode).collect()
         }

@@ -1,6 +1,8 @@
 //! Upstash Workflow: the run endpoints the SDK calls (docs/workflow/protocol.md).
 
-use crate::wire::{Empty, HistoryStep, NotifiedWaiter, RunEnded, RunsCanceled, WaitRequest, WaiterShown};
+use crate::wire::{
+    Empty, HistoryStep, NotifiedWaiter, RunEnded, RunsCanceled, WaitRequest, WaiterShown, WorkflowRunLogs,
+};
 
 #[utoipa::path(
     get,
@@ -61,6 +63,70 @@ pub fn end() {}
     responses((status = 200, description = "How many runs were canceled", body = RunsCanceled))
 )]
 pub fn cancel_many() {}
+
+#[utoipa::path(
+    get,
+    path = "/v2/workflows/logs",
+    operation_id = "listWorkflowRuns",
+    tag = "Workflows",
+    summary = "Workflow runs and their steps",
+    description = "Runs newest first, each in Upstash's `WorkflowRun` shape: its state, times, result, invoker, \
+        labels, and its steps grouped (`sequential`, `parallel`, then `next`: the deliveries running, retrying, \
+        failed or canceled, with their retries and errors). A filtered page looks at up to 10,000 runs and may \
+        hold fewer than `count`; its `cursor` says where the search goes on.",
+    params(
+        ("groupBy" = Option<String>, Query, description = "`workflowRunId` (the only grouping; the SDK sends it)"),
+        ("workflowRunId" = Option<String>, Query, description = "One run"),
+        ("workflowUrl" = Option<Vec<String>>, Query, description = "Prefix of the workflow URL, or the whole URL with `workflowUrlExactMatch=true`"),
+        ("workflowUrlExactMatch" = Option<bool>, Query, description = "Match `workflowUrl` exactly"),
+        ("workflowCreatedAt" = Option<i64>, Query, description = "Runs created at this time (Unix ms)"),
+        ("state" = Option<String>, Query, description = "`RUN_STARTED`, `RUN_SUCCESS`, `RUN_FAILED` or `RUN_CANCELED`"),
+        ("host" = Option<Vec<String>>, Query, description = "Host of the workflow URL"),
+        ("path" = Option<Vec<String>>, Query, description = "Path of the workflow URL"),
+        ("label" = Option<Vec<String>>, Query, description = "A label of the run"),
+        ("callerIp" = Option<Vec<String>>, Query, description = "The address that triggered the run"),
+        ("flowControlKey" = Option<Vec<String>>, Query, description = "The run's flow-control key"),
+        ("fromDate" = Option<i64>, Query, description = "Runs created at or after (Unix ms)"),
+        ("toDate" = Option<i64>, Query, description = "Runs created at or before (Unix ms)"),
+        ("trimBody" = Option<i64>, Query, description = "Cut each step's `out` to this many bytes"),
+        ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
+        ("count" = Option<i64>, Query, description = "Runs per page (default 10, at most 100)")
+    ),
+    responses((status = 200, description = "Runs, newest first", body = WorkflowRunLogs))
+)]
+pub fn logs() {}
+
+#[utoipa::path(
+    get,
+    path = "/v2/workflows/events",
+    operation_id = "listWorkflowRunEvents",
+    tag = "Workflows",
+    summary = "Workflow runs and their steps (the SDK's path)",
+    description = "Runs newest first, each in Upstash's `WorkflowRun` shape: its state, times, result, invoker, \
+        labels, and its steps grouped (`sequential`, `parallel`, then `next`: the deliveries running, retrying, \
+        failed or canceled, with their retries and errors). A filtered page looks at up to 10,000 runs and may \
+        hold fewer than `count`; its `cursor` says where the search goes on.",
+    params(
+        ("groupBy" = Option<String>, Query, description = "`workflowRunId` (the only grouping; the SDK sends it)"),
+        ("workflowRunId" = Option<String>, Query, description = "One run"),
+        ("workflowUrl" = Option<Vec<String>>, Query, description = "Prefix of the workflow URL, or the whole URL with `workflowUrlExactMatch=true`"),
+        ("workflowUrlExactMatch" = Option<bool>, Query, description = "Match `workflowUrl` exactly"),
+        ("workflowCreatedAt" = Option<i64>, Query, description = "Runs created at this time (Unix ms)"),
+        ("state" = Option<String>, Query, description = "`RUN_STARTED`, `RUN_SUCCESS`, `RUN_FAILED` or `RUN_CANCELED`"),
+        ("host" = Option<Vec<String>>, Query, description = "Host of the workflow URL"),
+        ("path" = Option<Vec<String>>, Query, description = "Path of the workflow URL"),
+        ("label" = Option<Vec<String>>, Query, description = "A label of the run"),
+        ("callerIp" = Option<Vec<String>>, Query, description = "The address that triggered the run"),
+        ("flowControlKey" = Option<Vec<String>>, Query, description = "The run's flow-control key"),
+        ("fromDate" = Option<i64>, Query, description = "Runs created at or after (Unix ms)"),
+        ("toDate" = Option<i64>, Query, description = "Runs created at or before (Unix ms)"),
+        ("trimBody" = Option<i64>, Query, description = "Cut each step's `out` to this many bytes"),
+        ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
+        ("count" = Option<i64>, Query, description = "Runs per page (default 10, at most 100)")
+    ),
+    responses((status = 200, description = "Runs, newest first", body = WorkflowRunLogs))
+)]
+pub fn events() {}
 
 #[utoipa::path(
     post,
