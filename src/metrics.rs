@@ -111,6 +111,11 @@ struct ScheduleStateLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunStateLabel {
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConnectionStateLabel {
     state: ConnectionState,
 }
@@ -127,6 +132,10 @@ pub struct StoreStats {
     pub oldest_due_at: Option<i64>,
     pub schedules_active: i64,
     pub schedules_paused: i64,
+    /// Workflow runs kept (within their retention): started, succeeded, failed, cancelled.
+    pub workflow_runs: [i64; 4],
+    /// Workflow steps waiting for an event.
+    pub workflow_waiters: i64,
 }
 
 fn histogram(start: f64, factor: f64, buckets: u16) -> Histogram {
@@ -161,6 +170,9 @@ pub struct Metrics {
     schedules: Family<ScheduleStateLabel, Gauge>,
     scheduler_leader: Gauge,
     database_connections: Family<ConnectionStateLabel, Gauge>,
+    workflow_runs_started: Counter,
+    workflow_runs: Family<RunStateLabel, Gauge>,
+    workflow_waiters: Gauge,
     /// Per-minute deliveries and failures for the console's chart.
     pub throughput: crate::throughput::ThroughputHistory,
 }
@@ -203,6 +215,9 @@ impl Metrics {
             schedules: Family::default(),
             scheduler_leader: Gauge::default(),
             database_connections: Family::default(),
+            workflow_runs_started: Counter::default(),
+            workflow_runs: Family::default(),
+            workflow_waiters: Gauge::default(),
             throughput: Default::default(),
         };
         m.register();
@@ -215,7 +230,15 @@ impl Metrics {
     fn create_fixed_series(&self) {
         use AcceptedKind as K;
         use AttemptOutcome as O;
-        for kind in [K::publish, K::batch, K::enqueue, K::schedule, K::callback, K::dlq_retry] {
+        for kind in [
+            K::publish,
+            K::batch,
+            K::enqueue,
+            K::schedule,
+            K::callback,
+            K::dlq_retry,
+            K::workflow,
+        ] {
             drop(self.accepted.get_or_create(&KindLabel { kind }));
         }
         let outcomes = [
@@ -339,6 +362,21 @@ impl Metrics {
             "Database pool connections of this instance, in use or idle",
             self.database_connections.clone(),
         );
+        r.register(
+            "postdate_workflow_runs_started",
+            "Workflow runs started by a trigger this instance accepted (a deduplicated trigger starts none)",
+            self.workflow_runs_started.clone(),
+        );
+        r.register(
+            "postdate_workflow_runs",
+            "Workflow runs kept (ended ones for their retention) by state, counted up to 100000 each",
+            self.workflow_runs.clone(),
+        );
+        r.register(
+            "postdate_workflow_waiters",
+            "Workflow steps waiting for an event (counted up to 100000)",
+            self.workflow_waiters.clone(),
+        );
     }
 
     /// The exposition, in the OpenMetrics text format.
@@ -450,6 +488,17 @@ impl Metrics {
         for (state, n) in schedules {
             self.schedules.get_or_create(&ScheduleStateLabel { state }).set(n);
         }
+        for (state, n) in ["started", "succeeded", "failed", "cancelled"]
+            .into_iter()
+            .zip(stats.workflow_runs)
+        {
+            self.workflow_runs.get_or_create(&RunStateLabel { state }).set(n);
+        }
+        self.workflow_waiters.set(stats.workflow_waiters);
+    }
+
+    pub fn workflow_run_started(&self) {
+        self.workflow_runs_started.inc();
     }
 }
 

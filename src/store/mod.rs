@@ -354,10 +354,11 @@ pub(crate) trait StatsStore {
 }
 
 /// The row of `store_stats`, the same on both databases.
-type StatsRow = (i64, i64, i64, i64, i64, Option<i64>, i64, i64);
+type StatsRow = (i64, i64, i64, i64, i64, Option<i64>, i64, i64, i64, i64, i64, i64, i64);
 
 fn stats_from_row(row: StatsRow) -> crate::metrics::StoreStats {
-    let (waiting, due, in_flight, retrying, dlq_entries, oldest_due_at, schedules_active, schedules_paused) = row;
+    let (waiting, due, in_flight, retrying, dlq_entries, oldest_due_at, schedules_active, schedules_paused) =
+        (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
     crate::metrics::StoreStats {
         waiting,
         due,
@@ -367,6 +368,8 @@ fn stats_from_row(row: StatsRow) -> crate::metrics::StoreStats {
         oldest_due_at,
         schedules_active,
         schedules_paused,
+        workflow_runs: [row.8, row.9, row.10, row.11],
+        workflow_waiters: row.12,
     }
 }
 

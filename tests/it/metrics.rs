@@ -39,6 +39,9 @@ const DOCUMENTED: &[&str] = &[
     "postdate_schedules",
     "postdate_scheduler_leader",
     "postdate_database_connections",
+    "postdate_workflow_runs_started_total",
+    "postdate_workflow_runs",
+    "postdate_workflow_waiters",
 ];
 
 /// One scrape, parsed by a Prometheus text-format parser: every sample by name and labels.
@@ -56,7 +59,7 @@ impl Scrape {
     }
 
     /// The value of `name` with exactly these labels (0 when absent).
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub(crate) fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.0
             .iter()
             .find(|s| {

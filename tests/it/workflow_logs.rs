@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::backend_tests;
 use crate::common::workflow_app::{app, run_to_end, WorkflowApp};
 use crate::common::Backend;
+use crate::metrics::Scrape;
 
 backend_tests!(
     the_logs_show_each_runs_state_result_and_grouped_steps,
@@ -93,6 +94,17 @@ async fn the_logs_show_each_runs_state_result_and_grouped_steps(backend: Backend
     let errors = failed["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2, "one error per attempt (retries: 1): {failed}");
     assert_eq!(errors[0]["status"], 500);
+
+    app.stats.refresh_once().await.unwrap();
+    let scrape = Scrape::of(&app).await;
+    let runs = |state| scrape.value("postdate_workflow_runs", &[("state", state)]);
+    assert_eq!(
+        [runs("started"), runs("succeeded"), runs("failed"), runs("cancelled")],
+        [0.0, 2.0, 1.0, 0.0],
+        "the runs gauge counts them by state"
+    );
+    assert_eq!(scrape.value("postdate_workflow_runs_started_total", &[]), 3.0);
+    assert_eq!(scrape.value("postdate_workflow_waiters", &[]), 0.0);
 }
 
 async fn the_logs_filter_by_state_and_run_and_page_with_a_cursor(backend: Backend) {

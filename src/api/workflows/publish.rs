@@ -109,6 +109,7 @@ pub async fn store(app: &AppState, items: Vec<Prepared>, now: i64) -> Result<Vec
                     answers.push(answer);
                     continue;
                 }
+                app.metrics.workflow_run_started();
             }
             Action::Append(run_id) => {
                 let appended = app
