@@ -14,6 +14,7 @@ mod publish;
 mod queues;
 mod render;
 mod schedules;
+mod workflows;
 
 use std::process::ExitCode;
 
@@ -104,6 +105,14 @@ pub enum ClientCommand {
         #[command(flatten)]
         server: Server,
     },
+    /// Lists, shows and cancels Upstash Workflow runs.
+    #[command(after_help = workflows::EXAMPLES)]
+    Workflows {
+        #[command(subcommand)]
+        command: workflows::WorkflowsCommand,
+        #[command(flatten)]
+        server: Server,
+    },
     /// Shows the signing keys receivers verify `Upstash-Signature` with; `--rotate` rotates them.
     #[command(after_help = keys::EXAMPLES)]
     Keys(keys::KeysArgs),
@@ -145,6 +154,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Groups { command, server } => groups::run(command, &server).await,
         ClientCommand::Queues { command, server } => queues::run(command, &server).await,
         ClientCommand::Keys(args) => keys::run(args).await,
+        ClientCommand::Workflows { command, server } => workflows::run(command, &server).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

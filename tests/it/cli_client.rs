@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use postdate::wire::{
     BulkAction, BulkActionAccepted, BulkActionPage, BulkState, Cancelled, Deleted, DlqMessage, DlqPage, Empty,
-    LogEntry, LogPage, Message, MessagePage, PublishAnswer, Queue, Retried, Schedule, ScheduleCreated, SigningKeys,
-    UrlGroup,
+    LogEntry, LogPage, Message, MessagePage, PublishAnswer, Queue, Retried, RunEnded, RunsCanceled, Schedule,
+    ScheduleCreated, SigningKeys, UrlGroup, WorkflowRunLogs,
 };
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -16,6 +16,7 @@ use tokio::process::ChildStdout;
 use crate::backend_tests;
 use crate::cli::postdate;
 use crate::common::receiver::{Receiver, Reply};
+use crate::common::workflow_app::{self, WorkflowApp};
 use crate::common::{spawn_app, Backend, Options, TestApp, TOKEN};
 
 backend_tests!(
@@ -28,6 +29,7 @@ backend_tests!(
     keys_are_shown_and_rotated,
     logs_list_entries_and_follow_prints_entries_written_after_it_started,
     an_api_error_exits_1_with_the_servers_message,
+    workflow_runs_are_listed_shown_and_canceled,
 );
 
 /// The client binary pointed at `app` through the SDKs' environment variables.
@@ -624,4 +626,45 @@ fn every_client_command_shows_an_example_in_its_help() {
             "{command:?}: {help}"
         );
     }
+}
+
+async fn workflow_runs_are_listed_shown_and_canceled(backend: Backend) {
+    let app = workflow_app::app(backend).await;
+    let Some(wf) = WorkflowApp::start(&app).await else {
+        return;
+    };
+    let cli = Client { app: &app };
+    let sleep = |label: &str| serde_json::json!({"url": wf.url("/wf/sleep"), "body": {"sleep": "1h"}, "label": label});
+    let first = wf.trigger(sleep("nightly"));
+    app.clock.advance_ms(1);
+    let second = wf.trigger(sleep("weekly"));
+    app.run_until_idle().await;
+
+    let page: WorkflowRunLogs = cli.json(&["workflows", "ls", "--state", "RUN_STARTED"]).await;
+    let ids: Vec<&str> = page.runs.iter().map(|r| r.workflow_run_id.as_str()).collect();
+    assert_eq!(ids, [second.as_str(), first.as_str()], "newest first");
+    let table = cli.ok(&["workflows", "ls"]).await;
+    assert!(table.contains(&first) && table.contains("RUN_STARTED"), "{table}");
+    let shown = cli.ok(&["workflows", "show", &first]).await;
+    assert!(
+        shown.contains("start") && shown.contains("STEP_PROGRESS"),
+        "its step and the sleeping one: {shown}"
+    );
+
+    let ended: RunEnded = cli.json(&["workflows", "cancel", &first]).await;
+    assert_eq!(ended.workflow_state.as_deref(), Some("RUN_CANCELED"));
+    let canceled: RunsCanceled = cli.json(&["workflows", "cancel", "--label", "weekly"]).await;
+    assert_eq!(canceled.cancelled, 1);
+    let canceled: RunsCanceled = cli.json(&["workflows", "cancel", "--all"]).await;
+    assert_eq!(canceled.cancelled, 0, "nothing is left to cancel");
+
+    let bare = cli.run(&["workflows", "cancel"]).await;
+    assert_eq!(
+        bare.status.code(),
+        Some(2),
+        "a cancel that names nothing is a usage error"
+    );
+    let missing = cli.run(&["workflows", "show", "wfr_none"]).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no workflow run"));
 }
