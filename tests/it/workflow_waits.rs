@@ -18,6 +18,7 @@ backend_tests!(
     one_run_notifies_another_with_context_notify,
     a_webhook_call_resumes_the_run_with_the_request,
     bad_waits_and_notifies_are_refused_and_change_nothing,
+    a_canceled_run_waits_no_more,
 );
 
 fn waiters(wf: &WorkflowApp, event_id: &str) -> Vec<Value> {
@@ -308,4 +309,30 @@ async fn bad_waits_and_notifies_are_refused_and_change_nothing(backend: Backend)
         "nothing changed"
     );
     assert_eq!(app.run_until_idle().await, 1, "only the run's first delivery");
+}
+
+async fn a_canceled_run_waits_no_more(backend: Backend) {
+    let app = app(backend).await;
+    let Some(wf) = WorkflowApp::start(&app).await else {
+        return;
+    };
+    let event = "never-comes";
+    let run_id = wf.trigger(json!({"url": wf.url("/wf/wait"), "body": {"eventId": event, "timeout": "1h"}}));
+    app.run_until_idle().await;
+    assert_eq!(waiters(&wf, event).len(), 1);
+    let (ok, canceled) = wf.client("cancel", &json!(run_id));
+    assert!(ok, "{canceled}");
+    assert_eq!(canceled["cancelled"], 1);
+    assert!(waiters(&wf, event).is_empty(), "an ended run's waiter is not listed");
+    let (ok, notified) = wf.client("notify", &json!({"eventId": event, "eventData": "late"}));
+    assert!(ok, "{notified}");
+    assert_eq!(notified, json!([]), "nothing resumes an ended run");
+    app.clock.advance_ms(3_600_000);
+    assert_eq!(
+        app.maintenance.expire_waiters_once().await.unwrap(),
+        0,
+        "no waiter is left to time out"
+    );
+    assert_eq!(app.run_until_idle().await, 0, "nor does its deadline");
+    assert_eq!(run_state(&app, &run_id).await, RunState::Canceled);
 }

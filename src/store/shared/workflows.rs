@@ -67,6 +67,14 @@ update workflow_runs set state = 'RUN_FAILED', updated_at = $2, completed_at = $
 where run_id = $1 and state = 'RUN_STARTED'
 returning run_id, invoker";
 
+pub(in crate::store) const WORKFLOW_WAITERS_DROP: &str = "
+-- a run ended: its steps waiting for events wait no more
+delete from workflow_waiters where run_id = $1";
+
+pub(in crate::store) const WORKFLOW_EVENTS_DROP: &str = "
+-- a run ended: the events kept for its next wait go
+delete from workflow_events where run_id = $1";
+
 pub(in crate::store) const WORKFLOW_MESSAGE_IDS: &str = "
 -- workflow_message_ids: the messages published into a run
 select message_id from workflow_history where run_id = $1 order by seq";
@@ -272,7 +280,7 @@ macro_rules! workflow_store {
                     RunState::Failed => ChildEnd::Failed,
                     _ => ChildEnd::Finished(result.map(<[u8]>::to_vec)),
                 };
-                resume_invoker_in(&mut tx, now, run_id, invoker.as_deref(), &child).await?;
+                after_end_in(&mut tx, now, run_id, invoker.as_deref(), &child).await?;
                 tx.commit().await?;
                 return Ok(Ended::Now);
             }
@@ -520,22 +528,26 @@ macro_rules! append_history_fn {
                     .await?;
                 let Some((run_id, invoker)) = done else { continue };
                 let failed = crate::domain::workflow::invoke::ChildEnd::Failed;
-                resume_invoker_in(&mut *conn, now, &run_id, invoker.as_deref(), &failed).await?;
+                after_end_in(&mut *conn, now, &run_id, invoker.as_deref(), &failed).await?;
                 ended.push(run_id);
             }
             Ok(ended)
         }
 
-        /// When the run `child` that just ended was invoked, appends the step that resumes its invoker with
-        /// the outcome, in the same transaction (so it is sent once, and never lost); nothing when the
-        /// invoker has ended meanwhile.
-        async fn resume_invoker_in(
+        /// What follows, in the same transaction, when the run `child` has just ended: its waiters and kept
+        /// events go (no notify or deadline resumes an ended run, and `GET /v2/waiters` no longer lists
+        /// them), and when it was invoked, the step that resumes its invoker with the outcome is appended
+        /// (so it is sent once, and never lost; nothing when the invoker has ended meanwhile).
+        async fn after_end_in(
             conn: &mut $conn,
             now: i64,
             child: &str,
             invoker: Option<&str>,
             end: &crate::domain::workflow::invoke::ChildEnd,
         ) -> Result<()> {
+            for statement in [shared::workflows::WORKFLOW_WAITERS_DROP, shared::workflows::WORKFLOW_EVENTS_DROP] {
+                sqlx::query(statement).bind(child).execute(&mut *conn).await?;
+            }
             let Some(invoker) = invoker else { return Ok(()) };
             let invoker: crate::domain::workflow::invoke::Invoker = match serde_json::from_str(invoker) {
                 Ok(invoker) => invoker,
