@@ -111,3 +111,54 @@ async fn a_message_accepted_by_one_instance_wakes_the_dispatcher_of_another() {
     accepting.stop().await;
     delivering.stop().await;
 }
+
+/// Upstash Workflow on two engines sharing one Postgres: the SDK publishes through one instance, both
+/// deliver; every step of every run (parallel branches included) runs exactly once and every run ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_postgres_run_workflows_without_losing_or_doubling_a_step() {
+    use crate::common::workflow_app::{run_state, WorkflowApp};
+    use postdate::domain::workflow::RunState;
+    use serde_json::json;
+
+    let Some(backend) = Backend::postgres() else { return };
+    let db = Arc::new(TestDb::new(backend).await);
+    let small_batches = Options::stepped().with(|c| c.claim_batch = 3);
+    let a = spawn_app_on(db.clone(), small_batches.clone()).await;
+    let b = spawn_app_on(db.clone(), small_batches).await;
+    let Some(wf) = WorkflowApp::start(&a).await else {
+        return;
+    };
+    let mut runs = Vec::new();
+    for i in 0..6 {
+        runs.push(wf.trigger(json!({"url": wf.url("/wf/parallel"), "body": {}})));
+        runs.push(wf.trigger(json!({"url": wf.url("/wf/sequential"), "body": {"input": i}})));
+    }
+    let (mut by_a, mut by_b) = (0, 0);
+    loop {
+        let (done_a, done_b) = tokio::join!(a.run_until_idle(), b.run_until_idle());
+        by_a += done_a;
+        by_b += done_b;
+        if done_a + done_b == 0 {
+            break;
+        }
+    }
+    assert!(by_a > 0 && by_b > 0, "both engines delivered ({by_a} / {by_b})");
+    for run in &runs {
+        assert_eq!(run_state(&a, run).await, RunState::Success, "{run} ended");
+        let mut steps = wf.steps(run);
+        steps.sort();
+        let expected: Vec<&str> = match steps.len() {
+            4 => vec!["p-1", "p-2", "p-3", "sum"],
+            _ => vec!["step-1", "step-2", "step-3"],
+        };
+        assert_eq!(steps, expected, "each step of {run} once");
+    }
+    let parallel_sums: Vec<_> = runs
+        .iter()
+        .step_by(2)
+        .map(|r| wf.events_of(r, "result")[0]["result"].clone())
+        .collect();
+    assert_eq!(parallel_sums, vec![json!(60); 6], "every join saw all three branches");
+    a.stop().await;
+    b.stop().await;
+}
