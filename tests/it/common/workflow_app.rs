@@ -21,7 +21,7 @@ pub struct WorkflowApp {
 
 /// The installed SDK's folder, unless it is not installed: then the test is skipped loudly, or fails where
 /// the SDKs are required (scripts/test).
-fn installed() -> Option<String> {
+pub fn installed() -> Option<String> {
     if let Ok(dir) = std::env::var("POSTDATE_WORKFLOW_JS") {
         return Some(dir);
     }
