@@ -45,12 +45,9 @@ async fn batch(
     let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
     let mut created = 0;
     for (index, item) in items.into_iter().enumerate() {
-        let item_error = |e: ApiError| match e {
-            ApiError::BadRequest(m) => ApiError::BadRequest(format!("batch item {index}: {m}")),
-            ApiError::NotFound(m) => ApiError::NotFound(format!("batch item {index}: {m}")),
-            other => other,
-        };
-        let item = prepare(&app, item, caller_ip.clone(), now).await.map_err(item_error)?;
+        let item = prepare(&app, item, caller_ip.clone(), now)
+            .await
+            .map_err(|e| e.in_batch_item(index))?;
         created += match &item {
             Prepared::Plain(plain) => plain.messages.len(),
             Prepared::Workflow(_) => 1,

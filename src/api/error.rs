@@ -44,6 +44,17 @@ pub enum ApiError {
     Internal(StoreError),
 }
 
+impl ApiError {
+    /// The error of item `index` of a batch: its message names the item.
+    pub fn in_batch_item(self, index: usize) -> ApiError {
+        match self {
+            ApiError::BadRequest(m) => ApiError::BadRequest(format!("batch item {index}: {m}")),
+            ApiError::NotFound(m) => ApiError::NotFound(format!("batch item {index}: {m}")),
+            other => other,
+        }
+    }
+}
+
 /// Seconds a client is told to wait before retrying when the database is unavailable.
 const UNAVAILABLE_RETRY_AFTER_SECS: u32 = 2;
 

@@ -152,6 +152,12 @@ pub fn new_bulk_action_id() -> BulkActionId {
     ))
 }
 
+/// A new workflow run id for a run started without the SDK (`POST /v2/trigger`): `wfr_` and 21
+/// alphanumerics, as the SDK makes them.
+pub fn new_run_id() -> String {
+    format!("wfr_{}", random_alphanumeric(21))
+}
+
 /// A new waiter id (a workflow step waiting for an event), `wtr_` + 20 random alphanumerics.
 pub fn new_waiter_id() -> String {
     format!("wtr_{}", random_alphanumeric(20))

@@ -137,3 +137,31 @@ pub struct RunInvoker {
     pub workflow_url: String,
     pub workflow_run_created_at: i64,
 }
+
+/// One run of `POST /v2/batch/trigger`: what `POST /v2/trigger/{url}` takes as its path, headers and body.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerItem {
+    /// The workflow endpoint's URL.
+    pub destination: String,
+    /// The publish headers of the run (`Upstash-Retries`, `Upstash-Forward-<Name>`, `Upstash-Label`, …).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The run's initial payload.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The run id (`wfr_…` is made when absent); a run id seen before starts nothing.
+    #[serde(default)]
+    pub workflow_run_id: Option<String>,
+}
+
+/// The answer of a REST trigger.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Triggered {
+    pub workflow_run_id: String,
+    pub workflow_created_at: i64,
+    /// True when a run with this id existed already: nothing was started.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deduplicated: bool,
+}

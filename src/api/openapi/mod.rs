@@ -87,6 +87,8 @@ use headers::OptionHeaders;
         paths::workflows::history,
         paths::workflows::end,
         paths::workflows::cancel_many,
+        paths::workflows::trigger,
+        paths::workflows::trigger_batch,
         paths::workflows::logs,
         paths::workflows::events,
         paths::workflows::wait,

@@ -5,6 +5,7 @@ mod cancel;
 mod logs;
 pub mod publish;
 mod run_query;
+mod trigger;
 mod wait;
 
 pub use wait::hooks;
@@ -12,7 +13,7 @@ pub use wait::hooks;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 
 use super::error::ApiError;
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/workflows/runs", delete(cancel::cancel_many))
         .route("/v2/workflows/logs", get(logs::list))
+        .route("/v2/trigger/{*url}", post(trigger::trigger_one))
+        .route("/v2/batch/trigger", post(trigger::trigger_many))
         .route("/v2/workflows/events", get(logs::list))
         .route("/v2/workflows/runs/{run_id}", get(history_of).delete(end))
         .merge(wait::router())

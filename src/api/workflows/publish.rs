@@ -40,6 +40,43 @@ pub async fn prepare(
     now: i64,
 ) -> Result<Prepared, ApiError> {
     let publish = WorkflowPublish::take(&mut headers)?;
+    prepare_publish(app, publish, destination, headers, body, caller_ip, now).await
+}
+
+/// Reads a start without the SDK (`POST /v2/trigger`): a trigger of `run_id` whose first delivery says
+/// `Upstash-Workflow-Unknown-Sdk`, under the request's publish headers.
+pub async fn prepare_rest_trigger(
+    app: &AppState,
+    destination: Destination,
+    mut headers: http::HeaderMap,
+    run_id: String,
+    body: bytes::Bytes,
+    caller_ip: Option<String>,
+    now: i64,
+) -> Result<Prepared, ApiError> {
+    headers.insert("upstash-workflow-init", http::HeaderValue::from_static("true"));
+    let run_header = http::HeaderValue::from_str(&run_id)
+        .map_err(|_| ApiError::BadRequest("Upstash-Workflow-RunId: not a header value".into()))?;
+    headers.insert("upstash-workflow-runid", run_header);
+    let mut publish = WorkflowPublish::take(&mut headers)?;
+    if publish.invoke || publish.trigger_by_sdk {
+        return Err(ApiError::BadRequest(
+            "a REST trigger starts a run: Upstash-Workflow-Invoke and -Trigger-By-Sdk belong to the SDK".into(),
+        ));
+    }
+    publish.unknown_sdk = true;
+    prepare_publish(app, publish, destination, headers, body, caller_ip, now).await
+}
+
+async fn prepare_publish(
+    app: &AppState,
+    publish: WorkflowPublish,
+    destination: Destination,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+    caller_ip: Option<String>,
+    now: i64,
+) -> Result<Prepared, ApiError> {
     let Destination::Url(url) = destination else {
         return Err(ApiError::BadRequest(
             "a workflow publish goes to the workflow's URL, not to a URL group".into(),
@@ -175,6 +212,9 @@ fn trigger(
     if publish.invoke_count > 0 {
         set("Upstash-Workflow-Invoke-Count", publish.invoke_count.to_string());
     }
+    if publish.unknown_sdk {
+        set("Upstash-Workflow-Unknown-Sdk", "true".into());
+    }
     let config = RunConfig {
         // Resolved now, so that steps the store builds (an invoker's result) get what every other step gets.
         retries: Some(options.retries.unwrap_or(app.limits.default_retries)),
@@ -189,6 +229,7 @@ fn trigger(
             &publish.run_id,
         ),
         features: publish.features,
+        unknown_sdk: publish.unknown_sdk,
     };
     let run = NewRun {
         run_id: publish.run_id.clone(),
@@ -198,6 +239,7 @@ fn trigger(
         caller_ip: caller_ip.clone(),
         created_at: now,
         invoker: None,
+        replaces_start: publish.trigger_by_sdk,
     };
     let link = WorkflowLink {
         run_id: run.run_id.clone(),

@@ -106,6 +106,10 @@ pub struct RunConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_callback: Option<Callback>,
     pub features: Features,
+    /// Started without the SDK (`POST /v2/trigger`): its first delivery says `Upstash-Workflow-Unknown-Sdk`
+    /// and the SDK re-triggers it with its own settings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unknown_sdk: bool,
 }
 
 /// A run about to be created by its trigger.
@@ -119,6 +123,9 @@ pub struct NewRun {
     pub created_at: i64,
     /// The run that invoked this one (`context.invoke`), resumed when this one ends.
     pub invoker: Option<invoke::Invoker>,
+    /// The SDK's re-trigger (`Upstash-Workflow-Trigger-By-Sdk`) of a run started without it: when that run
+    /// has not moved past its first delivery, this trigger becomes its configuration and first message.
+    pub replaces_start: bool,
 }
 
 /// A stored run.

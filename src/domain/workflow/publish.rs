@@ -65,6 +65,8 @@ pub struct WorkflowPublish {
     pub invoke_count: u32,
     /// `Upstash-Workflow-Trigger-By-Sdk: true`: the SDK re-triggers a run started without it.
     pub trigger_by_sdk: bool,
+    /// A start without the SDK (`POST /v2/trigger`): set by the server, never read from a header.
+    pub unknown_sdk: bool,
     /// The workflow headers the call's callback must carry (`Upstash-Workflow-Callback`, `-StepId`, …).
     pub callback_header: HeaderMap,
     /// The workflow headers the failure callback must carry (`Upstash-Workflow-Is-Failure`, …).
@@ -93,6 +95,7 @@ impl WorkflowPublish {
             invoke: false,
             invoke_count: 0,
             trigger_by_sdk: false,
+            unknown_sdk: false,
             callback_header: HeaderMap::new(),
             failure_header: HeaderMap::new(),
         };

@@ -10,6 +10,21 @@ values ($1, $2, 'RUN_STARTED', $3, $4, $5, 1, $6, $6, $7)
 on conflict (run_id) do nothing
 returning run_id";
 
+pub(in crate::store) const WORKFLOW_RUN_CONFIG: &str = "
+-- workflow_trigger (the SDK's re-trigger): the settings of a started run still at its first delivery
+select config from workflow_runs where run_id = $1 and state = 'RUN_STARTED' and next_seq = 1";
+
+pub(in crate::store) const WORKFLOW_RUN_RECONFIGURE: &str = "
+-- workflow_trigger (the SDK's re-trigger): its settings replace those of the start without the SDK, if
+-- nothing else replaced them meanwhile
+update workflow_runs set config = $2, labels = $3, updated_at = $4
+where run_id = $1 and state = 'RUN_STARTED' and next_seq = 1 and config = $5
+returning run_id";
+
+pub(in crate::store) const WORKFLOW_FIRST_ENTRY_DROP: &str = "
+-- workflow_trigger (the SDK's re-trigger): the first history entry makes way for the re-trigger's
+delete from workflow_history where run_id = $1 and seq = 0";
+
 pub(in crate::store) const WORKFLOW_FIRST_MESSAGE: &str = "
 -- workflow_trigger (duplicate): the first message of the run that exists
 select message_id from workflow_history where run_id = $1 and seq = 0";
@@ -185,6 +200,13 @@ macro_rules! workflow_store {
                 )
                 .fetch_optional(&mut *tx)
                 .await?;
+            if created.is_none() && run.replaces_start && replace_start_in(&mut tx, run).await? {
+                let first = positioned(std::slice::from_ref(first), 0);
+                insert_messages(&mut tx, &first).await?;
+                append_history(&mut tx, &run.run_id, &first).await?;
+                tx.commit().await?;
+                return Ok(None);
+            }
             if created.is_none() {
                 let first: Option<String> = sqlx::query_scalar(WORKFLOW_FIRST_MESSAGE)
                     .bind(&run.run_id)
@@ -486,6 +508,38 @@ macro_rules! append_history_fn {
             let messages = shared::workflows::positioned(messages, first);
             insert_messages(&mut *conn, &messages).await?;
             append_history(&mut *conn, run_id, &messages).await?;
+            Ok(true)
+        }
+
+        /// The SDK's re-trigger of a run started without it (`POST /v2/trigger`) that has not moved past its
+        /// first delivery: its settings become the run's and its first history entry goes, for the
+        /// re-trigger's message to take its place. False (and nothing changed) for any other run.
+        async fn replace_start_in(conn: &mut $conn, run: &crate::domain::workflow::NewRun) -> Result<bool> {
+            use shared::workflows::*;
+            let stored: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_CONFIG)
+                .bind(&run.run_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some(stored) = stored else { return Ok(false) };
+            let started_without_sdk = serde_json::from_str::<crate::domain::workflow::RunConfig>(&stored)
+                .map(|config| config.unknown_sdk)
+                .unwrap_or(false);
+            if !started_without_sdk {
+                return Ok(false);
+            }
+            let config = serde_json::to_string(&run.config).expect("a run's settings serialise");
+            let replaced: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_RECONFIGURE)
+                .bind(&run.run_id)
+                .bind(config)
+                .bind(labels_column(&run.labels))
+                .bind(run.created_at)
+                .bind(&stored)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if replaced.is_none() {
+                return Ok(false);
+            }
+            sqlx::query(WORKFLOW_FIRST_ENTRY_DROP).bind(&run.run_id).execute(&mut *conn).await?;
             Ok(true)
         }
 

@@ -1,7 +1,8 @@
 //! Upstash Workflow: the run endpoints the SDK calls (docs/workflow/protocol.md).
 
 use crate::wire::{
-    Empty, HistoryStep, NotifiedWaiter, RunEnded, RunsCanceled, WaitRequest, WaiterShown, WorkflowRunLogs,
+    Empty, HistoryStep, NotifiedWaiter, RunEnded, RunsCanceled, TriggerItem, Triggered, WaitRequest, WaiterShown,
+    WorkflowRunLogs,
 };
 
 #[utoipa::path(
@@ -127,6 +128,44 @@ pub fn logs() {}
     responses((status = 200, description = "Runs, newest first", body = WorkflowRunLogs))
 )]
 pub fn events() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/trigger/{destination}",
+    operation_id = "triggerWorkflow",
+    tag = "Workflows",
+    summary = "Start a run without the SDK",
+    description = "Starts a run of the workflow at `destination` (its URL) with the body as its initial payload, under the \
+        request's publish headers (retries, retry delay, timeout, flow control, `Upstash-Forward-*`, label, \
+        failure callback). Its first delivery says `Upstash-Workflow-Unknown-Sdk: true`; the SDK's `serve()` \
+        then re-triggers the run with its own settings, which replace these (once, before any step). \
+        `Upstash-Workflow-RunId` names the run (else a `wfr_` id is made); a run id seen before starts \
+        nothing and is answered 202 with `deduplicated: true`.",
+    params(
+        ("destination" = String, Path, description = "The workflow endpoint's URL", example = "https://app.example/api/flow"),
+        ("Upstash-Workflow-RunId" = Option<String>, Header, description = "The run id")
+    ),
+    request_body(description = "The run's initial payload", content = String, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The run started", body = Triggered),
+        (status = 202, description = "A run with this id exists: nothing started", body = Triggered)
+    )
+)]
+pub fn trigger() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/batch/trigger",
+    operation_id = "triggerWorkflows",
+    tag = "Workflows",
+    summary = "Start many runs without the SDK",
+    description = "Each item as `POST /v2/trigger/{destination}` (its `headers`, `body` and optional \
+        `workflowRunId`); every item is read before any run starts, so a bad item (named in the 400) starts \
+        none. At most `--max-batch-items` items.",
+    request_body(content = Vec<TriggerItem>),
+    responses((status = 201, description = "One answer per item, in order", body = Vec<Triggered>))
+)]
+pub fn trigger_batch() {}
 
 #[utoipa::path(
     post,
