@@ -6,28 +6,15 @@ use axum::Json;
 
 use super::super::error::ApiError;
 use super::super::request::{Query, MAX_FILTER_VALUES};
-use super::run_query::run_filter;
+use super::run_query::{run_filter, RUN_FILTER_KEYS};
 use crate::domain::workflow::filter::RunFilter;
 use crate::domain::workflow::{Run, RunState};
 use crate::state::AppState;
 use crate::store::{Ended, Filter};
 use crate::wire::RunsCanceled;
 
-/// The query keys of a bulk cancel (the SDK's `buildBulkActionQueryParameters`).
-const KEYS: &[&str] = &[
-    "workflowRunIds",
-    "workflowUrl",
-    "workflowUrlExactMatch",
-    "host",
-    "path",
-    "label",
-    "callerIp",
-    "callerIP",
-    "flowControlKey",
-    "fromDate",
-    "toDate",
-    "count",
-];
+/// The query keys of a bulk cancel besides the run filters (the SDK's `buildBulkActionQueryParameters`).
+const KEYS: &[&str] = &["workflowRunIds", "count"];
 
 /// Runs canceled by one request unless `count` says otherwise (the SDK's default) and at most.
 const DEFAULT_COUNT: i64 = 100;
@@ -41,7 +28,7 @@ const PAGE: i64 = 500;
 /// `cancelled` counts only runs this request canceled: a run that ended meanwhile, or an unknown id, counts 0.
 pub async fn cancel_many(State(app): State<AppState>, request: Request) -> Result<Json<RunsCanceled>, ApiError> {
     let mut query = Query::parse(request.uri().query())?;
-    query.only(KEYS)?;
+    query.only(&[RUN_FILTER_KEYS, KEYS].concat())?;
     query.refuse_blank_filters()?;
     let count = query.count(DEFAULT_COUNT, MAX_COUNT)?;
     let filter = run_filter(&mut query)?;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::super::error::ApiError;
 use super::super::request::Query;
-use super::run_query::run_filter;
+use super::run_query::{run_filter, RUN_FILTER_KEYS};
 use crate::domain::state::{LogState, MessageState};
 use crate::domain::workflow::filter::RunFilter;
 use crate::domain::workflow::history::HistoryEntry;
@@ -17,21 +17,12 @@ use crate::state::AppState;
 use crate::store::{EventPage, Filter, Order};
 use crate::wire::{RunInvoker, StepLogGroup, WorkflowRunLog, WorkflowRunLogs};
 
+/// The query keys of the logs besides the run filters.
 const KEYS: &[&str] = &[
     "groupBy",
     "workflowRunId",
-    "workflowUrl",
-    "workflowUrlExactMatch",
     "workflowCreatedAt",
     "state",
-    "host",
-    "path",
-    "label",
-    "callerIp",
-    "callerIP",
-    "flowControlKey",
-    "fromDate",
-    "toDate",
     "trimBody",
     "cursor",
     "count",
@@ -47,7 +38,7 @@ const RECENT_MESSAGES: usize = 64;
 
 pub async fn list(State(app): State<AppState>, request: Request) -> Result<Json<WorkflowRunLogs>, ApiError> {
     let mut query = Query::parse(request.uri().query())?;
-    query.only(KEYS)?;
+    query.only(&[RUN_FILTER_KEYS, KEYS].concat())?;
     query.refuse_blank_filters()?;
     match query.first("groupBy") {
         None | Some("workflowRunId") => {}

@@ -5,6 +5,20 @@ use super::super::request::{Query, MAX_FILTER_VALUES};
 use super::valid_run_id;
 use crate::domain::workflow::filter::RunFilter;
 
+/// The query keys of the run filters (`run_filter` reads them).
+pub const RUN_FILTER_KEYS: &[&str] = &[
+    "workflowUrl",
+    "workflowUrlExactMatch",
+    "host",
+    "path",
+    "label",
+    "callerIp",
+    "callerIP",
+    "flowControlKey",
+    "fromDate",
+    "toDate",
+];
+
 /// The run filters of a query: `workflowRunIds` (or the logs' single `workflowRunId`), `workflowUrl` (a
 /// prefix, or the whole URL with `workflowUrlExactMatch=true`), `host`, `path`, `label`, `callerIp`,
 /// `flowControlKey`, `fromDate`, `toDate`; takes `workflowUrlExactMatch` out of the query.
