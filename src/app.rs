@@ -211,6 +211,7 @@ impl App {
                 dispatcher: config.run_workers.then(|| dispatcher.clone()),
                 shutdown: shutdown.clone(),
             },
+            hook_limiter: Default::default(),
         };
         let max_connections = config.max_connections.unwrap_or_else(|| {
             let fd_limit = crate::config::open_file_limit();

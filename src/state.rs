@@ -43,6 +43,8 @@ pub struct AppState {
     pub destination_policy: Arc<crate::domain::net_policy::DestinationPolicy>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub health: Health,
+    /// The rate bound of the unauthenticated workflow webhooks.
+    pub hook_limiter: Arc<crate::domain::workflow::hook_limit::HookLimiter>,
 }
 
 impl AppState {

@@ -24,6 +24,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
+    /// Too many calls in a short time; the next may come after this many seconds.
+    #[error("too many requests: retry in {0} s")]
+    TooManyRequests(u64),
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("the request body did not arrive within {0:?}")]
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             // 421 (RFC 9110 §15.5.20): this server does not answer for that host name. Not 403, which
             // would suggest a token problem.
@@ -99,10 +103,15 @@ impl IntoResponse for ApiError {
             error: self.to_string(),
         });
         let mut response = (self.status(), body).into_response();
-        if matches!(self, ApiError::Unavailable(_)) {
+        let retry_after = match self {
+            ApiError::Unavailable(_) => Some(u64::from(UNAVAILABLE_RETRY_AFTER_SECS)),
+            ApiError::TooManyRequests(seconds) => Some(seconds.max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.into());
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }

@@ -19,6 +19,7 @@ backend_tests!(
     a_webhook_call_resumes_the_run_with_the_request,
     bad_waits_and_notifies_are_refused_and_change_nothing,
     a_canceled_run_waits_no_more,
+    a_runs_webhooks_take_a_bounded_number_of_calls_a_second,
 );
 
 fn waiters(wf: &WorkflowApp, event_id: &str) -> Vec<Value> {
@@ -335,4 +336,32 @@ async fn a_canceled_run_waits_no_more(backend: Backend) {
     );
     assert_eq!(app.run_until_idle().await, 0, "nor does its deadline");
     assert_eq!(run_state(&app, &run_id).await, RunState::Canceled);
+}
+
+async fn a_runs_webhooks_take_a_bounded_number_of_calls_a_second(backend: Backend) {
+    let app = app(backend).await;
+    let Some(wf) = WorkflowApp::start(&app).await else {
+        return;
+    };
+    let run_id = wf.trigger(json!({"url": wf.url("/wf/sleep"), "body": {"sleep": "1h"}}));
+    app.run_until_idle().await;
+    let call = || async {
+        let path = format!("/v2/workflows/hooks/postdate-test/{run_id}/evt");
+        app.request_without_token(Method::POST, &path)
+            .body("x")
+            .send()
+            .await
+            .unwrap()
+    };
+    for n in 0..20 {
+        assert_eq!(call().await.status(), 200, "call {n} is within the run's share");
+    }
+    let refused = call().await;
+    assert_eq!(refused.status(), 429);
+    let retry_after = refused.headers()["retry-after"].to_str().unwrap().to_string();
+    assert_eq!(retry_after, "1");
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("too many requests"), "{body}");
+    app.clock.advance_ms(1_000);
+    assert_eq!(call().await.status(), 200, "the next second has a new share");
 }

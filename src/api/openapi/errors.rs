@@ -49,6 +49,13 @@ const ERRORS: &[(&str, &str, &str, &str)] = &[
         "request body is larger than the limit of 1048576 bytes",
     ),
     (
+        "429",
+        "TooManyRequests",
+        "Too many calls to one run's webhooks (20 a second) or to all of them (1,000 a second on one instance); \
+         retry after `Retry-After` seconds.",
+        "too many requests: retry in 1 s",
+    ),
+    (
         "421",
         "MisdirectedRequest",
         "`postdate dev` only: the Host header names neither a loopback address nor the listen address.",
@@ -122,6 +129,9 @@ fn statuses(path: &str, operation: &Operation, authenticated: bool, changes: boo
     }
     if has_body {
         statuses.extend(["408", "413"]);
+    }
+    if path.starts_with(WEBHOOKS) {
+        statuses.push("429");
     }
     // Every route, on the dev server.
     statuses.push("421");

@@ -235,6 +235,9 @@ async fn hook(
 ) -> Result<StatusCode, ApiError> {
     valid_run_id(&run_id)?;
     valid_event_id(&event_id)?;
+    app.hook_limiter
+        .admit(&run_id, app.clock.now_ms())
+        .map_err(|retry_in_ms| ApiError::TooManyRequests((retry_in_ms as u64).div_ceil(1000)))?;
     let (parts, body) = request.into_parts();
     let body = read_body(body, app.max_body_bytes).await?;
     let host = parts

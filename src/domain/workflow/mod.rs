@@ -4,6 +4,7 @@
 
 pub mod filter;
 pub mod history;
+pub mod hook_limit;
 pub mod invoke;
 pub mod publish;
 pub mod run_log;
