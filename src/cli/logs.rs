@@ -175,7 +175,8 @@ fn print_followed(entry: &LogEntry, json: bool) {
     println!("{}", line.trim_end());
 }
 
-/// What an entry adds to its state: the status, the error, when the next attempt is due.
+/// What an entry adds to its state: the status, the error, the start of the response body, when the next
+/// attempt is due.
 fn detail(entry: &LogEntry, now: i64) -> String {
     let mut parts = Vec::new();
     // 0: no HTTP response at all; the error says why.
@@ -184,6 +185,9 @@ fn detail(entry: &LogEntry, now: i64) -> String {
     }
     if let Some(error) = &entry.error {
         parts.push(clip(error, 60));
+    }
+    if let Some(body) = entry.response_text().filter(|b| !b.trim().is_empty()) {
+        parts.push(format!("response {:?}", clip(body.trim(), 60)));
     }
     if let Some(at) = entry.next_delivery_time {
         parts.push(format!("next attempt {}", relative(at, now)));
