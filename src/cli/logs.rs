@@ -234,6 +234,24 @@ mod tests {
     }
 
     #[test]
+    fn an_error_entry_shows_its_status_and_the_start_of_the_response_body() {
+        let error: LogEntry = serde_json::from_value(serde_json::json!({
+            "time": 1, "messageId": "m", "state": "ERROR", "url": "http://x", "method": "POST", "maxRetries": 0,
+            "responseStatus": 500, "error": "the destination answered 500", "responseBody": "cXVvdGEgZXhjZWVkZWQK"
+        }))
+        .unwrap();
+        assert_eq!(
+            detail(&error, 0),
+            "HTTP 500, the destination answered 500, response \"quota exceeded\""
+        );
+        let redacted = LogEntry {
+            response_body: Some("REDACTED:ab12".into()),
+            ..error
+        };
+        assert!(detail(&redacted, 0).ends_with("response \"REDACTED:ab12\""));
+    }
+
+    #[test]
     fn a_follower_starts_after_the_newest_entry_it_has_shown() {
         // Newest first: c, b, a; the cursor is a's position, after which b and c lie (already shown).
         assert_eq!(

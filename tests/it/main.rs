@@ -46,6 +46,7 @@ mod ssrf;
 mod standard_webhooks;
 mod store_conformance;
 mod store_conformance_bulk;
+mod store_conformance_logs;
 mod store_conformance_resources;
 mod url_groups;
 mod webhook_mode;
