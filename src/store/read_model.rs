@@ -142,8 +142,8 @@ pub struct LogEntry {
     pub message: Message,
 }
 
-/// What a failed attempt's destination answered, as its ERROR log entry keeps it: the headers within the
-/// DLQ's header cap and the body cut to `--log-response-bytes` (both cut by the worker, before the store).
+/// What a failed attempt's destination answered, as its ERROR log entry keeps it: the headers that fit in
+/// `--log-response-bytes` and the body cut to it (both cut by the worker, before the store).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoggedResponse {
     pub header: HeaderMap,

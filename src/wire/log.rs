@@ -44,7 +44,8 @@ pub struct LogEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_status: Option<i32>,
     /// The headers the destination answered with (`ERROR` entries of attempts that got a response), under
-    /// the name Python reads (spec §15 #4); redacted like the message's headers.
+    /// the name Python reads (spec §15 #4); those that fit in `--log-response-bytes`, redacted like the
+    /// message's headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_header: Option<HeaderMap>,
     /// The same, under the name the docs give.

@@ -252,11 +252,11 @@ impl Deliverer {
         };
         let status = response.result.status.map_or(0, i32::from);
         let response_header = headers::capped(headers::from_http(&response.result.headers), self.response_body_limit);
-        // The log keeps its own cut of the body; the DLQ and callbacks keep theirs (the body was read to
-        // the larger of the two).
+        // The log keeps its own cut of the headers and the body, so an entry stays within about twice its
+        // cap; the DLQ and callbacks keep theirs (the body was read to the larger of the two).
         let logged =
             (response.result.status.is_some() && !matches!(outcome, Outcome::Delivered)).then(|| LoggedResponse {
-                header: response_header.clone(),
+                header: headers::capped(response_header.clone(), self.log_response_limit),
                 body: response.body[..response.body.len().min(self.log_response_limit)].to_vec(),
             });
         response.body.truncate(self.response_body_limit);

@@ -146,16 +146,28 @@ async fn logs_cut_the_response_body_to_their_own_cap(backend: Backend) {
     assert_eq!(decoded(dlq_body), &body[..40], "the DLQ keeps its own cap: {dlq}");
     app.stop().await;
 
-    // The default cap: 4 KiB.
+    // The default cap: 4 KiB, for the body and for the headers (a header that does not fit is left out).
     let big = vec![b'z'; 10_000];
-    let receiver = Receiver::answering(move |_| failing(500, &[], &big)).await;
+    let huge_header = "h".repeat(5_000);
+    let receiver =
+        Receiver::answering(move |_| failing(500, &[("X-Huge", &huge_header), ("X-Small", "s")], &big)).await;
     let app = spawn_app(backend, Options::stepped()).await;
     let id = app.publish_ok(&receiver.url, "x", &[("Upstash-Retries", "0")]).await;
     app.run_until_idle().await;
     let all = entries(&app, &id).await;
-    assert_eq!(decoded(&of_state(&all, "ERROR")[0]["responseBody"]), vec![b'z'; 4096]);
+    let error = of_state(&all, "ERROR")[0];
+    assert_eq!(decoded(&error["responseBody"]), vec![b'z'; 4096]);
+    assert!(error["responseHeaders"].get("X-Huge").is_none(), "{error}");
+    assert_eq!(error["responseHeaders"]["X-Small"][0], "s");
     let (_, dlq) = app.get_json("/v2/dlq").await;
     assert_eq!(dlq["messages"][0]["responseBody"].as_str().unwrap().len(), 10_000);
+    assert_eq!(
+        dlq["messages"][0]["responseHeader"]["X-Huge"][0]
+            .as_str()
+            .unwrap()
+            .len(),
+        5_000
+    );
     app.stop().await;
 }
 
