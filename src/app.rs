@@ -114,7 +114,9 @@ impl App {
                 },
             },
         )
+        .with_log_response_limit(config.log_response_bytes)
         .with_metrics(metrics.clone());
+        let read_limit = deliverer.read_limit();
         let dispatcher = Arc::new(
             Dispatcher::new(
                 store.clone(),
@@ -126,7 +128,7 @@ impl App {
                     max_in_flight: config.max_in_flight,
                     max_in_flight_per_host: config.max_in_flight_per_host,
                     max_in_flight_bytes: config.max_in_flight_bytes,
-                    response_body_limit: config.dlq_response_bytes,
+                    response_body_limit: read_limit,
                     poll_interval: config.poll_interval,
                     shutdown_timeout: config.shutdown_timeout,
                 },

@@ -24,6 +24,10 @@ const DEFAULT_MAX_RETRIES: i32 = 20;
 const DEFAULT_MAX_DELAY: &str = "365d";
 const DEFAULT_DELIVERY_TIMEOUT: &str = "15m";
 const DEFAULT_DLQ_RESPONSE_BYTES: usize = 64 * 1024;
+/// Bytes of a failed response's body an ERROR log entry keeps by default, and at most: log entries are
+/// listed by the hundred, so each stays small (a DLQ entry, one per failed message, may keep more).
+pub const DEFAULT_LOG_RESPONSE_BYTES: usize = 4 * 1024;
+pub const MAX_LOG_RESPONSE_BYTES: usize = 64 * 1024;
 const DEFAULT_LEASE: &str = "30s";
 /// Deliveries in flight by default: an in-flight delivery is a cheap async request, so this is bounded by
 /// file descriptors (half the open-file limit, see `default_max_in_flight`), at most this many.
@@ -123,6 +127,9 @@ pub struct EngineArgs {
     /// Bytes of a failed response body kept in the DLQ entry.
     #[arg(long, env = "POSTDATE_DLQ_RESPONSE_BYTES", default_value_t = DEFAULT_DLQ_RESPONSE_BYTES)]
     pub dlq_response_bytes: usize,
+    /// Bytes of a failed attempt's response body kept on its ERROR log entry (`responseBody`); at most 65536.
+    #[arg(long, env = "POSTDATE_LOG_RESPONSE_BYTES", default_value_t = DEFAULT_LOG_RESPONSE_BYTES)]
+    pub log_response_bytes: usize,
     /// Lease on a claimed message; a crashed instance's deliveries are retried after it expires.
     #[arg(long, env = "POSTDATE_LEASE", default_value = DEFAULT_LEASE, value_parser = duration)]
     pub lease: Duration,
@@ -235,6 +242,7 @@ pub struct Config {
     pub request_limits: RequestLimits,
     pub delivery_timeout: Duration,
     pub dlq_response_bytes: usize,
+    pub log_response_bytes: usize,
     pub lease: Duration,
     pub max_in_flight: usize,
     pub max_in_flight_per_host: usize,
@@ -300,6 +308,11 @@ pub enum ConfigError {
     ReadonlyTokenIsToken,
     #[error("POSTDATE_STANDARD_WEBHOOKS_SECRET: {0}")]
     StandardWebhooksSecret(String),
+    #[error(
+        "POSTDATE_LOG_RESPONSE_BYTES (--log-response-bytes) is {0}: at most {MAX_LOG_RESPONSE_BYTES} bytes \
+         (64 KiB) of a response body are kept on a log entry"
+    )]
+    LogResponseBytes(usize),
     #[error("POSTDATE_ALLOW_DESTINATIONS: {0}")]
     AllowDestinations(String),
 }
@@ -343,6 +356,9 @@ impl Config {
                 .is_some_and(|t| t.chars().count() < MIN_TOKEN_CHARS)
         {
             return Err(ConfigError::ShortToken);
+        }
+        if engine.log_response_bytes > MAX_LOG_RESPONSE_BYTES {
+            return Err(ConfigError::LogResponseBytes(engine.log_response_bytes));
         }
         let mut config = Config::defaults(listen, database_url, token);
         config.readonly_token = readonly_token;
@@ -391,6 +407,7 @@ impl Config {
             },
             delivery_timeout: Duration::ZERO,
             dlq_response_bytes: 0,
+            log_response_bytes: 0,
             lease: Duration::ZERO,
             max_in_flight: 0,
             max_in_flight_per_host: 0,
@@ -445,6 +462,7 @@ impl Config {
         };
         self.delivery_timeout = e.delivery_timeout;
         self.dlq_response_bytes = e.dlq_response_bytes;
+        self.log_response_bytes = e.log_response_bytes.min(MAX_LOG_RESPONSE_BYTES);
         self.lease = e.lease.max(Duration::from_millis(300));
         self.max_in_flight = e
             .max_in_flight
@@ -515,6 +533,7 @@ impl Default for EngineArgs {
             max_delay: d(DEFAULT_MAX_DELAY),
             delivery_timeout: d(DEFAULT_DELIVERY_TIMEOUT),
             dlq_response_bytes: DEFAULT_DLQ_RESPONSE_BYTES,
+            log_response_bytes: DEFAULT_LOG_RESPONSE_BYTES,
             lease: d(DEFAULT_LEASE),
             max_in_flight: None,
             max_in_flight_per_host: None,
@@ -594,6 +613,22 @@ mod tests {
             ..EngineArgs::default()
         };
         Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, false)
+    }
+
+    #[test]
+    fn log_response_bytes_defaults_to_4_kib_and_refuses_more_than_64_kib() {
+        let with = |bytes| {
+            let engine = EngineArgs {
+                log_response_bytes: bytes,
+                ..EngineArgs::default()
+            };
+            Config::from_args("127.0.0.1:0".into(), "sqlite://x.db".into(), engine, true)
+        };
+        assert_eq!(with(DEFAULT_LOG_RESPONSE_BYTES).unwrap().log_response_bytes, 4_096);
+        assert_eq!(with(65_536).unwrap().log_response_bytes, 65_536);
+        let err = with(65_537).err().unwrap();
+        assert!(matches!(err, ConfigError::LogResponseBytes(65_537)));
+        assert!(err.to_string().contains("at most 65536 bytes"), "{err}");
     }
 
     #[test]

@@ -175,7 +175,8 @@ fn print_followed(entry: &LogEntry, json: bool) {
     println!("{}", line.trim_end());
 }
 
-/// What an entry adds to its state: the status, the error, when the next attempt is due.
+/// What an entry adds to its state: the status, the error, the start of the response body, when the next
+/// attempt is due.
 fn detail(entry: &LogEntry, now: i64) -> String {
     let mut parts = Vec::new();
     // 0: no HTTP response at all; the error says why.
@@ -184,6 +185,9 @@ fn detail(entry: &LogEntry, now: i64) -> String {
     }
     if let Some(error) = &entry.error {
         parts.push(clip(error, 60));
+    }
+    if let Some(body) = entry.response_text().filter(|b| !b.trim().is_empty()) {
+        parts.push(format!("response {:?}", clip(body.trim(), 60)));
     }
     if let Some(at) = entry.next_delivery_time {
         parts.push(format!("next attempt {}", relative(at, now)));
@@ -227,6 +231,24 @@ mod tests {
 
     fn ids(entries: &[LogEntry]) -> Vec<&str> {
         entries.iter().map(|e| e.message_id.as_str()).collect()
+    }
+
+    #[test]
+    fn an_error_entry_shows_its_status_and_the_start_of_the_response_body() {
+        let error: LogEntry = serde_json::from_value(serde_json::json!({
+            "time": 1, "messageId": "m", "state": "ERROR", "url": "http://x", "method": "POST", "maxRetries": 0,
+            "responseStatus": 500, "error": "the destination answered 500", "responseBody": "cXVvdGEgZXhjZWVkZWQK"
+        }))
+        .unwrap();
+        assert_eq!(
+            detail(&error, 0),
+            "HTTP 500, the destination answered 500, response \"quota exceeded\""
+        );
+        let redacted = LogEntry {
+            response_body: Some("REDACTED:ab12".into()),
+            ..error
+        };
+        assert!(detail(&redacted, 0).ends_with("response \"REDACTED:ab12\""));
     }
 
     #[test]

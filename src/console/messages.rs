@@ -103,12 +103,16 @@ pub(super) async fn show(
             h2 { "Attempts and log" }
             @if attempts.is_empty() { p.hint { "Nothing logged yet." } } @else {
                 div.scroll { table #log {
-                    thead { tr { th { "Time" } th { "State" } th { "Response status" } th { "Error" } th { "Next delivery" } } }
+                    thead { tr {
+                        th { "Time" } th { "State" } th { "Response status" } th { "Response" } th { "Error" }
+                        th { "Next delivery" }
+                    } }
                     tbody { @for e in &attempts {
                         tr {
                             td { (layout::time(e.time)) }
                             td { (layout::state(e.state.as_str())) }
                             td { @if let Some(s) = e.response_status { (s) } @else { "—" } }
+                            td { (response(e)) }
                             td { (e.error.as_deref().unwrap_or("")) }
                             td { @if let Some(at) = e.next_delivery_time { (layout::time(at)) } }
                         }
@@ -118,6 +122,27 @@ pub(super) async fn show(
         }
     };
     Ok(page(&session, &format!("Message {id}"), "/console/messages", body))
+}
+
+/// A failed attempt's response (ERROR entries): the start of its body, opening to its headers and the body
+/// as kept (already cut to --log-response-bytes, and redacted as the message asks).
+fn response(e: &wire::LogEntry) -> Markup {
+    let Some(body) = e.response_text() else {
+        return html! {};
+    };
+    let header = e.response_headers.clone().unwrap_or_default();
+    let summary: String = match body.trim() {
+        "" => "(empty body)".to_string(),
+        text if text.chars().count() > 60 => format!("{}…", text.chars().take(60).collect::<String>()),
+        text => text.to_string(),
+    };
+    html! {
+        details.response {
+            summary.mono { (summary) }
+            (layout::headers(&header))
+            pre.body { (body) }
+        }
+    }
 }
 
 /// Attempts made so far: `retried` counts retries, and a message that has run once has one more attempt.

@@ -13,7 +13,8 @@ use super::model::{DlqPage, EventPage, ListWindow, MessagePage, Order};
 const EVENT_SELECT: &str = "
 -- event_list: log entries joined with their message
 select m.*, e.id as event_id, e.time as event_time, e.state as event_state, e.response_status as event_status,
-       e.error as event_error, e.next_delivery_time as event_next
+       e.error as event_error, e.next_delivery_time as event_next,
+       e.response_header as event_response_header, e.response_body as event_response_body
 from message_events e join messages m on m.id = e.message_id
 where true";
 

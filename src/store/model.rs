@@ -14,6 +14,9 @@ pub struct Completion {
     /// The attempt's HTTP status (0 without a response) and why it failed, for the log.
     pub status: i32,
     pub error: Option<String>,
+    /// What the destination answered, for the ERROR log entry of a failed attempt (none without a response,
+    /// and for deliveries and hand-backs, whose entries do not show it).
+    pub response: Option<super::read_model::LoggedResponse>,
     /// Messages this attempt creates (callbacks), stored with the completion only if it applies.
     pub spawn: Vec<crate::domain::message::NewMessage>,
     /// The workflow run this attempt fails (the final failure of one of its steps): the completion that

@@ -137,7 +137,17 @@ pub struct LogEntry {
     pub response_status: Option<i32>,
     pub error: Option<String>,
     pub next_delivery_time: Option<i64>,
+    /// The destination's answer (`ERROR` entries of attempts that got one).
+    pub response: Option<LoggedResponse>,
     pub message: Message,
+}
+
+/// What a failed attempt's destination answered, as its ERROR log entry keeps it: the headers that fit in
+/// `--log-response-bytes` and the body cut to it (both cut by the worker, before the store).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoggedResponse {
+    pub header: HeaderMap,
+    pub body: Vec<u8>,
 }
 
 /// A stored schedule.

@@ -2,7 +2,7 @@
 //! to the store: nothing outside it sees a stored string.
 
 use super::model::{BulkAction, BulkActionKind, BulkActionState};
-use super::read_model::{DeadLetter, DlqEntry, LogEntry, Message, Schedule};
+use super::read_model::{DeadLetter, DlqEntry, LogEntry, LoggedResponse, Message, Schedule};
 use super::{Result, StoreError};
 use crate::domain::cron::Cron;
 use crate::domain::destination::{Destination, DestinationUrl};
@@ -206,6 +206,9 @@ pub(crate) struct EventRow {
     pub event_status: Option<i32>,
     pub event_error: Option<String>,
     pub event_next: Option<i64>,
+    /// Set exactly when the attempt got a response (`{}` when it had no headers).
+    pub event_response_header: Option<String>,
+    pub event_response_body: Option<Vec<u8>>,
 }
 
 impl Decode for EventRow {
@@ -226,6 +229,12 @@ impl Decode for EventRow {
             response_status: self.event_status,
             error: self.event_error,
             next_delivery_time: self.event_next,
+            response: row
+                .json_opt("response_header", self.event_response_header.as_deref())?
+                .map(|header| LoggedResponse {
+                    header,
+                    body: self.event_response_body.unwrap_or_default(),
+                }),
             message: self.message.decode()?,
         })
     }

@@ -43,6 +43,18 @@ pub struct LogEntry {
     /// The attempt's HTTP status (`ERROR`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_status: Option<i32>,
+    /// The headers the destination answered with (`ERROR` entries of attempts that got a response), under
+    /// the name Python reads (spec §15 #4); those that fit in `--log-response-bytes`, redacted like the
+    /// message's headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_header: Option<HeaderMap>,
+    /// The same, under the name the docs give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_headers: Option<HeaderMap>,
+    /// The body the destination answered with, in base64 like `body`, cut to `--log-response-bytes`
+    /// (4 KiB by default); `REDACTED:<sha256>` when the message redacts its body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
     /// When the next attempt is due, Unix ms (`ERROR`, `RETRY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_delivery_time: Option<i64>,
@@ -52,12 +64,31 @@ pub struct LogEntry {
     /// Called after each attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<String>,
+    /// Headers the callback request carries; redacted like the message's headers.
+    #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
+    pub callback_headers: HeaderMap,
     /// Called once after the final failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_callback: Option<String>,
+    /// Headers the failure callback request carries; redacted like the message's headers.
+    #[serde(default, skip_serializing_if = "HeaderMap::is_empty")]
+    pub failure_callback_headers: HeaderMap,
     /// Its labels.
     #[serde(flatten)]
     pub labels: Labels,
+}
+
+impl LogEntry {
+    /// `responseBody` as text for people to read (the CLI and console): decoded from base64, invalid UTF-8
+    /// shown lossily; a redacted body as its `REDACTED:<sha256>`.
+    pub fn response_text(&self) -> Option<String> {
+        use base64::Engine;
+        let body = self.response_body.as_deref()?;
+        match base64::engine::general_purpose::STANDARD.decode(body) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(_) => Some(body.to_string()),
+        }
+    }
 }
 
 /// One page of log entries. `GET /v2/logs` holds the same entries under `logs` as well.

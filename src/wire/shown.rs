@@ -145,6 +145,14 @@ impl LogEntry {
     pub fn of(e: &StoredLogEntry) -> LogEntry {
         let m = &e.message;
         let redaction = m.redact.as_ref();
+        // What the destination answered and what the callbacks will carry may repeat the message's
+        // secrets (an echoed token, a forwarded header): the message's redaction covers them too.
+        let response_header = e.response.as_ref().map(|r| shown_header(&r.header, redaction));
+        let callback_header = |cb: &Option<crate::domain::callback::Callback>| {
+            cb.as_ref()
+                .map(|cb| shown_header(&cb.header, redaction))
+                .unwrap_or_default()
+        };
         LogEntry {
             time: e.time,
             message_id: m.id.to_string(),
@@ -161,10 +169,18 @@ impl LogEntry {
             retry_delay_expr: expression(&m.retry_delay),
             retry_delay_expression: expression(&m.retry_delay),
             response_status: e.response_status,
+            response_header: response_header.clone(),
+            response_headers: response_header,
+            response_body: e
+                .response
+                .as_ref()
+                .map(|r| redacted_body(&r.body, redaction).unwrap_or_else(|| STANDARD.encode(&r.body))),
             next_delivery_time: e.next_delivery_time,
             timeout: m.timeout_ms,
             callback: m.callback.as_ref().map(|cb| cb.url.clone()),
+            callback_headers: callback_header(&m.callback),
             failure_callback: m.failure_callback.as_ref().map(|cb| cb.url.clone()),
+            failure_callback_headers: callback_header(&m.failure_callback),
             labels: Labels::of(&m.labels),
         }
     }

@@ -18,7 +18,7 @@ use crate::domain::signing::{sign, standard_webhooks_signature};
 use crate::domain::workflow::Role;
 use crate::keys::KeyRing;
 use crate::metrics::{AcceptedKind, AttemptOutcome, Metrics};
-use crate::store::{Completion, CompletionKind, DeadLetter, Message};
+use crate::store::{Completion, CompletionKind, DeadLetter, LoggedResponse, Message};
 use crate::worker::breaker::{BreakerConfig, Breakers, Gate, Reach, Why};
 use crate::worker::resolver::PolicyResolver;
 use crate::worker::workflow;
@@ -27,8 +27,10 @@ pub struct Deliverer {
     http: reqwest::Client,
     keys: Arc<KeyRing>,
     default_timeout: Duration,
-    /// Response bodies kept for the DLQ are truncated to this many bytes.
+    /// Response bodies kept for the DLQ (and sent to callbacks) are truncated to this many bytes.
     response_body_limit: usize,
+    /// Response bodies kept on ERROR log entries are truncated to this many bytes (`--log-response-bytes`).
+    log_response_limit: usize,
     /// When set, deliveries also carry Standard Webhooks headers signed with this key.
     standard_webhooks_key: Option<Vec<u8>>,
     /// Judges address literals; names are judged by the client's resolver with the same policy.
@@ -105,11 +107,23 @@ impl Deliverer {
             keys,
             default_timeout,
             response_body_limit,
+            log_response_limit: crate::config::DEFAULT_LOG_RESPONSE_BYTES,
             standard_webhooks_key,
             policy,
             metrics: Arc::new(Metrics::new()),
             breakers: Breakers::new(network.breaker),
         }
+    }
+
+    /// Keeps at most `limit` bytes of a failed attempt's response body on its ERROR log entry.
+    pub fn with_log_response_limit(mut self, limit: usize) -> Self {
+        self.log_response_limit = limit;
+        self
+    }
+
+    /// Bytes of a response body read at most: enough for both the DLQ and the log.
+    pub fn read_limit(&self) -> usize {
+        self.response_body_limit.max(self.log_response_limit)
     }
 
     /// Reports attempts to these metrics instead of to a registry of its own.
@@ -204,7 +218,7 @@ impl Deliverer {
         outcome
     }
 
-    fn complete(&self, message: &Message, response: Response, now: i64) -> Completion {
+    fn complete(&self, message: &Message, mut response: Response, now: i64) -> Completion {
         if response.local_failure {
             // Not the destination's fault: do not spend one of its retries (nor dead-letter it) for it.
             tracing::warn!(message_id = %message.id, error = ?response.error, "delivery not sent: out of local resources; handing it back");
@@ -217,6 +231,7 @@ impl Deliverer {
                 queued: message.is_queued(),
                 status: 0,
                 error: response.error,
+                response: None,
                 spawn: Vec::new(),
                 fails_run: None,
             };
@@ -237,6 +252,14 @@ impl Deliverer {
         };
         let status = response.result.status.map_or(0, i32::from);
         let response_header = headers::capped(headers::from_http(&response.result.headers), self.response_body_limit);
+        // The log keeps its own cut of the headers and the body, so an entry stays within about twice its
+        // cap; the DLQ and callbacks keep theirs (the body was read to the larger of the two).
+        let logged =
+            (response.result.status.is_some() && !matches!(outcome, Outcome::Delivered)).then(|| LoggedResponse {
+                header: headers::capped(response_header.clone(), self.log_response_limit),
+                body: response.body[..response.body.len().min(self.log_response_limit)].to_vec(),
+            });
+        response.body.truncate(self.response_body_limit);
         let dlq_id = matches!(outcome, Outcome::Failed | Outcome::RefusedByPolicy).then(|| new_dlq_id(now));
         let spawn = callbacks(
             message,
@@ -289,6 +312,7 @@ impl Deliverer {
             queued: message.is_queued(),
             status,
             error,
+            response: logged,
             spawn,
             fails_run,
         }
@@ -403,16 +427,16 @@ impl Deliverer {
         Ok(request)
     }
 
-    /// Reads at most `response_body_limit` bytes; the rest is not waited for.
+    /// Reads at most `read_limit()` bytes; the rest is not waited for.
     async fn read_truncated(&self, mut response: reqwest::Response) -> (Vec<u8>, Option<String>) {
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
                 Ok(None) => break,
                 Ok(Some(chunk)) => {
-                    let room = self.response_body_limit.saturating_sub(body.len());
+                    let room = self.read_limit().saturating_sub(body.len());
                     body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    if body.len() >= self.response_body_limit {
+                    if body.len() >= self.read_limit() {
                         break;
                     }
                 }
@@ -534,6 +558,7 @@ fn postpone(message: &Message, until: i64, why: &Why) -> Completion {
         queued: message.is_queued(),
         status: 0,
         error: Some(format!("not sent (not an attempt): waiting for the circuit: {reason}")),
+        response: None,
         spawn: Vec::new(),
         fails_run: None,
     }

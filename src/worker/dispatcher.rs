@@ -218,6 +218,7 @@ impl Dispatcher {
                 "not sent yet: host {host} already has {cap} deliveries in flight (its share of this instance's \
                  capacity); waiting for one to finish"
             )),
+            response: None,
             spawn: Vec::new(),
             fails_run: None,
         }
@@ -238,6 +239,7 @@ impl Dispatcher {
             error: Some(format!(
                 "not sent yet: the workflow run's history could not be read: {error}"
             )),
+            response: None,
             spawn: Vec::new(),
             fails_run: None,
         }

@@ -51,6 +51,7 @@ fn failed_attempt(message: &Message, now: i64) -> Completion {
         queued: message.is_queued(),
         status: 0,
         error: Some(PANICKED.into()),
+        response: None,
         spawn: Vec::new(),
         fails_run: message.run_of_step().filter(|_| last).map(str::to_string),
     }

@@ -38,7 +38,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// Signs in with `token` and returns the session cookie (`name=value`).
-async fn sign_in(app: &TestApp, token: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> String {
     let response = browser()
         .post(format!("{}/console/sign-in", app.base))
         .form(&[("token", token)])
@@ -51,7 +51,7 @@ async fn sign_in(app: &TestApp, token: &str) -> String {
 }
 
 /// The page at `path` with `cookie`, and the CSRF token it carries.
-async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String, String) {
+pub(crate) async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String, String) {
     let response = browser()
         .get(format!("{}{path}", app.base))
         .header("cookie", cookie)

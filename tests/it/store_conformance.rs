@@ -94,6 +94,7 @@ pub(crate) fn completion(id: &str, attempt: i32, kind: CompletionKind) -> Comple
         queued: false,
         status: 200,
         error: None,
+        response: None,
         spawn: Vec::new(),
         fails_run: None,
     }

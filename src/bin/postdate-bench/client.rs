@@ -10,6 +10,8 @@ pub struct Client {
     pub hook: String,
     /// Bodies are padded to this many bytes (a number alone when smaller).
     pub body_bytes: usize,
+    /// Headers every publish carries besides its own (e.g. `Upstash-Retries: 0` for the failing path).
+    pub extra_headers: Vec<(String, String)>,
 }
 
 impl Client {
@@ -20,6 +22,7 @@ impl Client {
             token: token.to_string(),
             hook: hook.to_string(),
             body_bytes: 0,
+            extra_headers: Vec::new(),
         }
     }
 
@@ -31,6 +34,7 @@ impl Client {
             token: self.token.clone(),
             hook: hook.to_string(),
             body_bytes,
+            extra_headers: self.extra_headers.clone(),
         }
     }
 
@@ -63,6 +67,9 @@ impl Client {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
+        for (name, value) in &self.extra_headers {
+            request = request.header(name, value);
+        }
         matches!(request.send().await, Ok(r) if r.status().is_success())
     }
 
@@ -94,10 +101,13 @@ impl Client {
 
     /// Publishes message numbers `range` in one `/v2/batch` request; true when all were accepted.
     pub async fn publish_batch(&self, range: std::ops::Range<u64>, delay: Option<&str>) -> bool {
-        let headers = match delay {
+        let mut headers = match delay {
             Some(delay) => json!({ "Upstash-Delay": delay }),
             None => json!({}),
         };
+        for (name, value) in &self.extra_headers {
+            headers[name] = json!(value);
+        }
         let items: Vec<_> = range
             .map(|n| json!({ "destination": self.hook, "body": self.body(n), "headers": headers }))
             .collect();

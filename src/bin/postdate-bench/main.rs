@@ -3,6 +3,7 @@
 //!
 //!   postdate-bench --url http://127.0.0.1:8080 --token T throughput --seconds 60 --batch-size 100
 //!   postdate-bench --url http://127.0.0.1:8080 --token T publish --messages 300000 --batch-size 100
+//!   postdate-bench --url http://127.0.0.1:8080 --token T failing --seconds 60 --response-bytes 1024
 //!   postdate-bench --url http://127.0.0.1:8080 --token T lateness --rate 1000 --seconds 60 --delay 2s
 //!   postdate-bench --url http://127.0.0.1:8080 --token T cron --schedules 10000 --minutes 3
 //!   postdate-bench --url http://127.0.0.1:8080 --token T --server-pid PID memory
@@ -74,6 +75,23 @@ enum Run {
         batch_size: u64,
         #[arg(long, default_value_t = 20_000)]
         window: u64,
+    },
+    /// The failing path: the throughput run against a receiver answering `status` with a body of
+    /// `response_bytes`, every message with `Upstash-Retries: 0`, so each attempt fails and dead-letters
+    /// (ERROR and FAILED log entries with the response, a DLQ entry); reports failed attempts per second.
+    Failing {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 32)]
+        clients: u64,
+        #[arg(long, default_value_t = 1)]
+        batch_size: u64,
+        #[arg(long, default_value_t = 20_000)]
+        window: u64,
+        #[arg(long, default_value_t = 500)]
+        status: u16,
+        #[arg(long, default_value_t = 1_024)]
+        response_bytes: usize,
     },
     /// Publishes delayed messages at a steady rate and measures arrival minus due time.
     Lateness {
@@ -236,6 +254,24 @@ async fn main() {
             batch_size,
             window,
         } => throughput::sustained(client, seen, seconds, clients, batch_size.max(1), window).await,
+        Run::Failing {
+            seconds,
+            clients,
+            batch_size,
+            window,
+            status,
+            response_bytes,
+        } => {
+            let (hook, seen) = receiver::start_failing(status, response_bytes).await;
+            let mut failing = client.to(&hook, 0);
+            failing.extra_headers.push(("Upstash-Retries".into(), "0".into()));
+            let mut result =
+                throughput::sustained(Arc::new(failing), seen, seconds, clients, batch_size.max(1), window).await;
+            result["run"] = "failing".into();
+            result["status"] = status.into();
+            result["response_bytes"] = response_bytes.into();
+            result
+        }
         Run::Lateness { rate, seconds, delay } => timeliness::lateness(client, seen, rate, seconds, delay).await,
         Run::Cron { schedules, minutes } => timeliness::cron(client, seen, schedules, minutes).await,
         Run::Memory {

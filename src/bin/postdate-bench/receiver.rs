@@ -52,6 +52,25 @@ async fn receive(State(seen): State<Arc<Seen>>, body: axum::body::Bytes) -> &'st
     "ok"
 }
 
+/// Starts a receiver on a free port of 127.0.0.1 that records each request like the others but answers
+/// `status` with a body of `body_bytes` bytes: every attempt fails (the failing path: ERROR and FAILED
+/// log entries with the response, a DLQ entry). Returns its URL.
+pub async fn start_failing(status: u16, body_bytes: usize) -> (String, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let answer = axum::body::Bytes::from(vec![b'e'; body_bytes]);
+    let app = axum::Router::new()
+        .fallback(move |state: State<Arc<Seen>>, body: axum::body::Bytes| async move {
+            receive(state, body).await;
+            (status, answer.clone())
+        })
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
 /// Starts the receiver on a free port of 127.0.0.1 and returns its URL.
 pub async fn start() -> (String, Arc<Seen>) {
     let seen = Arc::new(Seen::default());

@@ -48,15 +48,17 @@ with done as (
     set state = case when m.cancel_requested then 'canceled' else 'pending' end,
         finished_at = case when m.cancel_requested then $1 end,
         due_at = c.due_at, lease_until = null, updated_at = $1
-    from unnest($2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[]) as c(id, attempt, due_at, status, error)
+    from unnest($2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::bytea[])
+         as c(id, attempt, due_at, status, error, response_header, response_body)
     where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
-    returning m.id, m.state, c.due_at, c.status, c.error
+    returning m.id, m.state, c.due_at, c.status, c.error, c.response_header, c.response_body
 ), logged as (
-    insert into message_events (message_id, time, state, response_status, error, next_delivery_time)
-    select id, $1, 'ERROR', status, error, due_at from done
+    insert into message_events (message_id, time, state, response_status, error, next_delivery_time,
+                                response_header, response_body)
+    select id, $1, 'ERROR', status, error, due_at, response_header, response_body from done
     union all
     select id, $1, case when state = 'canceled' then 'CANCELED' else 'RETRY' end, null, null,
-           case when state = 'pending' then due_at end
+           case when state = 'pending' then due_at end, null, null
     from done
 )
 select id from done";
@@ -71,8 +73,9 @@ with failed as (
     where m.id = c.id and m.attempt = c.attempt and m.state = 'in_progress'
     returning m.id, m.state
 ), entries as (
-    select * from unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[])
-         as e(message_id, dlq_id, response_status, response_header, response_body, error)
+    select * from unnest($2::text[], $4::text[], $5::int[], $6::text[], $7::bytea[], $8::text[], $9::text[],
+                         $10::bytea[])
+         as e(message_id, dlq_id, response_status, response_header, response_body, error, log_header, log_body)
 ), dead as (
     insert into dlq (dlq_id, message_id, response_status, response_header, response_body, error, created_at)
     select e.dlq_id, e.message_id, e.response_status, e.response_header, e.response_body, e.error, $1
@@ -80,10 +83,12 @@ with failed as (
     where failed.state = 'failed'
 ), logged as (
     -- log ERROR, then FAILED (or CANCELED)
-    insert into message_events (message_id, time, state, response_status, error)
-    select failed.id, $1, 'ERROR', e.response_status, e.error from failed join entries e on e.message_id = failed.id
+    insert into message_events (message_id, time, state, response_status, error, response_header, response_body)
+    select failed.id, $1, 'ERROR', e.response_status, e.error, e.log_header, e.log_body
+    from failed join entries e on e.message_id = failed.id
     union all
-    select id, $1, case when state = 'canceled' then 'CANCELED' else 'FAILED' end, null, null from failed
+    select id, $1, case when state = 'canceled' then 'CANCELED' else 'FAILED' end, null, null, null, null
+    from failed
 )
 select id from failed";
 
@@ -222,6 +227,8 @@ impl DeliveryStore for PgStore {
                 .bind(due)
                 .bind(retries.iter().map(|(c, _)| c.status).collect::<Vec<_>>())
                 .bind(retries.iter().map(|(c, _)| c.error.clone()).collect::<Vec<_>>())
+                .bind(logged_headers(retries.iter().map(|(c, _)| *c)))
+                .bind(logged_bodies(retries.iter().map(|(c, _)| *c)))
                 .fetch_all(&mut *tx)
                 .await?;
             applied.extend(done);
@@ -239,6 +246,8 @@ impl DeliveryStore for PgStore {
                 .bind(column(|e| Some(headers::to_json(&e.response_header))))
                 .bind(entries.iter().map(|e| e.response_body.as_slice()).collect::<Vec<_>>())
                 .bind(column(|e| e.error.clone()))
+                .bind(logged_headers(failed.iter().map(|(c, _)| *c)))
+                .bind(logged_bodies(failed.iter().map(|(c, _)| *c)))
                 .fetch_all(&mut *tx)
                 .await?;
             applied.extend(done);
@@ -325,4 +334,18 @@ fn needs_several_statements(completions: &[&Completion]) -> bool {
     completions
         .split_first()
         .is_some_and(|(first, rest)| rest.iter().any(|c| kind(c) != kind(first)))
+}
+
+/// The response headers each completion's ERROR entry keeps, as JSON (null without a response).
+fn logged_headers<'c>(completions: impl Iterator<Item = &'c Completion>) -> Vec<Option<String>> {
+    completions
+        .map(|c| c.response.as_ref().map(|r| headers::to_json(&r.header)))
+        .collect()
+}
+
+/// The response bodies each completion's ERROR entry keeps (null without a response).
+fn logged_bodies<'c>(completions: impl Iterator<Item = &'c Completion>) -> Vec<Option<&'c [u8]>> {
+    completions
+        .map(|c| c.response.as_ref().map(|r| r.body.as_slice()))
+        .collect()
 }

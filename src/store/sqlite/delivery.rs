@@ -126,6 +126,7 @@ impl DeliveryStore for SqliteStore {
                             status: Some(c.status),
                             error: c.error.as_deref(),
                             next_delivery_time: Some(*due_at),
+                            response: c.response.as_ref(),
                             ..Event::new(&c.id, "ERROR")
                         };
                         log.push(now, error);
@@ -164,6 +165,7 @@ impl DeliveryStore for SqliteStore {
                         let error = Event {
                             status: Some(entry.response_status),
                             error: entry.error.as_deref(),
+                            response: c.response.as_ref(),
                             ..Event::new(&c.id, "ERROR")
                         };
                         log.push(now, error);

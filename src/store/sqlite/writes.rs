@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::super::body_budget::{by_body_bytes, STATEMENT_BODY_BYTES};
-use super::super::{Fire, Result};
+use super::super::{Fire, LoggedResponse, Result};
 use crate::domain::message::NewMessage;
 use crate::domain::{callback, headers, redact};
 
@@ -35,6 +35,8 @@ pub(super) struct Event<'a> {
     pub status: Option<i32>,
     pub error: Option<&'a str>,
     pub next_delivery_time: Option<i64>,
+    /// The destination's answer (ERROR entries of attempts that got one).
+    pub response: Option<&'a LoggedResponse>,
 }
 
 impl<'a> Event<'a> {
@@ -45,6 +47,7 @@ impl<'a> Event<'a> {
             status: None,
             error: None,
             next_delivery_time: None,
+            response: None,
         }
     }
 }
@@ -64,7 +67,8 @@ impl<'a> EventLog<'a> {
         for chunk in chunks(&self.entries) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "-- (every transition): log entries\n\
-                 insert into message_events (message_id, time, state, response_status, error, next_delivery_time) ",
+                 insert into message_events (message_id, time, state, response_status, error, next_delivery_time, \
+                                             response_header, response_body) ",
             );
             qb.push_values(chunk, |mut row, (time, event)| {
                 row.push_bind(event.message_id)
@@ -72,7 +76,9 @@ impl<'a> EventLog<'a> {
                     .push_bind(event.state)
                     .push_bind(event.status)
                     .push_bind(event.error)
-                    .push_bind(event.next_delivery_time);
+                    .push_bind(event.next_delivery_time)
+                    .push_bind(event.response.map(|r| headers::to_json(&r.header)))
+                    .push_bind(event.response.map(|r| r.body.as_slice()));
             });
             qb.build().execute(&mut *conn).await?;
         }
