@@ -54,6 +54,7 @@ mod workflow_cancel;
 mod workflow_example;
 mod workflow_invokes;
 mod workflow_logs;
+mod workflow_python;
 mod workflow_trigger;
 mod workflow_waits;
 mod workflows;
