@@ -25,7 +25,7 @@ fn page_keys() -> Vec<&'static str> {
     [
         COMMON_FILTER_KEYS,
         PAGING_KEYS,
-        &["dlqIds", "messageId", "responseStatus"],
+        &["dlqIds", "messageId", "responseStatus", "source", "workflowRunId"],
     ]
     .concat()
 }

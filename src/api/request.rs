@@ -228,6 +228,15 @@ impl Query {
         caller_ip.extend(self.list("callerIP"));
         let mut message_ids = self.list("messageIds");
         message_ids.extend(self.list("messageId"));
+        let workflow_only = match self.first("source") {
+            None => false,
+            Some("workflow") => true,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "source must be workflow (the DLQ entries of workflow runs), got {other:?}"
+                )))
+            }
+        };
         bounded(Filter {
             message_ids,
             dlq_ids: self.list("dlqIds"),
@@ -241,6 +250,8 @@ impl Query {
             label: self.list("label"),
             flow_control_key: self.list("flowControlKey"),
             response_status,
+            workflow_run_id: self.list("workflowRunId"),
+            workflow_only,
             from_date: self.int("fromDate")?,
             to_date: self.int("toDate")?,
         })
@@ -351,6 +362,7 @@ fn bounded(filter: Filter) -> Result<Filter, ApiError> {
         &filter.caller_ip,
         &filter.label,
         &filter.flow_control_key,
+        &filter.workflow_run_id,
     ]
     .iter()
     .map(|values| values.len())

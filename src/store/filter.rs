@@ -38,7 +38,21 @@ where
     }
     if !filter.label.is_empty() {
         qb.push(" and ");
-        push_any_label(qb, &filter.label, dialect);
+        let needles: Vec<String> = filter.label.iter().map(|label| format!(",{label},")).collect();
+        push_any_contains(qb, "coalesce(m.labels, '')", &needles, dialect);
+    }
+    if filter.workflow_only {
+        qb.push(" and m.workflow is not null");
+    }
+    if !filter.workflow_run_id.is_empty() {
+        // The link is JSON with the run id quoted, and run ids hold no quote: a substring match is exact.
+        qb.push(" and ");
+        let needles: Vec<String> = filter
+            .workflow_run_id
+            .iter()
+            .map(|id| format!("\"runId\":\"{id}\""))
+            .collect();
+        push_any_contains(qb, "coalesce(m.workflow, '')", &needles, dialect);
     }
     if let Some(from) = filter.from_date {
         qb.push(format!(" and {date_column} >= ")).push_bind(from);
@@ -48,24 +62,25 @@ where
     }
 }
 
-/// `labels` joined by `or` as a balanced tree: a flat chain of a thousand `or`s nests a thousand deep, past
-/// SQLite's expression depth limit of 1,000, while a balanced one nests only about ten deep.
-fn push_any_label<'a, DB>(qb: &mut QueryBuilder<'a, DB>, labels: &[String], dialect: &Dialect)
+/// "`haystack` contains any of `needles`", joined by `or` as a balanced tree: a flat chain of a thousand
+/// `or`s nests a thousand deep, past SQLite's expression depth limit of 1,000, while a balanced one nests
+/// only about ten deep.
+fn push_any_contains<'a, DB>(qb: &mut QueryBuilder<'a, DB>, haystack: &str, needles: &[String], dialect: &Dialect)
 where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,
 {
-    if let [label] = labels {
-        qb.push(format!("{}(coalesce(m.labels, ''), ", dialect.contains_fn));
-        qb.push_bind(format!(",{label},"));
+    if let [needle] = needles {
+        qb.push(format!("{}({haystack}, ", dialect.contains_fn));
+        qb.push_bind(needle.clone());
         qb.push(") > 0");
         return;
     }
-    let (left, right) = labels.split_at(labels.len() / 2);
+    let (left, right) = needles.split_at(needles.len() / 2);
     qb.push("(");
-    push_any_label(qb, left, dialect);
+    push_any_contains(qb, haystack, left, dialect);
     qb.push(" or ");
-    push_any_label(qb, right, dialect);
+    push_any_contains(qb, haystack, right, dialect);
     qb.push(")");
 }
 

@@ -56,6 +56,10 @@ pub struct Filter {
     pub label: Vec<String>,
     pub flow_control_key: Vec<String>,
     pub response_status: Vec<i32>,
+    /// Messages of these workflow runs.
+    pub workflow_run_id: Vec<String>,
+    /// Only messages of workflow runs (`source=workflow`).
+    pub workflow_only: bool,
     /// Inclusive bounds, Unix ms.
     pub from_date: Option<i64>,
     pub to_date: Option<i64>,

@@ -93,6 +93,14 @@ pub struct DlqMessage {
     /// Why there was no response, when there was none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The workflow run whose step this was (Upstash Workflow's DLQ fields), with the workflow's URL and the
+    /// run's creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_created_at: Option<i64>,
 }
 
 /// One page of `GET /v2/messages`.

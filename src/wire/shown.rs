@@ -73,6 +73,8 @@ impl DlqMessage {
     pub fn of(d: &DlqEntry, flow: Option<&FlowControlKey>) -> DlqMessage {
         let letter = &d.dead_letter;
         let (response_body, response_body_base64) = super::body::text_or_base64(&letter.response_body);
+        // A step's URL is the workflow's; a call's or a callback's is not.
+        let run = d.message.run_of_step().and(d.message.workflow.as_ref());
         DlqMessage {
             message: Message::of(&d.message, flow),
             dlq_id: letter.dlq_id.to_string(),
@@ -81,6 +83,9 @@ impl DlqMessage {
             response_body,
             response_body_base64,
             error: letter.error.clone(),
+            workflow_run_id: run.map(|link| link.run_id.clone()),
+            workflow_url: run.map(|_| d.message.url.clone()),
+            workflow_created_at: run.map(|link| link.run_created_at),
         }
     }
 }

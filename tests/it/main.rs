@@ -51,6 +51,7 @@ mod store_conformance_resources;
 mod url_groups;
 mod webhook_mode;
 mod workflow_cancel;
+mod workflow_dlq;
 mod workflow_example;
 mod workflow_invokes;
 mod workflow_logs;

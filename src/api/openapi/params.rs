@@ -114,6 +114,12 @@ pub struct DlqQuery {
     /// HTTP status of the last attempt.
     #[param(rename = "responseStatus", example = 500)]
     response_status: Option<Vec<i32>>,
+    /// `workflow`: only the entries of Upstash Workflow steps (the Workflow SDK's `client.dlq.list`).
+    #[param(example = "workflow")]
+    source: Option<String>,
+    /// The entries of these workflow runs.
+    #[param(rename = "workflowRunId")]
+    workflow_run_id: Option<Vec<String>>,
 }
 
 #[derive(utoipa::IntoParams)]
