@@ -37,6 +37,13 @@ pub enum DlqCommand {
         after_help = "Examples:\n  postdate dlq retry 1767225999001-0\n  postdate dlq retry --all --response-status 503"
     )]
     Retry(RetryArgs),
+    /// Starts failed workflow runs again from their failed step, as new runs (the finished steps are not run
+    /// again; the entries leave the DLQ).
+    #[command(after_help = "Example:\n  postdate dlq resume 1767225999001-0 --retries 5")]
+    Resume(RerunArgs),
+    /// Starts failed workflow runs again from the start, as new runs with the same initial payload.
+    #[command(after_help = "Example:\n  postdate dlq restart 1767225999001-0")]
+    Restart(RerunArgs),
     /// Removes entries for good.
     #[command(after_help = "Example:\n  postdate dlq rm 1767225999001-0 1767225999002-0")]
     Rm {
@@ -44,6 +51,17 @@ pub enum DlqCommand {
         #[arg(required = true)]
         ids: Vec<String>,
     },
+}
+
+/// The workflow DLQ entries to start again, and the retries of the new runs.
+#[derive(Args)]
+pub struct RerunArgs {
+    /// DLQ ids of failed workflow steps.
+    #[arg(required = true)]
+    ids: Vec<String>,
+    /// Retries of every step of the new runs (default: the failed run's).
+    #[arg(long)]
+    retries: Option<u32>,
 }
 
 /// Filters of the DLQ: those of messages, plus the last response's status and the message id.
@@ -111,6 +129,8 @@ pub async fn run(command: DlqCommand, server: &Server) -> Result<(), CliError> {
             Ok(())
         }
         DlqCommand::Retry(args) => retry(&client, args, server.json).await,
+        DlqCommand::Resume(args) => rerun(&client, "resume", args, server.json).await,
+        DlqCommand::Restart(args) => rerun(&client, "restart", args, server.json).await,
         DlqCommand::Rm { ids } => {
             let deleted: Deleted = match ids.as_slice() {
                 [id] => client.delete(&format!("/v2/dlq/{}", segment(id))).send().await?,
@@ -214,4 +234,21 @@ async fn matching_ids(client: &Client, filters: &Query) -> Result<Vec<String>, C
             None => return Ok(ids),
         }
     }
+}
+
+/// `dlq resume | restart`: the new runs, one line each.
+async fn rerun(client: &Client, how: &str, args: RerunArgs, json: bool) -> Result<(), CliError> {
+    let query: Vec<(String, String)> = args.ids.iter().map(|id| ("dlqIds".to_string(), id.clone())).collect();
+    let mut call = client.post(&format!("/v2/workflows/dlq/{how}")).query(&query);
+    if let Some(retries) = args.retries {
+        call = call.header("Upstash-Retries", &retries.to_string());
+    }
+    let runs: crate::wire::RerunRuns = call.send().await?;
+    show(json, &runs, |runs| {
+        runs.workflow_runs
+            .iter()
+            .map(|run| format!("started {}\n", run.workflow_run_id))
+            .collect()
+    });
+    Ok(())
 }

@@ -316,6 +316,17 @@ pub(crate) trait WorkflowStore {
         before: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<crate::domain::workflow::Run>>;
+    /// Starts `run` in place of the failed run `from` whose DLQ entry `dlq_id` is taken (all or nothing;
+    /// false when the entry is gone): `from`'s history before `first_seq` is copied, and `first` takes
+    /// position `first_seq`.
+    async fn workflow_rerun(
+        &self,
+        dlq_id: &str,
+        from: &str,
+        run: &crate::domain::workflow::NewRun,
+        first_seq: i64,
+        first: &NewMessage,
+    ) -> Result<bool>;
     /// The ids of the messages published into the run, in publish order.
     async fn workflow_message_ids(&self, run_id: &str) -> Result<Vec<String>>;
     /// Retention: deletes up to `limit` runs that ended before `before`, with their histories.
@@ -497,6 +508,7 @@ delegate! {
     workflow_end(run_id: &str, end: crate::domain::workflow::RunState, result: Option<&[u8]>, now: i64) -> Ended;
     workflow_runs_page(state: crate::domain::workflow::RunState, after: Option<(i64, &str)>, limit: i64) -> Vec<crate::domain::workflow::Run>;
     workflow_runs_newest(state: Option<crate::domain::workflow::RunState>, before: Option<(i64, &str)>, limit: i64) -> Vec<crate::domain::workflow::Run>;
+    workflow_rerun(dlq_id: &str, from: &str, run: &crate::domain::workflow::NewRun, first_seq: i64, first: &NewMessage) -> bool;
     workflow_message_ids(run_id: &str) -> Vec<String>;
     workflow_delete_finished(before: i64, limit: i64) -> u64;
     workflow_wait(waiter: &crate::domain::workflow::wait::Waiter, max_per_run: i64, now: i64, resume: &Resume<'_>) -> Waited;

@@ -25,8 +25,8 @@ pub use resources::{Endpoint, FlowControlInfo, GlobalParallelism, Health, Queue,
 pub use results::{Cancelled, Deleted, Empty, ErrorBody, PublishAnswer, Published, Retried, RetriedMessage, RunNow};
 pub use schedule::{Schedule, ScheduleCreated, ScheduleState};
 pub use workflow::{
-    HistoryStep, NotifiedWaiter, RunEnded, RunInvoker, RunsCanceled, StepLogGroup, TriggerItem, Triggered, WaitRequest,
-    WaiterShown, WorkflowRunLog, WorkflowRunLogs,
+    HistoryStep, NotifiedWaiter, RerunRuns, RunEnded, RunInvoker, RunsCanceled, StepLogGroup, TriggerItem, Triggered,
+    WaitRequest, WaiterShown, WorkflowRunLog, WorkflowRunLogs,
 };
 
 /// A header map as QStash shows it: canonical name → values (spec §0.2).

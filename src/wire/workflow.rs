@@ -165,3 +165,10 @@ pub struct Triggered {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deduplicated: bool,
 }
+
+/// The answer of a workflow DLQ resume or restart: the new runs, one per entry taken.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RerunRuns {
+    pub workflow_runs: Vec<Triggered>,
+}

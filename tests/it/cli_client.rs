@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use postdate::wire::{
     BulkAction, BulkActionAccepted, BulkActionPage, BulkState, Cancelled, Deleted, DlqMessage, DlqPage, Empty,
-    LogEntry, LogPage, Message, MessagePage, PublishAnswer, Queue, Retried, RunEnded, RunsCanceled, Schedule,
-    ScheduleCreated, SigningKeys, UrlGroup, WorkflowRunLogs,
+    LogEntry, LogPage, Message, MessagePage, PublishAnswer, Queue, RerunRuns, Retried, RunEnded, RunsCanceled,
+    Schedule, ScheduleCreated, SigningKeys, UrlGroup, WorkflowRunLogs,
 };
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -30,6 +30,7 @@ backend_tests!(
     logs_list_entries_and_follow_prints_entries_written_after_it_started,
     an_api_error_exits_1_with_the_servers_message,
     workflow_runs_are_listed_shown_and_canceled,
+    a_failed_workflow_run_is_resumed_and_restarted_from_the_dlq,
 );
 
 /// The client binary pointed at `app` through the SDKs' environment variables.
@@ -667,4 +668,42 @@ async fn workflow_runs_are_listed_shown_and_canceled(backend: Backend) {
     let missing = cli.run(&["workflows", "show", "wfr_none"]).await;
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no workflow run"));
+}
+
+async fn a_failed_workflow_run_is_resumed_and_restarted_from_the_dlq(backend: Backend) {
+    let app = workflow_app::app(backend).await;
+    let Some(wf) = WorkflowApp::start(&app).await else {
+        return;
+    };
+    let cli = Client { app: &app };
+    let mut dlq_ids = Vec::new();
+    for _ in 0..2 {
+        let run = wf.trigger(serde_json::json!({"url": wf.url("/wf/flaky"), "body": {}, "retries": 0}));
+        workflow_app::run_to_end(&app).await;
+        let page: DlqPage = cli.json(&["dlq", "ls"]).await;
+        let entry = page
+            .messages
+            .iter()
+            .find(|m| m.workflow_run_id.as_deref() == Some(run.as_str()))
+            .unwrap();
+        dlq_ids.push(entry.dlq_id.clone());
+    }
+    reqwest::Client::new()
+        .post(wf.url("/control/heal"))
+        .send()
+        .await
+        .unwrap();
+
+    let resumed: RerunRuns = cli.json(&["dlq", "resume", &dlq_ids[0], "--retries", "2"]).await;
+    let restarted = cli.ok(&["dlq", "restart", &dlq_ids[1]]).await;
+    let restarted = restarted
+        .trim()
+        .strip_prefix("started ")
+        .expect("the new run's id")
+        .to_string();
+    workflow_app::run_to_end(&app).await;
+    assert_eq!(wf.steps(&resumed.workflow_runs[0].workflow_run_id), ["fragile"]);
+    assert_eq!(wf.steps(&restarted), ["before", "fragile"]);
+    let gone = cli.run(&["dlq", "resume", &dlq_ids[0]]).await;
+    assert_eq!(gone.status.code(), Some(1), "a taken entry is gone");
 }

@@ -1,6 +1,7 @@
 //! The workflow DLQ as the official `@upstash/workflow` Client lists it (`client.dlq.list`, which asks
 //! `GET /v2/dlq?source=workflow`): only the entries of workflow steps, with their run's fields; the same
-//! filter narrows a bulk delete.
+//! filter narrows a bulk delete. A resume starts a new run that goes on from the failed step without running
+//! the finished ones again; a restart starts one from the initial payload.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -9,7 +10,10 @@ use crate::backend_tests;
 use crate::common::workflow_app::{app, run_to_end, WorkflowApp};
 use crate::common::Backend;
 
-backend_tests!(the_workflow_dlq_lists_only_failed_steps_with_their_runs);
+backend_tests!(
+    the_workflow_dlq_lists_only_failed_steps_with_their_runs,
+    a_resumed_run_goes_on_from_the_failed_step_and_a_restarted_one_from_the_start,
+);
 
 fn entries(page: &Value) -> Vec<Value> {
     page["messages"]
@@ -56,4 +60,68 @@ async fn the_workflow_dlq_lists_only_failed_steps_with_their_runs(backend: Backe
     let left = entries(&left);
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["messageId"], plain.as_str(), "the plain entry is left");
+}
+
+/// A run of /wf/flaky that failed at its second step (no retries): its run id and its DLQ id.
+async fn failed_flaky(app: &crate::common::TestApp, wf: &WorkflowApp) -> (String, String) {
+    let run_id = wf.trigger(json!({"url": wf.url("/wf/flaky"), "body": {"n": 1}, "retries": 0}));
+    run_to_end(app).await;
+    let (_, page) = app
+        .get_json(&format!("/v2/dlq?source=workflow&workflowRunId={run_id}"))
+        .await;
+    let dlq_id = entries(&page)[0]["dlqId"].as_str().unwrap().to_string();
+    (run_id, dlq_id)
+}
+
+async fn a_resumed_run_goes_on_from_the_failed_step_and_a_restarted_one_from_the_start(backend: Backend) {
+    use crate::common::workflow_app::run_state;
+    use postdate::domain::workflow::RunState;
+
+    let app = app(backend).await;
+    let Some(wf) = WorkflowApp::start(&app).await else {
+        return;
+    };
+    let (failed, dlq_id) = failed_flaky(&app, &wf).await;
+    assert_eq!(wf.steps(&failed), ["before"], "the fragile step failed");
+    assert_eq!(run_state(&app, &failed).await, RunState::Failed);
+    let (failed_again, restart_id) = failed_flaky(&app, &wf).await;
+    reqwest::Client::new()
+        .post(wf.url("/control/heal"))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    let (ok, resumed) = wf.client("dlq-resume", &json!({"dlqId": dlq_id, "retries": 2}));
+    assert!(ok, "{resumed}");
+    let resumed_id = resumed["workflowRunId"].as_str().unwrap().to_string();
+    assert_ne!(resumed_id, failed, "a new run");
+    let (ok, restarted) = wf.client("dlq-restart", &json!({"dlqId": restart_id}));
+    assert!(ok, "{restarted}");
+    let restarted_id = restarted["workflowRunId"].as_str().unwrap().to_string();
+    run_to_end(&app).await;
+
+    assert_eq!(wf.steps(&resumed_id), ["fragile"], "the finished step is not run again");
+    assert_eq!(
+        wf.events_of(&resumed_id, "result")[0]["result"],
+        "done+fixed",
+        "its output came from the history"
+    );
+    assert_eq!(run_state(&app, &resumed_id).await, RunState::Success);
+    assert_eq!(
+        wf.steps(&restarted_id),
+        ["before", "fragile"],
+        "a restart runs every step"
+    );
+    assert_eq!(run_state(&app, &restarted_id).await, RunState::Success);
+    assert_eq!(wf.steps(&failed_again), ["before"], "the old runs stay as they ended");
+    let (_, left) = app.get_json("/v2/dlq?source=workflow").await;
+    assert_eq!(entries(&left), Vec::<Value>::new(), "both entries were taken");
+
+    let (ok, again) = wf.client("dlq-resume", &json!({"dlqId": dlq_id}));
+    assert!(!ok, "a taken entry cannot start a second run: {again}");
+    assert_eq!(again["status"], 404);
+    let plain = app.request(Method::POST, "/v2/workflows/dlq/resume");
+    app.expect_error(plain, 400, "dlqIds").await;
 }

@@ -2,6 +2,7 @@
 //! arrive through `/v2/batch` and `/v2/publish` and are read in `publish`.
 
 mod cancel;
+mod dlq;
 mod logs;
 pub mod publish;
 mod run_query;
@@ -30,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/v2/workflows/logs", get(logs::list))
         .route("/v2/trigger/{*url}", post(trigger::trigger_one))
         .route("/v2/batch/trigger", post(trigger::trigger_many))
+        .route("/v2/workflows/dlq/resume", post(dlq::resume))
+        .route("/v2/workflows/dlq/restart", post(dlq::restart))
+        .route("/v2/workflows/dlq/resume/{dlq_id}", post(dlq::resume_one))
+        .route("/v2/workflows/dlq/restart/{dlq_id}", post(dlq::restart_one))
         .route("/v2/workflows/events", get(logs::list))
         .route("/v2/workflows/runs/{run_id}", get(history_of).delete(end))
         .merge(wait::router())

@@ -7,6 +7,7 @@ pub mod history;
 pub mod hook_limit;
 pub mod invoke;
 pub mod publish;
+pub mod rerun;
 pub mod run_log;
 pub mod step;
 pub mod wait;

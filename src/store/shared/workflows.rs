@@ -25,6 +25,19 @@ pub(in crate::store) const WORKFLOW_FIRST_ENTRY_DROP: &str = "
 -- workflow_trigger (the SDK's re-trigger): the first history entry makes way for the re-trigger's
 delete from workflow_history where run_id = $1 and seq = 0";
 
+pub(in crate::store) const WORKFLOW_DLQ_TAKE: &str = "
+-- workflow_rerun: take the DLQ entry of the failed step, if it is still there
+delete from dlq where dlq_id = $1";
+
+pub(in crate::store) const WORKFLOW_HISTORY_COPY: &str = "
+-- workflow_rerun: the new run keeps the failed run's history before the step it goes on from
+insert into workflow_history (run_id, seq, message_id, call_type, body)
+select $1, seq, message_id, call_type, body from workflow_history where run_id = $2 and seq < $3";
+
+pub(in crate::store) const WORKFLOW_NEXT_SEQ_SET: &str = "
+-- workflow_rerun: the new run's next history position follows its first message
+update workflow_runs set next_seq = $2 where run_id = $1";
+
 pub(in crate::store) const WORKFLOW_FIRST_MESSAGE: &str = "
 -- workflow_trigger (duplicate): the first message of the run that exists
 select message_id from workflow_history where run_id = $1 and seq = 0";
@@ -219,6 +232,52 @@ macro_rules! workflow_store {
             append_history(&mut tx, &run.run_id, &first).await?;
             tx.commit().await?;
             Ok(None)
+        }
+
+        async fn workflow_rerun(
+            &self,
+            dlq_id: &str,
+            from: &str,
+            run: &crate::domain::workflow::NewRun,
+            first_seq: i64,
+            first: &NewMessage,
+        ) -> Result<bool> {
+            use shared::workflows::*;
+            let mut tx = self.begin_write().await?;
+            let taken = sqlx::query(WORKFLOW_DLQ_TAKE)
+                .bind(dlq_id)
+                .execute(&mut *tx)
+                .await?;
+            if taken.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let config = serde_json::to_string(&run.config).expect("a run's settings serialise");
+            sqlx::query(WORKFLOW_RUN_INSERT)
+                .bind(&run.run_id)
+                .bind(&run.url)
+                .bind(config)
+                .bind(labels_column(&run.labels))
+                .bind(run.caller_ip.as_deref())
+                .bind(run.created_at)
+                .bind(None::<String>)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(WORKFLOW_HISTORY_COPY)
+                .bind(&run.run_id)
+                .bind(from)
+                .bind(first_seq)
+                .execute(&mut *tx)
+                .await?;
+            let first = positioned(std::slice::from_ref(first), first_seq);
+            insert_messages(&mut tx, &first).await?;
+            append_history(&mut tx, &run.run_id, &first).await?;
+            sqlx::query(WORKFLOW_NEXT_SEQ_SET)
+                .bind(&run.run_id)
+                .bind(first_seq + 1)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn workflow_append(&self, run_id: &str, now: i64, messages: &[NewMessage]) -> Result<Appended> {

@@ -26,6 +26,7 @@
 //   /wf/non-retryable  throws WorkflowNonRetryableError in a step (answer 489)
 //   /wf/retry-after    throws WorkflowRetryAfterError once (answer 429 + Retry-After), then succeeds on a retry
 //   /wf/cancel         a step, then context.cancel(); the step after it never runs
+//   /wf/flaky          a step ("before"), then one ("fragile") that throws until POST /control/heal
 //   /wf/webhook        context.createWebhook + context.waitForWebhook(timeout payload.timeout ?? "30s")
 //   /many/invoke-parent  invokes /many/child-ok and /many/child-fail (serveMany), records both results
 //   /many/child-ok     returns {doubled: payload.n * 2}
@@ -336,6 +337,22 @@ const many = serveMany({
   "child-sleep": childSleep,
 }).POST;
 
+// A step that fails until POST /control/heal: a run that reaches the DLQ, resumed or restarted once healed.
+let healed = false;
+const flaky = serve(async (context) => {
+  const a = await context.run("before", () => {
+    record("flaky", context.workflowRunId, "step", { name: "before", out: "done" });
+    return "done";
+  });
+  const b = await context.run("fragile", () => {
+    if (!healed) throw new Error("not healed yet");
+    record("flaky", context.workflowRunId, "step", { name: "fragile", out: `${a}+fixed` });
+    return `${a}+fixed`;
+  });
+  done(context, "flaky", { result: b });
+  return b;
+});
+
 const workflows = {
   "/wf/sequential": sequential.handler,
   "/wf/parallel": parallel.handler,
@@ -349,6 +366,7 @@ const workflows = {
   "/wf/retry-after": retryAfter.handler,
   "/wf/cancel": canceller.handler,
   "/wf/webhook": webhooker.handler,
+  "/wf/flaky": flaky.handler,
 };
 
 // ---------------------------------------------------------------------------------------------- node:http glue
@@ -431,6 +449,11 @@ const server = http.createServer(async (req, res) => {
       return res.end("sunk");
     }
     if (url.pathname === "/third-party") return await thirdParty(req, res, url, body);
+    if (url.pathname === "/control/heal") {
+      healed = true;
+      res.writeHead(200, { "content-type": "text/plain" });
+      return res.end("healed");
+    }
     const handler = workflows[url.pathname] ?? (url.pathname.startsWith("/many/") ? many : undefined);
     if (!handler) {
       res.writeHead(404, { "content-type": "text/plain" });

@@ -1,8 +1,8 @@
 //! Upstash Workflow: the run endpoints the SDK calls (docs/workflow/protocol.md).
 
 use crate::wire::{
-    Empty, HistoryStep, NotifiedWaiter, RunEnded, RunsCanceled, TriggerItem, Triggered, WaitRequest, WaiterShown,
-    WorkflowRunLogs,
+    Empty, HistoryStep, NotifiedWaiter, RerunRuns, RunEnded, RunsCanceled, TriggerItem, Triggered, WaitRequest,
+    WaiterShown, WorkflowRunLogs,
 };
 
 #[utoipa::path(
@@ -166,6 +166,62 @@ pub fn trigger() {}
     responses((status = 201, description = "One answer per item, in order", body = Vec<Triggered>))
 )]
 pub fn trigger_batch() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/workflows/dlq/resume",
+    operation_id = "resumeWorkflowDlq",
+    tag = "Workflows",
+    summary = "Resume failed runs from their failed step",
+    description = "Each entry of a failed step starts a new run under the failed run's settings (`Upstash-Retries` and \
+        flow-control headers override them) that keeps the history before the failed step: the SDK goes on \
+        from that step without running the finished ones again. The entry is taken; a taken or unknown entry \
+        is a 404, one that is not a workflow step's a 400, and nothing starts unless every entry can.",
+    params(("dlqIds" = Vec<String>, Query, description = "The DLQ entries of failed steps (repeated)")),
+    responses((status = 200, description = "The new runs, one per entry taken", body = RerunRuns))
+)]
+pub fn dlq_resume() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/workflows/dlq/resume/{dlqId}",
+    operation_id = "resumeWorkflowDlqOne",
+    tag = "Workflows",
+    summary = "Resume a failed run from its failed step",
+    description = "Each entry of a failed step starts a new run under the failed run's settings (`Upstash-Retries` and \
+        flow-control headers override them) that keeps the history before the failed step: the SDK goes on \
+        from that step without running the finished ones again. The entry is taken; a taken or unknown entry \
+        is a 404, one that is not a workflow step's a 400, and nothing starts unless every entry can.",
+    params(("dlqId" = String, Path, description = "The DLQ entry of the failed step")),
+    responses((status = 200, description = "The new runs, one per entry taken", body = RerunRuns))
+)]
+pub fn dlq_resume_one() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/workflows/dlq/restart",
+    operation_id = "restartWorkflowDlq",
+    tag = "Workflows",
+    summary = "Restart failed runs",
+    description = "Each entry of a failed step starts a new run from the start, with the failed run's initial payload \
+        and settings (`Upstash-Retries` and flow-control headers override them). The entry is taken.",
+    params(("dlqIds" = Vec<String>, Query, description = "The DLQ entries of failed steps (repeated)")),
+    responses((status = 200, description = "The new runs, one per entry taken", body = RerunRuns))
+)]
+pub fn dlq_restart() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/workflows/dlq/restart/{dlqId}",
+    operation_id = "restartWorkflowDlqOne",
+    tag = "Workflows",
+    summary = "Restart a failed run",
+    description = "Each entry of a failed step starts a new run from the start, with the failed run's initial payload \
+        and settings (`Upstash-Retries` and flow-control headers override them). The entry is taken.",
+    params(("dlqId" = String, Path, description = "The DLQ entry of the failed step")),
+    responses((status = 200, description = "The new runs, one per entry taken", body = RerunRuns))
+)]
+pub fn dlq_restart_one() {}
 
 #[utoipa::path(
     post,
