@@ -124,7 +124,8 @@ fn statuses(path: &str, operation: &Operation, authenticated: bool, changes: boo
     if changes {
         statuses.push("403");
     }
-    if path.contains('{') {
+    // A path that names something, or a workflow DLQ operation, whose `dlqIds` name entries that may be gone.
+    if path.contains('{') || path.starts_with("/v2/workflows/dlq/") {
         statuses.push("404");
     }
     if has_body {
