@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/dlq/retry/multi", post(retry_many))
         .route("/v2/dlq/retry/{dlq_id}", post(retry_one))
         .route("/v2/dlq/{dlq_id}", get(get_one).delete(delete_one))
+        .route("/v2/workflows/dlq", axum::routing::delete(delete_workflow_many))
 }
 
 /// One page of entries plus the cursor of the next page, if any entries remain.
@@ -146,6 +147,28 @@ async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Js
     let ids: Vec<DlqId> = rows.into_iter().map(|r| r.dead_letter.dlq_id).collect();
     let deleted = app.store.dlq_delete(&ids).await?;
     Ok(Json(wire::Deleted { deleted, cursor }))
+}
+
+/// `DELETE /v2/workflows/dlq` (the Workflow SDK's `client.dlq.delete`): the bulk delete, of workflow steps'
+/// entries only (`source=workflow`, which the request may not name otherwise).
+async fn delete_workflow_many(
+    State(app): State<AppState>,
+    mut request: Request,
+) -> Result<Json<wire::Deleted>, ApiError> {
+    let query = request.uri().query().unwrap_or_default().to_string();
+    if Query::parse(Some(&query))?.first("source").is_some() {
+        return Err(ApiError::BadRequest(
+            "source: the workflow DLQ holds workflow entries only; leave it out".into(),
+        ));
+    }
+    let narrowed = match query.is_empty() {
+        true => "source=workflow".to_string(),
+        false => format!("{query}&source=workflow"),
+    };
+    *request.uri_mut() = format!("{}?{narrowed}", request.uri().path())
+        .parse()
+        .map_err(|_| ApiError::BadRequest("the request target cannot be read".into()))?;
+    delete_many(State(app), request).await
 }
 
 async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Retried>, ApiError> {

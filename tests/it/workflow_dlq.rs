@@ -1,7 +1,8 @@
 //! The workflow DLQ as the official `@upstash/workflow` Client lists it (`client.dlq.list`, which asks
-//! `GET /v2/dlq?source=workflow`): only the entries of workflow steps, with their run's fields; the same
-//! filter narrows a bulk delete. A resume starts a new run that goes on from the failed step without running
-//! the finished ones again; a restart starts one from the initial payload.
+//! `GET /v2/dlq?source=workflow`): only the entries of workflow steps, with their run's fields; its
+//! `client.dlq.delete` (`DELETE /v2/workflows/dlq`) deletes only those. A resume starts a new run that goes
+//! on from the failed step without running the finished ones again; a restart starts one from the initial
+//! payload.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -52,10 +53,14 @@ async fn the_workflow_dlq_lists_only_failed_steps_with_their_runs(backend: Backe
     let bad = app.request(Method::GET, "/v2/dlq?source=queue");
     app.expect_error(bad, 400, "source").await;
 
-    let (status, deleted) = app
-        .send_json(app.request(Method::DELETE, "/v2/dlq?source=workflow"))
-        .await;
-    assert_eq!((status, &deleted["deleted"]), (200, &json!(1)), "{deleted}");
+    let named = app.request(Method::DELETE, "/v2/workflows/dlq?source=workflow");
+    app.expect_error(named, 400, "source").await;
+    let (ok, deleted) = wf.client("dlq-delete", &json!({"all": true}));
+    assert!(ok, "{deleted}");
+    assert_eq!(
+        deleted["deleted"], 1,
+        "client.dlq.delete takes only the workflow's entry: {deleted}"
+    );
     let (_, left) = app.get_json("/v2/dlq").await;
     let left = entries(&left);
     assert_eq!(left.len(), 1);

@@ -79,6 +79,7 @@ use headers::OptionHeaders;
         paths::dlq::get,
         paths::dlq::delete,
         paths::dlq::delete_many,
+        paths::dlq::delete_workflow_many,
         paths::dlq::retry,
         paths::dlq::retry_many,
         paths::dlq::retry_multi,

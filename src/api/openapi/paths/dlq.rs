@@ -52,6 +52,21 @@ pub fn delete() {}
 pub fn delete_many() {}
 
 #[utoipa::path(
+    delete,
+    path = "/v2/workflows/dlq",
+    operation_id = "deleteWorkflowDlqMany",
+    tag = "Workflows",
+    summary = "Delete failed workflow steps in bulk",
+    description = "The Workflow SDK's `client.dlq.delete`: as `DELETE /v2/dlq`, for the entries of workflow steps \
+        only (`source=workflow` is implied; naming `source` is a 400).",
+    params(Filters, DlqQuery, Paging),
+    request_body(content = Option<crate::wire::BulkBody>, description = "`{\"dlqIds\": [...]}`, instead of the query",
+        example = json!({"dlqIds": ["dlq_1"]})),
+    responses((status = 200, description = "How many were deleted", body = Deleted))
+)]
+pub fn delete_workflow_many() {}
+
+#[utoipa::path(
     post,
     path = "/v2/dlq/retry/{dlqId}",
     operation_id = "retryDlq",
