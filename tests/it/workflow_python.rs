@@ -8,23 +8,11 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::common::workflow_app::{app, run_state, run_to_end};
+use crate::common::workflow_app::{app, installed_as, run_state, run_to_end};
 use crate::common::{Backend, TestApp, TOKEN};
 use postdate::domain::workflow::RunState;
 
 backend_tests!(a_python_workflow_runs_its_steps_sleeps_and_calls_once_each);
-
-/// The Python interpreter with the SDK installed (scripts/test sets it), or a skip.
-fn python() -> Option<String> {
-    if let Ok(python) = std::env::var("POSTDATE_WORKFLOW_PY") {
-        return Some(python);
-    }
-    if std::env::var("POSTDATE_REQUIRE_SDKS").as_deref() == Ok("1") {
-        panic!("POSTDATE_REQUIRE_SDKS=1 but POSTDATE_WORKFLOW_PY is not set");
-    }
-    eprintln!("SKIPPED: Python workflow SDK checks (POSTDATE_WORKFLOW_PY is not set; run ./scripts/test)");
-    None
-}
 
 struct PyApp {
     child: Child,
@@ -82,7 +70,9 @@ impl Drop for PyApp {
 }
 
 async fn a_python_workflow_runs_its_steps_sleeps_and_calls_once_each(backend: Backend) {
-    let Some(python) = python() else { return };
+    let Some(python) = installed_as("POSTDATE_WORKFLOW_PY", "Python workflow SDK") else {
+        return;
+    };
     let app = app(backend).await;
     let py = PyApp::start(&app, &python).await;
     // A plain, signed delivery to the route starts the run (the SDK triggers it).

@@ -198,29 +198,15 @@ macro_rules! workflow_store {
         ) -> Result<Option<String>> {
             use shared::workflows::*;
             let mut tx = self.begin_write().await?;
-            let config = serde_json::to_string(&run.config).expect("a run's settings serialise");
-            let created: Option<String> = sqlx::query_scalar(WORKFLOW_RUN_INSERT)
-                .bind(&run.run_id)
-                .bind(&run.url)
-                .bind(config)
-                .bind(labels_column(&run.labels))
-                .bind(run.caller_ip.as_deref())
-                .bind(run.created_at)
-                .bind(
-                    run.invoker
-                        .as_ref()
-                        .map(|i| serde_json::to_string(i).expect("an invoker serialises")),
-                )
-                .fetch_optional(&mut *tx)
-                .await?;
-            if created.is_none() && run.replaces_start && replace_start_in(&mut tx, run).await? {
+            let created = insert_run_in(&mut tx, run).await?;
+            if !created && run.replaces_start && replace_start_in(&mut tx, run).await? {
                 let first = positioned(std::slice::from_ref(first), 0);
                 insert_messages(&mut tx, &first).await?;
                 append_history(&mut tx, &run.run_id, &first).await?;
                 tx.commit().await?;
                 return Ok(None);
             }
-            if created.is_none() {
+            if !created {
                 let first: Option<String> = sqlx::query_scalar(WORKFLOW_FIRST_MESSAGE)
                     .bind(&run.run_id)
                     .fetch_optional(&mut *tx)
@@ -251,17 +237,7 @@ macro_rules! workflow_store {
             if taken.rows_affected() != 1 {
                 return Ok(false);
             }
-            let config = serde_json::to_string(&run.config).expect("a run's settings serialise");
-            sqlx::query(WORKFLOW_RUN_INSERT)
-                .bind(&run.run_id)
-                .bind(&run.url)
-                .bind(config)
-                .bind(labels_column(&run.labels))
-                .bind(run.caller_ip.as_deref())
-                .bind(run.created_at)
-                .bind(None::<String>)
-                .execute(&mut *tx)
-                .await?;
+            insert_run_in(&mut tx, run).await?;
             sqlx::query(WORKFLOW_HISTORY_COPY)
                 .bind(&run.run_id)
                 .bind(from)
@@ -568,6 +544,26 @@ macro_rules! append_history_fn {
             insert_messages(&mut *conn, &messages).await?;
             append_history(&mut *conn, run_id, &messages).await?;
             Ok(true)
+        }
+
+        /// Creates `run` unless a run with its id exists; whether it did.
+        async fn insert_run_in(conn: &mut $conn, run: &crate::domain::workflow::NewRun) -> Result<bool> {
+            let config = serde_json::to_string(&run.config).expect("a run's settings serialise");
+            let invoker = run
+                .invoker
+                .as_ref()
+                .map(|i| serde_json::to_string(i).expect("an invoker serialises"));
+            let created: Option<String> = sqlx::query_scalar(shared::workflows::WORKFLOW_RUN_INSERT)
+                .bind(&run.run_id)
+                .bind(&run.url)
+                .bind(config)
+                .bind(labels_column(&run.labels))
+                .bind(run.caller_ip.as_deref())
+                .bind(run.created_at)
+                .bind(invoker)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(created.is_some())
         }
 
         /// The SDK's re-trigger of a run started without it (`POST /v2/trigger`) that has not moved past its

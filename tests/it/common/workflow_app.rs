@@ -22,13 +22,18 @@ pub struct WorkflowApp {
 /// The installed SDK's folder, unless it is not installed: then the test is skipped loudly, or fails where
 /// the SDKs are required (scripts/test).
 pub fn installed() -> Option<String> {
-    if let Ok(dir) = std::env::var("POSTDATE_WORKFLOW_JS") {
-        return Some(dir);
+    installed_as("POSTDATE_WORKFLOW_JS", "workflow SDK")
+}
+
+/// The value of `var` (where scripts/test put an SDK), or a loud skip, or a failure where SDKs are required.
+pub fn installed_as(var: &str, what: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(var) {
+        return Some(value);
     }
     if std::env::var("POSTDATE_REQUIRE_SDKS").as_deref() == Ok("1") {
-        panic!("POSTDATE_REQUIRE_SDKS=1 but POSTDATE_WORKFLOW_JS is not set");
+        panic!("POSTDATE_REQUIRE_SDKS=1 but {var} is not set");
     }
-    eprintln!("SKIPPED: workflow SDK checks (POSTDATE_WORKFLOW_JS is not set; run ./scripts/test)");
+    eprintln!("SKIPPED: {what} checks ({var} is not set; run ./scripts/test)");
     None
 }
 
