@@ -25,7 +25,14 @@ fn page_keys() -> Vec<&'static str> {
     [
         COMMON_FILTER_KEYS,
         PAGING_KEYS,
-        &["dlqIds", "messageId", "responseStatus", "source", "workflowRunId"],
+        &[
+            "dlqIds",
+            "messageId",
+            "responseStatus",
+            "source",
+            "workflowRunId",
+            "workflowUrl",
+        ],
     ]
     .concat()
 }
@@ -121,21 +128,23 @@ async fn select(
                     "a JSON body must be {\"dlqIds\": [...]} and come without query filters".into(),
                 ));
             }
-            named(filter.dlq_ids)
+            named(filter)
         }
-        Selection::Matching(filter) if !filter.dlq_ids.is_empty() => named(filter.dlq_ids),
+        Selection::Matching(filter) if !filter.dlq_ids.is_empty() => named(filter),
         Selection::Matching(filter) => page_from_query(&query, filter)?,
     };
     let (rows, cursor) = page(app, page_spec).await?;
     Ok((rows, cursor, parts.headers))
 }
 
-/// Exactly the named entries, whatever `count` says.
-fn named(dlq_ids: Vec<String>) -> DlqPage {
+/// Exactly the named entries, whatever `count` says; `source=workflow` still narrows them, so a
+/// workflow DLQ operation never reaches a plain message's entry by its id.
+fn named(filter: Filter) -> DlqPage {
     DlqPage {
-        count: dlq_ids.len() as i64,
+        count: filter.dlq_ids.len() as i64,
         filter: Filter {
-            dlq_ids,
+            dlq_ids: filter.dlq_ids,
+            workflow_only: filter.workflow_only,
             ..Filter::default()
         },
         ..DlqPage::default()
@@ -151,10 +160,20 @@ async fn delete_many(State(app): State<AppState>, request: Request) -> Result<Js
 
 /// `DELETE /v2/workflows/dlq` (the Workflow SDK's `client.dlq.delete`): the bulk delete, of workflow steps'
 /// entries only (`source=workflow`, which the request may not name otherwise).
-async fn delete_workflow_many(
-    State(app): State<AppState>,
-    mut request: Request,
-) -> Result<Json<wire::Deleted>, ApiError> {
+async fn delete_workflow_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Deleted>, ApiError> {
+    delete_many(State(app), narrowed_to_workflows(request)?).await
+}
+
+/// The workflow DLQ's bulk selection (delete, resume, restart): the DLQ's, of workflow steps' entries only.
+pub(super) async fn select_workflow_entries(
+    app: &AppState,
+    request: Request,
+) -> Result<(Vec<DlqEntry>, Option<String>, http::HeaderMap), ApiError> {
+    select(app, narrowed_to_workflows(request)?).await
+}
+
+/// The request with `source=workflow` added, which it may not name itself.
+fn narrowed_to_workflows(mut request: Request) -> Result<Request, ApiError> {
     let query = request.uri().query().unwrap_or_default().to_string();
     if Query::parse(Some(&query))?.first("source").is_some() {
         return Err(ApiError::BadRequest(
@@ -168,7 +187,7 @@ async fn delete_workflow_many(
     *request.uri_mut() = format!("{}?{narrowed}", request.uri().path())
         .parse()
         .map_err(|_| ApiError::BadRequest("the request target cannot be read".into()))?;
-    delete_many(State(app), request).await
+    Ok(request)
 }
 
 async fn retry_many(State(app): State<AppState>, request: Request) -> Result<Json<wire::Retried>, ApiError> {

@@ -150,6 +150,10 @@ impl Query {
     }
 
     /// Whether anything but paging parameters was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn has_filters(&self) -> bool {
         self.0.iter().any(|(k, _)| !PAGING_KEYS.contains(&k.as_str()))
     }
@@ -237,10 +241,13 @@ impl Query {
                 )))
             }
         };
+        // The Workflow SDK names a step's destination `workflowUrl` (its DLQ filters).
+        let mut url = self.all("url");
+        url.extend(self.all("workflowUrl"));
         bounded(Filter {
             message_ids,
             dlq_ids: self.list("dlqIds"),
-            url: self.all("url"),
+            url,
             host: self.list("host"),
             path: self.all("path"),
             topic_name: self.list("topicName"),

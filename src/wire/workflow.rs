@@ -171,4 +171,7 @@ pub struct Triggered {
 #[serde(rename_all = "camelCase")]
 pub struct RerunRuns {
     pub workflow_runs: Vec<Triggered>,
+    /// Where the next page of a filtered (or every-entry) resume or restart starts, while entries remain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }

@@ -456,13 +456,57 @@ fn callbacks(
     dlq_id: Option<&str>,
     now: i64,
 ) -> Vec<NewMessage> {
-    let after_attempt = message.callback.as_ref();
-    let after_failure = dlq_id.and(message.failure_callback.as_ref());
-    if after_attempt.is_none() && after_failure.is_none() {
-        return Vec::new();
+    let mut spawned = Vec::new();
+    if let Some(cb) = &message.callback {
+        let report = AttemptReport {
+            status,
+            header: response_header,
+            body: response_body,
+            retried: message.attempt - 1,
+            dlq_id: None,
+        };
+        let callback = callback_message::message(cb, &source_of(message), &report, now);
+        spawned.extend(callback.map(|m| workflow::linked(m, message, Role::CallCallback)));
     }
+    if let Some(dlq_id) = dlq_id {
+        spawned.extend(failure_callback(
+            message,
+            status,
+            response_header,
+            response_body,
+            dlq_id,
+            now,
+        ));
+    }
+    spawned
+}
+
+/// The failure callback of a message that went to the DLQ as `dlq_id` after the answer given, if it has
+/// one; also what the workflow DLQ's callback retry sends again.
+pub fn failure_callback(
+    message: &Message,
+    status: i32,
+    response_header: &HeaderMap,
+    response_body: &[u8],
+    dlq_id: &str,
+    now: i64,
+) -> Option<NewMessage> {
+    let cb = message.failure_callback.as_ref()?;
+    let report = AttemptReport {
+        status,
+        header: response_header,
+        body: response_body,
+        retried: message.attempt - 1,
+        dlq_id: Some(dlq_id),
+    };
+    let callback = callback_message::message(cb, &source_of(message), &report, now)?;
+    Some(workflow::linked(callback, message, Role::FailureCallback))
+}
+
+/// The source message's fields a callback repeats.
+fn source_of(message: &Message) -> Source<'_> {
     let step = message.workflow.as_ref().filter(|link| link.role == Role::Step);
-    let source = Source {
+    Source {
         id: &message.id,
         url: &message.url,
         method: &message.method,
@@ -481,24 +525,7 @@ fn callbacks(
         queue_name: message.queue_name.as_deref(),
         queue_order: message.queue_order,
         workflow_run: step.map(|link| (link.run_id.as_str(), link.run_created_at)),
-    };
-    let report = |dlq_id| AttemptReport {
-        status,
-        header: response_header,
-        body: response_body,
-        retried: message.attempt - 1,
-        dlq_id,
-    };
-    let mut spawned = Vec::new();
-    if let Some(cb) = after_attempt {
-        let callback = callback_message::message(cb, &source, &report(None), now);
-        spawned.extend(callback.map(|m| workflow::linked(m, message, Role::CallCallback)));
     }
-    if let Some(cb) = after_failure {
-        let callback = callback_message::message(cb, &source, &report(dlq_id), now);
-        spawned.extend(callback.map(|m| workflow::linked(m, message, Role::FailureCallback)));
-    }
-    spawned
 }
 
 /// Whether a run's first delivery was answered 2xx by something that is not a workflow endpoint

@@ -92,6 +92,7 @@ use headers::OptionHeaders;
         paths::workflows::dlq_resume_one,
         paths::workflows::dlq_restart,
         paths::workflows::dlq_restart_one,
+        paths::workflows::dlq_callback,
         paths::workflows::trigger,
         paths::workflows::trigger_batch,
         paths::workflows::logs,

@@ -120,6 +120,9 @@ pub struct DlqQuery {
     /// The entries of these workflow runs.
     #[param(rename = "workflowRunId")]
     workflow_run_id: Option<Vec<String>>,
+    /// The failed message's destination (the Workflow SDK's name for `url`).
+    #[param(rename = "workflowUrl")]
+    workflow_url: Option<Vec<String>>,
 }
 
 #[derive(utoipa::IntoParams)]

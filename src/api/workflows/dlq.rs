@@ -6,8 +6,9 @@
 use axum::extract::{Path, Request, State};
 use axum::Json;
 
+use super::super::dlq::select_workflow_entries;
 use super::super::error::ApiError;
-use super::super::request::{Query, MAX_FILTER_VALUES};
+use super::super::request::Query;
 use crate::domain::destination::DestinationUrl;
 use crate::domain::ids::new_run_id;
 use crate::domain::options::MessageOptions;
@@ -15,6 +16,7 @@ use crate::domain::workflow::rerun::{name_run, rerun_of, Rerun};
 use crate::domain::workflow::step::{step_message, StepOf};
 use crate::domain::workflow::{Role, WorkflowLink};
 use crate::state::AppState;
+use crate::store::DlqEntry;
 use crate::wire::{RerunRuns, Triggered};
 
 pub async fn resume(State(app): State<AppState>, request: Request) -> Result<Json<RerunRuns>, ApiError> {
@@ -41,7 +43,8 @@ pub async fn restart_one(
     rerun_named(&app, request, Some(dlq_id), Rerun::Restart).await
 }
 
-/// The entries named by the path or by `dlqIds`, all read and checked before any run starts.
+/// The entries named by the path, or selected as the DLQ's bulk operations select them (`dlqIds`, filters
+/// or every entry, one page per call), all read and checked before any run starts.
 async fn rerun_named(
     app: &AppState,
     request: Request,
@@ -49,26 +52,37 @@ async fn rerun_named(
     how: Rerun,
 ) -> Result<Json<RerunRuns>, ApiError> {
     let query = Query::parse(request.uri().query())?;
-    query.only(&["dlqIds"])?;
-    let ids = match path_id {
-        Some(id) => vec![id],
-        None => query.list("dlqIds"),
-    };
-    if ids.is_empty() {
+    let has_body = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .is_some_and(|length| length.as_bytes() != b"0");
+    // Unlike a delete, starting runs again is never what a bare request means: "every entry" is asked for
+    // with `count` (the SDK's `{all: true}` sends it), so a forgotten filter starts nothing.
+    if path_id.is_none() && query.is_empty() && !has_body {
         return Err(ApiError::BadRequest(
-            "name the DLQ entries to start again with dlqIds (filters are not supported here yet)".into(),
+            "name the entries to start again: dlqIds, a filter, or count (with cursor) for every entry".into(),
         ));
     }
-    if ids.len() > MAX_FILTER_VALUES {
-        return Err(ApiError::BadRequest(format!(
-            "at most {MAX_FILTER_VALUES} dlqIds at once"
-        )));
+    let named = query.list("dlqIds");
+    let (entries, cursor, headers) = match path_id {
+        Some(id) => {
+            let entry = app.store.dlq_get(&id).await?.ok_or_else(|| not_found(&id))?;
+            (vec![entry], None, request.headers().clone())
+        }
+        None => select_workflow_entries(app, request).await?,
+    };
+    // Named entries must all be there: a resume that silently skips one would look like it started it.
+    if let Some(missing) = named
+        .iter()
+        .find(|id| !entries.iter().any(|e| e.dead_letter.dlq_id.as_str() == *id))
+    {
+        return Err(not_found(missing));
     }
-    let overrides = MessageOptions::from_headers(request.headers(), &app.limits)?;
+    let overrides = MessageOptions::from_headers(&headers, &app.limits)?;
     let now = app.clock.now_ms();
-    let mut planned = Vec::with_capacity(ids.len());
-    for dlq_id in ids {
-        planned.push(plan(app, &dlq_id, &overrides, how, now).await?);
+    let mut planned = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        planned.push(plan(app, entry, &overrides, how, now).await?);
     }
     if let Some(flow) = &overrides.flow_control {
         super::super::accept::configure_flow(app, flow, now).await?;
@@ -90,7 +104,14 @@ async fn rerun_named(
     if !runs.is_empty() {
         app.wake_dispatchers();
     }
-    Ok(Json(RerunRuns { workflow_runs: runs }))
+    Ok(Json(RerunRuns {
+        workflow_runs: runs,
+        cursor,
+    }))
+}
+
+fn not_found(dlq_id: &str) -> ApiError {
+    ApiError::NotFound(format!("DLQ entry {dlq_id:?} not found"))
 }
 
 type Planned = (
@@ -101,20 +122,16 @@ type Planned = (
     crate::domain::message::NewMessage,
 );
 
-/// The new run an entry starts, and its first message; a 404 for an entry that is not there, a 400 for
-/// one that is not a workflow step's or whose run is no longer kept.
+/// The new run an entry starts, and its first message; a 400 for an entry that is not a workflow step's
+/// or whose run is no longer kept.
 async fn plan(
     app: &AppState,
-    dlq_id: &str,
+    entry: &DlqEntry,
     overrides: &MessageOptions,
     how: Rerun,
     now: i64,
 ) -> Result<Planned, ApiError> {
-    let entry = app
-        .store
-        .dlq_get(dlq_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("DLQ entry {dlq_id:?} not found")))?;
+    let dlq_id = entry.dead_letter.dlq_id.as_str();
     let link = entry
         .message
         .workflow

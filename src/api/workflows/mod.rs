@@ -3,6 +3,7 @@
 
 mod cancel;
 mod dlq;
+mod dlq_callback;
 mod logs;
 pub mod publish;
 mod run_query;
@@ -35,6 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/v2/workflows/dlq/restart", post(dlq::restart))
         .route("/v2/workflows/dlq/resume/{dlq_id}", post(dlq::resume_one))
         .route("/v2/workflows/dlq/restart/{dlq_id}", post(dlq::restart_one))
+        .route(
+            "/v2/workflows/dlq/callback/{dlq_id}",
+            post(dlq_callback::retry_callback),
+        )
         .route("/v2/workflows/events", get(logs::list))
         .route("/v2/workflows/runs/{run_id}", get(history_of).delete(end))
         .merge(wait::router())

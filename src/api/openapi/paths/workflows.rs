@@ -1,5 +1,6 @@
 //! Upstash Workflow: the run endpoints the SDK calls (docs/workflow/protocol.md).
 
+use crate::api::openapi::params::{DlqQuery, Filters, Paging};
 use crate::wire::{
     Empty, HistoryStep, NotifiedWaiter, RerunRuns, RunEnded, RunsCanceled, TriggerItem, Triggered, WaitRequest,
     WaiterShown, WorkflowRunLogs,
@@ -175,9 +176,12 @@ pub fn trigger_batch() {}
     summary = "Resume failed runs from their failed step",
     description = "Each entry of a failed step starts a new run under the failed run's settings (`Upstash-Retries` and \
         flow-control headers override them) that keeps the history before the failed step: the SDK goes on \
-        from that step without running the finished ones again. The entry is taken; a taken or unknown entry \
-        is a 404, one that is not a workflow step's a 400, and nothing starts unless every entry can.",
-    params(("dlqIds" = Vec<String>, Query, description = "The DLQ entries of failed steps (repeated)")),
+        from that step without running the finished ones again. The entries are those `dlqIds` names (a taken or \
+        unknown one is a 404), or one page of the workflow entries the DLQ filters match, or with only `count` \
+        one page of every workflow entry; `cursor` in the answer continues. A bare request with none of these \
+        is a 400. Each entry is taken; one that is not a workflow step's is a 400, and nothing starts unless \
+        every entry can.",
+    params(Filters, DlqQuery, Paging),
     responses((status = 200, description = "The new runs, one per entry taken", body = RerunRuns))
 )]
 pub fn dlq_resume() {}
@@ -204,8 +208,9 @@ pub fn dlq_resume_one() {}
     tag = "Workflows",
     summary = "Restart failed runs",
     description = "Each entry of a failed step starts a new run from the start, with the failed run's initial payload \
-        and settings (`Upstash-Retries` and flow-control headers override them). The entry is taken.",
-    params(("dlqIds" = Vec<String>, Query, description = "The DLQ entries of failed steps (repeated)")),
+        and settings (`Upstash-Retries` and flow-control headers override them). The entries are selected as \
+        for the resume (`dlqIds`, DLQ filters, or `count` for every entry, one page per call); each is taken.",
+    params(Filters, DlqQuery, Paging),
     responses((status = 200, description = "The new runs, one per entry taken", body = RerunRuns))
 )]
 pub fn dlq_restart() {}
@@ -222,6 +227,21 @@ pub fn dlq_restart() {}
     responses((status = 200, description = "The new runs, one per entry taken", body = RerunRuns))
 )]
 pub fn dlq_restart_one() {}
+
+#[utoipa::path(
+    post,
+    path = "/v2/workflows/dlq/callback/{dlqId}",
+    operation_id = "retryWorkflowFailureCallback",
+    tag = "Workflows",
+    summary = "Send a failed run's failure callback again",
+    description = "The Workflow SDK's `client.dlq.retryFailureFunction`: the failure function or failure URL of \
+        the failed run whose step this entry is, sent again as the final failure sent it (the step's last \
+        answer, this DLQ id, the run's initial payload). A 400 when the run has not failed or has no failure \
+        callback; the entry stays.",
+    params(("dlqId" = String, Path, description = "The DLQ entry of the failed step")),
+    responses((status = 200, description = "The run whose callback was sent again", body = Triggered))
+)]
+pub fn dlq_callback() {}
 
 #[utoipa::path(
     post,
