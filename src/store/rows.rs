@@ -406,6 +406,7 @@ pub(crate) struct HistoryRow {
     pub message_id: String,
     pub call_type: String,
     pub body: Vec<u8>,
+    pub created_at: i64,
 }
 
 impl Decode for HistoryRow {
@@ -416,6 +417,7 @@ impl Decode for HistoryRow {
             message_id: self.message_id,
             call_type: self.call_type,
             body: self.body,
+            created_at: self.created_at,
         })
     }
 }

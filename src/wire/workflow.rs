@@ -123,7 +123,7 @@ pub struct StepLogGroup {
     #[serde(rename = "type")]
     pub kind: String,
     /// Each step: the SDK's step fields (`stepId`, `stepName`, `stepType`, `out`, `concurrent`, call, sleep,
-    /// wait and invoke fields) with `messageId`, `callType` and `state` (`STEP_SUCCESS`; in `next`:
+    /// wait and invoke fields) with `messageId`, `callType`, `createdAt` and `state` (`STEP_SUCCESS`; in `next`:
     /// `STEP_PROGRESS`, `STEP_RETRY`, `STEP_FAILED`, `STEP_CANCELED`, with `retries` and `errors`).
     #[schema(value_type = Vec<Object>)]
     pub steps: Vec<serde_json::Map<String, serde_json::Value>>,

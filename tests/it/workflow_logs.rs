@@ -62,6 +62,20 @@ async fn the_logs_show_each_runs_state_result_and_grouped_steps(backend: Backend
     assert_eq!(names, ["step-1", "step-2", "step-3"]);
     let first = &run["steps"][0]["steps"][0];
     assert_eq!(first["state"], "STEP_SUCCESS");
+    let step_times: Vec<i64> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["steps"][0]["createdAt"].as_i64().unwrap())
+        .collect();
+    let (created, completed) = (
+        run["workflowRunCreatedAt"].as_i64().unwrap(),
+        run["workflowRunCompletedAt"].as_i64().unwrap(),
+    );
+    assert!(
+        step_times.windows(2).all(|w| w[0] <= w[1]) && created <= step_times[0] && step_times[2] <= completed,
+        "each step's createdAt is when its result was published, in order within the run: {step_times:?} in {created}..{completed}"
+    );
     assert!(first["messageId"].as_str().unwrap().starts_with("msg_"), "{first}");
     let result: Value = serde_json::from_str(run["workflowRunResponse"].as_str().unwrap()).unwrap();
     assert_eq!(

@@ -192,6 +192,7 @@ async fn unfinished_steps(app: &AppState, history: &[HistoryEntry]) -> Result<Ve
         let mut step = Map::new();
         step.insert("messageId".into(), Value::String(entry.message_id.clone()));
         step.insert("state".into(), Value::String(state.into()));
+        step.insert("createdAt".into(), Value::from(entry.created_at));
         step.insert("retries".into(), Value::from(message.max_retries));
         if let Some(delay) = &message.retry_delay {
             step.insert("retryDelay".into(), Value::String(delay.source().to_string()));

@@ -12,6 +12,8 @@ pub struct HistoryEntry {
     /// `step` or `toCallback` (the SDK decodes only `step` entries after the first).
     pub call_type: String,
     pub body: Vec<u8>,
+    /// When the entry was published (ms): a step's `createdAt` in the logs.
+    pub created_at: i64,
 }
 
 #[derive(Serialize)]
@@ -46,11 +48,13 @@ mod tests {
                 message_id: "msg_1".into(),
                 call_type: "step".into(),
                 body: b"{\"n\":1}".to_vec(),
+                created_at: 1,
             },
             HistoryEntry {
                 message_id: "msg_2".into(),
                 call_type: "toCallback".into(),
                 body: Vec::new(),
+                created_at: 2,
             },
         ];
         let json: serde_json::Value = serde_json::from_slice(&to_json(&entries)).unwrap();

@@ -28,7 +28,7 @@ impl GroupKind {
 pub struct StepGroup {
     pub kind: GroupKind,
     /// Each a JSON object: the SDK's step fields (`stepId`, `stepName`, `stepType`, `out`, `concurrent`, …)
-    /// with `messageId`, `callType` and `state` added.
+    /// with `messageId`, `callType`, `state` and `createdAt` (when the step's result was published) added.
     pub steps: Vec<Map<String, Value>>,
 }
 
@@ -51,6 +51,7 @@ pub fn finished_steps(history: &[HistoryEntry], trim_out: Option<usize>) -> Vec<
         step.insert("messageId".into(), Value::String(entry.message_id.clone()));
         step.entry("callType").or_insert_with(|| Value::String("step".into()));
         step.insert("state".into(), Value::String("STEP_SUCCESS".into()));
+        step.insert("createdAt".into(), Value::from(entry.created_at));
         let concurrent = step.get("concurrent").and_then(Value::as_u64).unwrap_or(1) as usize;
         if concurrent <= 1 {
             groups.push(StepGroup {
@@ -93,6 +94,7 @@ mod tests {
             message_id: id.into(),
             call_type: call_type.into(),
             body: body.to_string().into_bytes(),
+            created_at: 1_000 + id.len() as i64,
         }
     }
 
@@ -134,6 +136,7 @@ mod tests {
         let first = &groups[0].steps[0];
         assert_eq!(first["messageId"], "m1");
         assert_eq!(first["state"], "STEP_SUCCESS");
+        assert_eq!(first["createdAt"], 1_002, "when the step's entry was published");
         assert_eq!(first["out"], "\"ab", "out is cut to 3 bytes");
         let parallel: Vec<_> = groups[1].steps.iter().map(|s| s["stepName"].clone()).collect();
         assert_eq!(parallel, ["c", "b"]);

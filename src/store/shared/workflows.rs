@@ -31,8 +31,8 @@ delete from dlq where dlq_id = $1";
 
 pub(in crate::store) const WORKFLOW_HISTORY_COPY: &str = "
 -- workflow_rerun: the new run keeps the failed run's history before the step it goes on from
-insert into workflow_history (run_id, seq, message_id, call_type, body)
-select $1, seq, message_id, call_type, body from workflow_history where run_id = $2 and seq < $3";
+insert into workflow_history (run_id, seq, message_id, call_type, body, created_at)
+select $1, seq, message_id, call_type, body, created_at from workflow_history where run_id = $2 and seq < $3";
 
 pub(in crate::store) const WORKFLOW_NEXT_SEQ_SET: &str = "
 -- workflow_rerun: the new run's next history position follows its first message
@@ -44,7 +44,7 @@ select message_id from workflow_history where run_id = $1 and seq = 0";
 
 pub(in crate::store) const WORKFLOW_HISTORY_INSERT: &str = "
 -- workflow_trigger / workflow_append: one history entry
-insert into workflow_history (run_id, seq, message_id, call_type, body) values ($1, $2, $3, $4, $5)";
+insert into workflow_history (run_id, seq, message_id, call_type, body, created_at) values ($1, $2, $3, $4, $5, $6)";
 
 pub(in crate::store) const WORKFLOW_TAKE_POSITIONS: &str = "
 -- workflow_append: take the next $2 history positions of a started run (the row lock orders appends)
@@ -79,7 +79,7 @@ limit $4";
 
 pub(in crate::store) const WORKFLOW_HISTORY: &str = "
 -- workflow_history: the history in publish order, up to a position when one is given
-select message_id, call_type, body from workflow_history
+select message_id, call_type, body, created_at from workflow_history
 where run_id = $1 and ($2 is null or seq <= $2)
 order by seq";
 
@@ -519,6 +519,7 @@ macro_rules! append_history_fn {
                     .bind(message.id.as_str())
                     .bind(call_type)
                     .bind(&message.body[..])
+                    .bind(message.created_at)
                     .execute(&mut *conn)
                     .await?;
             }
