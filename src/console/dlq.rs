@@ -41,7 +41,7 @@ pub(super) async fn list(
         },
         html! { "Messages land here when their last attempt fails. " a href="/console/messages" { "See all messages" } },
     );
-    let body = listed.render(&filters, "/console/dlq", heading, empty, |rows| {
+    let body = listed.render(heading, empty, |rows| {
         html! {
             form #bulk method="post" action="/console/dlq/bulk" {
                 (layout::csrf(&session))
@@ -91,9 +91,19 @@ pub(super) async fn show(
             span { "message " a.mono href={"/console/messages/" (encode(message_id))} { (message_id) } }
             (labels(&e.message.labels.all))
         }
-        div.actions {
-            (layout::action(&session, &format!("/console/dlq/{}/retry", encode(&id)), "Retry", "primary"))
-            (layout::action(&session, &format!("/console/dlq/{}/delete", encode(&id)), "Delete", "danger"))
+        @if let Some(run_id) = &e.workflow_run_id {
+            // A workflow step's entry goes on as a new run (resume or restart), not as a retried message.
+            p { "A step of workflow run " a.mono #workflow-run href={"/console/workflows/" (encode(run_id))} { (run_id) } "." }
+            div.actions {
+                (layout::action(&session, &format!("/console/workflows/dlq/{}/resume", encode(&id)), "Resume run", "primary"))
+                (layout::action(&session, &format!("/console/workflows/dlq/{}/restart", encode(&id)), "Restart run", ""))
+                (layout::action(&session, &format!("/console/dlq/{}/delete", encode(&id)), "Delete", "danger"))
+            }
+        } @else {
+            div.actions {
+                (layout::action(&session, &format!("/console/dlq/{}/retry", encode(&id)), "Retry", "primary"))
+                (layout::action(&session, &format!("/console/dlq/{}/delete", encode(&id)), "Delete", "danger"))
+            }
         }
         section.card #last-response {
             h2 { "Last response" }

@@ -69,17 +69,24 @@ impl Filters {
         } else if let Some(state) = self.get("state") {
             query.push(("state".into(), state.into()));
         }
+        query.extend(self.time_range());
+        query
+    }
+
+    /// The form's `from` and `to` as the API's `fromDate` and `toDate` (Unix ms).
+    pub fn time_range(&self) -> Vec<(String, String)> {
         let offset_minutes: i64 = self.get("tz").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let mut range = Vec::new();
         for (field, key) in [("from", "fromDate"), ("to", "toDate")] {
             if let Some(value) = self.get(field) {
                 // datetime-local inputs carry no zone: the script sends the browser's offset along.
                 let ms = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
                     .map(|t| (t.and_utc().timestamp_millis() + offset_minutes * 60_000).to_string())
                     .unwrap_or_else(|_| value.to_string());
-                query.push((key.into(), ms));
+                range.push((key.to_string(), ms));
             }
         }
-        query
+        range
     }
 
     /// The filters again as this console's own query string (for paging links and bulk actions).
@@ -109,8 +116,8 @@ struct ApiPage<Row> {
 
 /// One page of a filtered list as the API answered it.
 pub struct ListPage<Row> {
-    /// Whether this is the DLQ, whose filters take a response status instead of a state.
-    dlq: bool,
+    /// The filter form above the list.
+    form: Markup,
     pub rows: Vec<Row>,
     /// The API's refusal of the filters, shown above the list.
     pub error: Option<String>,
@@ -122,19 +129,34 @@ pub struct ListPage<Row> {
 }
 
 impl<Row> ListPage<Row> {
-    /// The page under `heading`: the filter form (submitting to `action`), then the API's refusal, or
-    /// `empty` when nothing matched, or `table`; and the link to the next page.
-    pub fn render(
-        &self,
+    /// The page of `count` rows asked for with `filters`, from the API's answer: its rows and the cursor
+    /// of the next page, or its refusal.
+    pub fn new(
+        form: Markup,
         filters: &Filters,
-        action: &str,
-        heading: Markup,
-        empty: Markup,
-        table: impl FnOnce(&[Row]) -> Markup,
-    ) -> Markup {
+        count: usize,
+        answer: Result<(Vec<Row>, Option<String>), String>,
+    ) -> ListPage<Row> {
+        let ((rows, cursor), error) = match answer {
+            Ok(page) => (page, None),
+            Err(refusal) => ((Vec::new(), None), Some(refusal)),
+        };
+        let next = cursor.map(|c| format!("?{}&cursor={}", filters.console_query(), super::client::encode(&c)));
+        ListPage {
+            form,
+            error,
+            window_ended: next.is_some() && rows.len() < count,
+            rows,
+            next,
+        }
+    }
+
+    /// The page under `heading`: the filter form, then the API's refusal, or `empty` when nothing matched,
+    /// or `table`; and the link to the next page.
+    pub fn render(&self, heading: Markup, empty: Markup, table: impl FnOnce(&[Row]) -> Markup) -> Markup {
         html! {
             (heading)
-            (form(filters, action, self.dlq))
+            (self.form)
             @if let Some(error) = &self.error { p.error role="alert" { (error) } }
             @else if self.rows.is_empty() { (empty) }
             @else { (table(&self.rows)) }
@@ -172,25 +194,18 @@ pub async fn fetch_page<Row: serde::de::DeserializeOwned>(
         query.push(("cursor".into(), cursor.into()));
     }
     let target = format!("{resource}?{}", query_string(&query));
-    let (page, error) = match super::client::get_as::<ApiPage<Row>>(app, &target).await {
-        Ok(page) => (page, None),
-        Err(refused) => (
-            ApiPage {
-                messages: Vec::new(),
-                cursor: None,
-            },
-            Some(refused.1),
-        ),
-    };
-    let next = page
-        .cursor
-        .map(|c| format!("?{}&cursor={}", filters.console_query(), super::client::encode(&c)));
-    ListPage {
-        dlq,
-        error,
-        window_ended: next.is_some() && page.messages.len() < count,
-        rows: page.messages,
-        next,
+    let answer = super::client::get_as::<ApiPage<Row>>(app, &target)
+        .await
+        .map(|page| (page.messages, page.cursor))
+        .map_err(|refused| refused.1);
+    ListPage::new(form(filters, resource_page(resource), dlq), filters, count, answer)
+}
+
+/// The console page listing an API resource.
+fn resource_page(resource: &str) -> &'static str {
+    match resource {
+        "/v2/dlq" => "/console/dlq",
+        _ => "/console/messages",
     }
 }
 
@@ -207,9 +222,7 @@ pub fn query_string(pairs: &[(String, String)]) -> String {
 pub fn form(filters: &Filters, action: &str, dlq: bool) -> Markup {
     html! {
         form.filters method="get" action=(action) data-local-range {
-            @for (key, label, placeholder) in TEXT_FILTERS {
-                label { span { (label) } input type="text" name=(key) value=(filters.get(key).unwrap_or_default()) placeholder=(placeholder); }
-            }
+            @for (key, label, placeholder) in TEXT_FILTERS { (text_field(filters, key, label, placeholder)) }
             @if dlq {
                 label { span { "Response status" } input type="text" inputmode="numeric" name="responseStatus" value=(filters.get("responseStatus").unwrap_or_default()) placeholder="500"; }
             } @else {
@@ -222,13 +235,28 @@ pub fn form(filters: &Filters, action: &str, dlq: bool) -> Markup {
                     }
                 }
             }
-            label { span { "From" } input type="datetime-local" name="from" value=(filters.get("from").unwrap_or_default()); }
-            label { span { "To" } input type="datetime-local" name="to" value=(filters.get("to").unwrap_or_default()); }
-            input type="hidden" name="tz" value=(filters.get("tz").unwrap_or("0"));
-            div.buttons {
-                button.primary type="submit" { "Filter" }
-                a.button href=(action) { "Clear" }
-            }
+            (time_range_and_buttons(filters, action))
+        }
+    }
+}
+
+/// A text filter of a filter form.
+pub fn text_field(filters: &Filters, key: &str, label: &str, placeholder: &str) -> Markup {
+    html! {
+        label { span { (label) } input type="text" name=(key) value=(filters.get(key).unwrap_or_default()) placeholder=(placeholder); }
+    }
+}
+
+/// The end of a filter form: the time range (in the browser's zone, see [`Filters::time_range`]) and its
+/// buttons.
+pub fn time_range_and_buttons(filters: &Filters, action: &str) -> Markup {
+    html! {
+        label { span { "From" } input type="datetime-local" name="from" value=(filters.get("from").unwrap_or_default()); }
+        label { span { "To" } input type="datetime-local" name="to" value=(filters.get("to").unwrap_or_default()); }
+        input type="hidden" name="tz" value=(filters.get("tz").unwrap_or("0"));
+        div.buttons {
+            button.primary type="submit" { "Filter" }
+            a.button href=(action) { "Clear" }
         }
     }
 }

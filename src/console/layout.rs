@@ -14,6 +14,7 @@ const NAV: &[(&str, &str)] = &[
     ("/console/messages", "Messages"),
     ("/console/dlq", "DLQ"),
     ("/console/bulk-actions", "Bulk actions"),
+    ("/console/workflows", "Workflows"),
     ("/console/schedules", "Schedules"),
     ("/console/send", "Send"),
     ("/console/queues", "Queues & groups"),
@@ -97,13 +98,13 @@ pub fn time(ms: i64) -> Markup {
     html! { time datetime=(utc) data-ms=(ms) title=(utc) { (utc) } }
 }
 
-/// A message or log state as a coloured badge.
+/// A message, log, workflow run or step state as a coloured badge.
 pub fn state(name: &str) -> Markup {
     let tone = match name {
-        "DELIVERED" => "good",
-        "FAILED" | "ERROR" => "bad",
-        "CANCELED" | "CANCEL_REQUESTED" => "muted",
-        "RETRY" => "warn",
+        "DELIVERED" | "RUN_SUCCESS" | "STEP_SUCCESS" => "good",
+        "FAILED" | "ERROR" | "RUN_FAILED" | "STEP_FAILED" => "bad",
+        "CANCELED" | "CANCEL_REQUESTED" | "RUN_CANCELED" | "STEP_CANCELED" => "muted",
+        "RETRY" | "STEP_RETRY" => "warn",
         _ => "info",
     };
     html! { span class={"badge " (tone)} { (name) } }

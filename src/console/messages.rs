@@ -37,7 +37,7 @@ pub(super) async fn list(
             html! { a href="/console/send" { "Send a test message" } " or publish with an SDK." },
         )
     };
-    let body = listed.render(&filters, "/console/messages", html! { h1 { "Messages" } }, empty, |rows| {
+    let body = listed.render(html! { h1 { "Messages" } }, empty, |rows| {
         html! {
             div.scroll { table {
                 thead { tr { th { "Message" } th { "State" } th { "Destination" } th { "Labels" } th { "Created" } th { "Next delivery" } } }

@@ -16,6 +16,7 @@ mod resources;
 mod schedules;
 mod send;
 mod session;
+mod workflows;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -116,6 +117,10 @@ pub fn router(app: AppState, console: Console) -> Router {
         .route("/console/url-groups/{name}/delete", post(resources::delete_group))
         .route("/console/flow-control/{key}/pin", post(resources::pin))
         .route("/console/flow-control/{key}/{action}", post(resources::flow_action))
+        .route("/console/workflows", get(workflows::list))
+        .route("/console/workflows/{run_id}", get(workflows::show))
+        .route("/console/workflows/{run_id}/cancel", post(workflows::cancel))
+        .route("/console/workflows/dlq/{dlq_id}/{how}", post(workflows::rerun))
         .route("/console/keys", get(resources::keys))
         .route("/console/keys/rotate", post(resources::rotate))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), gate::guard));

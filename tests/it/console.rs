@@ -23,7 +23,7 @@ backend_tests!(
     a_filtered_list_that_searched_its_window_offers_to_search_further,
 );
 
-const READONLY: &str = "viewer-token-0123456789";
+pub(crate) const READONLY: &str = "viewer-token-0123456789";
 
 fn with_readonly() -> Options {
     Options::stepped().with(|c| c.readonly_token = Some(READONLY.into()))
@@ -69,7 +69,7 @@ pub(crate) async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode
     (status, html, csrf)
 }
 
-async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
     browser()
         .post(format!("{}{path}", app.base))
         .header("cookie", cookie)

@@ -15,6 +15,7 @@ mod client_input;
 mod connections;
 mod console;
 mod console_log;
+mod console_workflows;
 mod crash;
 mod dedup;
 mod delivery;
