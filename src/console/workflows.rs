@@ -220,7 +220,7 @@ fn step_item(step: &Map<String, Value>) -> Markup {
     let text = |key: &str| step.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
     let state = text("state");
     let name = match text("stepName") {
-        name if name.is_empty() => "(waiting for its step)".to_string(),
+        name if name.is_empty() => "(next step)".to_string(),
         name => name,
     };
     let errors = step
@@ -247,6 +247,7 @@ fn step_item(step: &Map<String, Value>) -> Markup {
                         @if let Some(at) = e["time"].as_i64() { (layout::time(at)) " " }
                         @if let Some(status) = e["status"].as_i64().filter(|s| *s > 0) { "status " (status) ": " }
                         (e["error"].as_str().unwrap_or_default())
+                        @if let Some(body) = e["body"].as_str().filter(|b| !b.is_empty()) { pre.body { (body) } }
                     }
                 } }
             }

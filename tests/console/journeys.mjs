@@ -8,7 +8,7 @@
 // POSTDATE_SCREENSHOTS (default target/console-screenshots).
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
@@ -101,6 +101,31 @@ function stopAll() {
 }
 
 const dev = await start("dev", {});
+
+// A workflow app around the official @upstash/workflow SDK (tests/workflow/js, installed by scripts/test), in
+// the SDK's dev mode against the dev server, and the SDK's Client as a command: what a user runs.
+const WORKFLOW_JS = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../workflow/js");
+const workflowEnv = { ...process.env, QSTASH_DEV: "true", QSTASH_DEV_PORT: new URL(dev).port };
+const workflowApp = spawn("node", [path.join(WORKFLOW_JS, "server.mjs"), "0"], {
+  env: { ...workflowEnv, WORKFLOW_EVENTS_FILE: path.join(dirs[0], "workflow-events.jsonl") },
+  stdio: ["ignore", "pipe", "ignore"],
+});
+children.push(workflowApp);
+const WORKFLOWS = await new Promise((resolve, reject) => {
+  workflowApp.stdout.once("data", (line) => {
+    const port = String(line).trim().replace(/^listening /, "");
+    resolve(`http://127.0.0.1:${port}`);
+  });
+  workflowApp.once("exit", (code) => reject(new Error(`the workflow app exited (${code})`)));
+});
+
+/** The SDK Client's `client.trigger(arg)`: the new run's id. */
+function triggerWorkflow(arg) {
+  const output = execFileSync("node", [path.join(WORKFLOW_JS, "trigger.mjs"), "trigger", JSON.stringify(arg)], { env: workflowEnv });
+  // In dev mode the SDK says so on stdout first: the answer is the last line.
+  const answer = String(output).trim().split("\n").pop();
+  return JSON.parse(answer).workflowRunId;
+}
 const serve = await start("serve", {
   QSTASH_TOKEN: SERVE_TOKEN,
   POSTDATE_READONLY_TOKEN: READONLY_TOKEN,
@@ -252,7 +277,7 @@ const journeys = {
     assert.equal(await page.locator(".badge.readonly").innerText(), "read-only");
     const { status } = await api(serve, SERVE_TOKEN, "POST", `/v2/publish/${RECEIVER}/fail/journey-5`, { headers: { "upstash-retries": "0", "upstash-delay": "1h" } });
     assert.equal(status, 201);
-    for (const target of ["/console/", "/console/messages", "/console/dlq", "/console/schedules", "/console/queues", "/console/keys"]) {
+    for (const target of ["/console/", "/console/messages", "/console/dlq", "/console/workflows", "/console/schedules", "/console/queues", "/console/keys"]) {
       await page.goto(`${serve}${target}`);
       const posts = await page.locator("form[method='post']:not([action='/console/sign-out'])").count();
       assert.equal(posts, 0, `${target} shows no actions to the read-only token`);
@@ -316,6 +341,51 @@ const journeys = {
     await page.goto(`${dev}/console/`);
     await page.locator("text=nightly-backup").waitFor();
     await shot(page, "overview");
+    await page.close();
+  },
+
+  async "7. workflows: a run's steps as a timeline; a failed run resumed from its failed step; a sleeping run canceled"() {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const sequential = triggerWorkflow({ url: `${WORKFLOWS}/wf/sequential`, body: { input: "console" }, label: "journey-7" });
+    const flaky = triggerWorkflow({ url: `${WORKFLOWS}/wf/flaky`, body: {}, retries: 0 });
+    const sleeping = triggerWorkflow({ url: `${WORKFLOWS}/wf/sleep`, body: { sleep: "1h" } });
+
+    await page.goto(`${dev}/console/workflows`);
+    await page.selectOption("select[name='state']", "RUN_SUCCESS");
+    await page.fill("input[name='label']", "journey-7");
+    await Promise.all([page.waitForURL(/state=RUN_SUCCESS/), page.click("button:has-text('Filter')")]);
+    await until(page, "the sequential run succeeded", async () => assert.equal(await page.locator(`tr[data-run='${sequential}']`).count(), 1));
+    assert.equal(await page.locator("#runs tbody tr").count(), 1, "only the labelled successful run");
+    await Promise.all([page.waitForURL(/\/console\/workflows\/wfr_/), page.click(`a:has-text('${sequential}')`)]);
+    const names = await page.locator("#timeline .step strong").allInnerTexts();
+    assert.deepEqual(names, ["step-1", "step-2", "step-3"]);
+    assert.match(await page.locator("#timeline .step[data-step='step-2'] pre").innerText(), /one:console\|two/);
+    assert.match(await page.locator("#run-result").innerText(), /three/);
+    await shot(page, "7-workflow-timeline");
+
+    await page.goto(`${dev}/console/workflows/${flaky}`);
+    await until(page, "the flaky run failed", async () => assert.equal(await page.locator("#run-state").innerText(), "RUN_FAILED"));
+    assert.equal(await page.locator("#timeline .step[data-step='before'] .badge.good").innerText(), "STEP_SUCCESS");
+    assert.ok((await page.locator("#timeline .badge.bad").allInnerTexts()).includes("STEP_FAILED"));
+    assert.ok(await page.locator("#timeline li.error").count() >= 1, "the failed attempt's error is shown");
+    await shot(page, "7-workflow-failed");
+    assert.equal((await fetch(`${WORKFLOWS}/control/heal`, { method: "POST" })).status, 200);
+    await Promise.all([page.waitForURL(/\/console\/workflows\/wfr_.*done=/), page.click("#run-dlq button:has-text('Resume')")]);
+    const resumed = decodeURIComponent(new URL(page.url()).pathname.split("/").pop());
+    assert.notEqual(resumed, flaky, "a new run");
+    await until(page, "the resumed run succeeded", async () => assert.equal(await page.locator("#run-state").innerText(), "RUN_SUCCESS"));
+    assert.deepEqual(await page.locator("#timeline .step strong").allInnerTexts(), ["before", "fragile"], "the finished step kept, the failed one run");
+    const dlq = await api(dev, DEV_TOKEN, "GET", `/v2/dlq?source=workflow&workflowRunId=${flaky}`);
+    assert.deepEqual(dlq.json.messages, [], "the DLQ entry was taken");
+    await shot(page, "7-workflow-resumed");
+
+    await page.goto(`${dev}/console/workflows/${sleeping}`);
+    await until(page, "the sleeping run's first step", async () => assert.equal(await page.locator("#timeline .step[data-step='start']").count(), 1));
+    await Promise.all([page.waitForURL(/done=/), page.click("button:has-text('Cancel run')")]);
+    assert.match(await page.locator(".notice").innerText(), /Canceled the run/);
+    assert.equal(await page.locator("#run-state").innerText(), "RUN_CANCELED");
+    assert.equal(await page.locator("button:has-text('Cancel run')").count(), 0);
+    await shot(page, "7-workflow-canceled");
     await page.close();
   },
 };

@@ -108,6 +108,11 @@ async fn the_logs_show_each_runs_state_result_and_grouped_steps(backend: Backend
     let errors = failed["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2, "one error per attempt (retries: 1): {failed}");
     assert_eq!(errors[0]["status"], 500);
+    assert!(
+        errors[0]["body"].as_str().unwrap().contains("boom in fail"),
+        "the SDK's answer, as the log entry kept it: {}",
+        errors[0]
+    );
 
     app.stats.refresh_once().await.unwrap();
     let scrape = Scrape::of(&app).await;

@@ -221,14 +221,16 @@ async fn attempt_errors(app: &AppState, message_id: &str) -> Result<Vec<Value>, 
     };
     let entries = app.store.event_list(&page).await?;
     Ok(entries
-        .into_iter()
-        .map(|e| {
+        .iter()
+        .map(|stored| {
+            // As `/v2/logs` shows it: the answer kept on the ERROR entry, redacted as the message asks.
+            let e = crate::wire::LogEntry::of(stored);
             serde_json::json!({
-                "error": e.error.unwrap_or_default(),
+                "error": e.error.as_deref().unwrap_or_default(),
                 "status": e.response_status.unwrap_or(0),
                 "time": e.time,
-                "body": "",
-                "headers": {},
+                "body": e.response_text().unwrap_or_default(),
+                "headers": e.response_headers.unwrap_or_default(),
             })
         })
         .collect())
